@@ -1,0 +1,46 @@
+import { Command } from 'commander';
+import { WHARF_VERSION } from '../version.js';
+import { fleetCommand } from './fleet-command.js';
+
+/** Kamal's global options; -h is --hosts (as in Kamal), so help is --help only. */
+export interface GlobalFlags {
+  verbose?: boolean;
+  quiet?: boolean;
+  configFile?: string;
+  destination?: string;
+  hosts?: string;
+  roles?: string;
+  primary?: boolean;
+  skipHooks?: boolean;
+  version?: string;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('wharf')
+    .description('Deploy web apps to your own servers over SSH with zero downtime (a drop-in for Kamal 2).')
+    .helpOption('--help', 'Show help')
+    .addHelpCommand('help [command]', 'Show help for a command')
+    .option('-v, --verbose', 'Detailed logging, every remote command and stack traces')
+    .option('-q, --quiet', 'Minimal logging')
+    .option('--version <version>', 'Run commands against a specific app version')
+    .option('-p, --primary', 'Run commands only on the primary host instead of all')
+    .option('-h, --hosts <hosts>', 'Run commands on these hosts instead of all (comma-separated, * wildcards)')
+    .option('-r, --roles <roles>', 'Run commands on these roles instead of all (comma-separated, * wildcards)')
+    .option('-c, --config-file <file>', 'Path to the config file', 'config/deploy.yml')
+    .option('-d, --destination <destination>', 'Destination: loads config/deploy.DESTINATION.yml over the base')
+    .option('-H, --skip-hooks', "Don't run hooks")
+    .showHelpAfterError('(run with --help for usage)')
+    .enablePositionalOptions(false);
+
+  const globals = () => program.opts<GlobalFlags>();
+
+  program.addCommand(fleetCommand(globals));
+  program
+    .command('version')
+    .description("Show wharf's version")
+    .helpOption('--help', 'Show help for this command')
+    .action(() => {
+      process.stdout.write(`${WHARF_VERSION}\n`);
+    });
+  return program;
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// Runs every compiled test file with node's test runner, in one invocation so
+// the closing summary covers all of them. `--unit` skips the end-to-end tests
+// (files under a test/e2e folder), which need a Docker engine.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const unitOnly = process.argv.includes('--unit');
+const roots = ['packages/wharf/dist/test', 'packages/proxy/dist/test'];
+const files = [];
+function walk(dir) {
+  let entries = [];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const entry of entries.sort()) {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) walk(path);
+    else if (entry.endsWith('.test.js')) files.push(path);
+  }
+}
+roots.forEach(walk);
+const selected = files.filter((f) => !(unitOnly && f.includes('/e2e/')));
+// Unit tests first, end-to-end after: a broken unit shows before slow runs.
+selected.sort((a, b) => Number(a.includes('/e2e/')) - Number(b.includes('/e2e/')));
+if (selected.length === 0) {
+  console.error('run-tests: no test files found; run `npm run build` first.');
+  process.exit(1);
+}
+const extra = process.argv.slice(2).filter((a) => a !== '--unit');
+const result = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=1', '--test-reporter=spec', ...extra, ...selected],
+  { stdio: 'inherit' },
+);
+process.exit(result.status ?? 1);
