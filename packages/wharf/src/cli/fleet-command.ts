@@ -60,9 +60,10 @@ export function fleetCommand(globals: () => GlobalFlags): Command {
     .description('Remove every container, network and volume of the fleet (and nothing else)')
     .helpOption('--help', 'Show help for this command')
     .option('--name <name>', 'fleet name', DEFAULT_FLEET_NAME)
-    .action(async (opts: { name: string }) => {
+    .option('--stop-engine', "also stop wharf's own Docker engine, if wharf started one and nothing else runs on it")
+    .action(async (opts: { name: string; stopEngine?: boolean }) => {
       const out = makeOutput(globals());
-      const result = await fleetDown(opts.name, (line) => out.progress(line));
+      const result = await fleetDown(opts.name, (line) => out.progress(line), Boolean(opts.stopEngine));
       out.result(
         result.removed.length > 0
           ? `Fleet "${opts.name}" is down; removed ${result.removed.join(', ')}.`

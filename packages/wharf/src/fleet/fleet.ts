@@ -360,7 +360,7 @@ export interface DownResult {
   engineStopped: boolean;
 }
 
-export async function fleetDown(nameInput: string, log: Log): Promise<DownResult> {
+export async function fleetDown(nameInput: string, log: Log, stopEngine = false): Promise<DownResult> {
   const name = validateFleetName(nameInput);
   const engine = await findEngine();
   const removed: string[] = [];
@@ -386,13 +386,15 @@ export async function fleetDown(nameInput: string, log: Log): Promise<DownResult
     await rm(paths(name).dir, { recursive: true, force: true });
   });
   let engineStopped = false;
-  if (engine?.kind === 'private') {
+  if (stopEngine && engine?.kind === 'private') {
     const running = (await engine.client.ok(['ps', '--quiet'], 'Listing containers')).trim();
-    const otherFleets = (await readdir(join(wharfHome(), 'fleets')).catch(() => [] as string[])).filter((e) => !e.endsWith('.lock'));
-    if (running === '' && otherFleets.length === 0) {
-      engineStopped = await stopPrivateEngine();
-      if (engineStopped) log("Stopped wharf's own Docker engine (no fleet left on it; its image cache stays).");
+    if (running !== '') {
+      throw new UserError(
+        `Fleet "${name}" is down, but wharf's own engine still runs other containers, so it was left running; remove them first.`,
+      );
     }
+    engineStopped = await stopPrivateEngine();
+    if (engineStopped) log("Stopped wharf's own Docker engine (its image cache stays).");
   }
   return { removed, engineStopped };
 }
