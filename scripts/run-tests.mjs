@@ -5,6 +5,8 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const unitOnly = process.argv.includes('--unit');
 const roots = ['packages/wharf/dist/test', 'packages/proxy/dist/test'];
@@ -31,9 +33,30 @@ if (selected.length === 0) {
   process.exit(1);
 }
 const extra = process.argv.slice(2).filter((a) => a !== '--unit');
+// spec for people on stdout, TAP to a file for the closing count line.
+const tapDir = mkdtempSync(join(tmpdir(), 'wharf-tests-'));
+const tapFile = join(tapDir, 'results.tap');
 const result = spawnSync(
   process.execPath,
-  ['--test', '--test-concurrency=1', '--test-reporter=spec', ...extra, ...selected],
+  [
+    '--test',
+    '--test-concurrency=1',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tapFile}`,
+    ...extra,
+    ...selected,
+  ],
   { stdio: 'inherit' },
 );
-process.exit(result.status ?? 1);
+let tap = '';
+try {
+  tap = readFileSync(tapFile, 'utf8');
+} catch {}
+rmSync(tapDir, { recursive: true, force: true });
+const count = (key) => Number(new RegExp(`^# ${key} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
+const failed = count('fail') + count('cancelled');
+const status = result.status ?? 1;
+console.log(`${count('pass')} passed, ${failed} failed, ${count('skipped') + count('todo')} skipped`);
+process.exit(status === 0 && failed > 0 ? 1 : status);

@@ -89,6 +89,11 @@ function isRoot(): boolean {
 export async function installDockerIfMissing(log: (line: string) => void): Promise<void> {
   const docker = process.env.WHARF_DOCKER_BIN || 'docker';
   if ((await canRun(docker)) && (await canRun('dockerd'))) return;
+  if (process.env.WHARF_NO_INSTALL) {
+    throw new UserError(
+      `Docker is not installed (no ${docker} or dockerd) and WHARF_NO_INSTALL forbids installing it; install Docker (on Debian: apt-get install -y docker.io) and run again.`,
+    );
+  }
   if (!isRoot()) {
     throw new UserError(
       'Docker is not installed and wharf is not root, so it cannot install it; install Docker (on Debian: `sudo apt-get install -y docker.io`) and run again.',

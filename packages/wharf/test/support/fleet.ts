@@ -17,8 +17,11 @@ export interface CliResult {
 
 /** Runs the built `wharf` CLI in a child process. */
 export function wharf(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number } = {}): CliResult {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+  // Set by node's test runner; a child node process that inherits it reports to the runner instead of printing.
+  delete env.NODE_TEST_CONTEXT;
   const result = spawnSync(process.execPath, [WHARF_BIN, ...args], {
-    env: { ...process.env, ...options.env },
+    env,
     cwd: options.cwd,
     input: options.input,
     encoding: 'utf8',
@@ -39,9 +42,17 @@ export function fleetUp(name: string, servers: number, registryPort: number, ext
     wharf(['fleet', 'down', '--name', name]);
     const retry = wharf(['fleet', 'up', '--name', name, '--servers', String(servers), '--registry-port', String(registryPort), '--json', ...extra]);
     if (retry.code !== 0) throw new Error(`fleet up ${name} failed: ${retry.stderr}`);
-    return withDown(JSON.parse(retry.stdout) as FleetDescription);
+    return withDown(parseJson(retry, `fleet up ${name}`));
   }
-  return withDown(JSON.parse(result.stdout) as FleetDescription);
+  return withDown(parseJson(result, `fleet up ${name}`));
+}
+
+function parseJson(result: CliResult, what: string): FleetDescription {
+  try {
+    return JSON.parse(result.stdout) as FleetDescription;
+  } catch {
+    throw new Error(`${what} printed no JSON (exit ${result.code}): ${result.stdout} ${result.stderr}`);
+  }
 }
 
 function withDown(fleet: FleetDescription): TestFleet {
