@@ -24,10 +24,19 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'Minimal logging')
     .option('--version <version>', 'Run commands against a specific app version')
     .option('-p, --primary', 'Run commands only on the primary host instead of all')
-    .option('-h, --hosts <hosts>', 'Run commands on these hosts instead of all (comma-separated, * wildcards)')
-    .option('-r, --roles <roles>', 'Run commands on these roles instead of all (comma-separated, * wildcards)')
+    .option(
+      '-h, --hosts <hosts>',
+      'Run commands on these hosts instead of all (comma-separated, * wildcards)',
+    )
+    .option(
+      '-r, --roles <roles>',
+      'Run commands on these roles instead of all (comma-separated, * wildcards)',
+    )
     .option('-c, --config-file <file>', 'Path to the config file', 'config/deploy.yml')
-    .option('-d, --destination <destination>', 'Destination: loads config/deploy.DESTINATION.yml over the base')
+    .option(
+      '-d, --destination <destination>',
+      'Destination: loads config/deploy.DESTINATION.yml over the base',
+    )
     .option('-H, --skip-hooks', "Don't run hooks")
     .showHelpAfterError('(run with --help for usage)')
     .enablePositionalOptions(false);

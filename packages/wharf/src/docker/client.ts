@@ -24,7 +24,9 @@ export class DockerClient {
   async ok(args: readonly string[], what: string, options: ExecOptions = {}): Promise<string> {
     const result = await this.run(args, options);
     if (result.code !== 0) {
-      throw new UserError(`${what} failed: ${firstLine(result.stderr || result.stdout) || `docker exited with ${result.code}`}.`);
+      throw new UserError(
+        `${what} failed: ${firstLine(result.stderr || result.stdout) || `docker exited with ${result.code}`}.`,
+      );
     }
     return result.stdout;
   }

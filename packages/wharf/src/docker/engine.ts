@@ -100,7 +100,9 @@ export async function installDockerIfMissing(log: (line: string) => void): Promi
     );
   }
   if (!existsSync('/usr/bin/apt-get') || !existsSync('/etc/debian_version')) {
-    throw new UserError('Docker is not installed and this is not Debian, so wharf cannot install it; install Docker and run again.');
+    throw new UserError(
+      'Docker is not installed and this is not Debian, so wharf cannot install it; install Docker and run again.',
+    );
   }
   log('Installing the Docker engine (apt-get install -y docker.io)…');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -119,10 +121,14 @@ export async function installDockerIfMissing(log: (line: string) => void): Promi
  */
 export async function startPrivateEngine(log: (line: string) => void): Promise<Engine> {
   if (!isRoot()) {
-    throw new UserError('No Docker engine is running and wharf is not root, so it cannot start one; start Docker (or set DOCKER_HOST) and run again.');
+    throw new UserError(
+      'No Docker engine is running and wharf is not root, so it cannot start one; start Docker (or set DOCKER_HOST) and run again.',
+    );
   }
   if (!(await canRun('dockerd'))) {
-    throw new UserError('No Docker engine is running and `dockerd` is not installed; install Docker (on Debian: `apt-get install -y docker.io`) and run again.');
+    throw new UserError(
+      'No Docker engine is running and `dockerd` is not installed; install Docker (on Debian: `apt-get install -y docker.io`) and run again.',
+    );
   }
   const dir = privateEngineDir();
   await mkdir(dir, { recursive: true });
@@ -146,8 +152,11 @@ export async function startPrivateEngine(log: (line: string) => void): Promise<E
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 200));
   }
-  const tail = (await readFile(join(dir, 'dockerd.log'), 'utf8').catch(() => '')).trim().split('\n').slice(-1)[0] ?? '';
-  throw new UserError(`wharf's own Docker engine did not start (see ${join(dir, 'dockerd.log')}: ${tail.slice(0, 200)}).`);
+  const tail =
+    (await readFile(join(dir, 'dockerd.log'), 'utf8').catch(() => '')).trim().split('\n').slice(-1)[0] ?? '';
+  throw new UserError(
+    `wharf's own Docker engine did not start (see ${join(dir, 'dockerd.log')}: ${tail.slice(0, 200)}).`,
+  );
 }
 
 function processAlive(pid: number): boolean {

@@ -24,7 +24,13 @@ export interface BaseImageRecipe {
 }
 
 const RECIPE_VERSION = 3;
-const TRIM = ['var/cache/apt/archives', 'var/lib/apt/lists', 'usr/share/doc', 'usr/share/man', 'usr/share/info'];
+const TRIM = [
+  'var/cache/apt/archives',
+  'var/lib/apt/lists',
+  'usr/share/doc',
+  'usr/share/man',
+  'usr/share/info',
+];
 
 export function baseImageRecipes(): Record<BaseImageKey, BaseImageRecipe> {
   return {
@@ -85,14 +91,16 @@ export function parseAptMirror(sourcesText: string): string | undefined {
   // one-line format
   for (const line of sourcesText.split('\n')) {
     const m = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/.exec(line.trim());
-    if (m && m[1] && !/security/.test(m[1]) && !/-security/.test(m[2] ?? '') && /debian/.test(m[1])) return m[1];
+    if (m && m[1] && !/security/.test(m[1]) && !/-security/.test(m[2] ?? '') && /debian/.test(m[1]))
+      return m[1];
   }
   return undefined;
 }
 
 export function detectDebianSource(): DebianSource {
   const osRelease = existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : '';
-  const suite = process.env.WHARF_DEBIAN_SUITE || /^VERSION_CODENAME=(\S+)/m.exec(osRelease)?.[1] || 'bookworm';
+  const suite =
+    process.env.WHARF_DEBIAN_SUITE || /^VERSION_CODENAME=(\S+)/m.exec(osRelease)?.[1] || 'bookworm';
   let mirror = process.env.WHARF_DEBIAN_MIRROR;
   if (!mirror) {
     const files = ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list'];
@@ -112,7 +120,12 @@ export function detectDebianSource(): DebianSource {
 
 /** A stable fingerprint of what goes into an image; a changed recipe means a rebuild. */
 export function recipeHash(recipe: BaseImageRecipe, source: DebianSource, nodeVersion: string): string {
-  const payload = JSON.stringify({ v: RECIPE_VERSION, recipe, suite: source.suite, node: recipe.withHostNode ? nodeVersion : '' });
+  const payload = JSON.stringify({
+    v: RECIPE_VERSION,
+    recipe,
+    suite: source.suite,
+    node: recipe.withHostNode ? nodeVersion : '',
+  });
   return createHash('sha256').update(payload).digest('hex').slice(0, 16);
 }
 
@@ -132,7 +145,9 @@ async function ensureDebootstrap(log: (line: string) => void): Promise<void> {
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
   if (result.code !== 0) {
-    throw new UserError(`Installing debootstrap failed (${result.stderr.trim().split('\n').pop()}); install it by hand and run again.`);
+    throw new UserError(
+      `Installing debootstrap failed (${result.stderr.trim().split('\n').pop()}); install it by hand and run again.`,
+    );
   }
 }
 
@@ -150,11 +165,19 @@ async function buildOne(
   const started = Date.now();
   log(`Building base image ${ref} from Debian packages (${source.suite}, ${source.mirror})…`);
   try {
-    const args = ['--variant=minbase', `--include=${recipe.packages.join(',')}`, source.suite, root, source.mirror];
+    const args = [
+      '--variant=minbase',
+      `--include=${recipe.packages.join(',')}`,
+      source.suite,
+      root,
+      source.mirror,
+    ];
     const result = await execFile('debootstrap', args);
     if (result.code !== 0) {
       const tail = (result.stdout + result.stderr).trim().split('\n').slice(-2).join(' ');
-      throw new UserError(`debootstrap of ${ref} from ${source.mirror} failed (${tail}); check that the mirror is reachable.`);
+      throw new UserError(
+        `debootstrap of ${ref} from ${source.mirror} failed (${tail}); check that the mirror is reachable.`,
+      );
     }
     for (const path of TRIM) {
       await rm(join(root, path), { recursive: true, force: true });
@@ -198,8 +221,10 @@ function importRootfs(docker: DockerClient, root: string, ref: string, changes: 
     tar.stderr!.on('data', (d: Buffer) => (tarError += d.toString()));
     tar.on('error', reject);
     importing.then((result) => {
-      if (result.code !== 0) reject(new UserError(`docker import of ${ref} failed: ${result.stderr.trim()}.`));
-      else if (tar.exitCode !== null && tar.exitCode !== 0) reject(new UserError(`tar of ${root} failed: ${tarError.trim()}.`));
+      if (result.code !== 0)
+        reject(new UserError(`docker import of ${ref} failed: ${result.stderr.trim()}.`));
+      else if (tar.exitCode !== null && tar.exitCode !== 0)
+        reject(new UserError(`tar of ${root} failed: ${tarError.trim()}.`));
       else resolve();
     }, reject);
   });
@@ -211,7 +236,10 @@ export type BaseImageRefs = Record<BaseImageKey, string>;
  * Makes sure the base images exist in the engine with the current recipe,
  * building the missing ones in parallel. Cached images are reused as they are.
  */
-export async function ensureBaseImages(docker: DockerClient, log: (line: string) => void): Promise<BaseImageRefs> {
+export async function ensureBaseImages(
+  docker: DockerClient,
+  log: (line: string) => void,
+): Promise<BaseImageRefs> {
   const source = detectDebianSource();
   const recipes = Object.values(baseImageRecipes());
   const refs = Object.fromEntries(recipes.map((r) => [r.key, imageRef(r, source)])) as BaseImageRefs;
@@ -230,7 +258,9 @@ export async function ensureBaseImages(docker: DockerClient, log: (line: string)
     if (todo.length === 0) return;
     await ensureDebootstrap(log);
     await Promise.all(
-      todo.map((recipe) => buildOne(docker, recipe, source, recipeHash(recipe, source, process.version), log)),
+      todo.map((recipe) =>
+        buildOne(docker, recipe, source, recipeHash(recipe, source, process.version), log),
+      ),
     );
   });
   return refs;

@@ -55,7 +55,9 @@ async function loadState(name: string): Promise<StoredState | undefined> {
   try {
     return JSON.parse(await readFile(file, 'utf8')) as StoredState;
   } catch {
-    throw new UserError(`The fleet state file ${file} is unreadable; run \`wharf fleet down --name ${name}\` to clear it.`);
+    throw new UserError(
+      `The fleet state file ${file} is unreadable; run \`wharf fleet down --name ${name}\` to clear it.`,
+    );
   }
 }
 
@@ -82,17 +84,25 @@ async function fleetContainers(docker: DockerClient, name: string): Promise<Map<
 }
 
 async function fleetNetworks(docker: DockerClient, name: string): Promise<string[]> {
-  const out = await docker.ok(['network', 'ls', '--filter', `label=${FLEET_LABEL}=${name}`, '--format', '{{.Name}}'], 'Listing the fleet networks');
+  const out = await docker.ok(
+    ['network', 'ls', '--filter', `label=${FLEET_LABEL}=${name}`, '--format', '{{.Name}}'],
+    'Listing the fleet networks',
+  );
   return out.split('\n').filter(Boolean);
 }
 
 async function fleetVolumes(docker: DockerClient, name: string): Promise<string[]> {
-  const out = await docker.ok(['volume', 'ls', '--filter', `label=${FLEET_LABEL}=${name}`, '--format', '{{.Name}}'], 'Listing the fleet volumes');
+  const out = await docker.ok(
+    ['volume', 'ls', '--filter', `label=${FLEET_LABEL}=${name}`, '--format', '{{.Name}}'],
+    'Listing the fleet volumes',
+  );
   return out.split('\n').filter(Boolean);
 }
 
 async function subnetsInUse(docker: DockerClient): Promise<string[]> {
-  const ids = (await docker.ok(['network', 'ls', '--quiet'], 'Listing Docker networks')).split('\n').filter(Boolean);
+  const ids = (await docker.ok(['network', 'ls', '--quiet'], 'Listing Docker networks'))
+    .split('\n')
+    .filter(Boolean);
   const subnets: string[] = [];
   if (ids.length > 0) {
     const out = await docker.ok(
@@ -130,7 +140,9 @@ async function choosePort(requested: number | undefined, taken: Set<number>): Pr
   for (let port = DEFAULT_REGISTRY_PORT; port < DEFAULT_REGISTRY_PORT + 100; port++) {
     if (!taken.has(port) && (await portFree(port))) return port;
   }
-  throw new UserError(`No free port from ${DEFAULT_REGISTRY_PORT} to ${DEFAULT_REGISTRY_PORT + 99} on 127.0.0.1 for the fleet registry; pass --registry-port.`);
+  throw new UserError(
+    `No free port from ${DEFAULT_REGISTRY_PORT} to ${DEFAULT_REGISTRY_PORT + 99} on 127.0.0.1 for the fleet registry; pass --registry-port.`,
+  );
 }
 
 async function portsOfOtherFleets(self: string): Promise<Set<number>> {
@@ -186,7 +198,8 @@ export async function fleetUp(options: UpOptions): Promise<UpResult> {
     }
     if (state?.complete) {
       if (!networks.includes(state.network)) throw halfUp(name, `network ${state.network} is missing`);
-      if (!containers.has(names.registry)) throw halfUp(name, `registry container ${names.registry} is missing`);
+      if (!containers.has(names.registry))
+        throw halfUp(name, `registry container ${names.registry} is missing`);
       const missing = state.servers.filter((s) => !containers.has(s.name)).map((s) => s.name);
       if (missing.length > 0) throw halfUp(name, `server container ${missing.join(', ')} is missing`);
     }
@@ -211,7 +224,9 @@ export async function fleetUp(options: UpOptions): Promise<UpResult> {
     }
     const want = Math.max(options.servers ?? DEFAULT_SERVER_COUNT, state.servers.length);
     if (options.servers !== undefined && options.servers < state.servers.length) {
-      options.log(`Fleet "${name}" has ${state.servers.length} servers; --servers ${options.servers} does not shrink it (run \`wharf fleet down\` to start over).`);
+      options.log(
+        `Fleet "${name}" has ${state.servers.length} servers; --servers ${options.servers} does not shrink it (run \`wharf fleet down\` to start over).`,
+      );
     }
     state.servers = planServers(state, want);
     await saveState(state);
@@ -253,7 +268,10 @@ export async function fleetUp(options: UpOptions): Promise<UpResult> {
         tasks.push(
           (async () => {
             await ensureVolume(names.serverVolume(server.index));
-            await docker.ok(serverRunArgs(state, server, key.publicKey, images.server), `Starting server ${server.name}`);
+            await docker.ok(
+              serverRunArgs(state, server, key.publicKey, images.server),
+              `Starting server ${server.name}`,
+            );
             created.push(server.name);
           })(),
         );
@@ -262,7 +280,9 @@ export async function fleetUp(options: UpOptions): Promise<UpResult> {
     for (const [container, row] of containers) {
       if (row.State !== 'running') {
         tasks.push(
-          docker.ok(['start', container], `Starting stopped container ${container}`).then(() => void started.push(container)),
+          docker
+            .ok(['start', container], `Starting stopped container ${container}`)
+            .then(() => void started.push(container)),
         );
       }
     }
@@ -316,7 +336,12 @@ function readinessCommand(state: FleetState): string {
   return `${engine} && curl -sf -o /dev/null http://localhost:${state.registryPort}/v2/`;
 }
 
-async function waitReady(state: FleetState, keyPath: string, log: Log, timeoutMs = 120_000): Promise<Map<string, string>> {
+async function waitReady(
+  state: FleetState,
+  keyPath: string,
+  log: Log,
+  timeoutMs = 120_000,
+): Promise<Map<string, string>> {
   const privateKey = await readFile(keyPath);
   const deadline = Date.now() + timeoutMs;
   const hostKeys = new Map<string, string>();
@@ -331,7 +356,11 @@ async function waitReady(state: FleetState, keyPath: string, log: Log, timeoutMs
         .filter((s) => pending.has(s.name))
         .map(async (server) => {
           try {
-            const result = await sshProbe({ host: server.address, port: 22, user: 'root', privateKey }, command, 5000);
+            const result = await sshProbe(
+              { host: server.address, port: 22, user: 'root', privateKey },
+              command,
+              5000,
+            );
             if (result.code === 0) {
               hostKeys.set(server.name, result.hostKey);
               pending.delete(server.name);
@@ -347,7 +376,9 @@ async function waitReady(state: FleetState, keyPath: string, log: Log, timeoutMs
     await new Promise((r) => setTimeout(r, 300));
   }
   if (!registryOk) {
-    throw new UserError(`Registry ${fleetNames(state.name).registry} did not answer on 127.0.0.1:${state.registryPort} within ${timeoutMs / 1000} s; see \`docker logs ${fleetNames(state.name).registry}\`.`);
+    throw new UserError(
+      `Registry ${fleetNames(state.name).registry} did not answer on 127.0.0.1:${state.registryPort} within ${timeoutMs / 1000} s; see \`docker logs ${fleetNames(state.name).registry}\`.`,
+    );
   }
   const first = [...pending][0]!;
   throw new UserError(
@@ -370,7 +401,10 @@ export async function fleetDown(nameInput: string, log: Log, stopEngine = false)
       const docker = engine.client;
       const containers = [...(await fleetContainers(docker, name)).keys()];
       if (containers.length > 0) {
-        await docker.ok(['rm', '--force', '--volumes', ...containers], `Removing fleet containers ${containers.join(', ')}`);
+        await docker.ok(
+          ['rm', '--force', '--volumes', ...containers],
+          `Removing fleet containers ${containers.join(', ')}`,
+        );
         removed.push(...containers);
       }
       for (const network of await fleetNetworks(docker, name)) {
@@ -443,7 +477,11 @@ export async function fleetStatus(nameInput: string): Promise<StatusResult> {
       if (status.container !== 'running' || !privateKey) return status;
       try {
         const command = `docker info --format '{{.ServerVersion}}'; ${state.registryForward ? `curl -sf -o /dev/null http://localhost:${state.registryPort}/v2/ && echo registry-ok` : 'true'}`;
-        const result = await sshProbe({ host: server.address, port: 22, user: 'root', privateKey }, command, 5000);
+        const result = await sshProbe(
+          { host: server.address, port: 22, user: 'root', privateKey },
+          command,
+          5000,
+        );
         status.sshd = true;
         const lines = result.stdout.split('\n').map((l) => l.trim());
         status.engine = lines[0] && !lines[0].startsWith('registry-ok') ? lines[0] : null;

@@ -12,11 +12,43 @@ export const MAX_SERVERS = 200;
 
 /** Every capability except SYS_RESOURCE (missing from this kind of machine's bounding set, so --privileged fails). */
 export const SERVER_CAPABILITIES = [
-  'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP',
-  'LINUX_IMMUTABLE', 'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER',
-  'SYS_MODULE', 'SYS_RAWIO', 'SYS_CHROOT', 'SYS_PTRACE', 'SYS_PACCT', 'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE',
-  'SYS_TIME', 'SYS_TTY_CONFIG', 'MKNOD', 'LEASE', 'AUDIT_WRITE', 'AUDIT_CONTROL', 'SETFCAP', 'MAC_OVERRIDE',
-  'MAC_ADMIN', 'SYSLOG', 'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'DAC_READ_SEARCH',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'SETGID',
+  'SETUID',
+  'SETPCAP',
+  'LINUX_IMMUTABLE',
+  'NET_BIND_SERVICE',
+  'NET_BROADCAST',
+  'NET_ADMIN',
+  'NET_RAW',
+  'IPC_LOCK',
+  'IPC_OWNER',
+  'SYS_MODULE',
+  'SYS_RAWIO',
+  'SYS_CHROOT',
+  'SYS_PTRACE',
+  'SYS_PACCT',
+  'SYS_ADMIN',
+  'SYS_BOOT',
+  'SYS_NICE',
+  'SYS_TIME',
+  'SYS_TTY_CONFIG',
+  'MKNOD',
+  'LEASE',
+  'AUDIT_WRITE',
+  'AUDIT_CONTROL',
+  'SETFCAP',
+  'MAC_OVERRIDE',
+  'MAC_ADMIN',
+  'SYSLOG',
+  'WAKE_ALARM',
+  'BLOCK_SUSPEND',
+  'AUDIT_READ',
 ] as const;
 
 export interface FleetServer {
@@ -92,7 +124,10 @@ export function chooseSubnet(inUse: readonly string[]): string {
   for (let k = 0; k < 256; k++) candidates.push(`172.30.${k}.0/24`);
   for (let k = 0; k < 256; k++) candidates.push(`10.213.${k}.0/24`);
   const free = candidates.find((c) => !inUse.some((used) => cidrsOverlap(c, used)));
-  if (!free) throw new UserError('No free private subnet for the fleet network; remove unused Docker networks and run again.');
+  if (!free)
+    throw new UserError(
+      'No free private subnet for the fleet network; remove unused Docker networks and run again.',
+    );
   return free;
 }
 
@@ -105,7 +140,10 @@ export function serverAddress(subnet: string, index: number): string {
   return intToIp(parseCidr(subnet)!.base + 10 + index);
 }
 
-export function planServers(state: Pick<FleetState, 'name' | 'subnet' | 'servers'>, count: number): FleetServer[] {
+export function planServers(
+  state: Pick<FleetState, 'name' | 'subnet' | 'servers'>,
+  count: number,
+): FleetServer[] {
   if (!Number.isInteger(count) || count < 1 || count > MAX_SERVERS) {
     throw new UserError(`--servers must be a whole number from 1 to ${MAX_SERVERS}; got ${count}.`);
   }
@@ -121,8 +159,15 @@ export function planServers(state: Pick<FleetState, 'name' | 'subnet' | 'servers
 
 export function networkCreateArgs(state: FleetState): string[] {
   return [
-    'network', 'create', '--driver', 'bridge', '--subnet', state.subnet,
-    '--label', `${FLEET_LABEL}=${state.name}`, state.network,
+    'network',
+    'create',
+    '--driver',
+    'bridge',
+    '--subnet',
+    state.subnet,
+    '--label',
+    `${FLEET_LABEL}=${state.name}`,
+    state.network,
   ];
 }
 
@@ -133,36 +178,86 @@ export function volumeCreateArgs(fleet: string, volume: string): string[] {
 export function registryRunArgs(state: FleetState, serverImage: string): string[] {
   const names = fleetNames(state.name);
   return [
-    'run', '--detach', '--name', names.registry, '--hostname', names.registry,
-    '--network', state.network, '--ip', registryAddress(state.subnet),
-    '--restart', 'unless-stopped', '--init',
-    '--label', `${FLEET_LABEL}=${state.name}`, '--label', `${FLEET_LABEL}.role=registry`,
+    'run',
+    '--detach',
+    '--name',
+    names.registry,
+    '--hostname',
+    names.registry,
+    '--network',
+    state.network,
+    '--ip',
+    registryAddress(state.subnet),
+    '--restart',
+    'unless-stopped',
+    '--init',
+    '--label',
+    `${FLEET_LABEL}=${state.name}`,
+    '--label',
+    `${FLEET_LABEL}.role=registry`,
     // Loopback only: the registry has no auth, so it must not be reachable from other machines.
-    '--publish', `127.0.0.1:${state.registryPort}:5000`,
-    '--volume', `${names.registryVolume}:/var/lib/docker-registry`,
-    serverImage, 'docker-registry', 'serve', '/etc/wharf/registry.yml',
+    '--publish',
+    `127.0.0.1:${state.registryPort}:5000`,
+    '--volume',
+    `${names.registryVolume}:/var/lib/docker-registry`,
+    serverImage,
+    'docker-registry',
+    'serve',
+    '/etc/wharf/registry.yml',
   ];
 }
 
-export function serverRunArgs(state: FleetState, server: FleetServer, publicKey: string, serverImage: string): string[] {
+export function serverRunArgs(
+  state: FleetState,
+  server: FleetServer,
+  publicKey: string,
+  serverImage: string,
+): string[] {
   const names = fleetNames(state.name);
   const registryInside = `${names.registry}:5000`;
   const dockerdArgs = `--insecure-registry ${registryInside} --insecure-registry ${registryAddress(state.subnet)}:5000`;
   return [
-    'run', '--detach', '--name', server.name, '--hostname', server.name,
-    '--network', state.network, '--ip', server.address,
-    '--restart', 'unless-stopped', '--init',
-    '--label', `${FLEET_LABEL}=${state.name}`, '--label', `${FLEET_LABEL}.role=server`,
-    '--label', `${FLEET_LABEL}.server=${server.index}`,
+    'run',
+    '--detach',
+    '--name',
+    server.name,
+    '--hostname',
+    server.name,
+    '--network',
+    state.network,
+    '--ip',
+    server.address,
+    '--restart',
+    'unless-stopped',
+    '--init',
+    '--label',
+    `${FLEET_LABEL}=${state.name}`,
+    '--label',
+    `${FLEET_LABEL}.role=server`,
+    '--label',
+    `${FLEET_LABEL}.server=${server.index}`,
     ...SERVER_CAPABILITIES.flatMap((cap) => ['--cap-add', cap]),
-    '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',
-    '--device-cgroup-rule', 'a *:* rwm',
-    '--volume', '/sys/fs/cgroup:/sys/fs/cgroup:rw',
-    '--tmpfs', '/run', '--tmpfs', '/tmp',
-    '--volume', `${names.serverVolume(server.index)}:/var/lib/docker`,
-    '--env', `WHARF_AUTHORIZED_KEY=${publicKey}`,
-    '--env', `WHARF_DOCKERD_ARGS=${dockerdArgs}`,
-    ...(state.registryForward ? ['--env', `WHARF_REGISTRY_FORWARD=${state.registryPort}=${registryInside}`] : []),
+    '--security-opt',
+    'seccomp=unconfined',
+    '--security-opt',
+    'apparmor=unconfined',
+    '--device-cgroup-rule',
+    'a *:* rwm',
+    '--volume',
+    '/sys/fs/cgroup:/sys/fs/cgroup:rw',
+    '--tmpfs',
+    '/run',
+    '--tmpfs',
+    '/tmp',
+    '--volume',
+    `${names.serverVolume(server.index)}:/var/lib/docker`,
+    '--env',
+    `WHARF_AUTHORIZED_KEY=${publicKey}`,
+    '--env',
+    `WHARF_DOCKERD_ARGS=${dockerdArgs}`,
+    ...(state.registryForward
+      ? ['--env', `WHARF_REGISTRY_FORWARD=${state.registryPort}=${registryInside}`]
+      : []),
     serverImage,
   ];
 }
@@ -183,7 +278,12 @@ export interface FleetDescription {
 
 export function describeFleet(
   state: FleetState,
-  extra: { sshKey: string; knownHosts: string; dockerHost: string; baseImages: FleetDescription['base_images'] },
+  extra: {
+    sshKey: string;
+    knownHosts: string;
+    dockerHost: string;
+    baseImages: FleetDescription['base_images'];
+  },
 ): FleetDescription {
   return {
     name: state.name,

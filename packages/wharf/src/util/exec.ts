@@ -18,7 +18,11 @@ export interface ExecOptions {
  * non-zero exit: callers decide what a failure means. Throws only when the
  * program cannot be started at all (ENOENT and the like).
  */
-export function execFile(file: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+export function execFile(
+  file: string,
+  args: readonly string[],
+  options: ExecOptions = {},
+): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const spawnOptions: SpawnOptions = {
       env: options.env ?? process.env,

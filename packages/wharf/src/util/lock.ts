@@ -35,7 +35,9 @@ export async function withLocalLock<T>(
         continue;
       }
       if (Date.now() > deadline) {
-        throw new UserError(`Another wharf process (pid ${pid}) holds the lock on ${what} (${dir}); wait for it to finish.`);
+        throw new UserError(
+          `Another wharf process (pid ${pid}) holds the lock on ${what} (${dir}); wait for it to finish.`,
+        );
       }
       await new Promise((r) => setTimeout(r, 250));
     }

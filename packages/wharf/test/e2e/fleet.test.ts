@@ -61,7 +61,11 @@ describe('wharf fleet', () => {
     const push = docker(fleet, ['push', ref]);
     assert.equal(push.code, 0, push.stderr);
     for (const server of fleet.servers) {
-      const pull = sshRun(fleet, server.address, `docker pull -q ${ref} && docker run --rm ${ref} cat /etc/debian_version`);
+      const pull = sshRun(
+        fleet,
+        server.address,
+        `docker pull -q ${ref} && docker run --rm ${ref} cat /etc/debian_version`,
+      );
       assert.equal(pull.code, 0, `${server.name}: ${pull.stderr}`);
       assert.match(pull.stdout, /\d+\.\d+/);
     }
@@ -115,7 +119,10 @@ describe('wharf fleet', () => {
     try {
       const result = wharf(['fleet', 'up', '--name', 'fleetport', '--registry-port', '5611']);
       assert.notEqual(result.code, 0);
-      assert.match(result.stderr, /^wharf: Port 5611 on 127\.0\.0\.1 is already in use.*--registry-port\.\n$/);
+      assert.match(
+        result.stderr,
+        /^wharf: Port 5611 on 127\.0\.0\.1 is already in use.*--registry-port\.\n$/,
+      );
       assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
       assert.deepEqual(leftovers(fleet, 'fleetport'), []);
     } finally {
@@ -128,7 +135,10 @@ describe('wharf fleet', () => {
     docker(half, ['rm', '--force', 'fleethalf-vm2']);
     const up = wharf(['fleet', 'up', '--name', 'fleethalf']);
     assert.notEqual(up.code, 0);
-    assert.match(up.stderr, /^wharf: Fleet "fleethalf" is half up \(server container fleethalf-vm2 is missing\); run `wharf fleet down --name fleethalf`/);
+    assert.match(
+      up.stderr,
+      /^wharf: Fleet "fleethalf" is half up \(server container fleethalf-vm2 is missing\); run `wharf fleet down --name fleethalf`/,
+    );
     const status = wharf(['fleet', 'status', '--name', 'fleethalf']);
     assert.equal(status.code, 1);
     assert.match(status.stdout, /DEGRADED/);
@@ -158,7 +168,9 @@ describe('wharf fleet', () => {
 
 describe('wharf fleet without an engine', () => {
   test('a DOCKER_HOST that does not answer is one clear sentence', () => {
-    const result = wharf(['fleet', 'up', '--name', 'noengine'], { env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
+    const result = wharf(['fleet', 'up', '--name', 'noengine'], {
+      env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
+    });
     assert.notEqual(result.code, 0);
     assert.equal(
       result.stderr,
@@ -168,7 +180,12 @@ describe('wharf fleet without an engine', () => {
 
   test('no engine and no way to install one is one clear sentence', () => {
     const result = wharf(['fleet', 'up', '--name', 'noengine'], {
-      env: { WHARF_HOME: '/tmp/wharf-noengine-home', WHARF_DOCKER_BIN: '/nonexistent/docker', WHARF_NO_INSTALL: '1', DOCKER_HOST: '' },
+      env: {
+        WHARF_HOME: '/tmp/wharf-noengine-home',
+        WHARF_DOCKER_BIN: '/nonexistent/docker',
+        WHARF_NO_INSTALL: '1',
+        DOCKER_HOST: '',
+      },
     });
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /^wharf: Docker is not installed.*\.\n$/);

@@ -16,7 +16,10 @@ export interface CliResult {
 }
 
 /** Runs the built `wharf` CLI in a child process. */
-export function wharf(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number } = {}): CliResult {
+export function wharf(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number } = {},
+): CliResult {
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
   // Set by node's test runner; a child node process that inherits it reports to the runner instead of printing.
   delete env.NODE_TEST_CONTEXT;
@@ -35,12 +38,39 @@ export interface TestFleet extends FleetDescription {
 }
 
 /** `wharf fleet up --name NAME --servers N --registry-port PORT --json`, failing the test with stderr when it fails. */
-export function fleetUp(name: string, servers: number, registryPort: number, extra: string[] = []): TestFleet {
-  const result = wharf(['fleet', 'up', '--name', name, '--servers', String(servers), '--registry-port', String(registryPort), '--json', ...extra]);
+export function fleetUp(
+  name: string,
+  servers: number,
+  registryPort: number,
+  extra: string[] = [],
+): TestFleet {
+  const result = wharf([
+    'fleet',
+    'up',
+    '--name',
+    name,
+    '--servers',
+    String(servers),
+    '--registry-port',
+    String(registryPort),
+    '--json',
+    ...extra,
+  ]);
   if (result.code !== 0) {
     // A leftover from an earlier crashed run: clear it once and retry.
     wharf(['fleet', 'down', '--name', name]);
-    const retry = wharf(['fleet', 'up', '--name', name, '--servers', String(servers), '--registry-port', String(registryPort), '--json', ...extra]);
+    const retry = wharf([
+      'fleet',
+      'up',
+      '--name',
+      name,
+      '--servers',
+      String(servers),
+      '--registry-port',
+      String(registryPort),
+      '--json',
+      ...extra,
+    ]);
     if (retry.code !== 0) throw new Error(`fleet up ${name} failed: ${retry.stderr}`);
     return withDown(parseJson(retry, `fleet up ${name}`));
   }
@@ -75,11 +105,16 @@ export function sshRun(fleet: FleetDescription, address: string, command: string
   const result = spawnSync(
     'ssh',
     [
-      '-i', fleet.ssh_key,
-      '-o', `UserKnownHostsFile=${fleet.known_hosts}`,
-      '-o', 'StrictHostKeyChecking=yes',
-      '-o', 'BatchMode=yes',
-      '-o', 'ConnectTimeout=10',
+      '-i',
+      fleet.ssh_key,
+      '-o',
+      `UserKnownHostsFile=${fleet.known_hosts}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'ConnectTimeout=10',
       `root@${address}`,
       command,
     ],

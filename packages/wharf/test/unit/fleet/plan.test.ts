@@ -50,10 +50,13 @@ test('cidr overlap', () => {
 
 test('servers get stable addresses; growing keeps the existing ones', () => {
   const two = planServers(state, 2);
-  assert.deepEqual(two.map((s) => [s.name, s.address]), [
-    ['demo-vm1', '172.30.4.11'],
-    ['demo-vm2', '172.30.4.12'],
-  ]);
+  assert.deepEqual(
+    two.map((s) => [s.name, s.address]),
+    [
+      ['demo-vm1', '172.30.4.11'],
+      ['demo-vm2', '172.30.4.12'],
+    ],
+  );
   const four = planServers({ ...state, servers: two }, 4);
   assert.deepEqual(four.slice(0, 2), two);
   assert.equal(four[3]!.address, serverAddress(state.subnet, 4));
@@ -65,7 +68,12 @@ test('registry is published on loopback only', () => {
   const publish = args[args.indexOf('--publish') + 1];
   assert.equal(publish, '127.0.0.1:5600:5000');
   assert.equal(args.filter((a) => a === '--publish').length, 1);
-  assert.deepEqual(args.slice(-4), ['wharf/fleet-server:bookworm', 'docker-registry', 'serve', '/etc/wharf/registry.yml']);
+  assert.deepEqual(args.slice(-4), [
+    'wharf/fleet-server:bookworm',
+    'docker-registry',
+    'serve',
+    '/etc/wharf/registry.yml',
+  ]);
 });
 
 test('server run args: no --privileged, every capability but SYS_RESOURCE, own docker volume, registry forward', () => {
@@ -86,7 +94,12 @@ test('server run args: no --privileged, every capability but SYS_RESOURCE, own d
 test('fleet description has the shape deploy configs and tests rely on', () => {
   const d = describeFleet(
     { ...state, servers: planServers(state, 2) },
-    { sshKey: '/k', knownHosts: '/kh', dockerHost: 'unix:///s', baseImages: { debian: 'd:1', node: 'n:1', server: 's:1' } },
+    {
+      sshKey: '/k',
+      knownHosts: '/kh',
+      dockerHost: 'unix:///s',
+      baseImages: { debian: 'd:1', node: 'n:1', server: 's:1' },
+    },
   );
   assert.equal(d.registry, 'localhost:5600');
   assert.deepEqual(d.servers[0], { name: 'demo-vm1', address: '172.30.4.11', port: 22, user: 'root' });
@@ -96,6 +109,11 @@ test('fleet description has the shape deploy configs and tests rely on', () => {
 test('apt mirror is read from deb822 and one-line sources, skipping security', () => {
   const deb822 = `Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\n\nTypes: deb\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\n`;
   assert.equal(parseAptMirror(deb822), 'http://mirror.example/debian');
-  assert.equal(parseAptMirror('deb http://security.debian.org/debian-security bookworm-security main\ndeb [arch=amd64] http://ftp.example/debian bookworm main\n'), 'http://ftp.example/debian');
+  assert.equal(
+    parseAptMirror(
+      'deb http://security.debian.org/debian-security bookworm-security main\ndeb [arch=amd64] http://ftp.example/debian bookworm main\n',
+    ),
+    'http://ftp.example/debian',
+  );
   assert.equal(parseAptMirror('deb https://packages.cloud.google.com/apt cloud-sdk main\n'), undefined);
 });
