@@ -1,3 +1,16 @@
 #!/usr/bin/env node
-// wharf-proxy: placeholder entry until the proxy lands (issue 4).
-process.stdout.write('wharf-proxy: the reverse proxy is not built yet.\n');
+// wharf-proxy / kamal-proxy: one entry for both names.
+import { basename } from 'node:path';
+import { main } from './cli/main.js';
+
+const invoked = basename(process.argv[1] ?? 'wharf-proxy').replace(/\.js$/, '');
+const bin = invoked === 'kamal-proxy' ? 'kamal-proxy' : 'wharf-proxy';
+main(process.argv.slice(2), undefined, bin).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`Error: ${String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
