@@ -31,6 +31,8 @@ export interface SshErrorContext {
   timeoutMs?: number;
   /** Keys offered, for auth failures. */
   keys?: string[];
+  /** True while the connection is being set up (a drop then means the server hung up on the handshake). */
+  connecting?: boolean;
 }
 
 /** Thrown by the SSH layer: a UserError that also says what kind of failure and which host. */
@@ -123,6 +125,10 @@ export function sshFailure(error: unknown, context: SshErrorContext): SshError {
       break;
     }
     case 'dropped':
+      if (context.connecting) {
+        message = `Cannot connect to ${at}${via} ${during}: the server closed the connection before SSH was set up; check that port ${port} there is an SSH server and that it is healthy.`;
+        break;
+      }
       message = `The SSH connection to ${at}${via} dropped ${during}${running}; check that the server is up and run the command again.`;
       break;
     case 'command-timeout':

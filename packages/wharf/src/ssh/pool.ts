@@ -170,7 +170,7 @@ export class SshPool {
 
   private async open(key: string, slot: HostSlot, step: string): Promise<SshConnection> {
     const target = slot.target;
-    const context = this.errorContext(target, step);
+    const context = { ...this.errorContext(target, step), connecting: true };
     const started = Date.now();
     const connection = await this.dial(target, step).catch((error: unknown) => {
       throw sshFailure(error, context);
