@@ -99,7 +99,7 @@ const runCommand: Command = {
 
 // ---- deploy --------------------------------------------------------------------
 
-const deployFlags = (): FlagSpec[] => [
+export const deployFlags = (): FlagSpec[] => [
   { name: 'target', type: 'strings', default: [], help: 'Target host(s) to deploy' },
   { name: 'read-target', type: 'strings', default: [], help: 'Read-only target host(s) to deploy' },
   { name: 'host', type: 'strings', default: [], help: 'Host(s) to serve this target on (empty for wildcard)' },
