@@ -1,0 +1,177 @@
+/**
+ * loadConfig: reads config/deploy.yml (or -c FILE) and the destination
+ * overlay, renders ERB, parses YAML as Psych does, deep-merges the files the
+ * way Kamal does, validates everything at once and returns the resolved Config.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { extname, resolve, relative, isAbsolute } from 'node:path';
+import { Config } from './config.js';
+import { ErbError, renderErb } from './erb.js';
+import { ConfigError, type ConfigProblem, type KeyPath } from './problems.js';
+import { checkSemantics } from './semantics.js';
+import { checkShape } from './shape-check.js';
+import { gitInfo, resolveVersion } from './version.js';
+import { pathKey, readYaml, type YamlValue } from './yaml-reader.js';
+
+export interface LoadOptions {
+  /** Config file, default config/deploy.yml (relative to cwd). */
+  configFile?: string;
+  destination?: string;
+  /** --version. */
+  version?: string;
+  cwd?: string;
+  /** Environment seen by ERB and commands (default process.env); KAMAL_DESTINATION is set from destination. */
+  env?: Record<string, string | undefined>;
+  /** Architecture of the local Docker engine (default: this machine's). */
+  localArch?: string;
+  /** Timeout for each ERB command, ms (default 60 s). */
+  commandTimeoutMs?: number;
+}
+
+interface LoadedFile {
+  file: string;
+  value: YamlValue;
+  lines: Map<string, number>;
+}
+
+type Hash = { [key: string]: YamlValue };
+const isHash = (v: unknown): v is Hash => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Kamal's deep_merge!: hashes merge recursively, everything else in `over` replaces. */
+export function deepMergeConfig(base: YamlValue, over: YamlValue): YamlValue {
+  if (!isHash(base) || !isHash(over)) return over;
+  const out: Hash = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = k in out ? deepMergeConfig(out[k]!, v) : v;
+  return out;
+}
+
+/** `config/deploy.yml` + `staging` → `config/deploy.staging.yml` (Pathname#sub_ext). */
+export function destinationFile(configFile: string, destination: string): string {
+  const ext = extname(configFile);
+  const base = ext ? configFile.slice(0, -ext.length) : configFile;
+  return `${base}.${destination}.yml`;
+}
+
+function displayPath(file: string, cwd: string): string {
+  const rel = relative(cwd, file);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+}
+
+function runCommand(cwd: string, env: Record<string, string | undefined>, timeoutMs: number) {
+  return (command: string): string => {
+    const r = spawnSync('/bin/sh', ['-c', command], { cwd, env: env as NodeJS.ProcessEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 });
+    if (r.error) throw new Error((r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? `it ran longer than ${Math.round(timeoutMs / 1000)} s` : r.error.message);
+    if (r.status !== 0) {
+      const why = (r.stderr ?? '').split('\n').find((l) => l.trim() !== '')?.trim();
+      throw new Error(`it exited with status ${r.status ?? r.signal}${why ? ` (${why.replace(/\.$/, '')})` : ''}`);
+    }
+    return r.stdout ?? '';
+  };
+}
+
+function readConfigFile(path: string, shown: string, cwd: string, env: Record<string, string | undefined>, timeoutMs: number, problems: ConfigProblem[], warnings: ConfigProblem[]): LoadedFile | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    problems.push({ path: [], file: shown, message: code === 'ENOENT' ? `Configuration file not found: ${shown} does not exist` : `${shown} cannot be read (${code ?? (error as Error).message})`, standalone: true });
+    return undefined;
+  }
+  let rendered: { text: string; lineMap?: number[] };
+  try {
+    rendered = renderErb(text, {
+      env,
+      runCommand: runCommand(cwd, env, timeoutMs),
+      readFile: (p) => readFileSync(resolve(cwd, p), 'utf8'),
+      fileExists: (p) => existsSync(resolve(cwd, p)),
+    });
+  } catch (error) {
+    if (error instanceof ErbError) {
+      problems.push({ path: [], file: shown, line: error.line, message: `ERB: ${error.message}`, standalone: true });
+      return undefined;
+    }
+    throw error;
+  }
+  const parsed = readYaml(rendered.text, rendered.lineMap);
+  for (const w of parsed.warnings) warnings.push({ path: w.path ?? [], file: shown, line: w.line, message: w.message, standalone: true });
+  if (parsed.errors.length > 0) {
+    for (const e of parsed.errors) problems.push({ path: [], file: shown, line: e.line, message: e.message, standalone: true });
+    return undefined;
+  }
+  if (parsed.value === null) {
+    problems.push({ path: [], file: shown, message: `${shown} is empty; it should be a YAML mapping of settings such as service, image and servers`, standalone: true });
+    return undefined;
+  }
+  if (!isHash(parsed.value)) {
+    problems.push({ path: [], file: shown, line: 1, message: `${shown} should be a YAML mapping of settings (service:, image:, servers: ...), not ${Array.isArray(parsed.value) ? 'a list' : 'a single value'}`, standalone: true });
+    return undefined;
+  }
+  return { file: shown, value: parsed.value, lines: parsed.lines };
+}
+
+/** Finds the file and line a key path came from: the last file defining the path, else its nearest parent. */
+function locate(files: LoadedFile[], path: KeyPath): { file?: string; line?: number } {
+  for (let len = path.length; len >= 0; len--) {
+    const key = pathKey(path.slice(0, len));
+    for (let i = files.length - 1; i >= 0; i--) {
+      const line = files[i]!.lines.get(key);
+      if (line !== undefined) return { file: files[i]!.file, line };
+    }
+  }
+  return { file: files[0]?.file };
+}
+
+/** Loads, merges and validates the config; throws ConfigError (a UserError) listing every problem. */
+export async function loadConfig(options: LoadOptions = {}): Promise<Config> {
+  const cwd = resolve(options.cwd ?? process.cwd());
+  const configFile = options.configFile ?? 'config/deploy.yml';
+  const destination = options.destination === undefined || options.destination === '' ? undefined : options.destination;
+  const env: Record<string, string | undefined> = { ...(options.env ?? process.env) };
+  if (destination !== undefined) env.KAMAL_DESTINATION = destination;
+  else delete env.KAMAL_DESTINATION;
+
+  const paths = [resolve(cwd, configFile)];
+  if (destination !== undefined) paths.push(destinationFile(paths[0]!, destination));
+  const problems: ConfigProblem[] = [];
+  const warnings: ConfigProblem[] = [];
+  const files: LoadedFile[] = [];
+  for (const p of paths) {
+    const loaded = readConfigFile(p, displayPath(p, cwd), cwd, env, options.commandTimeoutMs ?? 60_000, problems, warnings);
+    if (loaded) files.push(loaded);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const merged = files.reduce<YamlValue>((acc, f) => deepMergeConfig(acc, f.value), {});
+
+  const git = gitInfo(cwd);
+  const shapeProblems = checkShape(merged);
+  const config: Config = new Config(merged, {
+    destination,
+    cwd,
+    files: files.map((f) => f.file),
+    gitUsed: git.used,
+    gitRoot: git.root,
+    localArch: options.localArch,
+    warnings,
+    version: (): string =>
+      resolveVersion({
+        declared: options.version,
+        env,
+        cwd,
+        gitUsed: git.used,
+        gitClone: config.builder.gitClone,
+      }),
+  });
+  const semantic = checkSemantics(config);
+  // A semantic problem at a path that already has a shape problem adds nothing.
+  const shapePaths = new Set(shapeProblems.map((p) => pathKey(p.path)));
+  const all = [...shapeProblems, ...semantic.errors.filter((p) => !shapePaths.has(pathKey(p.path)))];
+  for (const w of semantic.warnings) warnings.push({ ...w, ...locate(files, w.path) });
+  if (all.length > 0) {
+    throw new ConfigError(all.map((p) => ({ ...p, ...locate(files, p.path) })));
+  }
+  return config;
+}
+
