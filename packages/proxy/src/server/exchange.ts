@@ -84,6 +84,8 @@ export class Exchange implements InflightRequest {
   private upstreamPath = '';
   private headers: string[] = [];
   private xffIn = '';
+  private clientAddr = '';
+  private clientPort = 0;
   private userAgent = '';
   private reqContentType = '';
   private reqContentLength = -1;
@@ -120,6 +122,11 @@ export class Exchange implements InflightRequest {
 
   handle(): void {
     const req = this.req;
+    const socket = req.socket;
+    if (socket !== undefined && socket !== null) {
+      this.clientAddr = clientAddress(socket.remoteAddress);
+      this.clientPort = socket.remotePort ?? 0;
+    }
     const raw = req.rawHeaders;
     const out = this.headers;
     let host: string | undefined;
@@ -226,7 +233,7 @@ export class Exchange implements InflightRequest {
 
     // Forwarding headers (values computed once; X-Kamal-Target filled per target).
     const forward = service.targetOptions.forwardHeaders;
-    const client = clientAddress(req.socket?.remoteAddress);
+    const client = this.clientAddr;
     out.push('Host', host);
     out.push('X-Forwarded-For', forward && this.xffIn !== '' ? this.xffIn + ', ' + client : client);
     out.push('X-Forwarded-Proto', forward && xfp !== '' ? xfp : this.tls ? 'https' : 'http');
@@ -628,8 +635,7 @@ export class Exchange implements InflightRequest {
 
   private log(elapsedMs: number): void {
     const req = this.req;
-    const socket = req.socket;
-    const clientAddr = clientAddress(socket?.remoteAddress);
+    const clientAddr = this.clientAddr;
     const service = this.service;
     let line =
       '{"time":"' +
@@ -665,7 +671,7 @@ export class Exchange implements InflightRequest {
       ',"client_addr":' +
       jsonString(clientAddr) +
       ',"client_port":' +
-      jsonString(socket?.remotePort === undefined ? '' : String(socket.remotePort)) +
+      (this.clientPort === 0 ? '""' : '"' + this.clientPort + '"') +
       ',"remote_addr":' +
       jsonString(this.xffIn !== '' ? this.xffIn : clientAddr) +
       ',"user_agent":' +
