@@ -49,6 +49,15 @@ export interface RemoteForwardHandle {
   close(): Promise<void>;
 }
 
+/** The server refused to open a channel (its MaxSessions is lower than our limit). */
+class ChannelRefused extends Error {
+  override readonly cause: Error;
+  constructor(cause: Error) {
+    super(cause.message);
+    this.cause = cause;
+  }
+}
+
 interface ForwardRoute {
   localHost: string;
   localPort: number;
@@ -163,16 +172,26 @@ export class SshConnection {
 
   /** Runs one command on a new channel. Rejects with SshDropError when the connection goes away first. */
   async exec(command: string, options: RawExecOptions = {}): Promise<RawExecResult> {
-    const release = await this.channels.acquire();
-    try {
-      return await this.execOnChannel(command, options);
-    } finally {
-      release();
-      this.lastUsed = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      const release = await this.channels.acquire();
+      try {
+        return await this.execOnChannel(command, options);
+      } catch (error) {
+        // A server with a lower MaxSessions refuses channels beyond it: lower the limit below what
+        // is in use and queue again. With nothing else in use, the refusal is real.
+        const others = this.channels.inUse - 1;
+        if (!(error instanceof ChannelRefused) || others === 0 || attempt >= 50) {
+          throw error instanceof ChannelRefused ? error.cause : error;
+        }
+        this.channels.setLimit(Math.min(this.channels.limit, others));
+      } finally {
+        release();
+        this.lastUsed = Date.now();
+      }
     }
   }
 
-  private execOnChannel(command: string, options: RawExecOptions, retried = false): Promise<RawExecResult> {
+  private execOnChannel(command: string, options: RawExecOptions): Promise<RawExecResult> {
     return new Promise((resolve, reject) => {
       if (this.closedWith) return reject(new SshDropError('connection is closed'));
       let settled = false;
@@ -201,13 +220,9 @@ export class SshConnection {
           if (error) {
             this.inFlight.delete(abort);
             settled = true;
-            // A server with a lower MaxSessions refuses the channel: shrink the limit and try once more.
-            if (!retried && !this.closedWith && /open failed|administratively prohibited|resource shortage/i.test(error.message)) {
-              this.channels.setLimit(Math.max(1, this.channels.inUse - 1));
-              this.execOnChannel(command, options, true).then(resolve, reject);
-              return;
-            }
-            return reject(this.closedWith ? new SshDropError(error.message) : error);
+            if (this.closedWith) return reject(new SshDropError(error.message));
+            if (/open failed|administratively prohibited|resource shortage/i.test(error.message)) return reject(new ChannelRefused(error));
+            return reject(error);
           }
           if (settled) {
             stream.close();
