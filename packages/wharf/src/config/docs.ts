@@ -60,7 +60,12 @@ function wrap(text: string, indent: string): string[] {
   return lines;
 }
 
-function render(schema: AnySchema, indent: string, out: string[], depth: number): void {
+const OWN_SECTION: Record<string, string> = {
+  registry: 'registry', servers: 'servers', env: 'env', logging: 'logging', proxy: 'proxy', accessories: 'accessory',
+  builder: 'builder', ssh: 'ssh', sshkit: 'sshkit', boot: 'boot', output: 'output', aliases: 'alias',
+};
+
+function render(schema: AnySchema, indent: string, out: string[], depth: number, top = false): void {
   const inner = unwrap(schema);
   const def = defOf(inner);
   let shape: Record<string, AnySchema> | undefined;
@@ -76,7 +81,10 @@ function render(schema: AnySchema, indent: string, out: string[], depth: number)
     const childInner = unwrap(child);
     const cdef = defOf(childInner);
     const nested = cdef.type === 'object' || (cdef.type === 'union' && (cdef.options as AnySchema[]).some((o) => defOf(unwrap(o)).type === 'object'));
-    if (nested && depth < 2 && key !== 'proxy' && key !== 'env' && key !== 'registry' && key !== 'logging') {
+    const own = top ? OWN_SECTION[key] : key === 'env' || key === 'registry' || (key === 'proxy' && depth === 0) ? key : undefined;
+    if (own) {
+      out.push(`${indent}${key}: ...  # see \`wharf docs ${own}\``);
+    } else if (nested && depth < 3) {
       out.push(`${indent}${key}:${cdef.type === 'union' ? `  # or ${typeName(childInner).replace(/\{\.\.\.\}/, 'the keys below')}` : ''}`);
       render(childInner, `${indent}  `, out, depth + 1);
     } else {
@@ -113,7 +121,7 @@ export function sectionDocs(section = 'configuration'): string | undefined {
   } else if (name === 'env') {
     out.push('  DATABASE_HOST: db       # flat form: every key is a clear variable', '# or the structured form:', 'env:', '  clear:', '    DATABASE_HOST: db', '  secret:', '    - DATABASE_PASSWORD            # from .kamal/secrets*', '    - DB_PASSWORD:MAIN_DB_PASSWORD  # env DB_PASSWORD from secret MAIN_DB_PASSWORD', '  tags:', '    replica:                       # hosts tagged replica also get:', '      DB_ROLE: replica');
   } else {
-    render(schema, indent, out, 0);
+    render(schema, indent, out, 0, name === 'configuration');
   }
   return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
 }

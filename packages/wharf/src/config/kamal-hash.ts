@@ -14,6 +14,9 @@ const isHash = (v: unknown): v is Hash => v !== null && typeof v === 'object' &&
 /** A Ruby symbol in the printed YAML (`:fatal`). */
 class RubySymbol {
   constructor(readonly name: string) {}
+  toJSON(): string {
+    return this.name;
+  }
 }
 
 function redactEnv(env: unknown): unknown {

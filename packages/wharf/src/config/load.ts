@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { extname, resolve, relative, isAbsolute } from 'node:path';
 import { Config } from './config.js';
 import { ErbError, renderErb } from './erb.js';
-import { ConfigError, type ConfigProblem, type KeyPath } from './problems.js';
+import { ConfigError, sortProblems, type ConfigProblem, type KeyPath } from './problems.js';
 import { checkSemantics } from './semantics.js';
 import { checkShape } from './shape-check.js';
 import { gitInfo, resolveVersion } from './version.js';
@@ -101,11 +101,11 @@ function readConfigFile(path: string, shown: string, cwd: string, env: Record<st
     return undefined;
   }
   if (parsed.value === null) {
-    problems.push({ path: [], file: shown, message: `${shown} is empty; it should be a YAML mapping of settings such as service, image and servers`, standalone: true });
+    problems.push({ path: [], file: shown, message: `the file ${shown} is empty; it should be a YAML mapping of settings such as service, image and servers`, standalone: true });
     return undefined;
   }
   if (!isHash(parsed.value)) {
-    problems.push({ path: [], file: shown, line: 1, message: `${shown} should be a YAML mapping of settings (service:, image:, servers: ...), not ${Array.isArray(parsed.value) ? 'a list' : 'a single value'}`, standalone: true });
+    problems.push({ path: [], file: shown, line: 1, message: `the file ${shown} should be a YAML mapping of settings (service:, image:, servers: ...), not ${Array.isArray(parsed.value) ? 'a list' : 'a single value'}`, standalone: true });
     return undefined;
   }
   return { file: shown, value: parsed.value, lines: parsed.lines };
@@ -170,7 +170,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<Config> {
   const all = [...shapeProblems, ...semantic.errors.filter((p) => !shapePaths.has(pathKey(p.path)))];
   for (const w of semantic.warnings) warnings.push({ ...w, ...locate(files, w.path) });
   if (all.length > 0) {
-    throw new ConfigError(all.map((p) => ({ ...p, ...locate(files, p.path) })));
+    throw new ConfigError(sortProblems(all.map((p) => ({ ...p, ...locate(files, p.path) })), files.map((f) => f.file)));
   }
   return config;
 }

@@ -26,10 +26,20 @@ export function dottedPath(path: KeyPath): string {
 
 export function formatProblem(p: ConfigProblem): string {
   const where = p.file ? `${p.file}${p.line ? `:${p.line}` : ''}: ` : '';
-  let body = p.standalone || p.path.length === 0 ? p.message : `${dottedPath(p.path)} ${p.message}`;
-  body = body.charAt(0).toUpperCase() + body.slice(1);
+  const keyFirst = !(p.standalone || p.path.length === 0);
+  let body = keyFirst ? `${dottedPath(p.path)} ${p.message}` : p.message;
+  if (!keyFirst) body = body.charAt(0).toUpperCase() + body.slice(1);
   if (!/[.?!]$/.test(body)) body += '.';
   return `${where}${body}`;
+}
+
+/** Problems in reading order: by file (in the order given), then line. */
+export function sortProblems(problems: ConfigProblem[], files: readonly string[]): ConfigProblem[] {
+  const fileIndex = (f?: string) => (f === undefined ? -1 : files.indexOf(f));
+  return problems
+    .map((p, i) => ({ p, i }))
+    .sort((x, y) => fileIndex(x.p.file) - fileIndex(y.p.file) || (x.p.line ?? 0) - (y.p.line ?? 0) || x.i - y.i)
+    .map(({ p }) => p);
 }
 
 /** Thrown by loadConfig: every problem of the config, one sentence per line. */
@@ -42,21 +52,25 @@ export class ConfigError extends UserError {
   }
 }
 
-/** Levenshtein distance (small strings only: config keys). */
+/** Edit distance with adjacent transpositions counting as one edit (optimal string alignment). */
 export function editDistance(a: string, b: string): number {
   if (a === b) return 0;
-  const prev = new Array<number>(b.length + 1);
-  for (let j = 0; j <= b.length; j++) prev[j] = j;
+  if (a.length > 64 || b.length > 64) return Math.max(a.length, b.length);
+  const d: number[][] = [];
+  for (let i = 0; i <= a.length; i++) {
+    d.push(new Array<number>(b.length + 1).fill(0));
+    d[i]![0] = i;
+  }
+  for (let j = 0; j <= b.length; j++) d[0]![j] = j;
   for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
     }
   }
-  return prev[b.length]!;
+  return d[a.length]![b.length]!;
 }
 
 /** The closest valid key to a typo, if it is close enough to be a plausible intent. */

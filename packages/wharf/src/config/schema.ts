@@ -51,7 +51,7 @@ const envComplexShape = {
 
 export const ENV_SPECIAL_KEYS = ['clear', 'secret', 'tags'];
 /** A flat env map; a map naming clear/secret/tags is the structured form instead. */
-const flatEnv = () =>
+export const flatEnv = () =>
   hashOfStrings().refine((h) => !ENV_SPECIAL_KEYS.some((k) => k in h), { message: 'mixes clear/secret/tags with plain variables; put plain variables under clear' });
 
 /** Env of a tag, a role or an accessory: no nested tags. */

@@ -201,7 +201,7 @@ export function checkSemantics(config: Config, opts: { checkHooks?: boolean } = 
         seen.set(h, role.name);
       }
     }
-    if (dups.size > 0) err(['servers'], `give the same SSL host to different roles (${[...dups].join(', ')}); each SSL host belongs to one role`);
+    if (dups.size > 0) err(['servers'], `different roles share the SSL host${dups.size > 1 ? 's' : ''} ${[...dups].join(', ')}; each SSL host must belong to one role`, true);
   });
 
   const roleNames = config.roleNames;

@@ -4,7 +4,7 @@
  * found, and the nearest valid key for a typo.
  */
 import type * as z from 'zod';
-import { ENV_SPECIAL_KEYS, rootSchema, rootShape } from './schema.js';
+import { ENV_SPECIAL_KEYS, flatEnv, rootSchema, rootShape } from './schema.js';
 import { describeValue, suggestKey, type ConfigProblem, type KeyPath } from './problems.js';
 
 type Issue = z.core.$ZodIssue;
@@ -88,8 +88,10 @@ export function validKeysAt(path: KeyPath, root: unknown): string[] {
 // --- issues to problems ------------------------------------------------------
 
 function isRootMismatch(issue: Issue): boolean {
-  return issue.path.length === 0 && (issue.code === 'invalid_type' || issue.code === 'invalid_value');
+  return issue.path.length === 0 && (issue.code === 'invalid_type' || issue.code === 'invalid_value' || issue.code === 'invalid_union');
 }
+
+const flatEnvSchema = flatEnv();
 
 function flatten(issues: readonly Issue[], root: unknown, base: KeyPath, out: ConfigProblem[]): void {
   for (const issue of issues) {
@@ -112,8 +114,18 @@ function flatten(issues: readonly Issue[], root: unknown, base: KeyPath, out: Co
       continue;
     }
     if (issue.code === 'unrecognized_keys') {
+      if (isEnvPath(path) && isPlainObject(value) && !ENV_SPECIAL_KEYS.some((k) => k in value)) {
+        // zod settled on the structured env form; the user wrote the flat form, so check that instead.
+        const flat = flatEnvSchema.safeParse(value);
+        if (!flat.success) flatten(flat.error.issues, root, path, out);
+        continue;
+      }
       const valid = validKeysAt(path, root);
       for (const key of issue.keys) out.push(unknownKeyProblem([...path, key], valid));
+      continue;
+    }
+    if (issue.code === 'invalid_type' && issue.expected === 'never') {
+      out.push({ path, message: `is not allowed here: ${issue.message}` });
       continue;
     }
     if (issue.code === 'invalid_type' || issue.code === 'invalid_value') {
