@@ -29,11 +29,14 @@ export const passboltAdapter: SecretsAdapter = {
     const bareNames = names.map((name) => name.split('/').pop()!);
     const folders = findFolders(names, ctx);
     const conditions: string[] = [];
+    // Where each name was asked for ('' = top level), to prefer that resource when a name exists in several folders.
+    const wantedFolder = new Map<string, string>();
     for (const secret of names) {
       const parts = secret.split('/');
       const name = parts[parts.length - 1]!;
       if (parts.length === 1) {
         conditions.push(`Name == ${quote(name)}`);
+        wantedFolder.set(name, '');
         continue;
       }
       let current: Folder | undefined;
@@ -43,7 +46,10 @@ export const passboltAdapter: SecretsAdapter = {
         const match = folders.find((f) => folderPath(f, folders) === path.join('/'));
         if (match) current = match;
       }
-      if (current) conditions.push(`(Name == ${quote(name)} && FolderParentID == ${quote(current.id)})`);
+      if (current) {
+        conditions.push(`(Name == ${quote(name)} && FolderParentID == ${quote(current.id)})`);
+        wantedFolder.set(name, current.id);
+      }
     }
     const args = ['list', 'resources'];
     if (conditions.length > 0) args.push('--filter', conditions.join(' || '));
@@ -57,7 +63,9 @@ export const passboltAdapter: SecretsAdapter = {
     const missing = bareNames.filter((name) => !found.has(name));
     if (missing.length > 0) throw new UserError(`Could not find the following secrets in Passbolt: ${missing.join(', ')}; check their names and folders.`);
     const results: SecretValues = new Map();
-    for (const item of items) {
+    // Resources in the folder the name was asked for go last, so they win (Kamal keeps whichever came last).
+    const inWantedFolder = (item: Record<string, unknown>) => wantedFolder.get(String(item.name)) === String(item.folder_parent_id ?? '');
+    for (const item of [...items.filter((i) => !inWantedFolder(i)), ...items.filter(inWantedFolder)]) {
       const value = typeof item.password === 'string' ? item.password : '';
       ctx.redactor.add(value);
       results.set(String(item.name), value);

@@ -17,7 +17,7 @@ class Exit extends Error {
   }
 }
 
-function fake(cli) {
+function fake(cli, section) {
   const argv = process.argv.slice(2);
   const env = {};
   for (const name of LOGGED_ENV) if (process.env[name] !== undefined) env[name] = process.env[name];
@@ -32,10 +32,10 @@ function fake(cli) {
       process.exit(2);
     }
   }
-  if (!vault[cli]) vault[cli] = {};
+  if (!vault[section]) vault[section] = {};
   return {
     argv,
-    data: vault[cli],
+    data: vault[section],
     save() {
       if (vaultPath) fs.writeFileSync(vaultPath, `${JSON.stringify(vault, null, 2)}\n`);
     },
@@ -52,9 +52,9 @@ function fake(cli) {
   };
 }
 
-/** Runs main(ctx), turning ctx.fail into the exit status. */
-function run(cli, main) {
-  const ctx = fake(cli);
+/** Runs main(ctx), turning ctx.fail into the exit status; `section` is the vault key (default: the CLI name). */
+function run(cli, main, section = cli) {
+  const ctx = fake(cli, section);
   try {
     main(ctx);
   } catch (error) {
