@@ -102,8 +102,6 @@ export class SshConnection {
       client.once('ready', () => {
         if (settled) return;
         settled = true;
-        // Small request/response packets: Nagle + delayed ACK would add ~40 ms to each command.
-        client.setNoDelay(true);
         connection.hostKeyStatus = hostKeyStatus;
         resolve(connection);
       });
@@ -138,6 +136,9 @@ export class SshConnection {
               authHandler: authSequence(target.user, options.auth),
               ...(options.debug ? { debug: options.debug } : {}),
             } as ssh2.ConnectConfig);
+            // SSH sends small packets back to back (NEWKEYS then SERVICE_REQUEST; exec then EOF):
+            // with Nagle and the server's delayed ACK each pair would wait ~40 ms.
+            client.setNoDelay(true);
           } catch (error) {
             fail(error as Error);
           }

@@ -14,7 +14,7 @@ import { DEFAULT_CHANNELS_PER_CONNECTION, SshConnection, type RemoteForwardHandl
 import { envPreamble } from './env-stdin.js';
 import { SshError, classifySshError, sshFailure, type SshErrorContext } from './errors.js';
 import { spawnProxyCommand } from './proxy-command.js';
-import { commandText, type RemoteCommand } from './quote.js';
+import { commandText, shellQuote, type RemoteCommand } from './quote.js';
 import { Semaphore } from './semaphore.js';
 import type { SshConfig } from './ssh-config.js';
 import { describeRoute, loadSshConfig, resolveTarget, type ConnectTarget, type SshSettings } from './target.js';
@@ -72,6 +72,18 @@ export interface SshPoolOptions {
   /** Masks secrets in any text wharf logs or puts in an error. */
   redact?: (text: string) => string;
   env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * sshd ignores SSH signal requests, so a command that outlives its timeout
+ * would keep running after wharf gave up on it. `timeout` on the server ends
+ * it (and its children: timeout runs it in its own process group) a second
+ * after wharf stops waiting, with SIGKILL 5 s later if it ignores SIGTERM.
+ */
+export function withRemoteTimeout(script: string, timeoutMs: number | undefined): string {
+  if (timeoutMs === undefined) return script;
+  const seconds = Math.ceil(timeoutMs / 1000) + 1;
+  return `timeout -k 5 ${seconds} sh -c ${shellQuote(script)}`;
 }
 
 interface HostSlot {
@@ -309,7 +321,7 @@ export class SshPool {
       command: shown,
       ...(envNames.length > 0 ? { env: envNames } : {}),
     });
-    return this.runText(host, preamble.script + text, shown, id, {
+    return this.runText(host, withRemoteTimeout(preamble.script + text, options.timeoutMs), shown, id, {
       ...options,
       ...(preamble.stdinHead.length > 0 ? { stdinHead: preamble.stdinHead } : {}),
     });

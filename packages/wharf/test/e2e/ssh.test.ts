@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -305,6 +305,37 @@ describe('SSH layer on the local fleet', () => {
       assert.match(error.message, /during boot/);
       return true;
     });
+  });
+
+  test('a command past its timeout fails with one sentence, and the server ends it', async () => {
+    const p = pool();
+    const host = hosts[0]!;
+    const marker = `sleep 3${Math.floor(Math.random() * 1000)}`;
+    await assert.rejects(p.exec(host, marker, { timeoutMs: 500, step: 'wait for the app' }), (error: unknown) => {
+      assert.ok(error instanceof SshError);
+      assert.equal(error.kind, 'command-timeout');
+      assert.equal(error.message, `\`${marker}\` on ${host} did not finish within 0.5 s during wait for the app; check what it waits for on the server, or allow it more time.`);
+      return true;
+    });
+    // The connection stays usable and the command does not outlive the timeout on the server.
+    const deadline = Date.now() + 15_000;
+    let left = '';
+    do {
+      await new Promise((r) => setTimeout(r, 250));
+      left = (await p.exec(host, ['sh', '-c', `ps -eo args | grep -c "^${marker}$" || true`])).stdout.trim();
+    } while (left !== '0' && Date.now() < deadline);
+    assert.equal(left, '0');
+    assert.equal(p.stats()[host]!.connections, 1);
+  });
+
+  test('ssh.config: a host alias from an OpenSSH config file (HostName, IdentityFile)', async () => {
+    const config = join(dir, 'ssh_config');
+    writeFileSync(config, `Host fleet-web\n  HostName ${hosts[0]}\n  IdentityFile ${fleet.ssh_key}\n`);
+    const p = new SshPool({ settings: { config }, hostKeys: { files: [], recordFile: record }, env: {} });
+    pools.push(p);
+    assert.equal((await p.run('fleet-web', 'hostname')).stdout.trim(), names[0]);
+    assert.equal(p.target('fleet-web').host, hosts[0]);
+    assert.equal(p.stats()['fleet-web']!.connections, 1);
   });
 
   test('a key the server does not accept is one sentence naming user and host', async () => {
