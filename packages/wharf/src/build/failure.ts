@@ -30,13 +30,18 @@ function meaningful(line: string): boolean {
   return !NOISE.some((re) => re.test(line));
 }
 
+/** Removes terminal colour codes (the classic builder colours a step's stderr). */
+export function stripAnsi(text: string): string {
+  return text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+}
+
 /** Strips BuildKit's `#12 0.345 ` progress prefix. */
 function stripProgress(line: string): string {
   return line.replace(/^#\d+ \d+(\.\d+)? /, '').replace(/^#\d+ /, '');
 }
 
 export function summarizeFailure(lines: readonly string[]): FailureSummary {
-  const clean = lines.map((l) => l.replace(/\r/g, '').trimEnd());
+  const clean = lines.map((l) => stripAnsi(l).replace(/\r/g, '').trimEnd());
   const summary: FailureSummary = { reason: '' };
 
   // BuildKit: "ERROR: failed to solve: …" (or "error: …"), the failing step as " > [build 3/4] RUN …:".
