@@ -108,7 +108,7 @@ export class SshConnection {
       client.on('error', fail);
       client.on('close', () => fail(new SshDropError('connection closed before it was ready')));
 
-      void options.hostKeys.algorithmsFor(target.host, target.port).then(
+      void options.hostKeys.algorithmsFor(target.host, target.port, target.knownHostsFiles).then(
         (serverHostKey) => {
           if (settled) return;
           try {
@@ -122,7 +122,7 @@ export class SshConnection {
               keepaliveCountMax: 3,
               algorithms: { serverHostKey: serverHostKey as ssh2.ServerHostKeyAlgorithm[] },
               hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
-                options.hostKeys.verify(target.host, target.port, key).then(
+                options.hostKeys.verify(target.host, target.port, key, target.knownHostsFiles).then(
                   (status) => {
                     hostKeyStatus = status;
                     verify(true);

@@ -56,7 +56,7 @@ export class HostKeyStore {
   readonly files: string[];
   readonly recordFile: string;
   readonly policy: HostKeyPolicy;
-  private entries: Promise<KnownHostEntry[]> | undefined;
+  private readonly cache = new Map<string, Promise<KnownHostEntry[]>>();
   private writes: Promise<void> = Promise.resolve();
 
   constructor(options: HostKeyStoreOptions = {}) {
@@ -65,36 +65,38 @@ export class HostKeyStore {
     this.policy = options.policy ?? 'tofu';
   }
 
-  /** Every entry of every file, read once. */
-  load(): Promise<KnownHostEntry[]> {
-    this.entries ??= (async () => {
-      const all: KnownHostEntry[] = [];
-      const files = [...new Set([...this.files, this.recordFile])];
-      for (const file of files) {
-        let text: string;
-        try {
-          text = await readFile(file, 'utf8');
-        } catch {
-          continue;
-        }
-        all.push(...parseKnownHosts(text, file));
-      }
-      return all;
-    })();
-    return this.entries;
+  private readFileEntries(file: string): Promise<KnownHostEntry[]> {
+    let entries = this.cache.get(file);
+    if (!entries) {
+      entries = readFile(file, 'utf8').then(
+        (text) => parseKnownHosts(text, file),
+        () => [],
+      );
+      this.cache.set(file, entries);
+    }
+    return entries;
+  }
+
+  /**
+   * Every entry of the OpenSSH files, `extraFiles` (UserKnownHostsFile from
+   * the ssh config) and the record file, each read once.
+   */
+  async load(extraFiles: readonly string[] = []): Promise<KnownHostEntry[]> {
+    const files = [...new Set([...this.files, ...extraFiles, this.recordFile])];
+    return (await Promise.all(files.map((f) => this.readFileEntries(f)))).flat();
   }
 
   /** Host key algorithms to offer for host:port, recorded types first. */
-  async algorithmsFor(host: string, port: number): Promise<string[]> {
-    return hostKeyAlgorithmsFor(await this.load(), host, port);
+  async algorithmsFor(host: string, port: number, extraFiles: readonly string[] = []): Promise<string[]> {
+    return hostKeyAlgorithmsFor(await this.load(extraFiles), host, port);
   }
 
   /**
    * Accepts the key or throws HostKeyError. An unknown host under `tofu` is
    * appended to the record file before this resolves.
    */
-  async verify(host: string, port: number, blob: Buffer): Promise<'known' | 'recorded'> {
-    const entries = await this.load();
+  async verify(host: string, port: number, blob: Buffer, extraFiles: readonly string[] = []): Promise<'known' | 'recorded'> {
+    const entries = await this.load(extraFiles);
     const verdict = checkHostKey(entries, host, port, blob);
     const fingerprint = keyFingerprint(blob);
     const shown = `${blobKeyType(blob)} ${fingerprint}`;
@@ -117,7 +119,7 @@ export class HostKeyStore {
       case 'unknown':
         if (this.policy === 'strict') {
           throw new HostKeyError(
-            `Refusing to connect to ${name}: its host key (${shown}) is not in any known_hosts file; check the fingerprint on the server and add it with ssh-keyscan ${shellSafe(host)} >> ${this.recordFile}.`,
+            `Refusing to connect to ${name}: its host key (${shown}) is not in any known_hosts file; check the fingerprint on the server and add it with ssh-keyscan ${port === 22 ? '' : `-p ${port} `}${shellSafe(host)} >> ${this.recordFile}.`,
             host,
             fingerprint,
           );
@@ -129,15 +131,13 @@ export class HostKeyStore {
 
   private async record(host: string, port: number, blob: Buffer): Promise<void> {
     const line = knownHostsLine(host, port, blob);
-    const entries = await this.load();
     const write = this.writes.then(async () => {
       // Another connection in this process may have recorded it meanwhile.
-      if (checkHostKey(entries, host, port, blob).status === 'known') return;
+      if (checkHostKey(await this.readFileEntries(this.recordFile), host, port, blob).status === 'known') return;
       await mkdir(dirname(this.recordFile), { recursive: true, mode: 0o700 });
       await appendFile(this.recordFile, `${line}\n`, { mode: 0o600 });
-      const recorded = parseKnownHosts(await readFile(this.recordFile, 'utf8'), this.recordFile);
-      const others = entries.filter((e) => e.file !== this.recordFile);
-      entries.splice(0, entries.length, ...others, ...recorded);
+      this.cache.delete(this.recordFile);
+      await this.readFileEntries(this.recordFile);
     });
     this.writes = write.catch(() => undefined);
     await write;
@@ -145,7 +145,7 @@ export class HostKeyStore {
 
   /** Forgets what was read, so the next verify reads the files again. */
   reload(): void {
-    this.entries = undefined;
+    this.cache.clear();
   }
 }
 

@@ -197,6 +197,24 @@ describe('HostKeyStore (trust on first use)', () => {
     await assert.rejects(store.verify('bastion', 2200, B.blob), new RegExp(`${user.replace(/[/.]/g, '\\$&')}:2`));
   });
 
+  test('UserKnownHostsFile files from the ssh config are consulted for that host', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wharf-kh-'));
+    const extra = join(dir, 'known_db');
+    writeFileSync(extra, `db ${A.line}\n`);
+    const record = join(dir, 'wharf_known_hosts');
+    const store = new HostKeyStore({ files: [], recordFile: record });
+    assert.equal(await store.verify('db', 22, A.blob, [extra]), 'known');
+    await assert.rejects(store.verify('db', 22, B.blob, [extra]), /known_db:1/);
+    assert.equal((await store.algorithmsFor('db', 22, [extra]))[0], 'ssh-ed25519');
+    assert.throws(() => readFileSync(record));
+  });
+
+  test('strict policy on a non-standard port suggests ssh-keyscan -p', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wharf-kh-'));
+    const store = new HostKeyStore({ files: [], recordFile: join(dir, 'k'), policy: 'strict' });
+    await assert.rejects(store.verify('10.0.0.9', 2222, A.blob), /^HostKeyError: Refusing to connect to \[10\.0\.0\.9\]:2222: .*ssh-keyscan -p 2222 10\.0\.0\.9 >> /);
+  });
+
   test('strict policy refuses unknown hosts and records nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wharf-kh-'));
     const record = join(dir, 'known_hosts');
