@@ -432,7 +432,7 @@ class Parser {
       }
       const body = this.parseStatements(['end']);
       this.expectKeyword('end', t.line);
-      return { k: 'each', target: e.name === 'each_with_index' ? { ...e, name: 'each_with_index_pairs' } : e.target, vars, body, line: t.line };
+      return { k: 'each', target: e.target, vars, body, line: t.line };
     }
     return this.withModifier({ k: 'expr', e, line: t.line });
   }
@@ -710,11 +710,24 @@ class Interpreter {
     return this.out;
   }
 
+  private outLine = 0;
+  private fresh = true;
+
   private append(text: string, line: number, advances: boolean): void {
     if (text === '') return;
-    if (this.lineMap.length === 0) this.lineMap.push(line);
     const parts = text.split('\n');
-    for (let i = 1; i < parts.length; i++) this.lineMap.push(advances ? line + i : line);
+    parts.forEach((part, i) => {
+      const src = advances ? line + i : line;
+      if (i > 0) {
+        this.outLine++;
+        this.lineMap[this.outLine] = src;
+        this.fresh = true;
+      }
+      if (part !== '' && this.fresh) {
+        this.lineMap[this.outLine] = src;
+        this.fresh = false;
+      } else if (this.lineMap[this.outLine] === undefined) this.lineMap[this.outLine] = src;
+    });
     this.out += text;
   }
 

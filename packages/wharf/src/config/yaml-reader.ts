@@ -142,6 +142,11 @@ class Converter {
       return value;
     }
     if (isScalar(node)) return this.scalar(node, path);
+    const tag = (node as { tag?: string }).tag;
+    if (tag && !/^tag:yaml\.org,2002:(map|seq)$/.test(tag) && tag !== '!') {
+      this.errors.push({ line: this.nodeLine(node), path, message: `the YAML tag \`${tag}\` is not supported (wharf reads plain data only, never Ruby objects)` });
+      return null;
+    }
     if (isSeq(node)) {
       const out: YamlValue[] = [];
       node.items.forEach((item, index) => {
