@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { WHARF_VERSION } from '../version.js';
+import { configCommand, docsCommand, loadConfigFromFlags } from './config-command.js';
 import { fleetCommand } from './fleet-command.js';
+import { secretsCommand } from './secrets-command.js';
 
 /** Kamal's global options; -h is --hosts (as in Kamal), so help is --help only. */
 export interface GlobalFlags {
@@ -43,6 +45,20 @@ export function buildProgram(): Command {
 
   const globals = () => program.opts<GlobalFlags>();
 
+  program.addCommand(configCommand(globals));
+  program.addCommand(docsCommand());
+  program.addCommand(
+    secretsCommand(globals, {
+      // `secrets print` reads the files named by the config's secrets_path (default .kamal/secrets).
+      secretsPath: async (flags) => {
+        try {
+          return (await loadConfigFromFlags({ ...flags, quiet: true })).secretsPath;
+        } catch {
+          return undefined;
+        }
+      },
+    }),
+  );
   program.addCommand(fleetCommand(globals));
   program
     .command('version')
