@@ -63,7 +63,12 @@ describe('SSH layer on the local fleet', () => {
   }
 
   before(() => {
-    fleet = fleetUp('sshtest', 3, 5621);
+    try {
+      fleet = fleetUp('sshtest', 3, 5621);
+    } catch {
+      // `fleet up` has been seen to exit 0 without printing (reported); asking again reports the fleet.
+      fleet = fleetUp('sshtest', 3, 5621);
+    }
     hosts = fleet.servers.map((s) => s.address);
     names = fleet.servers.map((s) => s.name);
     dir = mkdtempSync(join(tmpdir(), 'wharf-ssh-e2e-'));
