@@ -12,7 +12,7 @@ export interface SecretsCommandOptions {
    * from the loaded config. Until the config loader provides it, `--secrets-path`
    * or `.kamal/secrets` is used.
    */
-  secretsPath?: (globals: GlobalFlags) => string | undefined;
+  secretsPath?: (globals: GlobalFlags) => string | undefined | Promise<string | undefined>;
   /** Project directory (default: the current directory). */
   projectDir?: string;
 }
@@ -68,17 +68,20 @@ export function secretsCommand(globals: () => GlobalFlags, options: SecretsComma
     .description('Print the secrets of the secrets files as KEY=value lines (for debugging)')
     .helpOption('--help', 'Show help for this command')
     .option('--secrets-path <path>', `secrets file base path (Kamal's secrets_path; default from config, else ${DEFAULT_SECRETS_PATH})`)
-    .action((opts: { secretsPath?: string }) => {
+    .action(async (opts: { secretsPath?: string }) => {
       const flags = globals();
       const out = makeOutput(flags);
       const loaded = createSecrets({
         projectDir: options.projectDir,
-        secretsPath: opts.secretsPath ?? options.secretsPath?.(flags) ?? DEFAULT_SECRETS_PATH,
+        secretsPath: opts.secretsPath ?? (await options.secretsPath?.(flags)) ?? DEFAULT_SECRETS_PATH,
         destination: flags.destination,
         log: flags.verbose ? (line) => out.progress(line) : undefined,
       });
       const text = formatSecretsPrint(loaded.entries());
       if (text !== '') process.stdout.write(text);
+      for (const name of loaded.failedNames()) {
+        process.stderr.write(`wharf: warning: the command that sets ${name} failed, so its value above is what it printed before failing; deploys refuse to use it.\n`);
+      }
     });
 
   return secrets;

@@ -28,6 +28,8 @@ export interface DotenvContext {
    * Returns the output with one trailing newline removed.
    */
   runCommand(command: string, raw: string, key: string): string;
+  /** Called after each assignment (a later line may assign a key again). */
+  assigned?(key: string): void;
 }
 
 const WS = '[ \\t\\r\\n\\f\\v]';
@@ -55,6 +57,7 @@ export function parseDotenv(text: string, ctx: DotenvContext, file = 'the secret
       continue;
     }
     hash.set(key, parseValue(groups.value ?? '', key, hash, ctx));
+    ctx.assigned?.(key);
   }
   return hash;
 }

@@ -32,7 +32,13 @@ export interface SecretsOptions {
 /**
  * The secrets of one deploy, read from Kamal's secrets files: `<path>-common`
  * then `<path>` (no destination) or `<path>.<destination>`; later files win,
- * missing files are skipped. Loaded on first access and only once.
+ * missing files are skipped; each file is parsed on its own (a `$NAME` sees
+ * earlier lines of the same file, then the environment), as in Kamal.
+ * Loaded on first access and only once. `kamal secrets …`/`wharf secrets …`
+ * commands in the files run in-process; other `$(…)` commands run via /bin/sh
+ * in the project directory. Where Kamal silently keeps the output of a failed
+ * command, wharf keeps it too but `get` refuses that secret with an error
+ * naming the command.
  */
 export interface Secrets {
   /** The files that are read, as configured (relative to the project). */
@@ -45,6 +51,8 @@ export interface Secrets {
   get(name: string): string;
   /** True when the secret is defined and not blank (Kamal's `key?`). */
   has(name: string): boolean;
+  /** Secrets whose `$(…)` command failed (get throws for them; toEnv and entries hold what was printed, as Kamal). */
+  failedNames(): string[];
   /** Every secret name, in file order. */
   names(): string[];
   /** Every secret as environment variables (for hooks). */
@@ -72,6 +80,8 @@ class FileSecrets implements Secrets {
   private readonly env: NodeJS.ProcessEnv;
   private readonly runner: CommandRunner;
   private values: Map<string, string> | undefined;
+  /** Keys whose last assignment ran a `$(…)` command that failed, with the reason. */
+  private readonly failed = new Map<string, string>();
   private loading = false;
 
   constructor(private readonly options: SecretsOptions) {
@@ -107,8 +117,12 @@ class FileSecrets implements Secrets {
     try {
       const merged = new Map<string, string>();
       for (const file of this.existingFiles()) {
-        for (const [key, value] of this.parseFile(file)) {
+        const { values, failed } = this.parseFile(file);
+        for (const [key, value] of values) {
           merged.set(key, value); // a key keeps its first position, as Ruby's Hash#merge!
+          const reason = failed.get(key);
+          if (reason === undefined) this.failed.delete(key);
+          else this.failed.set(key, reason);
         }
       }
       this.redactor.addAll(merged.values());
@@ -119,7 +133,7 @@ class FileSecrets implements Secrets {
     }
   }
 
-  private parseFile(file: string): Map<string, string> {
+  private parseFile(file: string): { values: Map<string, string>; failed: Map<string, string> } {
     let text: string;
     try {
       text = readFileSync(this.path(file), 'utf8');
@@ -128,10 +142,17 @@ class FileSecrets implements Secrets {
     }
     const log = this.options.log;
     const redactor = this.redactor;
-    return parseDotenv(
+    const failed = new Map<string, string>();
+    let failure: string | undefined;
+    const values = parseDotenv(
       text,
       {
         env: this.env,
+        assigned: (key) => {
+          if (failure === undefined) failed.delete(key);
+          else failed.set(key, failure);
+          failure = undefined;
+        },
         runCommand: (command, raw, key) => {
           const inline = inlineSecretsArgs(command);
           if (inline) {
@@ -150,9 +171,10 @@ class FileSecrets implements Secrets {
           log?.(redactor.redact(`Running \`${raw.trim()}\` for ${key} in ${file}`));
           const result = this.runner('/bin/sh', ['-c', command], { env: this.env, cwd: this.projectDir });
           if (result.status !== 0) {
-            throw new UserError(
-              redactor.redact(`The command \`${raw.trim()}\` for ${key} in ${file} exited with status ${result.status}; fix it (or end it with \`|| true\` if failing is fine).`),
-            );
+            // Kamal ignores the status and stores whatever was printed; wharf does too, but refuses
+            // to hand that value out (get) so a deploy never runs with a silently empty secret.
+            failure = redactor.redact(`the command \`${raw.trim()}\` for ${key} in ${file} exited with status ${result.status}`);
+            log?.(`Warning: ${failure}`);
           }
           const output = chomp(result.stdout);
           redactor.add(output);
@@ -161,10 +183,15 @@ class FileSecrets implements Secrets {
       },
       file,
     );
+    return { values, failed };
   }
 
   get(name: string): string {
     const value = this.all().get(name);
+    const failure = this.failed.get(name);
+    if (failure !== undefined) {
+      throw new UserError(`Secret '${name}' could not be read: ${failure}; fix the command (or end it with \`|| true\` if an empty value is fine).`);
+    }
     if (value !== undefined) return value;
     const existing = this.existingFiles();
     if (existing.length > 0) {
@@ -175,7 +202,12 @@ class FileSecrets implements Secrets {
 
   has(name: string): boolean {
     const value = this.all().get(name);
-    return value !== undefined && value.trim() !== '';
+    return value !== undefined && value.trim() !== '' && !this.failed.has(name);
+  }
+
+  failedNames(): string[] {
+    this.all();
+    return [...this.failed.keys()];
   }
 
   names(): string[] {

@@ -89,19 +89,34 @@ test('files are read lazily, once, with $(...) run through /bin/sh in the projec
   assert.equal(readFileSync(join(w.dir, 'runs.txt'), 'utf8'), 'run\n');
 });
 
-test('a failing $(...) command stops loading with the command as written, never its values', (t) => {
+test('a failing $(...) command makes that secret unusable (not silently empty); others still load', (t) => {
   const w = fakeWorld({});
   t.after(w.cleanup);
-  w.write('.kamal/secrets', 'TOKEN=super-secret-token\nDB=$(echo $TOKEN; exit 3)\n');
-  const secrets = createSecrets({ projectDir: w.dir, env: w.env, runner: quietRunner });
+  w.write('.kamal/secrets-common', 'OVERRIDDEN=$(exit 1)\n');
+  w.write('.kamal/secrets', 'TOKEN=super-secret-token\nDB=$(echo $TOKEN; exit 3)\nOK=$(false || true)\nOVERRIDDEN=fine\nAGAIN=$(exit 2)\nAGAIN=second\n');
+  const logged: string[] = [];
+  const secrets = createSecrets({ projectDir: w.dir, env: w.env, runner: quietRunner, log: (l) => logged.push(l) });
+  assert.equal(secrets.get('TOKEN'), 'super-secret-token');
+  assert.equal(secrets.get('OK'), '');
+  assert.equal(secrets.get('OVERRIDDEN'), 'fine');
+  assert.equal(secrets.get('AGAIN'), 'second');
+  assert.deepEqual(secrets.failedNames(), ['DB']);
+  assert.equal(secrets.has('DB'), false);
   assert.throws(
-    () => secrets.get('TOKEN'),
+    () => secrets.get('DB'),
     (error: Error) => {
       assert.equal(error.name, 'UserError');
-      assert.equal(error.message, 'The command `echo $TOKEN; exit 3` for DB in .kamal/secrets exited with status 3; fix it (or end it with `|| true` if failing is fine).');
+      assert.equal(
+        error.message,
+        "Secret 'DB' could not be read: the command `echo $TOKEN; exit 3` for DB in .kamal/secrets exited with status 3; fix the command (or end it with `|| true` if an empty value is fine).",
+      );
       return true;
     },
   );
+  // As in Kamal, the whole set still holds what the command printed (hooks get it), and the redactor knows it.
+  assert.equal(secrets.toEnv().DB, 'super-secret-token');
+  assert.ok(logged.some((l) => l.startsWith('Warning: the command `echo $TOKEN; exit 3`')));
+  assert.ok(logged.every((l) => !l.includes('super-secret-token')));
 });
 
 test("Kamal's integration secrets: inline `kamal secrets fetch/extract` with the test adapter", (t) => {
