@@ -71,7 +71,10 @@ export function createBuilderScript(spec: BuildSpec): Script | undefined {
       if (view.dockerDriver) return undefined;
       return script(
         '&&',
-        command([...words('docker', 'buildx', 'create', '--name', name, `--driver=${view.driver}`), ...driverOptions(spec)]),
+        command([
+          ...words('docker', 'buildx', 'create', '--name', name, `--driver=${view.driver}`),
+          ...driverOptions(spec),
+        ]),
       );
     case 'remote':
       return script(
@@ -115,7 +118,9 @@ export function removeBuilderScript(spec: BuildSpec): Script | undefined {
   if (!spec.capabilities.buildx) return undefined;
   switch (view.buildxKind) {
     case 'local':
-      return view.dockerDriver ? undefined : script('&&', command(words('docker', 'buildx', 'rm', view.builderName)));
+      return view.dockerDriver
+        ? undefined
+        : script('&&', command(words('docker', 'buildx', 'rm', view.builderName)));
     case 'cloud':
       return script('&&', command(words('docker', 'buildx', 'rm', view.builderName)));
     case 'remote':
@@ -135,7 +140,9 @@ export function inspectBuilderScript(spec: BuildSpec): Script | undefined {
   switch (view.buildxKind) {
     case 'local':
     case 'cloud':
-      return view.dockerDriver ? undefined : script('&&', command(words('docker', 'buildx', 'inspect', view.builderName)));
+      return view.dockerDriver
+        ? undefined
+        : script('&&', command(words('docker', 'buildx', 'inspect', view.builderName)));
     case 'remote':
     case 'hybrid': {
       const ctx = view.remoteContextName;

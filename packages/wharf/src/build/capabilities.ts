@@ -37,13 +37,19 @@ export function plainBuildkitSupported(clientVersion: string, serverVersion: str
 export async function detectCapabilities(client: DockerClient): Promise<DetectedCapabilities> {
   let versions;
   try {
-    versions = await client.run(['version', '--format', '{{.Client.Version}} {{.Server.Version}} {{.Server.Arch}}'], {
-      timeoutMs: 15_000,
-    });
+    versions = await client.run(
+      ['version', '--format', '{{.Client.Version}} {{.Server.Version}} {{.Server.Arch}}'],
+      {
+        timeoutMs: 15_000,
+      },
+    );
   } catch (error) {
-    throw new UserError('The docker CLI is not installed; install Docker (on Debian: apt-get install -y docker.io) and run again.', {
-      cause: error,
-    });
+    throw new UserError(
+      'The docker CLI is not installed; install Docker (on Debian: apt-get install -y docker.io) and run again.',
+      {
+        cause: error,
+      },
+    );
   }
   const [clientVersion = '', serverVersion = '', arch = ''] = versions.stdout.trim().split(/\s+/);
   if (versions.code !== 0 || serverVersion === '') {

@@ -22,7 +22,12 @@ export interface ClonePaths {
   buildDirectory: string;
 }
 
-export function clonePaths(input: { service: string; cwd: string; gitRoot: string; tmpdir?: string }): ClonePaths {
+export function clonePaths(input: {
+  service: string;
+  cwd: string;
+  gitRoot: string;
+  tmpdir?: string;
+}): ClonePaths {
   // Ruby's [0..12] is inclusive: 13 characters.
   const sha = createHash('sha256').update(input.cwd).digest('hex').slice(0, 13);
   const cloneDirectory = join(input.tmpdir ?? osTmpdir(), 'kamal-clones', `${input.service}-${sha}`);
@@ -92,11 +97,15 @@ async function runGit(cmd: Command, log: (line: string) => void): Promise<string
   try {
     result = await execFile(file!, args, { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
   } catch (error) {
-    throw new UserError('git is not installed; install git (on Debian: apt-get install -y git) and run again.', {
-      cause: error,
-    });
+    throw new UserError(
+      'git is not installed; install git (on Debian: apt-get install -y git) and run again.',
+      {
+        cause: error,
+      },
+    );
   }
-  if (result.code !== 0) throw new CloneError(firstLine(result.stderr || result.stdout) || `git exited with ${result.code}`);
+  if (result.code !== 0)
+    throw new CloneError(firstLine(result.stderr || result.stdout) || `git exited with ${result.code}`);
   return result.stdout;
 }
 
@@ -109,7 +118,12 @@ export async function prepareClone(options: PrepareCloneOptions): Promise<Prepar
   const log = options.log ?? (() => {});
   const root = await gitRoot(options.cwd);
   const revision = await gitRevision(options.cwd);
-  const paths = clonePaths({ service: options.service, cwd: options.cwd, gitRoot: root, ...(options.tmpdir ? { tmpdir: options.tmpdir } : {}) });
+  const paths = clonePaths({
+    service: options.service,
+    cwd: options.cwd,
+    gitRoot: root,
+    ...(options.tmpdir ? { tmpdir: options.tmpdir } : {}),
+  });
 
   const cloneRepo = async () => {
     log(`Cloning repo into build directory \`${paths.buildDirectory}\`...`);
@@ -127,7 +141,11 @@ export async function prepareClone(options: PrepareCloneOptions): Promise<Prepar
     try {
       await cloneRepo();
     } catch (error) {
-      if (!(error instanceof CloneError) || !/already exists and is not an empty directory/.test(error.message)) throw error;
+      if (
+        !(error instanceof CloneError) ||
+        !/already exists and is not an empty directory/.test(error.message)
+      )
+        throw error;
       log(`Resetting local clone as \`${paths.buildDirectory}\` already exists...`);
       for (const step of cloneResetCommands(root, paths, revision)) await runGit(step, log);
     }

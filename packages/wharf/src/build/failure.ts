@@ -46,8 +46,14 @@ export function summarizeFailure(lines: readonly string[]): FailureSummary {
 
   // BuildKit: "ERROR: failed to solve: …" (or "error: …"), the failing step as " > [build 3/4] RUN …:".
   const errorLine = [...clean].reverse().find((l) => /^(ERROR|error)(:| \[)/.test(stripProgress(l)));
-  const bkStep = [...clean].reverse().map((l) => /^\s*> \[([^\]]+)\] (.+?):?$/.exec(l)).find((m) => m);
-  const location = [...clean].reverse().map((l) => /^(\S*Dockerfile\S*):(\d+)$/.exec(l.trim())).find((m) => m);
+  const bkStep = [...clean]
+    .reverse()
+    .map((l) => /^\s*> \[([^\]]+)\] (.+?):?$/.exec(l))
+    .find((m) => m);
+  const location = [...clean]
+    .reverse()
+    .map((l) => /^(\S*Dockerfile\S*):(\d+)$/.exec(l.trim()))
+    .find((m) => m);
   if (bkStep) {
     summary.stepNumber = bkStep[1]!;
     summary.step = bkStep[2]!;
@@ -56,7 +62,10 @@ export function summarizeFailure(lines: readonly string[]): FailureSummary {
 
   // Classic builder: "Step 2/3 : RUN …", then "The command '…' returned a non-zero code: N".
   if (!bkStep) {
-    const classic = [...clean].reverse().map((l) => /^Step (\d+\/\d+) : (.+)$/.exec(l)).find((m) => m);
+    const classic = [...clean]
+      .reverse()
+      .map((l) => /^Step (\d+\/\d+) : (.+)$/.exec(l))
+      .find((m) => m);
     if (classic) {
       summary.stepNumber = classic[1]!;
       summary.step = classic[2]!;

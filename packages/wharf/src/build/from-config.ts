@@ -33,25 +33,33 @@ export function builderSettingsFromRaw(raw: unknown): BuilderSettings {
   const remote = str('remote', raw.remote);
   if (remote !== undefined) settings.remote = remote;
   if (raw.local !== undefined && raw.local !== null) {
-    if (typeof raw.local !== 'boolean') throw new UserError('builder.local must be true or false in the deploy config.');
+    if (typeof raw.local !== 'boolean')
+      throw new UserError('builder.local must be true or false in the deploy config.');
     settings.local = raw.local;
   }
   if (raw.cache !== undefined && raw.cache !== null && raw.cache !== false) {
-    if (!isHash(raw.cache)) throw new UserError('builder.cache must be a mapping with a type (gha or registry).');
+    if (!isHash(raw.cache))
+      throw new UserError('builder.cache must be a mapping with a type (gha or registry).');
     const type = str('cache.type', raw.cache.type);
     const options = str('cache.options', raw.cache.options);
     const image = str('cache.image', raw.cache.image);
-    settings.cache = { ...(type !== undefined ? { type } : {}), ...(options !== undefined ? { options } : {}), ...(image !== undefined ? { image } : {}) };
+    settings.cache = {
+      ...(type !== undefined ? { type } : {}),
+      ...(options !== undefined ? { options } : {}),
+      ...(image !== undefined ? { image } : {}),
+    };
   }
   for (const key of ['context', 'dockerfile', 'target', 'ssh', 'driver'] as const) {
     const value = str(key, raw[key]);
     if (value !== undefined) settings[key] = value;
   }
   if (raw.args !== undefined && raw.args !== null) {
-    if (!isHash(raw.args)) throw new UserError('builder.args must be a mapping of build argument names to values.');
+    if (!isHash(raw.args))
+      throw new UserError('builder.args must be a mapping of build argument names to values.');
     const args: Record<string, string | number | boolean> = {};
     for (const [k, v] of Object.entries(raw.args)) {
-      args[k] = typeof v === 'boolean' || typeof v === 'number' ? v : v === null || v === undefined ? '' : String(v);
+      args[k] =
+        typeof v === 'boolean' || typeof v === 'number' ? v : v === null || v === undefined ? '' : String(v);
     }
     settings.args = args;
   }

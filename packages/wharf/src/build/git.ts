@@ -12,16 +12,21 @@ async function git(cwd: string, args: string[]) {
   try {
     return await execFile('git', args, { cwd, env: { ...process.env, ...GIT_ENV } });
   } catch (error) {
-    throw new UserError('git is not installed; install git (on Debian: apt-get install -y git) and run again.', {
-      cause: error,
-    });
+    throw new UserError(
+      'git is not installed; install git (on Debian: apt-get install -y git) and run again.',
+      {
+        cause: error,
+      },
+    );
   }
 }
 
 async function gitOut(cwd: string, args: string[], what: string): Promise<string> {
   const result = await git(cwd, args);
   if (result.code !== 0) {
-    throw new UserError(`${what} failed in ${cwd}: ${firstLine(result.stderr || result.stdout) || `git exited with ${result.code}`}.`);
+    throw new UserError(
+      `${what} failed in ${cwd}: ${firstLine(result.stderr || result.stdout) || `git exited with ${result.code}`}.`,
+    );
   }
   return result.stdout;
 }

@@ -3,7 +3,16 @@
  * calls: detectCapabilities → resolveVersion → buildAndPush → pullOnHosts.
  */
 export type { BuildSpec, BuilderSettings, BuildCapabilities, BuilderKind } from './spec.js';
-export { BuilderView, builderView, isLocalRegistry, localRegistryPort, latestTag, versionedImage, latestImage, localDockerArch } from './spec.js';
+export {
+  BuilderView,
+  builderView,
+  isLocalRegistry,
+  localRegistryPort,
+  latestTag,
+  versionedImage,
+  latestImage,
+  localDockerArch,
+} from './spec.js';
 export { planBuild, type BuildOptions, type BuildPlan } from './plan.js';
 export {
   createBuilderScript,
@@ -18,10 +27,22 @@ export {
 export { runScript, ensureBuilder, createBuilder, removeBuilder } from './scripts.js';
 export { detectCapabilities, type DetectedCapabilities } from './capabilities.js';
 export { resolveVersion, abbreviatedVersion, type VersionInput } from './version.js';
-export { clonePaths, prepareClone, cloneCommand, cloneResetCommands, type ClonePaths, type PreparedClone } from './clone.js';
+export {
+  clonePaths,
+  prepareClone,
+  cloneCommand,
+  cloneResetCommands,
+  type ClonePaths,
+  type PreparedClone,
+} from './clone.js';
 export { runStreaming, redactor, type RunOptions, type RunResult } from './runner.js';
 export { summarizeFailure, failureSentence, type FailureSummary } from './failure.js';
-export { loginCommand, localRegistrySetupCommands, registryAnswers, type RegistryCredentials } from './registry.js';
+export {
+  loginCommand,
+  localRegistrySetupCommands,
+  registryAnswers,
+  type RegistryCredentials,
+} from './registry.js';
 export {
   planPull,
   pullOnHosts,

@@ -68,7 +68,9 @@ function labelWords(spec: BuildSpec): Word[] {
 
 function checkNames(spec: BuildSpec): void {
   if (!/^[a-z0-9][a-z0-9_.-]*$/i.test(spec.service)) {
-    throw new UserError(`The service name "${spec.service}" is not valid; use letters, digits, "-", "_" and ".".`);
+    throw new UserError(
+      `The service name "${spec.service}" is not valid; use letters, digits, "-", "_" and ".".`,
+    );
   }
   if (!/^[a-z0-9][a-z0-9._/:-]*$/.test(spec.repository) || spec.repository.endsWith(':')) {
     throw new UserError(
@@ -153,7 +155,9 @@ function planDockerBuild(spec: BuildSpec, view: BuilderView, options: BuildOptio
   const buildkit = spec.capabilities.buildkit ?? false;
   const engineArch = view.engineArch;
   if (view.cloud) {
-    throw new UserError(`builder.driver "${view.driver}" (Docker Build Cloud) needs buildx; ${NEEDS_BUILDX}.`);
+    throw new UserError(
+      `builder.driver "${view.driver}" (Docker Build Cloud) needs buildx; ${NEEDS_BUILDX}.`,
+    );
   }
   if (spec.builder.remote !== undefined) {
     throw new UserError(
@@ -185,7 +189,8 @@ function planDockerBuild(spec: BuildSpec, view: BuilderView, options: BuildOptio
     throw new UserError(`--output ${output} needs buildx; use registry or docker, or ${NEEDS_BUILDX}.`);
   }
   const warnings: string[] = [];
-  if (view.cached) warnings.push('Ignoring builder.cache: plain docker build (no buildx) cannot export a build cache.');
+  if (view.cached)
+    warnings.push('Ignoring builder.cache: plain docker build (no buildx) cannot export a build cache.');
   if (spec.builder.provenance !== undefined && spec.builder.provenance !== false) {
     warnings.push('Ignoring builder.provenance: plain docker build (no buildx) cannot attach attestations.');
   }

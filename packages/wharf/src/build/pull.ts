@@ -30,9 +30,12 @@ export interface PullSpec {
 const IMAGE_RE = /^[a-z0-9][a-z0-9._/:@-]*$/;
 
 function checkPullSpec(spec: PullSpec): void {
-  if (!IMAGE_RE.test(spec.image)) throw new UserError(`The image "${spec.image}" is not a valid image reference.`);
+  if (!IMAGE_RE.test(spec.image))
+    throw new UserError(`The image "${spec.image}" is not a valid image reference.`);
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(spec.service)) {
-    throw new UserError(`The service name "${spec.service}" is not valid; use letters, digits, "-", "_" and ".".`);
+    throw new UserError(
+      `The service name "${spec.service}" is not valid; use letters, digits, "-", "_" and ".".`,
+    );
   }
 }
 
@@ -61,7 +64,11 @@ export function remoteLoginStep(registry: PullSpec['registry']): RemoteStep | un
 
 /** `docker image rm --force IMG` (failure ignored). */
 export function cleanStep(image: string): RemoteStep {
-  return { step: 'remove the old image', command: ['docker', 'image', 'rm', '--force', image], mayFail: true };
+  return {
+    step: 'remove the old image',
+    command: ['docker', 'image', 'rm', '--force', image],
+    mayFail: true,
+  };
 }
 
 /** `docker pull IMG`. */
@@ -135,7 +142,10 @@ function lastLine(text: string): string {
 
 async function runSteps(host: string, steps: RemoteStep[], exec: RemoteExec): Promise<void> {
   for (const step of steps) {
-    const result = await exec(host, step.command, { step: step.step, ...(step.env ? { env: step.env } : {}) });
+    const result = await exec(host, step.command, {
+      step: step.step,
+      ...(step.env ? { env: step.env } : {}),
+    });
     if (result.code !== 0 && !step.mayFail) {
       const said = lastLine(result.stderr) || lastLine(result.stdout) || `exit code ${result.code}`;
       throw new UserError(`Could not ${step.step} on ${host}: ${said}.`);
@@ -148,7 +158,12 @@ async function runSteps(host: string, steps: RemoteStep[], exec: RemoteExec): Pr
  * first registry mirror and pulls on one host per mirror first to seed it
  * (as Kamal does). Waits for every host, then reports all failures at once.
  */
-export async function pullOnHosts(hosts: readonly string[], spec: PullSpec, exec: RemoteExec, options: PullOptions = {}): Promise<void> {
+export async function pullOnHosts(
+  hosts: readonly string[],
+  spec: PullSpec,
+  exec: RemoteExec,
+  options: PullOptions = {},
+): Promise<void> {
   const steps = planPull(spec);
   const log = options.log ?? (() => {});
   const runAll = async (group: readonly string[]) => {

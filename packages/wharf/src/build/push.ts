@@ -13,7 +13,12 @@ import { prepareClone } from './clone.js';
 import { failureSentence, summarizeFailure } from './failure.js';
 import { gitUncommittedChanges, gitUsed } from './git.js';
 import { planBuild, type BuildOptions, type BuildPlan } from './plan.js';
-import { loginCommand, localRegistrySetupCommands, registryAnswers, type RegistryCredentials } from './registry.js';
+import {
+  loginCommand,
+  localRegistrySetupCommands,
+  registryAnswers,
+  type RegistryCredentials,
+} from './registry.js';
 import { runStreaming } from './runner.js';
 import { ensureBuilder } from './scripts.js';
 import { builderView, isLocalRegistry, localRegistryPort, type BuildSpec } from './spec.js';
@@ -51,7 +56,10 @@ export interface PushResult {
   uncommittedChanges: string;
 }
 
-function secretEnv(plan: BuildPlan, secrets: Readonly<Record<string, string>> | undefined): Record<string, string> {
+function secretEnv(
+  plan: BuildPlan,
+  secrets: Readonly<Record<string, string>> | undefined,
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of plan.secretNames) {
     const value = secrets?.[name];
@@ -65,7 +73,11 @@ function secretEnv(plan: BuildPlan, secrets: Readonly<Record<string, string>> | 
   return env;
 }
 
-async function ensureRegistryAccess(input: PushInput, plan: BuildPlan, log: (l: string) => void): Promise<void> {
+async function ensureRegistryAccess(
+  input: PushInput,
+  plan: BuildPlan,
+  log: (l: string) => void,
+): Promise<void> {
   const server = input.registry?.server ?? input.spec.registryServer;
   if (isLocalRegistry(server)) {
     const port = localRegistryPort(server!);
@@ -73,7 +85,10 @@ async function ensureRegistryAccess(input: PushInput, plan: BuildPlan, log: (l: 
     const [start, run] = localRegistrySetupCommands(port);
     log(`${displayText(start)} || ${displayText(run)}`);
     if ((await runStreaming(start, { client: input.client })).code === 0) return;
-    const result = await runStreaming(run, { client: input.client, ...(input.onLine ? { onLine: input.onLine } : {}) });
+    const result = await runStreaming(run, {
+      client: input.client,
+      ...(input.onLine ? { onLine: input.onLine } : {}),
+    });
     if (result.code !== 0) {
       throw new UserError(
         `Starting the local registry on 127.0.0.1:${port} failed: ${summarizeFailure(result.tail).reason || 'docker failed'}; free the port or start a registry there yourself.`,
@@ -99,7 +114,13 @@ async function ensureRegistryAccess(input: PushInput, plan: BuildPlan, log: (l: 
   }
 }
 
-function checkDockerfile(plan: BuildPlan, buildDirectory: string, cwd: string, cloned: boolean, revision?: string): void {
+function checkDockerfile(
+  plan: BuildPlan,
+  buildDirectory: string,
+  cwd: string,
+  cloned: boolean,
+  revision?: string,
+): void {
   if (existsSync(resolve(buildDirectory, plan.dockerfile))) return;
   if (cloned && existsSync(resolve(cwd, plan.dockerfile))) {
     throw new UserError(
@@ -111,7 +132,12 @@ function checkDockerfile(plan: BuildPlan, buildDirectory: string, cwd: string, c
   );
 }
 
-async function runPlan(input: PushInput, plan: BuildPlan, buildDirectory: string, log: (l: string) => void): Promise<void> {
+async function runPlan(
+  input: PushInput,
+  plan: BuildPlan,
+  buildDirectory: string,
+  log: (l: string) => void,
+): Promise<void> {
   const env = secretEnv(plan, input.secrets);
   const [build, ...pushes] = plan.commands;
   log(displayText(build!));
@@ -123,16 +149,27 @@ async function runPlan(input: PushInput, plan: BuildPlan, buildDirectory: string
   });
   if (built.code !== 0) {
     throw new UserError(
-      failureSentence(`Building ${plan.tags[0]}`, summarizeFailure(built.tail), 'fix the Dockerfile or build settings and run again'),
+      failureSentence(
+        `Building ${plan.tags[0]}`,
+        summarizeFailure(built.tail),
+        'fix the Dockerfile or build settings and run again',
+      ),
     );
   }
   for (const push of pushes) {
     log(displayText(push));
-    const pushed = await runStreaming(push, { client: input.client, ...(input.onLine ? { onLine: input.onLine } : {}) });
+    const pushed = await runStreaming(push, {
+      client: input.client,
+      ...(input.onLine ? { onLine: input.onLine } : {}),
+    });
     if (pushed.code !== 0) {
       const tag = push.words[push.words.length - 1]!.value;
       throw new UserError(
-        failureSentence(`Pushing ${tag}`, { reason: summarizeFailure(pushed.tail).reason }, 'check that the registry is reachable and that you may push to it'),
+        failureSentence(
+          `Pushing ${tag}`,
+          { reason: summarizeFailure(pushed.tail).reason },
+          'check that the registry is reachable and that you may push to it',
+        ),
       );
     }
   }
@@ -196,7 +233,9 @@ export async function buildDev(input: PushInput): Promise<PushResult> {
   for (const warning of plan.warnings) warn(warning);
   const uncommittedChanges = (await gitUsed(cwd)) ? await gitUncommittedChanges(cwd) : '';
   if (uncommittedChanges) {
-    warn(`WARNING: Files with uncommitted changes or untracked files will be present in the dev image:\n ${uncommittedChanges}`);
+    warn(
+      `WARNING: Files with uncommitted changes or untracked files will be present in the dev image:\n ${uncommittedChanges}`,
+    );
   }
   if (plan.pushes) await ensureRegistryAccess(input, plan, log);
   checkDockerfile(plan, cwd, cwd, false);

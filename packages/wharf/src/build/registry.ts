@@ -18,7 +18,16 @@ export interface RegistryCredentials {
 /** `docker login [SERVER] -u USER --password-stdin`; undefined for a local registry. The password goes on stdin. */
 export function loginCommand(registry: RegistryCredentials): Command | undefined {
   if (isLocalRegistry(registry.server)) return undefined;
-  return command(words('docker', 'login', ...(registry.server ? [registry.server] : []), '-u', registry.username ?? '', '--password-stdin'));
+  return command(
+    words(
+      'docker',
+      'login',
+      ...(registry.server ? [registry.server] : []),
+      '-u',
+      registry.username ?? '',
+      '--password-stdin',
+    ),
+  );
 }
 
 /** `docker logout [SERVER]`. */
@@ -31,22 +40,37 @@ export function localRegistrySetupCommands(port: number): [start: Command, run: 
   return [
     command(words('docker', 'start', 'kamal-docker-registry')),
     command(
-      words('docker', 'run', '--detach', '-p', `127.0.0.1:${port}:5000`, '--name', 'kamal-docker-registry', 'registry:3'),
+      words(
+        'docker',
+        'run',
+        '--detach',
+        '-p',
+        `127.0.0.1:${port}:5000`,
+        '--name',
+        'kamal-docker-registry',
+        'registry:3',
+      ),
     ),
   ];
 }
 
 export function localRegistryRemoveCommands(): [stop: Command, rm: Command] {
-  return [command(words('docker', 'stop', 'kamal-docker-registry')), command(words('docker', 'rm', 'kamal-docker-registry'))];
+  return [
+    command(words('docker', 'stop', 'kamal-docker-registry')),
+    command(words('docker', 'rm', 'kamal-docker-registry')),
+  ];
 }
 
 /** True when a registry answers `GET /v2/` on 127.0.0.1:PORT (any HTTP status: 200, or 401 when it wants auth). */
 export function registryAnswers(port: number, timeoutMs = 3000): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/v2/', method: 'GET', timeout: timeoutMs }, (res) => {
-      res.resume();
-      resolve(res.headers['docker-distribution-api-version'] !== undefined || res.statusCode === 200);
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path: '/v2/', method: 'GET', timeout: timeoutMs },
+      (res) => {
+        res.resume();
+        resolve(res.headers['docker-distribution-api-version'] !== undefined || res.statusCode === 200);
+      },
+    );
     req.on('timeout', () => {
       req.destroy();
       resolve(false);

@@ -4,7 +4,15 @@
  */
 import type { DockerClient } from '../docker/client.js';
 import { UserError } from '../util/errors.js';
-import { MISSING_BUILDER, MISSING_ON_REMOVE, createBuilderScript, inspectBuilderScript, removeBuilderScript, scriptText, type Script } from './builders.js';
+import {
+  MISSING_BUILDER,
+  MISSING_ON_REMOVE,
+  createBuilderScript,
+  inspectBuilderScript,
+  removeBuilderScript,
+  scriptText,
+  type Script,
+} from './builders.js';
 import { runStreaming } from './runner.js';
 import type { BuildSpec } from './spec.js';
 
@@ -14,7 +22,11 @@ export interface ScriptResult {
 }
 
 /** Runs the steps with shell semantics (`&&` stops at a failure, `;` runs all and the last decides). */
-export async function runScript(script: Script, client: DockerClient, onLine?: (line: string) => void): Promise<ScriptResult> {
+export async function runScript(
+  script: Script,
+  client: DockerClient,
+  onLine?: (line: string) => void,
+): Promise<ScriptResult> {
   const outputs: string[] = [];
   let ok = true;
   for (const step of script.steps) {

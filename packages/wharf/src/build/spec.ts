@@ -212,7 +212,9 @@ export class BuilderView {
       throw new UserError(`builder.cache.type "${type}" is not supported; use gha or registry.`);
     }
     if (this.settings.remote !== undefined && this.settings.remote.trim() === '') {
-      throw new UserError('builder.remote is empty; set it to a builder address such as ssh://docker@host, or remove it.');
+      throw new UserError(
+        'builder.remote is empty; set it to a builder address such as ssh://docker@host, or remove it.',
+      );
     }
   }
 }

@@ -62,9 +62,12 @@ export function displayText(cmd: Command): string {
 
 /** `$NAME` and `${NAME}` replaced from `env` (unset names become empty, as in a shell). */
 export function expandVariables(text: string, env: NodeJS.ProcessEnv): string {
-  return text.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_m, a?: string, b?: string) => {
-    return env[(a ?? b)!] ?? '';
-  });
+  return text.replace(
+    /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+    (_m, a?: string, b?: string) => {
+      return env[(a ?? b)!] ?? '';
+    },
+  );
 }
 
 const DUMP_ESCAPES: Record<string, string> = {

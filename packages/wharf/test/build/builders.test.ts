@@ -29,7 +29,10 @@ describe('builder create / remove / inspect', () => {
   test('local builder', () => {
     const s = spec();
     assert.equal(builderKind(s), 'local');
-    assert.equal(scriptText(createBuilderScript(s)!), 'docker buildx create --name kamal-local-docker-container --driver=docker-container');
+    assert.equal(
+      scriptText(createBuilderScript(s)!),
+      'docker buildx create --name kamal-local-docker-container --driver=docker-container',
+    );
     assert.equal(scriptText(removeBuilderScript(s)!), 'docker buildx rm kamal-local-docker-container');
     assert.equal(scriptText(inspectBuilderScript(s)!), 'docker buildx inspect kamal-local-docker-container');
     assert.equal(scriptText(detailsScript(s)), 'docker context ls && docker buildx ls');
@@ -93,7 +96,14 @@ describe('builder create / remove / inspect', () => {
     assert.equal(builderKind(s), 'cloud');
     const create = createBuilderScript(s)!;
     assert.equal(scriptText(create), 'docker buildx create --driver cloud docker-org-name/builder-name');
-    assert.deepEqual(argv(create.steps[0]!.command), ['docker', 'buildx', 'create', '--driver', 'cloud', 'docker-org-name/builder-name']);
+    assert.deepEqual(argv(create.steps[0]!.command), [
+      'docker',
+      'buildx',
+      'create',
+      '--driver',
+      'cloud',
+      'docker-org-name/builder-name',
+    ]);
     assert.equal(scriptText(removeBuilderScript(s)!), 'docker buildx rm cloud-docker-org-name-builder-name');
   });
 

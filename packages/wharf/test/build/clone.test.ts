@@ -3,11 +3,25 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync, realpathSync } from 'node:fs';
+import {
+  mkdtempSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  existsSync,
+  realpathSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveVersion, abbreviatedVersion } from '../../src/build/version.js';
-import { clonePaths, cloneCommand, cloneResetCommands, prepareClone, rubyShellEscape } from '../../src/build/clone.js';
+import {
+  clonePaths,
+  cloneCommand,
+  cloneResetCommands,
+  prepareClone,
+  rubyShellEscape,
+} from '../../src/build/clone.js';
 import { kamalText, argv } from '../../src/build/words.js';
 import { UserError } from '../../src/util/errors.js';
 
@@ -70,7 +84,10 @@ describe('resolveVersion', () => {
   test('no repository, or no commit: one sentence saying to pass --version', async () => {
     const plain = join(base, 'plain');
     mkdirSync(plain);
-    await assert.rejects(resolveVersion({ cwd: plain, env: {} }), (e: unknown) => e instanceof UserError && /no git repository in .*pass --version/.test(e.message));
+    await assert.rejects(
+      resolveVersion({ cwd: plain, env: {} }),
+      (e: unknown) => e instanceof UserError && /no git repository in .*pass --version/.test(e.message),
+    );
     const empty = join(base, 'empty');
     mkdirSync(empty);
     git(empty, 'init', '-q');
@@ -87,11 +104,24 @@ describe('clone planning', () => {
   });
 
   test('clone and reset commands, paths escaped like Ruby shellescape in the rendering only', () => {
-    const paths = { cloneDirectory: '/tmp/kamal-clones/app-1', buildDirectory: '/tmp/kamal-clones/app-1/my app' };
+    const paths = {
+      cloneDirectory: '/tmp/kamal-clones/app-1',
+      buildDirectory: '/tmp/kamal-clones/app-1/my app',
+    };
     const root = '/absolute/path with spaces';
     const clone = cloneCommand(root, paths);
-    assert.equal(kamalText(clone), 'git -C /tmp/kamal-clones/app-1 clone /absolute/path\\ with\\ spaces --recurse-submodules');
-    assert.deepEqual(argv(clone), ['git', '-C', '/tmp/kamal-clones/app-1', 'clone', root, '--recurse-submodules']);
+    assert.equal(
+      kamalText(clone),
+      'git -C /tmp/kamal-clones/app-1 clone /absolute/path\\ with\\ spaces --recurse-submodules',
+    );
+    assert.deepEqual(argv(clone), [
+      'git',
+      '-C',
+      '/tmp/kamal-clones/app-1',
+      'clone',
+      root,
+      '--recurse-submodules',
+    ]);
     const reset = cloneResetCommands(root, paths, 'abc123').map(kamalText);
     assert.deepEqual(reset, [
       'git -C /tmp/kamal-clones/app-1/my\\ app remote set-url origin /absolute/path\\ with\\ spaces',
@@ -140,7 +170,11 @@ describe('prepareClone', () => {
     writeFileSync(join(repo, 'web', 'Dockerfile'), 'FROM scratch\n');
     git(repo, 'add', '.');
     git(repo, 'commit', '-q', '-m', 'web');
-    const prepared = await prepareClone({ service: 'web', cwd: join(repo, 'web'), tmpdir: join(base, 'cache2') });
+    const prepared = await prepareClone({
+      service: 'web',
+      cwd: join(repo, 'web'),
+      tmpdir: join(base, 'cache2'),
+    });
     assert.ok(prepared.buildDirectory.endsWith('/mono/web'));
     assert.ok(existsSync(join(prepared.buildDirectory, 'Dockerfile')));
   });

@@ -41,7 +41,10 @@ describe('builder settings from the raw config', () => {
   });
 
   test('wrong types are one sentence naming the key', () => {
-    assert.throws(() => builderSettingsFromRaw({ local: 'no' }), /^UserError: builder.local must be true or false/);
+    assert.throws(
+      () => builderSettingsFromRaw({ local: 'no' }),
+      /^UserError: builder.local must be true or false/,
+    );
     assert.throws(() => builderSettingsFromRaw({ secrets: 'A' }), /builder.secrets must be a list/);
     assert.throws(() => builderSettingsFromRaw({ args: ['a'] }), /builder.args must be a mapping/);
     assert.throws(() => builderSettingsFromRaw('x'), /builder must be a mapping/);
@@ -49,7 +52,14 @@ describe('builder settings from the raw config', () => {
 
   test('the spec plans like Kamal with a destination', () => {
     const spec = buildSpecFromConfig(
-      { service: 'app', repository: 'registry.example.com/dhh/app', registryServer: 'registry.example.com', version: '999', destination: 'staging', builder: { arch: 'amd64' } },
+      {
+        service: 'app',
+        repository: 'registry.example.com/dhh/app',
+        registryServer: 'registry.example.com',
+        version: '999',
+        destination: 'staging',
+        builder: { arch: 'amd64' },
+      },
       { buildx: true, engineArch: 'amd64' },
     );
     assert.equal(

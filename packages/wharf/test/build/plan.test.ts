@@ -21,13 +21,18 @@ function spec(builder: BuilderSettings = {}, extra: Partial<BuildSpec> = {}): Bu
   };
 }
 
-function buildx(builder: BuilderSettings = {}, extra: Partial<BuildSpec> = {}, options?: BuildOptions): string {
+function buildx(
+  builder: BuilderSettings = {},
+  extra: Partial<BuildSpec> = {},
+  options?: BuildOptions,
+): string {
   const plan = planBuild(spec(builder, extra), options);
   assert.equal(plan.commands.length, 1);
   return kamalText(plan.commands[0]!);
 }
 
-const PREFIX = 'docker buildx build --output=type=registry --platform linux/amd64 --builder kamal-local-docker-container -t dhh/app:123 -t dhh/app:latest';
+const PREFIX =
+  'docker buildx build --output=type=registry --platform linux/amd64 --builder kamal-local-docker-container -t dhh/app:123 -t dhh/app:latest';
 
 describe('buildx build (Kamal-identical)', () => {
   test('target linux/amd64 locally by default, with gha cache', () => {
@@ -55,7 +60,9 @@ describe('buildx build (Kamal-identical)', () => {
   });
 
   test('hybrid build if remote is set and building multiarch', () => {
-    const plan = planBuild(spec({ arch: ['amd64', 'arm64'], remote: 'ssh://app@127.0.0.1', cache: { type: 'gha' } }));
+    const plan = planBuild(
+      spec({ arch: ['amd64', 'arm64'], remote: 'ssh://app@127.0.0.1', cache: { type: 'gha' } }),
+    );
     assert.equal(plan.kind, 'hybrid');
     assert.equal(
       kamalText(plan.commands[0]!),
@@ -115,7 +122,10 @@ describe('buildx build (Kamal-identical)', () => {
   test('build args are escaped like Kamal, passed raw, and redacted for display', () => {
     const plan = planBuild(spec({ args: { a: 1, b: 2 } }));
     const cmd = plan.commands[0]!;
-    assert.equal(kamalText(cmd), `${PREFIX} --label service="app" --build-arg a="1" --build-arg b="2" --file Dockerfile .`);
+    assert.equal(
+      kamalText(cmd),
+      `${PREFIX} --label service="app" --build-arg a="1" --build-arg b="2" --file Dockerfile .`,
+    );
     assert.ok(argv(cmd).includes('a=1'));
     assert.ok(displayText(cmd).includes('--build-arg a=[REDACTED] --build-arg b=[REDACTED]'));
     assert.ok(!displayText(cmd).includes('a="1"'));
@@ -137,13 +147,22 @@ describe('buildx build (Kamal-identical)', () => {
       kamalText(plan.commands[0]!),
       `${PREFIX} --label service="app" --secret id="a" --secret id="b" --file Dockerfile .`,
     );
-    assert.deepEqual(argv(plan.commands[0]!).filter((a) => a.startsWith('id=')), ['id=a', 'id=b']);
+    assert.deepEqual(
+      argv(plan.commands[0]!).filter((a) => a.startsWith('id=')),
+      ['id=a', 'id=b'],
+    );
     assert.deepEqual(plan.secretNames, ['a', 'b']);
   });
 
   test('dockerfile, target, ssh, context', () => {
-    assert.equal(buildx({ dockerfile: 'Dockerfile.xyz' }), `${PREFIX} --label service="app" --file Dockerfile.xyz .`);
-    assert.equal(buildx({ target: 'prod' }), `${PREFIX} --label service="app" --file Dockerfile --target prod .`);
+    assert.equal(
+      buildx({ dockerfile: 'Dockerfile.xyz' }),
+      `${PREFIX} --label service="app" --file Dockerfile.xyz .`,
+    );
+    assert.equal(
+      buildx({ target: 'prod' }),
+      `${PREFIX} --label service="app" --file Dockerfile --target prod .`,
+    );
     assert.equal(buildx({ context: '..' }), `${PREFIX} --label service="app" --file Dockerfile ..`);
     assert.equal(buildx({ context: './foo' }), `${PREFIX} --label service="app" --file Dockerfile ./foo`);
     assert.equal(
@@ -154,18 +173,29 @@ describe('buildx build (Kamal-identical)', () => {
 
   test('ssh value is expanded from the environment for argv (Kamal relied on the shell)', () => {
     const plan = planBuild(spec({ ssh: 'default=$SSH_AUTH_SOCK' }));
-    assert.ok(argv(plan.commands[0]!, { SSH_AUTH_SOCK: '/tmp/agent.sock' }).includes('default=/tmp/agent.sock'));
+    assert.ok(
+      argv(plan.commands[0]!, { SSH_AUTH_SOCK: '/tmp/agent.sock' }).includes('default=/tmp/agent.sock'),
+    );
   });
 
   test('provenance and sbom', () => {
-    assert.equal(buildx({ provenance: 'mode=max' }), `${PREFIX} --label service="app" --file Dockerfile --provenance mode=max .`);
-    assert.equal(buildx({ provenance: false }), `${PREFIX} --label service="app" --file Dockerfile --provenance false .`);
+    assert.equal(
+      buildx({ provenance: 'mode=max' }),
+      `${PREFIX} --label service="app" --file Dockerfile --provenance mode=max .`,
+    );
+    assert.equal(
+      buildx({ provenance: false }),
+      `${PREFIX} --label service="app" --file Dockerfile --provenance false .`,
+    );
     assert.equal(buildx({ sbom: true }), `${PREFIX} --label service="app" --file Dockerfile --sbom true .`);
     assert.equal(buildx({ sbom: false }), `${PREFIX} --label service="app" --file Dockerfile --sbom false .`);
   });
 
   test('no cache, other outputs, dirty tags, destination', () => {
-    assert.equal(buildx({}, {}, { noCache: true }), `${PREFIX} --label service="app" --file Dockerfile --no-cache .`);
+    assert.equal(
+      buildx({}, {}, { noCache: true }),
+      `${PREFIX} --label service="app" --file Dockerfile --no-cache .`,
+    );
     const dev = planBuild(spec(), { output: 'docker', tagAsDirty: true });
     assert.equal(
       kamalText(dev.commands[0]!),
@@ -201,8 +231,14 @@ describe('buildx build (Kamal-identical)', () => {
       buildx({ driver: 'docker' }),
       'docker buildx build --output=type=registry --platform linux/amd64 -t dhh/app:123 -t dhh/app:latest --label service="app" --file Dockerfile .',
     );
-    assert.throws(() => planBuild(spec({ driver: 'docker', cache: { type: 'gha' } })), /driver `docker` cannot use a build cache/);
-    assert.throws(() => planBuild(spec({ driver: 'docker', arch: ['amd64', 'arm64'] })), /several architectures/);
+    assert.throws(
+      () => planBuild(spec({ driver: 'docker', cache: { type: 'gha' } })),
+      /driver `docker` cannot use a build cache/,
+    );
+    assert.throws(
+      () => planBuild(spec({ driver: 'docker', arch: ['amd64', 'arm64'] })),
+      /several architectures/,
+    );
     assert.throws(() => planBuild(spec({ driver: 'docker', remote: 'ssh://x' })), /remote builder/);
   });
 
@@ -212,7 +248,10 @@ describe('buildx build (Kamal-identical)', () => {
   });
 
   test('unknown cache type, pack and bad names are one-sentence UserErrors', () => {
-    assert.throws(() => planBuild(spec({ cache: { type: 's3' } })), (e: unknown) => e instanceof UserError && /cache.type "s3"/.test(e.message));
+    assert.throws(
+      () => planBuild(spec({ cache: { type: 's3' } })),
+      (e: unknown) => e instanceof UserError && /cache.type "s3"/.test(e.message),
+    );
     assert.throws(() => planBuild(spec({ pack: { builder: 'heroku/builder:24' } })), /builder.pack/);
     assert.throws(() => planBuild(spec({}, { version: 'bad version' })), /not a valid image tag/);
     assert.throws(() => planBuild(spec({}, { repository: 'Bad/Name' })), /not a valid repository/);
@@ -234,8 +273,21 @@ describe('plain docker build (no buildx)', () => {
       'docker push dhh/app:latest',
     ]);
     assert.deepEqual(argv(plan.commands[0]!), [
-      'docker', 'build', '-t', 'dhh/app:123', '-t', 'dhh/app:latest', '--label', 'service=app',
-      '--build-arg', 'a=1', '--file', 'Dockerfile.prod', '--target', 'prod', '.',
+      'docker',
+      'build',
+      '-t',
+      'dhh/app:123',
+      '-t',
+      'dhh/app:latest',
+      '--label',
+      'service=app',
+      '--build-arg',
+      'a=1',
+      '--file',
+      'Dockerfile.prod',
+      '--target',
+      'prod',
+      '.',
     ]);
     assert.deepEqual(plan.commands[0]!.env, { DOCKER_BUILDKIT: '0' });
     assert.equal(plan.pushes, true);
@@ -262,7 +314,11 @@ describe('plain docker build (no buildx)', () => {
     const refuse = (builder: BuilderSettings, re: RegExp, options?: BuildOptions) =>
       assert.throws(
         () => planBuild(nobx(builder), options),
-        (e: unknown) => e instanceof UserError && re.test(e.message) && e.message.trim().endsWith('.') && !e.message.includes('\n'),
+        (e: unknown) =>
+          e instanceof UserError &&
+          re.test(e.message) &&
+          e.message.trim().endsWith('.') &&
+          !e.message.includes('\n'),
       );
     refuse({ arch: ['amd64', 'arm64'] }, /multi-arch build needs buildx/);
     refuse({ arch: 'arm64' }, /only builds for the engine's own architecture \(amd64\)/);

@@ -5,7 +5,11 @@ import { spawnSync } from 'node:child_process';
 import { planPull, pullOnHosts, stepText, validateImageStep, type RemoteExec } from '../../src/build/pull.js';
 import { UserError } from '../../src/util/errors.js';
 
-const hub = { image: 'dhh/app:123', service: 'app', registry: { server: 'hub.docker.com', username: 'dhh', password: 's3cret-pw' } };
+const hub = {
+  image: 'dhh/app:123',
+  service: 'app',
+  registry: { server: 'hub.docker.com', username: 'dhh', password: 's3cret-pw' },
+};
 
 describe('pull planning', () => {
   test("validate image is Kamal's command", () => {
@@ -18,7 +22,7 @@ describe('pull planning', () => {
   test('login with the password through the environment, then clean, pull, validate', () => {
     const steps = planPull(hub);
     assert.deepEqual(steps.map(stepText), [
-      "printf '%s\\n' \"$WHARF_REGISTRY_PASSWORD\" | docker login hub.docker.com -u \"$WHARF_REGISTRY_USERNAME\" --password-stdin",
+      'printf \'%s\\n\' "$WHARF_REGISTRY_PASSWORD" | docker login hub.docker.com -u "$WHARF_REGISTRY_USERNAME" --password-stdin',
       'docker image rm --force dhh/app:123',
       'docker pull dhh/app:123',
       "docker inspect -f '{{ .Config.Labels.service }}' dhh/app:123 | grep -x app || (echo \"Image dhh/app:123 is missing the 'service' label\" && exit 1)",
@@ -39,21 +43,43 @@ describe('pull planning', () => {
   });
 
   test('local registry: no login; Docker Hub: no server argument', () => {
-    const local = planPull({ image: 'localhost:5641/app:1', service: 'app', registry: { server: 'localhost:5641' } });
-    assert.deepEqual(local.map((s) => s.step), ['remove the old image', 'pull the image', "check the image's service label"]);
-    const dockerHub = planPull({ image: 'dhh/app:1', service: 'app', registry: { username: 'u', password: 'p' } });
-    assert.equal(stepText(dockerHub[0]!), `printf '%s\\n' "$WHARF_REGISTRY_PASSWORD" | docker login -u "$WHARF_REGISTRY_USERNAME" --password-stdin`);
+    const local = planPull({
+      image: 'localhost:5641/app:1',
+      service: 'app',
+      registry: { server: 'localhost:5641' },
+    });
+    assert.deepEqual(
+      local.map((s) => s.step),
+      ['remove the old image', 'pull the image', "check the image's service label"],
+    );
+    const dockerHub = planPull({
+      image: 'dhh/app:1',
+      service: 'app',
+      registry: { username: 'u', password: 'p' },
+    });
+    assert.equal(
+      stepText(dockerHub[0]!),
+      `printf '%s\\n' "$WHARF_REGISTRY_PASSWORD" | docker login -u "$WHARF_REGISTRY_USERNAME" --password-stdin`,
+    );
   });
 
   test('missing credentials and bad names are one-sentence errors', () => {
-    assert.throws(() => planPull({ ...hub, registry: { server: 'ghcr.io', username: 'x' } }), /registry.username and registry.password are required to log in to ghcr.io/);
+    assert.throws(
+      () => planPull({ ...hub, registry: { server: 'ghcr.io', username: 'x' } }),
+      /registry.username and registry.password are required to log in to ghcr.io/,
+    );
     assert.throws(() => planPull({ ...hub, image: 'dhh/app:1; rm -rf /' }), UserError);
     assert.throws(() => planPull({ ...hub, service: 'a b' }), UserError);
   });
 });
 
 /** A recording exec: every host answers 0 unless told otherwise. */
-function recorder(options: { mirrors?: Record<string, string>; fail?: (host: string, text: string) => string | undefined } = {}) {
+function recorder(
+  options: {
+    mirrors?: Record<string, string>;
+    fail?: (host: string, text: string) => string | undefined;
+  } = {},
+) {
   const calls: { host: string; text: string; env?: Record<string, string> }[] = [];
   const exec: RemoteExec = async (host, command, opts) => {
     const text = stepText({ step: opts.step, command });
@@ -61,7 +87,9 @@ function recorder(options: { mirrors?: Record<string, string>; fail?: (host: str
     await new Promise((r) => setTimeout(r, 1));
     if (text.startsWith('docker info')) {
       const mirror = options.mirrors?.[host];
-      return mirror ? { code: 0, stdout: `${mirror}\n`, stderr: '' } : { code: 1, stdout: '', stderr: 'error calling index: reflect: slice index out of range' };
+      return mirror
+        ? { code: 0, stdout: `${mirror}\n`, stderr: '' }
+        : { code: 1, stdout: '', stderr: 'error calling index: reflect: slice index out of range' };
     }
     const err = options.fail?.(host, text);
     return err ? { code: 1, stdout: '', stderr: err } : { code: 0, stdout: '', stderr: '' };
@@ -75,7 +103,7 @@ describe('pullOnHosts', () => {
     await pullOnHosts(['h1'], { ...hub, registry: { server: 'localhost:5000' } }, exec);
     assert.deepEqual(
       calls.map((c) => c.text.split(' ').slice(0, 3).join(' ')),
-      ['docker image rm', 'docker pull dhh/app:123', "docker inspect -f"],
+      ['docker image rm', 'docker pull dhh/app:123', 'docker inspect -f'],
     );
   });
 
@@ -95,17 +123,25 @@ describe('pullOnHosts', () => {
 
   test('a failing host is reported in one sentence after the others finish', async () => {
     const { calls, exec } = recorder({
-      fail: (host, text) => (host === 'h2' && text.startsWith('docker pull') ? 'Error response from daemon: manifest unknown' : undefined),
+      fail: (host, text) =>
+        host === 'h2' && text.startsWith('docker pull')
+          ? 'Error response from daemon: manifest unknown'
+          : undefined,
     });
     await assert.rejects(
       pullOnHosts(['h1', 'h2', 'h3'], { ...hub, registry: { server: 'localhost:5000' } }, exec),
-      (e: unknown) => e instanceof UserError && e.message === 'Could not pull the image on h2: Error response from daemon: manifest unknown.',
+      (e: unknown) =>
+        e instanceof UserError &&
+        e.message === 'Could not pull the image on h2: Error response from daemon: manifest unknown.',
     );
     assert.equal(calls.filter((c) => c.text.startsWith('docker inspect')).length, 2);
   });
 
   test('several failing hosts are summed up in one sentence', async () => {
-    const { exec } = recorder({ fail: (_h, text) => (text.startsWith('docker inspect') ? "Image dhh/app:123 is missing the 'service' label" : undefined) });
+    const { exec } = recorder({
+      fail: (_h, text) =>
+        text.startsWith('docker inspect') ? "Image dhh/app:123 is missing the 'service' label" : undefined,
+    });
     await assert.rejects(
       pullOnHosts(['h1', 'h2'], { ...hub, registry: { server: 'localhost:5000' } }, exec),
       /^UserError: Pulling the image failed on 2 hosts: Could not check the image's service label on h1: Image dhh\/app:123 is missing the 'service' label; Could not/,
@@ -113,7 +149,9 @@ describe('pullOnHosts', () => {
   });
 
   test('a failed clean does not stop the pull', async () => {
-    const { calls, exec } = recorder({ fail: (_h, text) => (text.startsWith('docker image rm') ? 'No such image' : undefined) });
+    const { calls, exec } = recorder({
+      fail: (_h, text) => (text.startsWith('docker image rm') ? 'No such image' : undefined),
+    });
     await pullOnHosts(['h1'], { ...hub, registry: { server: 'localhost:5000' } }, exec);
     assert.equal(calls.length, 3);
   });

@@ -14,9 +14,12 @@ const node = (script: string) => command(words(process.execPath, '-e', script));
 describe('runStreaming', () => {
   test('streams stdout and stderr lines, including a last line without newline', async () => {
     const lines: string[] = [];
-    const result = await runStreaming(node('console.log("a"); console.error("b"); process.stdout.write("c")'), {
-      onLine: (l) => lines.push(l),
-    });
+    const result = await runStreaming(
+      node('console.log("a"); console.error("b"); process.stdout.write("c")'),
+      {
+        onLine: (l) => lines.push(l),
+      },
+    );
     assert.equal(result.code, 0);
     assert.deepEqual([...lines].sort(), ['a', 'b', 'c']);
   });
@@ -27,19 +30,30 @@ describe('runStreaming', () => {
       'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{console.log("env="+process.env.TOKEN);console.log("stdin="+s.trim());console.log("argv="+process.argv.slice(1).join(","));process.exit(4)})',
     );
     const lines: string[] = [];
-    const result = await runStreaming(cmd, { env: { TOKEN: secret }, stdin: `${secret}\n`, onLine: (l) => lines.push(l) });
+    const result = await runStreaming(cmd, {
+      env: { TOKEN: secret },
+      stdin: `${secret}\n`,
+      onLine: (l) => lines.push(l),
+    });
     assert.equal(result.code, 4);
     assert.deepEqual(lines, ['env=[REDACTED]', 'stdin=[REDACTED]', 'argv=']);
     assert.ok(!result.output.includes(secret));
   });
 
   test('the command env (e.g. DOCKER_BUILDKIT) is set for the process', async () => {
-    const result = await runStreaming(command(words(process.execPath, '-e', 'console.log(process.env.DOCKER_BUILDKIT)'), { DOCKER_BUILDKIT: '0' }));
+    const result = await runStreaming(
+      command(words(process.execPath, '-e', 'console.log(process.env.DOCKER_BUILDKIT)'), {
+        DOCKER_BUILDKIT: '0',
+      }),
+    );
     assert.equal(result.output, '0');
   });
 
   test('a missing program is one sentence', async () => {
-    await assert.rejects(runStreaming(command(words('wharf-no-such-program-xyz', 'build'))), /^UserError: wharf-no-such-program-xyz is not installed or not on PATH/);
+    await assert.rejects(
+      runStreaming(command(words('wharf-no-such-program-xyz', 'build'))),
+      /^UserError: wharf-no-such-program-xyz is not installed or not on PATH/,
+    );
   });
 
   test('cwd is honoured', async () => {
@@ -101,7 +115,10 @@ describe('failure summaries', () => {
     const summary = summarizeFailure(CLASSIC);
     assert.equal(summary.stepNumber, '3/3');
     assert.equal(summary.step, 'RUN echo failing-step >&2 && exit 3');
-    assert.equal(summary.reason, "The command '/bin/sh -c echo failing-step >&2 && exit 3' returned a non-zero code: 3");
+    assert.equal(
+      summary.reason,
+      "The command '/bin/sh -c echo failing-step >&2 && exit 3' returned a non-zero code: 3",
+    );
     assert.equal(
       failureSentence('Building app:1', summary, 'fix the Dockerfile'),
       "Building app:1 failed at step 3/3 `RUN echo failing-step >&2 && exit 3`: The command '/bin/sh -c echo failing-step >&2 && exit 3' returned a non-zero code: 3; fix the Dockerfile.",
@@ -112,8 +129,14 @@ describe('failure summaries', () => {
     const summary = summarizeFailure(BUILDKIT);
     assert.equal(summary.step, 'RUN echo failing-step >&2 && exit 3');
     assert.equal(summary.location, 'Dockerfile:3');
-    assert.equal(summary.reason, 'failed to solve: process "/bin/sh -c echo failing-step >&2 && exit 3" did not complete successfully: exit code: 3');
-    assert.match(failureSentence('Building x', summary, 'fix it'), /^Building x failed at Dockerfile:3 step 3\/3 `RUN echo/);
+    assert.equal(
+      summary.reason,
+      'failed to solve: process "/bin/sh -c echo failing-step >&2 && exit 3" did not complete successfully: exit code: 3',
+    );
+    assert.match(
+      failureSentence('Building x', summary, 'fix it'),
+      /^Building x failed at Dockerfile:3 step 3\/3 `RUN echo/,
+    );
   });
 
   test('no recognisable step: just the last meaningful line', () => {
@@ -126,7 +149,10 @@ describe('failure summaries', () => {
     ]);
     assert.equal(summary.step, undefined);
     assert.match(summary.reason, /^unable to prepare context/);
-    assert.equal(failureSentence('Pushing x', { reason: '' }, 'check the registry'), 'Pushing x failed; check the registry.');
+    assert.equal(
+      failureSentence('Pushing x', { reason: '' }, 'check the registry'),
+      'Pushing x failed; check the registry.',
+    );
   });
 });
 
@@ -146,13 +172,19 @@ describe("Kamal's value escaping", () => {
     // Ruby's dump writes a tab as `\t` and `#{` as `\#{`, which sh keeps as backslash sequences.
     for (const value of ['plain', 'it\'s "quoted"', 'a\\b', '`cmd`', 'dollar $X', 'hash #x']) {
       const word = keyValue('k', value);
-      const echoed = spawnSync('sh', ['-c', `printf '%s' ${word.text}`], { encoding: 'utf8', env: { PATH: process.env.PATH } }).stdout;
+      const echoed = spawnSync('sh', ['-c', `printf '%s' ${word.text}`], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH },
+      }).stdout;
       assert.equal(echoed, word.value, value);
     }
   });
 
   test('variable expansion for --ssh values', () => {
-    assert.equal(expandVariables('default=$SSH_AUTH_SOCK,k=${K}', { SSH_AUTH_SOCK: '/s', K: 'v' }), 'default=/s,k=v');
+    assert.equal(
+      expandVariables('default=$SSH_AUTH_SOCK,k=${K}', { SSH_AUTH_SOCK: '/s', K: 'v' }),
+      'default=/s,k=v',
+    );
     assert.equal(expandVariables('x=$UNSET', {}), 'x=');
   });
 });

@@ -105,7 +105,11 @@ describe('wharf build on the local fleet', () => {
     assert.deepEqual(result.tags, [`${fleet.registry}/hello:${version}`, `${fleet.registry}/hello:latest`]);
     assert.ok(result.buildDirectory.startsWith(join(work, 'kamal-clones', 'hello-')));
     assert.ok(
-      warnings.some((w) => w.startsWith('Building from a local git clone, so ignoring these uncommitted changes:') && w.includes('M message.txt')),
+      warnings.some(
+        (w) =>
+          w.startsWith('Building from a local git clone, so ignoring these uncommitted changes:') &&
+          w.includes('M message.txt'),
+      ),
       warnings.join('\n'),
     );
     assert.ok(lines.length > 0);
@@ -113,19 +117,35 @@ describe('wharf build on the local fleet', () => {
 
     const server = fleet.servers[0]!.address;
     const pullStarted = Date.now();
-    await pullOnHosts([server], { service: 'hello', image: result.tags[0]!, registry: { server: fleet.registry } }, sshExec);
+    await pullOnHosts(
+      [server],
+      { service: 'hello', image: result.tags[0]!, registry: { server: fleet.registry } },
+      sshExec,
+    );
     const pullMs = Date.now() - pullStarted;
     const label = sshRun(fleet, server, `docker inspect -f '{{ .Config.Labels.service }}' ${result.tags[0]}`);
     assert.equal(label.stdout.trim(), 'hello');
     const content = sshRun(fleet, server, `docker run --rm ${result.tags[0]} cat /message.txt`);
     assert.equal(content.code, 0, content.stderr);
     assert.equal(content.stdout, 'committed\n');
-    console.log(`# build+push ${buildMs} ms (${caps.buildx ? 'buildx' : 'docker build'}), pull on 1 server ${pullMs} ms`);
+    console.log(
+      `# build+push ${buildMs} ms (${caps.buildx ? 'buildx' : 'docker build'}), pull on 1 server ${pullMs} ms`,
+    );
 
     // A second build of the same commit reuses the clone (reset, not clone).
     const log: string[] = [];
-    await buildAndPush({ spec: spec('hello', version), client, cwd: repo, tmpdir: work, log: (l) => log.push(l), warn: () => {} });
-    assert.ok(log.some((l) => l.startsWith('Resetting local clone')), log.join('\n'));
+    await buildAndPush({
+      spec: spec('hello', version),
+      client,
+      cwd: repo,
+      tmpdir: work,
+      log: (l) => log.push(l),
+      warn: () => {},
+    });
+    assert.ok(
+      log.some((l) => l.startsWith('Resetting local clone')),
+      log.join('\n'),
+    );
   });
 
   test('the label check fails on a server for an image without the service label', async () => {
@@ -134,10 +154,15 @@ describe('wharf build on the local fleet', () => {
     assert.equal(spawnSync('docker', ['tag', fleet.base_images.debian, image], { env }).status, 0);
     assert.equal(spawnSync('docker', ['push', image], { env }).status, 0);
     await assert.rejects(
-      pullOnHosts([fleet.servers[0]!.address], { service: 'nolabel', image, registry: { server: fleet.registry } }, sshExec),
+      pullOnHosts(
+        [fleet.servers[0]!.address],
+        { service: 'nolabel', image, registry: { server: fleet.registry } },
+        sshExec,
+      ),
       (e: unknown) =>
         e instanceof UserError &&
-        e.message === `Could not check the image's service label on ${fleet.servers[0]!.address}: Image ${image} is missing the 'service' label.`,
+        e.message ===
+          `Could not check the image's service label on ${fleet.servers[0]!.address}: Image ${image} is missing the 'service' label.`,
     );
   });
 
@@ -148,7 +173,12 @@ describe('wharf build on the local fleet', () => {
     assert.match(version, /_uncommitted_[0-9a-f]{16}$/);
     const warnings: string[] = [];
     await assert.rejects(
-      buildAndPush({ spec: spec('broken', version, { context: '.' }), client, cwd: repo, warn: (l) => warnings.push(l) }),
+      buildAndPush({
+        spec: spec('broken', version, { context: '.' }),
+        client,
+        cwd: repo,
+        warn: (l) => warnings.push(l),
+      }),
       (e: unknown) =>
         e instanceof UserError &&
         /^Building localhost:5641\/broken:[0-9a-f]+_uncommitted_[0-9a-f]{16} failed at .*step .*`RUN echo about to fail >&2 && exit 3`: .*(non-zero code: 3|exit code: 3); fix the Dockerfile or build settings and run again\.$/.test(
