@@ -34,21 +34,26 @@ export function secretsCommand(globals: () => GlobalFlags, options: SecretsComma
     .description('Fetch secrets from a vault and print them as one JSON object')
     .helpOption('--help', 'Show help for this command')
     .argument('[secrets...]', 'secret names (the adapter decides their form)')
-    .requiredOption('-a, --adapter <adapter>', 'which vault adapter to use (1password, bitwarden, bitwarden-sm, lastpass, aws_secrets_manager, doppler, gcp, passbolt, enpass, or NAME for a wharf-secrets-NAME program)')
+    .requiredOption(
+      '-a, --adapter <adapter>',
+      'which vault adapter to use (1password, bitwarden, bitwarden-sm, lastpass, aws_secrets_manager, doppler, gcp, passbolt, enpass, or NAME for a wharf-secrets-NAME program)',
+    )
     .option('--account <account>', 'the account identifier or username')
     .option('--from <from>', 'a vault or folder to fetch the secrets from (prefixes each name as FROM/NAME)')
     .addOption(new Option('--inline', 'print shell-escaped JSON (used inside secrets files)').hideHelp())
-    .action((names: string[], opts: { adapter: string; account?: string; from?: string; inline?: boolean }) => {
-      const flags = globals();
-      const out = makeOutput(flags);
-      const redactor = new Redactor();
-      const values = fetchSecrets(
-        { adapter: opts.adapter, account: opts.account, from: opts.from, secrets: names },
-        { redactor, log: flags.verbose ? (line) => out.progress(redactor.redact(line)) : undefined },
-      );
-      const json = formatSecretsJson(values);
-      out.result(opts.inline ? shellEscape(json) : json);
-    });
+    .action(
+      (names: string[], opts: { adapter: string; account?: string; from?: string; inline?: boolean }) => {
+        const flags = globals();
+        const out = makeOutput(flags);
+        const redactor = new Redactor();
+        const values = fetchSecrets(
+          { adapter: opts.adapter, account: opts.account, from: opts.from, secrets: names },
+          { redactor, log: flags.verbose ? (line) => out.progress(redactor.redact(line)) : undefined },
+        );
+        const json = formatSecretsJson(values);
+        out.result(opts.inline ? shellEscape(json) : json);
+      },
+    );
 
   secrets
     .command('extract')
@@ -67,7 +72,10 @@ export function secretsCommand(globals: () => GlobalFlags, options: SecretsComma
     .command('print')
     .description('Print the secrets of the secrets files as KEY=value lines (for debugging)')
     .helpOption('--help', 'Show help for this command')
-    .option('--secrets-path <path>', `secrets file base path (Kamal's secrets_path; default from config, else ${DEFAULT_SECRETS_PATH})`)
+    .option(
+      '--secrets-path <path>',
+      `secrets file base path (Kamal's secrets_path; default from config, else ${DEFAULT_SECRETS_PATH})`,
+    )
     .action(async (opts: { secretsPath?: string }) => {
       const flags = globals();
       const out = makeOutput(flags);
@@ -80,7 +88,9 @@ export function secretsCommand(globals: () => GlobalFlags, options: SecretsComma
       const text = formatSecretsPrint(loaded.entries());
       if (text !== '') process.stdout.write(text);
       for (const name of loaded.failedNames()) {
-        process.stderr.write(`wharf: warning: the command that sets ${name} failed, so its value above is what it printed before failing; deploys refuse to use it.\n`);
+        process.stderr.write(
+          `wharf: warning: the command that sets ${name} failed, so its value above is what it printed before failing; deploys refuse to use it.\n`,
+        );
       }
     });
 

@@ -37,9 +37,15 @@ export function fetchSecrets(request: FetchRequest, ctx: SecretsCommandContext =
   const adapter = (ctx.adapters ?? defaultAdapters).lookup(request.adapter, env);
   const account = request.account === '' ? undefined : request.account;
   if (adapter.requiresAccount && !account) {
-    throw new UserError(`No value provided for required options '--account': the ${request.adapter} adapter needs --account ACCOUNT.`);
+    throw new UserError(
+      `No value provided for required options '--account': the ${request.adapter} adapter needs --account ACCOUNT.`,
+    );
   }
-  return adapter.fetch(request.secrets, { account, from: request.from === '' ? undefined : request.from }, adapterContext(ctx));
+  return adapter.fetch(
+    request.secrets,
+    { account, from: request.from === '' ? undefined : request.from },
+    adapterContext(ctx),
+  );
 }
 
 /** The JSON `fetch` prints: one object, keys in the order fetched, no spaces (Ruby's `JSON.dump`). */
@@ -56,17 +62,24 @@ export function extractSecret(name: string, secretsJson: string): string {
   try {
     parsed = JSON.parse(secretsJson);
   } catch {
-    throw new UserError(`Could not find secret ${name}: the secrets given to extract are not JSON (did the fetch before it fail?).`);
+    throw new UserError(
+      `Could not find secret ${name}: the secrets given to extract are not JSON (did the fetch before it fail?).`,
+    );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new UserError(`Could not find secret ${name}: the secrets given to extract are not a JSON object.`);
   }
   const entries = Object.entries(parsed as Record<string, unknown>);
   const exact = entries.find(([key]) => key === name);
-  const found = exact && exact[1] !== null ? exact : entries.find(([key, value]) => key.endsWith(`/${name}`) && value !== null);
+  const found =
+    exact && exact[1] !== null
+      ? exact
+      : entries.find(([key, value]) => key.endsWith(`/${name}`) && value !== null);
   if (!found) {
     const keys = entries.map(([key]) => key);
-    throw new UserError(`Could not find secret ${name} among the fetched secrets (${keys.length > 0 ? keys.join(', ') : 'none'}); check the name.`);
+    throw new UserError(
+      `Could not find secret ${name} among the fetched secrets (${keys.length > 0 ? keys.join(', ') : 'none'}); check the name.`,
+    );
   }
   const value = found[1];
   return typeof value === 'string' ? value : JSON.stringify(value);
@@ -85,22 +98,35 @@ export function formatSecretsPrint(values: Iterable<[string, string]>): string {
 /** What a `$(kamal secrets …)` command in a secrets file evaluates to (Kamal runs it with --inline). */
 export function runInlineSecretsCommand(args: readonly string[], ctx: SecretsCommandContext = {}): string {
   const [group, subcommand, ...rest] = args;
-  if (group !== 'secrets') throw new UserError(`Only \`kamal secrets fetch\` and \`kamal secrets extract\` can run inside a secrets file, not \`kamal ${args.join(' ')}\`.`);
+  if (group !== 'secrets')
+    throw new UserError(
+      `Only \`kamal secrets fetch\` and \`kamal secrets extract\` can run inside a secrets file, not \`kamal ${args.join(' ')}\`.`,
+    );
   const parsed = parseInlineOptions(rest, subcommand ?? '');
   if (subcommand === 'fetch') {
-    if (!parsed.adapter) throw new UserError("No value provided for required options '--adapter' in a `kamal secrets fetch` inside a secrets file; add --adapter NAME.");
-    const values = fetchSecrets({ adapter: parsed.adapter, account: parsed.account, from: parsed.from, secrets: parsed.positional }, ctx);
+    if (!parsed.adapter)
+      throw new UserError(
+        "No value provided for required options '--adapter' in a `kamal secrets fetch` inside a secrets file; add --adapter NAME.",
+      );
+    const values = fetchSecrets(
+      { adapter: parsed.adapter, account: parsed.account, from: parsed.from, secrets: parsed.positional },
+      ctx,
+    );
     return shellEscape(formatSecretsJson(values));
   }
   if (subcommand === 'extract') {
     if (parsed.positional.length !== 2) {
-      throw new UserError(`\`kamal secrets extract\` takes NAME and the fetched JSON (got ${parsed.positional.length} argument${parsed.positional.length === 1 ? '' : 's'}); quote the JSON or pass it as $SECRETS.`);
+      throw new UserError(
+        `\`kamal secrets extract\` takes NAME and the fetched JSON (got ${parsed.positional.length} argument${parsed.positional.length === 1 ? '' : 's'}); quote the JSON or pass it as $SECRETS.`,
+      );
     }
     const value = extractSecret(parsed.positional[0]!, parsed.positional[1]!);
     ctx.redactor?.add(value);
     return value;
   }
-  throw new UserError(`Only \`kamal secrets fetch\` and \`kamal secrets extract\` can run inside a secrets file, not \`secrets ${subcommand ?? ''}\`.`);
+  throw new UserError(
+    `Only \`kamal secrets fetch\` and \`kamal secrets extract\` can run inside a secrets file, not \`secrets ${subcommand ?? ''}\`.`,
+  );
 }
 
 interface InlineOptions {
@@ -128,7 +154,17 @@ function parseInlineOptions(args: readonly string[], subcommand: string): Inline
     '--roles': null,
     '-r': null,
   };
-  const flags = new Set(['--inline', '--verbose', '-v', '--quiet', '-q', '--primary', '-p', '--skip-hooks', '-H']);
+  const flags = new Set([
+    '--inline',
+    '--verbose',
+    '-v',
+    '--quiet',
+    '-q',
+    '--primary',
+    '-p',
+    '--skip-hooks',
+    '-H',
+  ]);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === '--') {
@@ -139,13 +175,18 @@ function parseInlineOptions(args: readonly string[], subcommand: string): Inline
     const flag = eq > 0 ? arg.slice(0, eq) : arg;
     if (flag in valued) {
       const value = eq > 0 ? arg.slice(eq + 1) : args[++i];
-      if (value === undefined) throw new UserError(`No value provided for option '${flag}' in a \`kamal secrets ${subcommand}\` inside a secrets file.`);
+      if (value === undefined)
+        throw new UserError(
+          `No value provided for option '${flag}' in a \`kamal secrets ${subcommand}\` inside a secrets file.`,
+        );
       const key = valued[flag];
       if (key) result[key] = value;
     } else if (flags.has(flag)) {
       // --inline is what Kamal itself appends; the rest change nothing here.
     } else if (arg.startsWith('-') && arg.length > 1 && !/^-\d/.test(arg)) {
-      throw new UserError(`Unknown option ${flag} in a \`kamal secrets ${subcommand}\` inside a secrets file; remove it.`);
+      throw new UserError(
+        `Unknown option ${flag} in a \`kamal secrets ${subcommand}\` inside a secrets file; remove it.`,
+      );
     } else {
       result.positional.push(arg);
     }

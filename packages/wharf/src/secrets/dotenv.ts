@@ -44,7 +44,11 @@ const LINE = new RegExp(
 const QUOTED = /^(['"])([\s\S]*)\1$/;
 
 /** Parses one secrets file into ordered key/value pairs. `file` is used in error messages. */
-export function parseDotenv(text: string, ctx: DotenvContext, file = 'the secrets file'): Map<string, string> {
+export function parseDotenv(
+  text: string,
+  ctx: DotenvContext,
+  file = 'the secrets file',
+): Map<string, string> {
   const source = text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
   const hash = new Map<string, string>();
   for (const match of source.matchAll(LINE)) {
@@ -52,7 +56,9 @@ export function parseDotenv(text: string, ctx: DotenvContext, file = 'the secret
     const key = groups.key!;
     if (groups.export !== undefined && groups.value === undefined) {
       if (!hash.has(key)) {
-        throw new UserError(`Line "${match[0].trim()}" in ${file} exports ${key}, which the file never sets; set it above that line or remove the line.`);
+        throw new UserError(
+          `Line "${match[0].trim()}" in ${file} exports ${key}, which the file never sets; set it above that line or remove the line.`,
+        );
       }
       continue;
     }
@@ -74,7 +80,9 @@ function parseValue(raw: string, key: string, hash: Map<string, string>, ctx: Do
   if (quote === "'") return value;
   if (quote === '"') {
     const legacy = (hash.get('DOTENV_LINEBREAK_MODE') ?? ctx.env.DOTENV_LINEBREAK_MODE) === 'legacy';
-    value = legacy ? value.replaceAll('\\n', '\n').replaceAll('\\r', '\r') : value.replaceAll('\\n', '\\\\n').replaceAll('\\r', '\\\\r');
+    value = legacy
+      ? value.replaceAll('\\n', '\n').replaceAll('\\r', '\r')
+      : value.replaceAll('\\n', '\\\\n').replaceAll('\\r', '\\\\r');
   }
   value = value.replace(/\\([^$])/g, '$1');
   return substitute(value, key, hash, ctx);
@@ -117,7 +125,12 @@ export function commandEnd(text: string, start: number): number {
 const VARIABLE = /\\?\$(?!\()\{?([A-Za-z0-9_]+)?\}?/y;
 
 /** Expands `$NAME`/`${NAME}` (the gem's Variable substitution) at one position; returns [text, end] or null. */
-function variableAt(text: string, i: number, hash: Map<string, string>, env: NodeJS.ProcessEnv): [string, number] | null {
+function variableAt(
+  text: string,
+  i: number,
+  hash: Map<string, string>,
+  env: NodeJS.ProcessEnv,
+): [string, number] | null {
   VARIABLE.lastIndex = i;
   const m = VARIABLE.exec(text);
   if (!m) return null;

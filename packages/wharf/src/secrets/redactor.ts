@@ -31,7 +31,8 @@ export class Redactor {
     const escaped = shellEscape(value);
     if (escaped !== value) this.values.add(escaped);
     if (/[\r\n]/.test(value)) {
-      for (const line of value.split(/\r?\n/)) if (line.trim().length >= MIN_LINE_LENGTH) this.values.add(line);
+      for (const line of value.split(/\r?\n/))
+        if (line.trim().length >= MIN_LINE_LENGTH) this.values.add(line);
     }
     if (this.values.size !== before) this.pattern = null;
   }

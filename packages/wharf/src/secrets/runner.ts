@@ -46,7 +46,9 @@ export const spawnRunner: CommandRunner = (file, args, options = {}) => {
     if (code === 'ENOENT' || code === 'EACCES' || code === 'ENOTDIR') {
       return { status: 127, stdout: '', stderr: '', notFound: true };
     }
-    throw new UserError(`Could not run ${file} (${code ?? result.error.message}); check that it is installed and runnable.`);
+    throw new UserError(
+      `Could not run ${file} (${code ?? result.error.message}); check that it is installed and runnable.`,
+    );
   }
   const status = result.status ?? (result.signal ? 128 : 1);
   return { status, stdout: result.stdout ?? '', stderr: result.stderr ?? '', notFound: false };

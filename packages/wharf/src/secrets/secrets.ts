@@ -112,7 +112,10 @@ class FileSecrets implements Secrets {
 
   private all(): Map<string, string> {
     if (this.values) return this.values;
-    if (this.loading) throw new UserError('A secrets file needs its own secrets while loading; remove the `kamal secrets print` (or similar) command from it.');
+    if (this.loading)
+      throw new UserError(
+        'A secrets file needs its own secrets while loading; remove the `kamal secrets print` (or similar) command from it.',
+      );
     this.loading = true;
     try {
       const merged = new Map<string, string>();
@@ -138,7 +141,9 @@ class FileSecrets implements Secrets {
     try {
       text = readFileSync(this.path(file), 'utf8');
     } catch (error) {
-      throw new UserError(`Could not read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'}); check its permissions.`);
+      throw new UserError(
+        `Could not read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'}); check its permissions.`,
+      );
     }
     const log = this.options.log;
     const redactor = this.redactor;
@@ -173,7 +178,9 @@ class FileSecrets implements Secrets {
           if (result.status !== 0) {
             // Kamal ignores the status and stores whatever was printed; wharf does too, but refuses
             // to hand that value out (get) so a deploy never runs with a silently empty secret.
-            failure = redactor.redact(`the command \`${raw.trim()}\` for ${key} in ${file} exited with status ${result.status}`);
+            failure = redactor.redact(
+              `the command \`${raw.trim()}\` for ${key} in ${file} exited with status ${result.status}`,
+            );
             log?.(`Warning: ${failure}`);
           }
           const output = chomp(result.stdout);
@@ -190,14 +197,20 @@ class FileSecrets implements Secrets {
     const value = this.all().get(name);
     const failure = this.failed.get(name);
     if (failure !== undefined) {
-      throw new UserError(`Secret '${name}' could not be read: ${failure}; fix the command (or end it with \`|| true\` if an empty value is fine).`);
+      throw new UserError(
+        `Secret '${name}' could not be read: ${failure}; fix the command (or end it with \`|| true\` if an empty value is fine).`,
+      );
     }
     if (value !== undefined) return value;
     const existing = this.existingFiles();
     if (existing.length > 0) {
-      throw new UserError(`Secret '${name}' not found in ${existing.join(', ')}; define ${name} in one of these files.`);
+      throw new UserError(
+        `Secret '${name}' not found in ${existing.join(', ')}; define ${name} in one of these files.`,
+      );
     }
-    throw new UserError(`Secret '${name}' not found, no secret files (${this.filenames.join(', ')}) provided; create one of them and define ${name} in it.`);
+    throw new UserError(
+      `Secret '${name}' not found, no secret files (${this.filenames.join(', ')}) provided; create one of them and define ${name} in it.`,
+    );
   }
 
   has(name: string): boolean {
@@ -240,7 +253,9 @@ export function inlineSecretsArgs(command: string): string[] | undefined {
   try {
     words = shellSplit(command);
   } catch (error) {
-    throw new UserError(`A \`kamal secrets\` command in a secrets file has unbalanced quotes (${(error as Error).message.replace(/ in a shell command$/, '')}); fix the quoting.`);
+    throw new UserError(
+      `A \`kamal secrets\` command in a secrets file has unbalanced quotes (${(error as Error).message.replace(/ in a shell command$/, '')}); fix the quoting.`,
+    );
   }
   if (words[0] === 'bundle' && words[1] === 'exec') words = words.slice(2);
   return words.slice(1);

@@ -35,7 +35,8 @@ export function shellSplit(line: string): string[] {
     if (c === "'") {
       const end = line.indexOf("'", i + 1);
       const nul = line.indexOf('\0', i + 1);
-      if (end < 0 || (nul >= 0 && nul < end)) throw new Error(`Unmatched single quote at position ${i} in a shell command`);
+      if (end < 0 || (nul >= 0 && nul < end))
+        throw new Error(`Unmatched single quote at position ${i} in a shell command`);
       field += line.slice(i + 1, end);
       i = end + 1;
     } else if (c === '"') {

@@ -4,7 +4,11 @@ import { Redactor } from '../../src/secrets/redactor.js';
 import { type FakeWorld, quietRunner } from './support.js';
 
 /** Runs `secrets fetch` against the fake CLIs, returning the result as a plain object. */
-export function fetchWith(w: FakeWorld, request: FetchRequest, redactor = new Redactor()): Record<string, string> {
+export function fetchWith(
+  w: FakeWorld,
+  request: FetchRequest,
+  redactor = new Redactor(),
+): Record<string, string> {
   return Object.fromEntries(fetchSecrets(request, { env: w.env, cwd: w.dir, runner: quietRunner, redactor }));
 }
 

@@ -14,16 +14,42 @@ function wharf(w: FakeWorld, ...args: string[]) {
 const OP = {
   op: {
     accounts: { myaccount: { signed_in: false, session_token: 'sess-7777777' } },
-    vaults: { myvault: { items: { myitem: { fields: [{ section: 'section', label: 'SECRET1', value: 'VALUE-ONE' }, { section: 'section', label: 'SECRET2', value: 'VALUE "two" \\ 中' }] } } } },
+    vaults: {
+      myvault: {
+        items: {
+          myitem: {
+            fields: [
+              { section: 'section', label: 'SECRET1', value: 'VALUE-ONE' },
+              { section: 'section', label: 'SECRET2', value: 'VALUE "two" \\ 中' },
+            ],
+          },
+        },
+      },
+    },
   },
 };
 
-test('secrets fetch prints Kamal\'s JSON; --inline prints it shell-escaped', (t) => {
+test("secrets fetch prints Kamal's JSON; --inline prints it shell-escaped", (t) => {
   const w = fakeWorld(OP);
   t.after(w.cleanup);
-  const out = wharf(w, 'secrets', 'fetch', '--adapter', '1password', '--account', 'myaccount', '--from', 'op://myvault/myitem', 'section/SECRET1', 'section/SECRET2');
+  const out = wharf(
+    w,
+    'secrets',
+    'fetch',
+    '--adapter',
+    '1password',
+    '--account',
+    'myaccount',
+    '--from',
+    'op://myvault/myitem',
+    'section/SECRET1',
+    'section/SECRET2',
+  );
   assert.equal(out.status, 0, out.stderr);
-  assert.equal(out.stdout, '{"myvault/myitem/section/SECRET1":"VALUE-ONE","myvault/myitem/section/SECRET2":"VALUE \\"two\\" \\\\ 中"}\n');
+  assert.equal(
+    out.stdout,
+    '{"myvault/myitem/section/SECRET1":"VALUE-ONE","myvault/myitem/section/SECRET2":"VALUE \\"two\\" \\\\ 中"}\n',
+  );
   const inline = wharf(w, 'secrets', 'fetch', '-a', 'test', '--account', 'x', '--inline', 'fooLPAREN');
   assert.equal(inline.stdout, '\\{\\"fooLPAREN\\":\\"\\(oof\\"\\}\n');
 });
@@ -31,10 +57,25 @@ test('secrets fetch prints Kamal\'s JSON; --inline prints it shell-escaped', (t)
 test('secrets fetch --verbose logs the calls with the session and values redacted', (t) => {
   const w = fakeWorld(OP);
   t.after(w.cleanup);
-  const out = wharf(w, '--verbose', 'secrets', 'fetch', '--adapter', '1password', '--account', 'myaccount', '--from', 'myvault/myitem', 'section/SECRET1');
+  const out = wharf(
+    w,
+    '--verbose',
+    'secrets',
+    'fetch',
+    '--adapter',
+    '1password',
+    '--account',
+    'myaccount',
+    '--from',
+    'myvault/myitem',
+    'section/SECRET1',
+  );
   assert.equal(out.status, 0, out.stderr);
   assert.match(out.stderr, /Running op signin --account myaccount --force --raw/);
-  assert.match(out.stderr, /Running op item get myitem --vault myvault --format json --account myaccount --session \[REDACTED\] --fields label=section\.SECRET1/);
+  assert.match(
+    out.stderr,
+    /Running op item get myitem --vault myvault --format json --account myaccount --session \[REDACTED\] --fields label=section\.SECRET1/,
+  );
   assert.ok(!out.stderr.includes('sess-7777777') && !out.stderr.includes('VALUE-ONE'), out.stderr);
 });
 
@@ -43,10 +84,16 @@ test('secrets fetch errors are one sentence without values, and exit non-zero', 
   t.after(w.cleanup);
   const missing = wharf(w, 'secrets', 'fetch', '--adapter', '1password', 'x');
   assert.equal(missing.status, 1);
-  assert.equal(missing.stderr, "wharf: No value provided for required options '--account': the 1password adapter needs --account ACCOUNT.\n");
+  assert.equal(
+    missing.stderr,
+    "wharf: No value provided for required options '--account': the 1password adapter needs --account ACCOUNT.\n",
+  );
   const unknown = wharf(w, 'secrets', 'fetch', '--adapter', 'keychain', 'x');
   assert.equal(unknown.status, 1);
-  assert.match(unknown.stderr, /^wharf: Unknown secrets adapter: keychain; use one of 1password, .*wharf-secrets-keychain/);
+  assert.match(
+    unknown.stderr,
+    /^wharf: Unknown secrets adapter: keychain; use one of 1password, .*wharf-secrets-keychain/,
+  );
   const noAdapter = wharf(w, 'secrets', 'fetch', 'x');
   assert.notEqual(noAdapter.status, 0);
   assert.match(noAdapter.stderr, /required option '-a, --adapter <adapter>' not specified/);
@@ -55,11 +102,20 @@ test('secrets fetch errors are one sentence without values, and exit non-zero', 
 test('secrets extract: exact key, else the first key ending in /NAME', (t) => {
   const w = fakeWorld({});
   t.after(w.cleanup);
-  assert.equal(wharf(w, 'secrets', 'extract', 'foo', '{"foo":"oof", "bar":"rab", "baz":"zab"}').stdout, 'oof\n');
-  assert.equal(wharf(w, 'secrets', 'extract', 'foo', '{"abc/foo":"oof", "bar":"rab", "baz":"zab"}').stdout, 'oof\n');
+  assert.equal(
+    wharf(w, 'secrets', 'extract', 'foo', '{"foo":"oof", "bar":"rab", "baz":"zab"}').stdout,
+    'oof\n',
+  );
+  assert.equal(
+    wharf(w, 'secrets', 'extract', 'foo', '{"abc/foo":"oof", "bar":"rab", "baz":"zab"}').stdout,
+    'oof\n',
+  );
   const missing = wharf(w, 'secrets', 'extract', 'nope', '{"abc/foo":"oof-secret"}');
   assert.equal(missing.status, 1);
-  assert.equal(missing.stderr, 'wharf: Could not find secret nope among the fetched secrets (abc/foo); check the name.\n');
+  assert.equal(
+    missing.stderr,
+    'wharf: Could not find secret nope among the fetched secrets (abc/foo); check the name.\n',
+  );
   const garbage = wharf(w, 'secrets', 'extract', 'x', 'not-json-but-a-secret');
   assert.equal(garbage.status, 1);
   assert.ok(!garbage.stderr.includes('not-json-but-a-secret'), garbage.stderr);
@@ -78,7 +134,11 @@ test('secrets print: KEY=value lines of the destination files', (t) => {
 });
 
 test('secrets print with the generic adapter inside the secrets file; --verbose shows no values', (t) => {
-  const w = fakeWorld({ generic: { secrets: { 'team/API_KEY': 'api-key-42424242', 'team/DB_URL': 'postgres://u:pw-31337@db/app' } } });
+  const w = fakeWorld({
+    generic: {
+      secrets: { 'team/API_KEY': 'api-key-42424242', 'team/DB_URL': 'postgres://u:pw-31337@db/app' },
+    },
+  });
   t.after(w.cleanup);
   w.write(
     '.kamal/secrets',
@@ -86,8 +146,13 @@ test('secrets print with the generic adapter inside the secrets file; --verbose 
   );
   const out = wharf(w, '--verbose', 'secrets', 'print');
   assert.equal(out.status, 0, out.stderr);
-  assert.match(out.stdout, /^SECRETS=.*\nAPI_KEY=api-key-42424242\nDB_URL=postgres:\/\/u:pw-31337@db\/app\n$/);
-  assert.deepEqual(w.argvs('wharf-secrets-fake'), [['wharf-secrets-fake', '--from', 'team', 'API_KEY', 'DB_URL']]);
+  assert.match(
+    out.stdout,
+    /^SECRETS=.*\nAPI_KEY=api-key-42424242\nDB_URL=postgres:\/\/u:pw-31337@db\/app\n$/,
+  );
+  assert.deepEqual(w.argvs('wharf-secrets-fake'), [
+    ['wharf-secrets-fake', '--from', 'team', 'API_KEY', 'DB_URL'],
+  ]);
   assert.match(out.stderr, /in-process for SECRETS in \.kamal\/secrets/);
   assert.match(out.stderr, /Running .*wharf-secrets-fake --from team API_KEY DB_URL/);
   for (const value of ['api-key-42424242', 'pw-31337']) assert.ok(!out.stderr.includes(value), out.stderr);

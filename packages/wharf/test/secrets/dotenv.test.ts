@@ -42,16 +42,25 @@ test('values: unquoted, quoted, spaces, comments and yaml style (dotenv gem case
   assert.deepEqual(parse('FOO=bar\rbaz=fbb'), { FOO: 'bar', baz: 'fbb' });
   assert.deepEqual(parse('FOO=bar\r\nbaz=fbb'), { FOO: 'bar', baz: 'fbb' });
   assert.deepEqual(parse('\uFEFFFOO=bom'), { FOO: 'bom' });
-  assert.deepEqual(parse('DATABASE_PASSWORD=\nDATABASE_USERNAME=root'), { DATABASE_PASSWORD: '', DATABASE_USERNAME: 'root' });
+  assert.deepEqual(parse('DATABASE_PASSWORD=\nDATABASE_USERNAME=root'), {
+    DATABASE_PASSWORD: '',
+    DATABASE_USERNAME: 'root',
+  });
 });
 
 test('multi-line quoted values and newline escapes', () => {
-  assert.deepEqual(parse("export OPTION_B='line 1\nline 2'\nOPTION_C=\"last\""), { OPTION_B: 'line 1\nline 2', OPTION_C: 'last' });
+  assert.deepEqual(parse('export OPTION_B=\'line 1\nline 2\'\nOPTION_C="last"'), {
+    OPTION_B: 'line 1\nline 2',
+    OPTION_C: 'last',
+  });
   assert.deepEqual(parse("X='one\nthis is \\'quoted\\'\nmore'"), { X: "one\nthis is \\'quoted\\'\nmore" });
   assert.deepEqual(parse('X="one\nthis is \\"quoted\\"\nmore"'), { X: 'one\nthis is "quoted"\nmore' });
   assert.deepEqual(parse('FOO="bar\\nbaz"'), { FOO: 'bar\\nbaz' });
   assert.deepEqual(parse('FOO="bar\\rbaz"'), { FOO: 'bar\\rbaz' });
-  assert.deepEqual(parse('DOTENV_LINEBREAK_MODE=legacy\nFOO="bar\\nbaz\\rfizz"'), { DOTENV_LINEBREAK_MODE: 'legacy', FOO: 'bar\nbaz\rfizz' });
+  assert.deepEqual(parse('DOTENV_LINEBREAK_MODE=legacy\nFOO="bar\\nbaz\\rfizz"'), {
+    DOTENV_LINEBREAK_MODE: 'legacy',
+    FOO: 'bar\nbaz\rfizz',
+  });
   assert.deepEqual(parse('FOO="bar\\nbaz"', { DOTENV_LINEBREAK_MODE: 'legacy' }), { FOO: 'bar\nbaz' });
 });
 
@@ -74,14 +83,17 @@ test('variables: earlier lines, then the environment, escapes, single quotes', (
 test('export of a name never set is an error naming the file and the line', () => {
   assert.throws(
     () => parseDotenv('OPTION_A=2\nexport OH_NO_NOT_SET', context(), '.kamal/secrets'),
-    (error: Error) => error.name === 'UserError' && /"export OH_NO_NOT_SET" in \.kamal\/secrets/.test(error.message),
+    (error: Error) =>
+      error.name === 'UserError' && /"export OH_NO_NOT_SET" in \.kamal\/secrets/.test(error.message),
   );
 });
 
 test('command substitution: nested and escaped parentheses, variables inside, escaped commands', () => {
   assert.deepEqual(parse('echo=$(echo hello)'), { echo: 'hello' });
   const ran: string[] = [];
-  assert.deepEqual(Object.fromEntries(parseDotenv('X=$(echo (a (b)) c)', context({}, ran))), { X: '(a (b)) c' });
+  assert.deepEqual(Object.fromEntries(parseDotenv('X=$(echo (a (b)) c)', context({}, ran))), {
+    X: '(a (b)) c',
+  });
   assert.deepEqual(ran, ['echo (a (b)) c']);
   // The gem drops single backslashes before substituting, so a file needs \\) to keep one.
   assert.deepEqual(parse('KEY1=$(echo pass\\\\)word)'), { KEY1: 'pass\\)word' });
@@ -89,7 +101,10 @@ test('command substitution: nested and escaped parentheses, variables inside, es
   assert.deepEqual(parse('echo=escaped-\\$(echo hello)'), { echo: 'escaped-$(echo hello)' });
   assert.deepEqual(parse("FOO='passwo(rd'\nBAR=$(echo '$FOO')"), { FOO: 'passwo(rd', BAR: 'passwo(rd' });
   assert.deepEqual(parse('FOO=$(echo bar)\nBAR=$(echo $FOO)'), { FOO: 'bar', BAR: 'bar' });
-  assert.deepEqual(parse('VAR1=var1\ninterp=$(echo "VAR1 is $VAR1")'), { VAR1: 'var1', interp: 'VAR1 is var1' });
+  assert.deepEqual(parse('VAR1=var1\ninterp=$(echo "VAR1 is $VAR1")'), {
+    VAR1: 'var1',
+    interp: 'VAR1 is var1',
+  });
   assert.deepEqual(parse('A=$() and $(unclosed'), { A: '$() and $(unclosed' });
 });
 

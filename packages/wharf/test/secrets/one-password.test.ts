@@ -24,7 +24,16 @@ const VAULT = {
   },
 };
 const GET = (item: string, fields?: string, session?: string) => [
-  'op', 'item', 'get', item, '--vault', 'myvault', '--format', 'json', '--account', 'myaccount',
+  'op',
+  'item',
+  'get',
+  item,
+  '--vault',
+  'myvault',
+  '--format',
+  'json',
+  '--account',
+  'myaccount',
   ...(session ? ['--session', session] : []),
   ...(fields ? ['--fields', fields] : []),
 ];
@@ -32,8 +41,17 @@ const GET = (item: string, fields?: string, session?: string) => [
 test('1password: fields of one item in one call, keyed by reference', (t) => {
   const w = fakeWorld(VAULT);
   t.after(w.cleanup);
-  const result = fetchWith(w, { adapter: '1password', account: 'myaccount', from: 'op://myvault/myitem', secrets: ['section/SECRET1', 'section/SECRET2', 'section2/SECRET3'] });
-  assert.deepEqual(result, { 'myvault/myitem/section/SECRET1': 'VALUE1', 'myvault/myitem/section/SECRET2': 'VALUE2', 'myvault/myitem/section2/SECRET3': 'VALUE3' });
+  const result = fetchWith(w, {
+    adapter: '1password',
+    account: 'myaccount',
+    from: 'op://myvault/myitem',
+    secrets: ['section/SECRET1', 'section/SECRET2', 'section2/SECRET3'],
+  });
+  assert.deepEqual(result, {
+    'myvault/myitem/section/SECRET1': 'VALUE1',
+    'myvault/myitem/section/SECRET2': 'VALUE2',
+    'myvault/myitem/section2/SECRET3': 'VALUE3',
+  });
   assert.deepEqual(w.argvs('op'), [
     ['op', '--version'],
     ['op', 'account', 'get', '--account', 'myaccount'],
@@ -44,36 +62,60 @@ test('1password: fields of one item in one call, keyed by reference', (t) => {
 test('1password: several items (one call each); a single field comes back as an object', (t) => {
   const w = fakeWorld(VAULT);
   t.after(w.cleanup);
-  const result = fetchWith(w, { adapter: 'OnePassword', account: 'myaccount', from: 'op://myvault', secrets: ['myitem/section/SECRET1', 'myitem/section/SECRET2', 'myitem2/section2/SECRET3'] });
-  assert.deepEqual(result, { 'myvault/myitem/section/SECRET1': 'VALUE1', 'myvault/myitem/section/SECRET2': 'VALUE2', 'myvault/myitem2/section2/SECRET3': 'VALUE4' });
-  assert.deepEqual(w.argvs('op').slice(2), [GET('myitem', 'label=section.SECRET1,label=section.SECRET2'), GET('myitem2', 'label=section2.SECRET3')]);
+  const result = fetchWith(w, {
+    adapter: 'OnePassword',
+    account: 'myaccount',
+    from: 'op://myvault',
+    secrets: ['myitem/section/SECRET1', 'myitem/section/SECRET2', 'myitem2/section2/SECRET3'],
+  });
+  assert.deepEqual(result, {
+    'myvault/myitem/section/SECRET1': 'VALUE1',
+    'myvault/myitem/section/SECRET2': 'VALUE2',
+    'myvault/myitem2/section2/SECRET3': 'VALUE4',
+  });
+  assert.deepEqual(w.argvs('op').slice(2), [
+    GET('myitem', 'label=section.SECRET1,label=section.SECRET2'),
+    GET('myitem2', 'label=section2.SECRET3'),
+  ]);
 });
 
 test('1password: the field defaults to password and its key drops /password', (t) => {
   const w = fakeWorld(VAULT);
   t.after(w.cleanup);
-  assert.deepEqual(fetchWith(w, { adapter: 'one_password', account: 'myaccount', secrets: ['myvault/myitem'] }), { 'myvault/myitem': 'item-password' });
+  assert.deepEqual(
+    fetchWith(w, { adapter: 'one_password', account: 'myaccount', secrets: ['myvault/myitem'] }),
+    { 'myvault/myitem': 'item-password' },
+  );
   assert.deepEqual(w.argvs('op')[2], GET('myitem', 'label=password'));
 });
 
 test('1password: no names fetches every field of --from vault/item', (t) => {
   const w = fakeWorld(VAULT);
   t.after(w.cleanup);
-  assert.deepEqual(fetchWith(w, { adapter: '1password', account: 'myaccount', from: 'op://myvault/myitem', secrets: [] }), {
-    'myvault/myitem': 'item-password',
-    'myvault/myitem/section/SECRET1': 'VALUE1',
-    'myvault/myitem/section/SECRET2': 'VALUE2',
-    'myvault/myitem/section2/SECRET3': 'VALUE3',
-  });
+  assert.deepEqual(
+    fetchWith(w, { adapter: '1password', account: 'myaccount', from: 'op://myvault/myitem', secrets: [] }),
+    {
+      'myvault/myitem': 'item-password',
+      'myvault/myitem/section/SECRET1': 'VALUE1',
+      'myvault/myitem/section/SECRET2': 'VALUE2',
+      'myvault/myitem/section2/SECRET3': 'VALUE3',
+    },
+  );
   assert.deepEqual(w.argvs('op')[2], GET('myitem'));
   fetchFails(w, { adapter: '1password', account: 'myaccount', secrets: [] }, /pass --from VAULT\/ITEM/);
 });
 
 test('1password: signs in when needed and passes the session to reads (and redacts it)', (t) => {
-  const w = fakeWorld({ op: { ...VAULT.op, accounts: { myaccount: { signed_in: false, session_token: '1234567890' } } } });
+  const w = fakeWorld({
+    op: { ...VAULT.op, accounts: { myaccount: { signed_in: false, session_token: '1234567890' } } },
+  });
   t.after(w.cleanup);
   const redactor = new Redactor();
-  const result = fetchWith(w, { adapter: '1password', account: 'myaccount', from: 'op://myvault/myitem', secrets: ['section/SECRET1'] }, redactor);
+  const result = fetchWith(
+    w,
+    { adapter: '1password', account: 'myaccount', from: 'op://myvault/myitem', secrets: ['section/SECRET1'] },
+    redactor,
+  );
   assert.deepEqual(result, { 'myvault/myitem/section/SECRET1': 'VALUE1' });
   assert.deepEqual(w.argvs('op').slice(1), [
     ['op', 'account', 'get', '--account', 'myaccount'],
@@ -86,21 +128,48 @@ test('1password: signs in when needed and passes the session to reads (and redac
 test('1password: sign-in with app integration (no session printed) needs no --session', (t) => {
   const w = fakeWorld({ op: { ...VAULT.op, accounts: { myaccount: { signed_in: false } } } });
   t.after(w.cleanup);
-  fetchWith(w, { adapter: '1password', account: 'myaccount', from: 'myvault/myitem', secrets: ['section/SECRET1'] });
+  fetchWith(w, {
+    adapter: '1password',
+    account: 'myaccount',
+    from: 'myvault/myitem',
+    secrets: ['section/SECRET1'],
+  });
   assert.deepEqual(w.argvs('op').at(-1), GET('myitem', 'label=section.SECRET1'));
   assert.equal(w.vault().op.accounts.myaccount.signed_in, true);
 });
 
 test('1password: errors say what failed and what to do', (t) => {
-  const w = fakeWorld({ op: { ...VAULT.op, accounts: { myaccount: { signed_in: false, signin_fails: true } } } });
+  const w = fakeWorld({
+    op: { ...VAULT.op, accounts: { myaccount: { signed_in: false, signin_fails: true } } },
+  });
   t.after(w.cleanup);
-  fetchFails(w, { adapter: '1password', account: 'myaccount', secrets: ['myvault/myitem'] }, 'Failed to login to 1Password account myaccount; run `op signin --account myaccount` and try again.');
-  fetchFails(w, { adapter: '1password', secrets: ['x'] }, /^No value provided for required options '--account'/);
+  fetchFails(
+    w,
+    { adapter: '1password', account: 'myaccount', secrets: ['myvault/myitem'] },
+    'Failed to login to 1Password account myaccount; run `op signin --account myaccount` and try again.',
+  );
+  fetchFails(
+    w,
+    { adapter: '1password', secrets: ['x'] },
+    /^No value provided for required options '--account'/,
+  );
   const signedIn = fakeWorld(VAULT);
   t.after(signedIn.cleanup);
-  fetchFails(signedIn, { adapter: '1password', account: 'myaccount', from: 'myvault/myitem', secrets: ['nope'] }, 'Could not read nope from myitem in the myvault 1Password vault; check the names with `op item get myitem --vault myvault`.');
-  fetchFails(signedIn, { adapter: '1password', account: 'myaccount', secrets: ['justavault'] }, /names no item/);
+  fetchFails(
+    signedIn,
+    { adapter: '1password', account: 'myaccount', from: 'myvault/myitem', secrets: ['nope'] },
+    'Could not read nope from myitem in the myvault 1Password vault; check the names with `op item get myitem --vault myvault`.',
+  );
+  fetchFails(
+    signedIn,
+    { adapter: '1password', account: 'myaccount', secrets: ['justavault'] },
+    /names no item/,
+  );
   const noCli = fakeWorld(VAULT, { PATH: '/nonexistent' });
   t.after(noCli.cleanup);
-  fetchFails(noCli, { adapter: '1password', account: 'myaccount', secrets: ['myvault/myitem'] }, /^1Password CLI is not installed \(`op --version` was not found on PATH\)/);
+  fetchFails(
+    noCli,
+    { adapter: '1password', account: 'myaccount', secrets: ['myvault/myitem'] },
+    /^1Password CLI is not installed \(`op --version` was not found on PATH\)/,
+  );
 });

@@ -19,7 +19,8 @@ test('reads -common, then the plain file or the destination file; later files wi
   w.write('.kamal/secrets.dest', 'SECRET=DEF\n');
   w.write('.kamal/secrets', 'SECRET=ABC\n');
   w.write('.kamal/secrets-common', 'SECRET=GHI\nSECRET2=JKL\n');
-  const make = (destination?: string) => createSecrets({ projectDir: w.dir, destination, env: w.env, runner: quietRunner });
+  const make = (destination?: string) =>
+    createSecrets({ projectDir: w.dir, destination, env: w.env, runner: quietRunner });
   assert.equal(make().get('SECRET'), 'ABC');
   assert.equal(make('dest').get('SECRET'), 'DEF');
   assert.equal(make('nodest').get('SECRET'), 'GHI');
@@ -39,7 +40,15 @@ test('custom secrets_path, with destination and common file', (t) => {
   const secrets = createSecrets({ projectDir: w.dir, secretsPath: 'custom/path/secrets', env: w.env });
   assert.equal(secrets.get('SECRET'), 'BASE');
   assert.equal(secrets.get('COMMON'), 'SHARED');
-  assert.equal(createSecrets({ projectDir: w.dir, secretsPath: 'custom/path/secrets', destination: 'prod', env: w.env }).get('SECRET'), 'PROD');
+  assert.equal(
+    createSecrets({
+      projectDir: w.dir,
+      secretsPath: 'custom/path/secrets',
+      destination: 'prod',
+      env: w.env,
+    }).get('SECRET'),
+    'PROD',
+  );
 });
 
 test('a missing secret names the files searched, or the files that would have been', (t) => {
@@ -47,7 +56,9 @@ test('a missing secret names the files searched, or the files that would have be
   t.after(w.cleanup);
   assert.throws(
     () => createSecrets({ projectDir: w.dir, env: w.env }).get('SECRET'),
-    isUserError(/^Secret 'SECRET' not found, no secret files \(\.kamal\/secrets-common, \.kamal\/secrets\) provided; /),
+    isUserError(
+      /^Secret 'SECRET' not found, no secret files \(\.kamal\/secrets-common, \.kamal\/secrets\) provided; /,
+    ),
   );
   assert.throws(
     () => createSecrets({ projectDir: w.dir, env: w.env, destination: 'dest' }).get('SECRET'),
@@ -61,7 +72,9 @@ test('a missing secret names the files searched, or the files that would have be
   w.write('.kamal/secrets.staging', 'B=2\n');
   assert.throws(
     () => createSecrets({ projectDir: w.dir, env: w.env, destination: 'staging' }).get('SECRET'),
-    isUserError(/^Secret 'SECRET' not found in \.kamal\/secrets-common, \.kamal\/secrets\.staging; define SECRET/),
+    isUserError(
+      /^Secret 'SECRET' not found in \.kamal\/secrets-common, \.kamal\/secrets\.staging; define SECRET/,
+    ),
   );
 });
 
@@ -78,9 +91,16 @@ test('has is true for defined, non-blank secrets (Kamal key?)', (t) => {
 test('files are read lazily, once, with $(...) run through /bin/sh in the project directory', (t) => {
   const w = fakeWorld({});
   t.after(w.cleanup);
-  w.write('.kamal/secrets', 'COUNT=$(echo run >> runs.txt; pwd)\nFROM_ENV=$MY_TOKEN\nNESTED=$(echo "$(echo "$(echo deep)")")\n');
+  w.write(
+    '.kamal/secrets',
+    'COUNT=$(echo run >> runs.txt; pwd)\nFROM_ENV=$MY_TOKEN\nNESTED=$(echo "$(echo "$(echo deep)")")\n',
+  );
   const secrets = createSecrets({ projectDir: w.dir, env: { ...w.env, MY_TOKEN: 'tok-123' } });
-  assert.throws(() => readFileSync(join(w.dir, 'runs.txt')), /ENOENT/, 'nothing runs before the first access');
+  assert.throws(
+    () => readFileSync(join(w.dir, 'runs.txt')),
+    /ENOENT/,
+    'nothing runs before the first access',
+  );
   assert.equal(secrets.get('COUNT'), w.dir);
   assert.equal(secrets.get('FROM_ENV'), 'tok-123');
   assert.equal(secrets.get('NESTED'), 'deep');
@@ -93,9 +113,17 @@ test('a failing $(...) command makes that secret unusable (not silently empty); 
   const w = fakeWorld({});
   t.after(w.cleanup);
   w.write('.kamal/secrets-common', 'OVERRIDDEN=$(exit 1)\n');
-  w.write('.kamal/secrets', 'TOKEN=super-secret-token\nDB=$(echo $TOKEN; exit 3)\nOK=$(false || true)\nOVERRIDDEN=fine\nAGAIN=$(exit 2)\nAGAIN=second\n');
+  w.write(
+    '.kamal/secrets',
+    'TOKEN=super-secret-token\nDB=$(echo $TOKEN; exit 3)\nOK=$(false || true)\nOVERRIDDEN=fine\nAGAIN=$(exit 2)\nAGAIN=second\n',
+  );
   const logged: string[] = [];
-  const secrets = createSecrets({ projectDir: w.dir, env: w.env, runner: quietRunner, log: (l) => logged.push(l) });
+  const secrets = createSecrets({
+    projectDir: w.dir,
+    env: w.env,
+    runner: quietRunner,
+    log: (l) => logged.push(l),
+  });
   assert.equal(secrets.get('TOKEN'), 'super-secret-token');
   assert.equal(secrets.get('OK'), '');
   assert.equal(secrets.get('OVERRIDDEN'), 'fine');
@@ -146,7 +174,15 @@ test("Kamal's integration secrets: inline `kamal secrets fetch/extract` with the
     secrets.get('SECRETS'),
     '\\{\\"INTERPOLATED_SECRET1\\":\\"1TERCES_DETALOPRETNI\\",\\"INTERPOLATED_SECRET2\\":\\"2TERCES_DETALOPRETNI\\",\\"INTERPOLATED_\\中\\文\\":\\"\\文\\中_DETALOPRETNI\\",\\"INTERPOLATED_LPARENRPAREN\\":\\"\\)\\(_DETALOPRETNI\\"\\}',
   );
-  assert.deepEqual(secrets.names(), ['SECRET_TOKEN', 'SECRET_TAG', 'SECRETS', 'INTERPOLATED_SECRET1', 'INTERPOLATED_SECRET2', 'INTERPOLATED_SECRET3', 'INTERPOLATED_SECRET4']);
+  assert.deepEqual(secrets.names(), [
+    'SECRET_TOKEN',
+    'SECRET_TAG',
+    'SECRETS',
+    'INTERPOLATED_SECRET1',
+    'INTERPOLATED_SECRET2',
+    'INTERPOLATED_SECRET3',
+    'INTERPOLATED_SECRET4',
+  ]);
 });
 
 test('the seed stack: 1Password via -common plus .staging, signed in by the fake op', (t) => {
@@ -163,7 +199,12 @@ test('the seed stack: 1Password via -common plus .staging, signed in by the fake
                 { label: 'KAMAL_REGISTRY_PASSWORD', value: 'ghp_registrytoken' },
               ],
             },
-            'Heatwave-Postgres-Staging': { fields: [{ label: 'password', value: 'pg-staging-pw' }, { section: 'config', label: 'ENV_KEY', value: 'staging-env-key' }] },
+            'Heatwave-Postgres-Staging': {
+              fields: [
+                { label: 'password', value: 'pg-staging-pw' },
+                { section: 'config', label: 'ENV_KEY', value: 'staging-env-key' },
+              ],
+            },
           },
         },
       },
@@ -192,7 +233,13 @@ test('the seed stack: 1Password via -common plus .staging, signed in by the fake
     ].join('\n'),
   );
   const logged: string[] = [];
-  const secrets = createSecrets({ projectDir: w.dir, destination: 'staging', env: w.env, runner: quietRunner, log: (l) => logged.push(l) });
+  const secrets = createSecrets({
+    projectDir: w.dir,
+    destination: 'staging',
+    env: w.env,
+    runner: quietRunner,
+    log: (l) => logged.push(l),
+  });
   assert.equal(secrets.get('RAILS_MASTER_KEY'), 'master-key-0123456789');
   assert.equal(secrets.get('BUNDLE_GEMS__CONTRIBSYS__COM'), 'sidekiq:pro-creds');
   assert.equal(secrets.get('KAMAL_REGISTRY_PASSWORD'), 'ghp_registrytoken');
@@ -204,17 +251,48 @@ test('the seed stack: 1Password via -common plus .staging, signed in by the fake
     ['op', '--version'],
     ['op', 'account', 'get', '--account', 'warmly.1password.com'],
     signin,
-    ['op', 'item', 'get', 'Heatwave-Kamal', '--vault', 'IT', '--format', 'json', '--account', 'warmly.1password.com', '--session', 'op-session-abcdef', '--fields', 'label=RAILS_MASTER_KEY,label=BUNDLE_GEMS__CONTRIBSYS__COM,label=KAMAL_REGISTRY_PASSWORD'],
+    [
+      'op',
+      'item',
+      'get',
+      'Heatwave-Kamal',
+      '--vault',
+      'IT',
+      '--format',
+      'json',
+      '--account',
+      'warmly.1password.com',
+      '--session',
+      'op-session-abcdef',
+      '--fields',
+      'label=RAILS_MASTER_KEY,label=BUNDLE_GEMS__CONTRIBSYS__COM,label=KAMAL_REGISTRY_PASSWORD',
+    ],
     ['op', '--version'],
     ['op', 'account', 'get', '--account', 'warmly.1password.com'],
     signin,
-    ['op', 'item', 'get', 'Heatwave-Postgres-Staging', '--vault', 'IT', '--format', 'json', '--account', 'warmly.1password.com', '--session', 'op-session-abcdef', '--fields', 'label=password,label=config.ENV_KEY'],
+    [
+      'op',
+      'item',
+      'get',
+      'Heatwave-Postgres-Staging',
+      '--vault',
+      'IT',
+      '--format',
+      'json',
+      '--account',
+      'warmly.1password.com',
+      '--session',
+      'op-session-abcdef',
+      '--fields',
+      'label=password,label=config.ENV_KEY',
+    ],
     ['op', 'read', 'op://IT/Heatwave-Postgres-Staging/config/ENV_KEY', '--session', 'op-session-abcdef'],
   ]);
   // The verbose log shows what ran, with the session token and every value redacted.
   const log = logged.join('\n');
   assert.match(log, /Running op item get Heatwave-Kamal --vault IT .* --session \[REDACTED\]/);
-  for (const value of Object.values(secrets.toEnv())) assert.ok(!log.includes(value), 'no secret value in the verbose log');
+  for (const value of Object.values(secrets.toEnv()))
+    assert.ok(!log.includes(value), 'no secret value in the verbose log');
   assert.ok(!log.includes('op-session-abcdef'));
   // The redactor knows every value and the session token.
   assert.equal(
@@ -227,18 +305,38 @@ test('a $(kamal secrets …) that is not fetch or extract is refused', (t) => {
   const w = fakeWorld({});
   t.after(w.cleanup);
   w.write('.kamal/secrets', 'X=$(kamal secrets print)\n');
-  assert.throws(() => createSecrets({ projectDir: w.dir, env: w.env }).get('X'), isUserError(/Only `kamal secrets fetch` and `kamal secrets extract`/));
+  assert.throws(
+    () => createSecrets({ projectDir: w.dir, env: w.env }).get('X'),
+    isUserError(/Only `kamal secrets fetch` and `kamal secrets extract`/),
+  );
   w.write('.kamal/secrets', 'X=$(kamal secrets fetch --adapter test FOO)\n');
-  assert.throws(() => createSecrets({ projectDir: w.dir, env: w.env }).get('X'), isUserError(/required options '--account'/));
+  assert.throws(
+    () => createSecrets({ projectDir: w.dir, env: w.env }).get('X'),
+    isUserError(/required options '--account'/),
+  );
   w.write('.kamal/secrets', 'X=$(kamal secrets fetch --adapter nope FOO)\n');
-  assert.throws(() => createSecrets({ projectDir: w.dir, env: w.env }).get('X'), isUserError(/Unknown secrets adapter: nope; use one of /));
+  assert.throws(
+    () => createSecrets({ projectDir: w.dir, env: w.env }).get('X'),
+    isUserError(/Unknown secrets adapter: nope; use one of /),
+  );
 });
 
 test('inlineSecretsArgs recognises kamal, wharf, bin/kamal and bundle exec kamal', () => {
-  assert.deepEqual(inlineSecretsArgs('kamal secrets fetch -a test X'), ['secrets', 'fetch', '-a', 'test', 'X']);
+  assert.deepEqual(inlineSecretsArgs('kamal secrets fetch -a test X'), [
+    'secrets',
+    'fetch',
+    '-a',
+    'test',
+    'X',
+  ]);
   assert.deepEqual(inlineSecretsArgs(' wharf secrets extract X {}'), ['secrets', 'extract', 'X', '{}']);
   assert.deepEqual(inlineSecretsArgs('bin/kamal secrets extract X {}'), ['secrets', 'extract', 'X', '{}']);
-  assert.deepEqual(inlineSecretsArgs('bundle exec kamal secrets extract X {}'), ['secrets', 'extract', 'X', '{}']);
+  assert.deepEqual(inlineSecretsArgs('bundle exec kamal secrets extract X {}'), [
+    'secrets',
+    'extract',
+    'X',
+    '{}',
+  ]);
   assert.equal(inlineSecretsArgs('echo kamal secrets'), undefined);
   assert.equal(inlineSecretsArgs('kamal deploy'), undefined);
 });

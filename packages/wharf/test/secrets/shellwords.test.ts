@@ -22,6 +22,14 @@ test('shellSplit matches Ruby Shellwords.split', () => {
 });
 
 test('shellSplit undoes shellEscape for any text', () => {
-  const samples = ['{"K1":"pass)word","K2":"a b\\c"}', "quote ' and \" and `tick` $VAR", '中文 (x) [y] {z}', 'tab\there', 'line1\nline2', ''];
-  for (const sample of samples) assert.deepEqual(shellSplit(`extract NAME ${shellEscape(sample)}`), ['extract', 'NAME', sample]);
+  const samples = [
+    '{"K1":"pass)word","K2":"a b\\c"}',
+    'quote \' and " and `tick` $VAR',
+    '中文 (x) [y] {z}',
+    'tab\there',
+    'line1\nline2',
+    '',
+  ];
+  for (const sample of samples)
+    assert.deepEqual(shellSplit(`extract NAME ${shellEscape(sample)}`), ['extract', 'NAME', sample]);
 });

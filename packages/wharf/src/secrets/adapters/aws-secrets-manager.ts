@@ -1,5 +1,14 @@
 import { UserError } from '../../util/errors.js';
-import { type SecretValues, type SecretsAdapter, isRecord, parseJson, prefixedSecrets, requireCli, runCli, stringifyValue } from './base.js';
+import {
+  type SecretValues,
+  type SecretsAdapter,
+  isRecord,
+  parseJson,
+  prefixedSecrets,
+  requireCli,
+  runCli,
+  stringifyValue,
+} from './base.js';
 
 /**
  * AWS Secrets Manager (`aws`). One `batch-get-secret-value` call for all
@@ -17,19 +26,28 @@ export const awsSecretsManagerAdapter: SecretsAdapter = {
     args.push('--output', 'json');
     const result = runCli(ctx, 'aws', args);
     if (result.status !== 0) {
-      throw new UserError(`Could not read ${names.join(', ')} from AWS Secrets Manager; check the secret names and your credentials${options.account ? ` for profile ${options.account}` : ''}.`);
+      throw new UserError(
+        `Could not read ${names.join(', ')} from AWS Secrets Manager; check the secret names and your credentials${options.account ? ` for profile ${options.account}` : ''}.`,
+      );
     }
     const json = parseJson(result.stdout, '`aws secretsmanager batch-get-secret-value`');
-    if (!isRecord(json)) throw new UserError('`aws secretsmanager batch-get-secret-value` did not print an object; run it by hand to see why.');
+    if (!isRecord(json))
+      throw new UserError(
+        '`aws secretsmanager batch-get-secret-value` did not print an object; run it by hand to see why.',
+      );
     const errors = Array.isArray(json.Errors) ? json.Errors.filter(isRecord) : [];
     if (errors.length > 0) {
-      throw new UserError(`AWS Secrets Manager: ${errors.map((e) => `${String(e.SecretId)}: ${String(e.Message)}`).join(' ')}`);
+      throw new UserError(
+        `AWS Secrets Manager: ${errors.map((e) => `${String(e.SecretId)}: ${String(e.Message)}`).join(' ')}`,
+      );
     }
     const results: SecretValues = new Map();
     for (const secret of Array.isArray(json.SecretValues) ? json.SecretValues.filter(isRecord) : []) {
       const name = String(secret.Name);
       if (typeof secret.SecretString !== 'string') {
-        throw new UserError(`AWS secret ${name} has no SecretString (binary secrets are not supported); store it as a string.`);
+        throw new UserError(
+          `AWS secret ${name} has no SecretString (binary secrets are not supported); store it as a string.`,
+        );
       }
       let parsed: unknown;
       try {
@@ -39,7 +57,8 @@ export const awsSecretsManagerAdapter: SecretsAdapter = {
         continue;
       }
       if (isRecord(parsed)) {
-        for (const [key, value] of Object.entries(parsed)) set(results, `${name}/${key}`, stringifyValue(value));
+        for (const [key, value] of Object.entries(parsed))
+          set(results, `${name}/${key}`, stringifyValue(value));
       } else {
         set(results, name, stringifyValue(parsed));
       }

@@ -44,18 +44,35 @@ export function rubySplit(text: string, separator: string): string[] {
 }
 
 /** Runs one CLI call, logging the argv (never output) when verbose. */
-export function runCli(ctx: AdapterContext, file: string, args: readonly string[], options: RunOptions & { envExtra?: Record<string, string> } = {}): RunResult {
+export function runCli(
+  ctx: AdapterContext,
+  file: string,
+  args: readonly string[],
+  options: RunOptions & { envExtra?: Record<string, string> } = {},
+): RunResult {
   const env = options.envExtra ? { ...ctx.env, ...options.envExtra } : ctx.env;
-  const prefix = options.envExtra ? Object.keys(options.envExtra).map((k) => `${k}=[REDACTED] `).join('') : '';
+  const prefix = options.envExtra
+    ? Object.keys(options.envExtra)
+        .map((k) => `${k}=[REDACTED] `)
+        .join('')
+    : '';
   ctx.log?.(ctx.redactor.redact(`Running ${prefix}${[file, ...args].map(quoteForLog).join(' ')}`));
   return ctx.runner(file, args, { env, cwd: options.cwd ?? ctx.cwd, stderr: options.stderr });
 }
 
 /** Kamal's `check_dependencies!`: `<cli> --version 2> /dev/null` must succeed. */
-export function requireCli(ctx: AdapterContext, file: string, versionArgs: readonly string[], product: string, install: string): void {
+export function requireCli(
+  ctx: AdapterContext,
+  file: string,
+  versionArgs: readonly string[],
+  product: string,
+  install: string,
+): void {
   const result = runCli(ctx, file, versionArgs, { stderr: 'ignore' });
   if (result.status !== 0) {
-    throw new UserError(`${product} CLI is not installed (\`${file} ${versionArgs.join(' ')}\` ${result.notFound ? 'was not found on PATH' : `exited with status ${result.status}`}); ${install}.`);
+    throw new UserError(
+      `${product} CLI is not installed (\`${file} ${versionArgs.join(' ')}\` ${result.notFound ? 'was not found on PATH' : `exited with status ${result.status}`}); ${install}.`,
+    );
   }
 }
 
@@ -77,7 +94,7 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** A value as a string: strings unchanged, everything else as JSON (Kamal's `stringify_secret_value`). */
 export function stringifyValue(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value) ?? 'null';
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? 'null');
 }
 
 /** True when a string has something besides whitespace (Ruby's `present?`). */

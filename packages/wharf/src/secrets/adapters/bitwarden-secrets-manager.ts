@@ -1,5 +1,14 @@
 import { UserError } from '../../util/errors.js';
-import { type AdapterContext, type SecretValues, type SecretsAdapter, isRecord, parseJson, prefixedSecrets, requireCli, runCli } from './base.js';
+import {
+  type AdapterContext,
+  type SecretValues,
+  type SecretsAdapter,
+  isRecord,
+  parseJson,
+  prefixedSecrets,
+  requireCli,
+  runCli,
+} from './base.js';
 
 /**
  * Bitwarden Secrets Manager (`bws`, authenticated by BWS_ACCESS_TOKEN).
@@ -10,26 +19,42 @@ export const bitwardenSecretsManagerAdapter: SecretsAdapter = {
   name: 'bitwarden-sm',
   requiresAccount: false,
   fetch(secrets, options, ctx) {
-    requireCli(ctx, 'bws', ['--version'], 'Bitwarden Secrets Manager', 'install the Bitwarden Secrets Manager CLI (`bws`) and put it on PATH');
+    requireCli(
+      ctx,
+      'bws',
+      ['--version'],
+      'Bitwarden Secrets Manager',
+      'install the Bitwarden Secrets Manager CLI (`bws`) and put it on PATH',
+    );
     if (runCli(ctx, 'bws', ['project', 'list']).status !== 0) {
-      throw new UserError('Could not authenticate to Bitwarden Secrets Manager. Did you set a valid access token? Export BWS_ACCESS_TOKEN and try again.');
+      throw new UserError(
+        'Could not authenticate to Bitwarden Secrets Manager. Did you set a valid access token? Export BWS_ACCESS_TOKEN and try again.',
+      );
     }
     if (secrets.length === 0) {
-      throw new UserError('You must specify what to retrieve from Bitwarden Secrets Manager: secret ids, `all`, or PROJECT_ID/all.');
+      throw new UserError(
+        'You must specify what to retrieve from Bitwarden Secrets Manager: secret ids, `all`, or PROJECT_ID/all.',
+      );
     }
     const names = prefixedSecrets(secrets, options.from);
     const results: SecretValues = new Map();
     const list = listCommand(names);
     if (list) {
       const result = runCli(ctx, 'bws', list);
-      if (result.status !== 0) throw new UserError(`Could not read secrets from Bitwarden Secrets Manager (\`bws ${list.join(' ')}\` failed); check the project id and the access token's permissions.`);
+      if (result.status !== 0)
+        throw new UserError(
+          `Could not read secrets from Bitwarden Secrets Manager (\`bws ${list.join(' ')}\` failed); check the project id and the access token's permissions.`,
+        );
       const json = parseJson(result.stdout, `\`bws ${list.join(' ')}\``);
       for (const entry of Array.isArray(json) ? json : []) add(results, entry, ctx);
       return results;
     }
     for (const id of names) {
       const result = runCli(ctx, 'bws', ['secret', 'get', id]);
-      if (result.status !== 0) throw new UserError(`Could not read ${id} from Bitwarden Secrets Manager; check the secret id with \`bws secret get ${id}\`.`);
+      if (result.status !== 0)
+        throw new UserError(
+          `Could not read ${id} from Bitwarden Secrets Manager; check the secret id with \`bws secret get ${id}\`.`,
+        );
       add(results, parseJson(result.stdout, `\`bws secret get ${id}\``), ctx);
     }
     return results;

@@ -1,5 +1,14 @@
 import { UserError } from '../../util/errors.js';
-import { type AdapterContext, type SecretValues, type SecretsAdapter, isRecord, parseJson, prefixedSecrets, requireCli, runCli } from './base.js';
+import {
+  type AdapterContext,
+  type SecretValues,
+  type SecretsAdapter,
+  isRecord,
+  parseJson,
+  prefixedSecrets,
+  requireCli,
+  runCli,
+} from './base.js';
 
 /**
  * Bitwarden (`bw`). Secrets are `item` (the login password, or every custom
@@ -17,9 +26,13 @@ export const bitwardenAdapter: SecretsAdapter = {
     const results: SecretValues = new Map();
     for (const [item, fields] of itemsFields(prefixedSecrets(secrets, options.from))) {
       const result = bw(ctx, ['get', 'item', item], session);
-      if (result.status !== 0) throw new UserError(`Could not read ${item} from Bitwarden; check the item name with \`bw get item ${item}\`.`);
+      if (result.status !== 0)
+        throw new UserError(
+          `Could not read ${item} from Bitwarden; check the item name with \`bw get item ${item}\`.`,
+        );
       const json = parseJson(result.stdout.trim(), `\`bw get item ${item}\``);
-      if (!isRecord(json)) throw new UserError(`\`bw get item ${item}\` did not print an item object; check the item name.`);
+      if (!isRecord(json))
+        throw new UserError(`\`bw get item ${item}\` did not print an item object; check the item name.`);
       const named = fields.filter((f): f is string => f !== undefined);
       if (named.length > 0) addFields(results, item, json, named, ctx);
       if (named.length === fields.length) continue;
@@ -31,7 +44,9 @@ export const bitwardenAdapter: SecretsAdapter = {
         const all = json.fields.filter(isRecord).map((f) => String(f.name));
         addFields(results, item, json, all, ctx);
       } else {
-        throw new UserError(`Item ${item} is not a login type item and no fields were specified; name a field as ${item}/FIELD.`);
+        throw new UserError(
+          `Item ${item} is not a login type item and no fields were specified; name a field as ${item}/FIELD.`,
+        );
       }
     }
     return results;
@@ -62,9 +77,12 @@ function signIn(ctx: AdapterContext, account: string): string | undefined {
     state = status(ctx, session);
   }
   if (state !== 'unlocked') {
-    throw new UserError(`Failed to login to and unlock Bitwarden as ${account}; run \`bw login ${account}\` and \`bw unlock\`, then try again.`);
+    throw new UserError(
+      `Failed to login to and unlock Bitwarden as ${account}; run \`bw login ${account}\` and \`bw unlock\`, then try again.`,
+    );
   }
-  if (bw(ctx, ['sync'], session).status !== 0) throw new UserError('Failed to sync Bitwarden; run `bw sync` to see why.');
+  if (bw(ctx, ['sync'], session).status !== 0)
+    throw new UserError('Failed to sync Bitwarden; run `bw sync` to see why.');
   return session;
 }
 
@@ -80,11 +98,20 @@ function itemsFields(secrets: readonly string[]): Map<string, (string | undefine
   return items;
 }
 
-function addFields(results: SecretValues, item: string, json: Record<string, unknown>, fields: string[], ctx: AdapterContext): void {
+function addFields(
+  results: SecretValues,
+  item: string,
+  json: Record<string, unknown>,
+  fields: string[],
+  ctx: AdapterContext,
+): void {
   const itemFields = Array.isArray(json.fields) ? json.fields.filter(isRecord) : [];
   for (const field of fields) {
     const found = itemFields.find((f) => f.name === field);
-    if (!found) throw new UserError(`Could not find field ${field} in item ${item} in Bitwarden; check the custom field names of ${item}.`);
+    if (!found)
+      throw new UserError(
+        `Could not find field ${field} in item ${item} in Bitwarden; check the custom field names of ${item}.`,
+      );
     const value = found.value === null || found.value === undefined ? '' : String(found.value);
     ctx.redactor.add(value);
     results.set(`${item}/${field}`, value);

@@ -1,5 +1,12 @@
 import { UserError } from '../../util/errors.js';
-import { type SecretValues, type SecretsAdapter, isRecord, parseJson, runCli, stringifyValue } from './base.js';
+import {
+  type SecretValues,
+  type SecretsAdapter,
+  isRecord,
+  parseJson,
+  runCli,
+  stringifyValue,
+} from './base.js';
 
 export interface CommandAdapterOptions {
   /** The name users pass to --adapter. */
@@ -38,17 +45,26 @@ export function commandAdapter(options: CommandAdapterOptions): SecretsAdapter {
       args.push(...secrets);
       const result = runCli(ctx, options.command, args);
       if (result.notFound) {
-        throw new UserError(`The ${options.name} secrets adapter runs ${options.command}, which was not found; install it or fix its path.`);
+        throw new UserError(
+          `The ${options.name} secrets adapter runs ${options.command}, which was not found; install it or fix its path.`,
+        );
       }
       if (result.status !== 0) {
-        throw new UserError(`The ${options.name} secrets adapter (${options.command}) exited with status ${result.status}; run it by hand to see why.`);
+        throw new UserError(
+          `The ${options.name} secrets adapter (${options.command}) exited with status ${result.status}; run it by hand to see why.`,
+        );
       }
       const json = parseJson(result.stdout, `The ${options.name} secrets adapter (${options.command})`);
-      if (!isRecord(json)) throw new UserError(`The ${options.name} secrets adapter (${options.command}) must print one JSON object of names to values.`);
+      if (!isRecord(json))
+        throw new UserError(
+          `The ${options.name} secrets adapter (${options.command}) must print one JSON object of names to values.`,
+        );
       const results: SecretValues = new Map();
       for (const [key, value] of Object.entries(json)) {
         if (value === null || value === undefined) {
-          throw new UserError(`The ${options.name} secrets adapter (${options.command}) returned no value for ${key}; print a string for every name.`);
+          throw new UserError(
+            `The ${options.name} secrets adapter (${options.command}) returned no value for ${key}; print a string for every name.`,
+          );
         }
         const text = stringifyValue(value);
         ctx.redactor.add(text);

@@ -1,5 +1,14 @@
 import { UserError } from '../../util/errors.js';
-import { type SecretValues, type SecretsAdapter, isRecord, parseJson, prefixedSecrets, requireCli, rubySplit, runCli } from './base.js';
+import {
+  type SecretValues,
+  type SecretsAdapter,
+  isRecord,
+  parseJson,
+  prefixedSecrets,
+  requireCli,
+  rubySplit,
+  runCli,
+} from './base.js';
 
 /**
  * Doppler (`doppler`). Logs in with `doppler login -y` unless `doppler me`
@@ -12,26 +21,43 @@ export const dopplerAdapter: SecretsAdapter = {
   name: 'doppler',
   requiresAccount: false,
   fetch(secrets, options, ctx) {
-    requireCli(ctx, 'doppler', ['--version'], 'Doppler', 'install the Doppler CLI (`doppler`) and put it on PATH');
+    requireCli(
+      ctx,
+      'doppler',
+      ['--version'],
+      'Doppler',
+      'install the Doppler CLI (`doppler`) and put it on PATH',
+    );
     if (runCli(ctx, 'doppler', ['me', '--json'], { stderr: 'ignore' }).status !== 0) {
-      if (runCli(ctx, 'doppler', ['login', '-y']).status !== 0) throw new UserError('Failed to login to Doppler; run `doppler login` and try again.');
+      if (runCli(ctx, 'doppler', ['login', '-y']).status !== 0)
+        throw new UserError('Failed to login to Doppler; run `doppler login` and try again.');
     }
     const names = prefixedSecrets(secrets, options.from);
-    if (names.length === 0) throw new UserError('No secrets given to fetch from Doppler; name them after the options.');
+    if (names.length === 0)
+      throw new UserError('No secrets given to fetch from Doppler; name them after the options.');
     const flags: string[] = [];
     const token = ctx.env.DOPPLER_TOKEN;
     if (!(token && token.startsWith('dp.st'))) {
       const [project, config] = rubySplit(names[0]!, '/');
-      if (!project || !config) throw new UserError("Missing project or config from '--from=project/config' option; pass --from PROJECT/CONFIG.");
+      if (!project || !config)
+        throw new UserError(
+          "Missing project or config from '--from=project/config' option; pass --from PROJECT/CONFIG.",
+        );
       flags.push('-p', project, '-c', config);
     }
     const bare = names.map((name) => rubySplit(name, '/').pop() ?? name);
     const result = runCli(ctx, 'doppler', ['secrets', 'get', ...bare, '--json', ...flags]);
-    if (result.status !== 0) throw new UserError(`Could not read ${names.join(', ')} from Doppler; check the names with \`doppler secrets${flags.length ? ` ${flags.join(' ')}` : ''}\`.`);
+    if (result.status !== 0)
+      throw new UserError(
+        `Could not read ${names.join(', ')} from Doppler; check the names with \`doppler secrets${flags.length ? ` ${flags.join(' ')}` : ''}\`.`,
+      );
     const json = parseJson(result.stdout, '`doppler secrets get`');
     const results: SecretValues = new Map();
     for (const [key, entry] of Object.entries(isRecord(json) ? json : {})) {
-      const value = isRecord(entry) && entry.computed !== null && entry.computed !== undefined ? String(entry.computed) : '';
+      const value =
+        isRecord(entry) && entry.computed !== null && entry.computed !== undefined
+          ? String(entry.computed)
+          : '';
       ctx.redactor.add(value);
       results.set(key, value);
     }

@@ -1,5 +1,13 @@
 import { UserError } from '../../util/errors.js';
-import { type SecretValues, type SecretsAdapter, isPresent, isRecord, parseJson, requireCli, runCli } from './base.js';
+import {
+  type SecretValues,
+  type SecretsAdapter,
+  isPresent,
+  isRecord,
+  parseJson,
+  requireCli,
+  runCli,
+} from './base.js';
 
 /**
  * Enpass (`enpass-cli`, offline; `--from` is the vault path). Secrets are
@@ -12,13 +20,21 @@ export const enpassAdapter: SecretsAdapter = {
   requiresAccount: false,
   fetch(secrets, options, ctx) {
     requireCli(ctx, 'enpass-cli', ['version'], 'Enpass', 'install enpass-cli and put it on PATH');
-    if (!options.from) throw new UserError('The enpass adapter reads the vault given by --from; pass --from PATH_TO_VAULT.');
-    const titles = [...new Set(secrets.map((secret) => {
-      const slash = secret.lastIndexOf('/');
-      return slash <= 0 ? secret.slice(slash + 1) : secret.slice(0, slash);
-    }))];
+    if (!options.from)
+      throw new UserError('The enpass adapter reads the vault given by --from; pass --from PATH_TO_VAULT.');
+    const titles = [
+      ...new Set(
+        secrets.map((secret) => {
+          const slash = secret.lastIndexOf('/');
+          return slash <= 0 ? secret.slice(slash + 1) : secret.slice(0, slash);
+        }),
+      ),
+    ];
     const result = runCli(ctx, 'enpass-cli', ['-json', '-vault', options.from, 'show', ...titles]);
-    if (result.status !== 0) throw new UserError(`Could not read ${titles.join(', ')} from the Enpass vault ${options.from}; run \`enpass-cli -vault ${options.from} list\` to check.`);
+    if (result.status !== 0)
+      throw new UserError(
+        `Could not read ${titles.join(', ')} from the Enpass vault ${options.from}; run \`enpass-cli -vault ${options.from} list\` to check.`,
+      );
     const json = parseJson(result.stdout.trim(), '`enpass-cli show`');
     const results: SecretValues = new Map();
     for (const item of Array.isArray(json) ? json.filter(isRecord) : []) {
@@ -27,7 +43,10 @@ export const enpassAdapter: SecretsAdapter = {
       const label = typeof item.label === 'string' ? item.label : '';
       const key = label === '' ? title : `${title}/${label}`;
       if (!secrets.includes(title) && !secrets.includes(key)) continue;
-      if (results.has(key)) throw new UserError(`${key} is present more than once in the Enpass vault; give the fields distinct labels.`);
+      if (results.has(key))
+        throw new UserError(
+          `${key} is present more than once in the Enpass vault; give the fields distinct labels.`,
+        );
       ctx.redactor.add(item.password);
       results.set(key, item.password);
     }

@@ -1,5 +1,15 @@
 import { UserError } from '../../util/errors.js';
-import { type AdapterContext, type SecretValues, type SecretsAdapter, isRecord, parseJson, prefixedSecrets, requireCli, rubySplit, runCli } from './base.js';
+import {
+  type AdapterContext,
+  type SecretValues,
+  type SecretsAdapter,
+  isRecord,
+  parseJson,
+  prefixedSecrets,
+  requireCli,
+  rubySplit,
+  runCli,
+} from './base.js';
 
 /**
  * Google Cloud Secret Manager (`gcloud`). `--account` is `USER` or
@@ -12,10 +22,17 @@ export const gcpSecretManagerAdapter: SecretsAdapter = {
   name: 'gcp',
   requiresAccount: true,
   fetch(secrets, options, ctx) {
-    requireCli(ctx, 'gcloud', ['--version'], 'gcloud', 'install the Google Cloud CLI (`gcloud`) and put it on PATH');
+    requireCli(
+      ctx,
+      'gcloud',
+      ['--version'],
+      'gcloud',
+      'install the Google Cloud CLI (`gcloud`) and put it on PATH',
+    );
     if (!loggedIn(ctx)) {
       runCli(ctx, 'gcloud', ['auth', 'login']);
-      if (!loggedIn(ctx)) throw new UserError('could not login to gcloud; run `gcloud auth login` and try again.');
+      if (!loggedIn(ctx))
+        throw new UserError('could not login to gcloud; run `gcloud auth login` and try again.');
     }
     const account = options.account!;
     const bar = account.indexOf('|');
@@ -33,10 +50,22 @@ export const gcpSecretManagerAdapter: SecretsAdapter = {
       args.push('--format=json');
       const item = `${project}/${name}`;
       const result = runCli(ctx, 'gcloud', args);
-      if (result.status !== 0) throw new UserError(`Could not read ${item} from Google Secret Manager; check the name and that ${user} may access it.`);
-      const json = parseJson(result.stdout.trim(), `\`gcloud secrets versions access ${version} --secret=${name}\``);
-      const data = isRecord(json) && isRecord(json.payload) && typeof json.payload.data === 'string' ? json.payload.data : undefined;
-      if (data === undefined) throw new UserError(`Google Secret Manager returned no payload for ${item}; check that the version exists.`);
+      if (result.status !== 0)
+        throw new UserError(
+          `Could not read ${item} from Google Secret Manager; check the name and that ${user} may access it.`,
+        );
+      const json = parseJson(
+        result.stdout.trim(),
+        `\`gcloud secrets versions access ${version} --secret=${name}\``,
+      );
+      const data =
+        isRecord(json) && isRecord(json.payload) && typeof json.payload.data === 'string'
+          ? json.payload.data
+          : undefined;
+      if (data === undefined)
+        throw new UserError(
+          `Google Secret Manager returned no payload for ${item}; check that the version exists.`,
+        );
       const value = Buffer.from(data, 'base64').toString('utf8');
       ctx.redactor.add(value);
       results.set(item, value);

@@ -26,7 +26,9 @@ export const onePasswordAdapter: SecretsAdapter = {
     requireCli(ctx, 'op', ['--version'], '1Password', 'install the 1Password CLI (`op`) and put it on PATH');
     const account = options.account!;
     const session = signIn(ctx, account);
-    return secrets.length === 0 ? fetchAllFields(options, account, session, ctx) : fetchFields(secrets, options, account, session, ctx);
+    return secrets.length === 0
+      ? fetchAllFields(options, account, session, ctx)
+      : fetchFields(secrets, options, account, session, ctx);
   },
 };
 
@@ -35,25 +37,42 @@ function signIn(ctx: AdapterContext, account: string): string | undefined {
   if (check.status === 0) return undefined;
   const signin = runCli(ctx, 'op', ['signin', '--account', account, '--force', '--raw']);
   if (signin.status !== 0) {
-    throw new UserError(`Failed to login to 1Password account ${account}; run \`op signin --account ${account}\` and try again.`);
+    throw new UserError(
+      `Failed to login to 1Password account ${account}; run \`op signin --account ${account}\` and try again.`,
+    );
   }
   const session = signin.stdout.trim();
   ctx.redactor.add(session);
   return session === '' ? undefined : session;
 }
 
-function itemGetArgs(item: string, vault: string, account: string, session: string | undefined, fields?: string[]): string[] {
+function itemGetArgs(
+  item: string,
+  vault: string,
+  account: string,
+  session: string | undefined,
+  fields?: string[],
+): string[] {
   const args = ['item', 'get', item, '--vault', vault, '--format', 'json', '--account', account];
   if (session) args.push('--session', session);
   if (fields && fields.length > 0) args.push('--fields', fields.map((field) => `label=${field}`).join(','));
   return args;
 }
 
-function readItem(ctx: AdapterContext, item: string, vault: string, account: string, session: string | undefined, fields?: string[]): unknown {
+function readItem(
+  ctx: AdapterContext,
+  item: string,
+  vault: string,
+  account: string,
+  session: string | undefined,
+  fields?: string[],
+): unknown {
   const result = runCli(ctx, 'op', itemGetArgs(item, vault, account, session, fields));
   if (result.status !== 0) {
     const what = fields && fields.length > 0 ? `${fields.join(', ')} from ${item}` : item;
-    throw new UserError(`Could not read ${what} in the ${vault} 1Password vault; check the names with \`op item get ${item} --vault ${vault}\`.`);
+    throw new UserError(
+      `Could not read ${what} in the ${vault} 1Password vault; check the names with \`op item get ${item} --vault ${vault}\`.`,
+    );
   }
   return parseJson(result.stdout, `\`op item get ${item}\``);
 }
@@ -64,7 +83,9 @@ function vaultsItemsFields(secrets: readonly string[]): Map<string, Map<string, 
   for (const raw of secrets) {
     const [vault, item, ...fields] = rubySplit(raw.replace(/^op:\/\//, ''), '/');
     if (!vault || !item) {
-      throw new UserError(`1Password secret "${raw}" names no item; write it as VAULT/ITEM/FIELD or pass --from VAULT/ITEM.`);
+      throw new UserError(
+        `1Password secret "${raw}" names no item; write it as VAULT/ITEM/FIELD or pass --from VAULT/ITEM.`,
+      );
     }
     if (fields.length === 0) fields.push('password');
     let items = vaults.get(vault);
@@ -87,7 +108,13 @@ function addFields(results: SecretValues, fields: unknown[], ctx: AdapterContext
   }
 }
 
-function fetchFields(secrets: readonly string[], options: FetchOptions, account: string, session: string | undefined, ctx: AdapterContext): SecretValues {
+function fetchFields(
+  secrets: readonly string[],
+  options: FetchOptions,
+  account: string,
+  session: string | undefined,
+  ctx: AdapterContext,
+): SecretValues {
   const results: SecretValues = new Map();
   for (const [vault, items] of vaultsItemsFields(prefixedSecrets(secrets, options.from))) {
     for (const [item, fields] of items) {
@@ -98,10 +125,17 @@ function fetchFields(secrets: readonly string[], options: FetchOptions, account:
   return results;
 }
 
-function fetchAllFields(options: FetchOptions, account: string, session: string | undefined, ctx: AdapterContext): SecretValues {
+function fetchAllFields(
+  options: FetchOptions,
+  account: string,
+  session: string | undefined,
+  ctx: AdapterContext,
+): SecretValues {
   const [vault, item] = rubySplit((options.from ?? '').replace(/^op:\/\//, ''), '/');
   if (!vault || !item) {
-    throw new UserError('1Password fetch without secret names reads every field of one item; pass --from VAULT/ITEM.');
+    throw new UserError(
+      '1Password fetch without secret names reads every field of one item; pass --from VAULT/ITEM.',
+    );
   }
   const json = readItem(ctx, item, vault, account, session);
   const results: SecretValues = new Map();

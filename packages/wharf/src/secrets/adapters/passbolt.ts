@@ -1,5 +1,14 @@
 import { UserError } from '../../util/errors.js';
-import { type AdapterContext, type SecretValues, type SecretsAdapter, isRecord, parseJson, prefixedSecrets, requireCli, runCli } from './base.js';
+import {
+  type AdapterContext,
+  type SecretValues,
+  type SecretsAdapter,
+  isRecord,
+  parseJson,
+  prefixedSecrets,
+  requireCli,
+  runCli,
+} from './base.js';
 
 interface Folder {
   id: string;
@@ -22,10 +31,20 @@ export const passboltAdapter: SecretsAdapter = {
   name: 'passbolt',
   requiresAccount: false,
   fetch(secrets, options, ctx) {
-    requireCli(ctx, 'passbolt', ['--version'], 'Passbolt', 'install go-passbolt-cli (`passbolt`) and put it on PATH');
-    if (runCli(ctx, 'passbolt', ['verify']).status !== 0) throw new UserError('Failed to login to Passbolt; run `passbolt verify` (after `passbolt configure`) to see why.');
+    requireCli(
+      ctx,
+      'passbolt',
+      ['--version'],
+      'Passbolt',
+      'install go-passbolt-cli (`passbolt`) and put it on PATH',
+    );
+    if (runCli(ctx, 'passbolt', ['verify']).status !== 0)
+      throw new UserError(
+        'Failed to login to Passbolt; run `passbolt verify` (after `passbolt configure`) to see why.',
+      );
     const names = prefixedSecrets(secrets, options.from);
-    if (names.length === 0) throw new UserError('No secrets given to fetch from Passbolt; name them after the options.');
+    if (names.length === 0)
+      throw new UserError('No secrets given to fetch from Passbolt; name them after the options.');
     const bareNames = names.map((name) => name.split('/').pop()!);
     const folders = findFolders(names, ctx);
     const conditions: string[] = [];
@@ -56,15 +75,22 @@ export const passboltAdapter: SecretsAdapter = {
     for (const folder of folders) args.push('--folder', folder.id);
     args.push('--column', 'name', '--column', 'password', '--json');
     const result = runCli(ctx, 'passbolt', args);
-    if (result.status !== 0) throw new UserError(`Could not read ${names.join(', ')} from Passbolt; check the names with \`passbolt list resources\`.`);
+    if (result.status !== 0)
+      throw new UserError(
+        `Could not read ${names.join(', ')} from Passbolt; check the names with \`passbolt list resources\`.`,
+      );
     const json = parseJson(result.stdout, '`passbolt list resources`');
     const items = Array.isArray(json) ? json.filter(isRecord) : [];
     const found = new Set(items.map((item) => String(item.name)));
     const missing = bareNames.filter((name) => !found.has(name));
-    if (missing.length > 0) throw new UserError(`Could not find the following secrets in Passbolt: ${missing.join(', ')}; check their names and folders.`);
+    if (missing.length > 0)
+      throw new UserError(
+        `Could not find the following secrets in Passbolt: ${missing.join(', ')}; check their names and folders.`,
+      );
     const results: SecretValues = new Map();
     // Resources in the folder the name was asked for go last, so they win (Kamal keeps whichever came last).
-    const inWantedFolder = (item: Record<string, unknown>) => wantedFolder.get(String(item.name)) === String(item.folder_parent_id ?? '');
+    const inWantedFolder = (item: Record<string, unknown>) =>
+      wantedFolder.get(String(item.name)) === String(item.folder_parent_id ?? '');
     for (const item of [...items.filter((i) => !inWantedFolder(i)), ...items.filter(inWantedFolder)]) {
       const value = typeof item.password === 'string' ? item.password : '';
       ctx.redactor.add(value);
@@ -82,7 +108,10 @@ function toFolders(json: unknown): Folder[] {
   return (Array.isArray(json) ? json.filter(isRecord) : []).map((f) => ({
     id: String(f.id),
     name: String(f.name),
-    folder_parent_id: f.folder_parent_id === undefined || f.folder_parent_id === null ? undefined : String(f.folder_parent_id),
+    folder_parent_id:
+      f.folder_parent_id === undefined || f.folder_parent_id === null
+        ? undefined
+        : String(f.folder_parent_id),
   }));
 }
 
@@ -107,7 +136,8 @@ function findFolders(secrets: string[], ctx: AdapterContext): Folder[] {
   if (paths.length === 0) return [];
   const parents = [...new Set(paths.map((p) => p[0]!))];
   const top = listFolders(ctx, parents.map((name) => `Name == ${quote(name)}`).join(' || '));
-  if (!top.ok) throw new UserError('Could not read folders from Passbolt; run `passbolt list folders` to see why.');
+  if (!top.ok)
+    throw new UserError('Could not read folders from Passbolt; run `passbolt list folders` to see why.');
   const all = [...top.folders];
   for (const path of paths) {
     if (path.length <= 1) continue;
@@ -123,7 +153,10 @@ function findFolders(secrets: string[], ctx: AdapterContext): Folder[] {
   }
   const found = new Set(all.map((f) => folderPath(f, all)));
   const missing = paths.map((p) => p.join('/')).filter((p) => !found.has(p));
-  if (missing.length > 0) throw new UserError(`Could not find the following folders in Passbolt: ${missing.join(', ')}; check the folder names.`);
+  if (missing.length > 0)
+    throw new UserError(
+      `Could not find the following folders in Passbolt: ${missing.join(', ')}; check the folder names.`,
+    );
   return all;
 }
 

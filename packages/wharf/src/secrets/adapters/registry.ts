@@ -50,7 +50,8 @@ export class AdapterRegistry {
   private readonly adapters = new Map<string, SecretsAdapter>();
 
   constructor(withBuiltIns = true) {
-    if (withBuiltIns) for (const [names, adapter] of BUILT_IN) for (const name of names) this.adapters.set(name, adapter);
+    if (withBuiltIns)
+      for (const [names, adapter] of BUILT_IN) for (const name of names) this.adapters.set(name, adapter);
   }
 
   /** Adds (or replaces) an adapter under its own name and any aliases. */

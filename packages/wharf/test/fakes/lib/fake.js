@@ -8,7 +8,15 @@
 // the exact calls.
 const fs = require('node:fs');
 
-const LOGGED_ENV = ['BW_SESSION', 'BWS_ACCESS_TOKEN', 'DOPPLER_TOKEN', 'AWS_PROFILE', 'OP_SERVICE_ACCOUNT_TOKEN', 'OP_ACCOUNT', 'MASTERPW'];
+const LOGGED_ENV = [
+  'BW_SESSION',
+  'BWS_ACCESS_TOKEN',
+  'DOPPLER_TOKEN',
+  'AWS_PROFILE',
+  'OP_SERVICE_ACCOUNT_TOKEN',
+  'OP_ACCOUNT',
+  'MASTERPW',
+];
 
 class Exit extends Error {
   constructor(code) {
@@ -21,7 +29,8 @@ function fake(cli, section) {
   const argv = process.argv.slice(2);
   const env = {};
   for (const name of LOGGED_ENV) if (process.env[name] !== undefined) env[name] = process.env[name];
-  if (process.env.WHARF_FAKE_LOG) fs.appendFileSync(process.env.WHARF_FAKE_LOG, `${JSON.stringify({ cli, argv, env })}\n`);
+  if (process.env.WHARF_FAKE_LOG)
+    fs.appendFileSync(process.env.WHARF_FAKE_LOG, `${JSON.stringify({ cli, argv, env })}\n`);
   const vaultPath = process.env.WHARF_FAKE_VAULT;
   let vault = {};
   if (vaultPath) {
@@ -87,7 +96,7 @@ function parseArgs(ctx, args, spec) {
       positional.push(...args.slice(i + 1));
       break;
     }
-    if (!arg.startsWith('-') || arg === '-' || positional.length > 0 && spec.stopAtPositional) {
+    if (!arg.startsWith('-') || arg === '-' || (positional.length > 0 && spec.stopAtPositional)) {
       positional.push(arg);
       continue;
     }
@@ -107,7 +116,8 @@ function parseArgs(ctx, args, spec) {
       options[name] = list;
     } else if (valued.has(name) || repeated.has(name)) {
       if (value === undefined) {
-        if (i + 1 >= args.length) ctx.fail(spec.missing ? spec.missing(name) : `flag needs an argument: ${name}`);
+        if (i + 1 >= args.length)
+          ctx.fail(spec.missing ? spec.missing(name) : `flag needs an argument: ${name}`);
         value = args[++i];
       }
       if (repeated.has(name)) (options[name] = options[name] || []).push(value);

@@ -22,7 +22,9 @@ try {
     process.stderr.write(`wharf: ${error.message}\n`);
     process.exitCode = error.exitCode;
   } else {
-    process.stderr.write(`wharf: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `wharf: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
     process.exitCode = 70;
   }
 }
