@@ -11,6 +11,8 @@ export { SshConfig, defaultSshConfigFiles } from './ssh-config.js';
 export { resolveTarget, parseJumpSpec, loadSshConfig, describeRoute } from './target.js';
 export type { SshSettings, ConnectTarget } from './target.js';
 export { uploadCommand } from './upload.js';
+export { batchScript, splitBatchOutput } from './batch.js';
+export type { BatchResult } from './batch.js';
 export type { UploadOptions } from './upload.js';
 export type { RemoteForwardHandle } from './connection.js';
 export { DEFAULT_CHANNELS_PER_CONNECTION } from './connection.js';

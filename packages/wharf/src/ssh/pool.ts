@@ -12,6 +12,7 @@ import { HostKeyStore, type HostKeyStoreOptions } from './host-keys.js';
 import { loadAuthPlan, type AuthPlan } from './identities.js';
 import { DEFAULT_CHANNELS_PER_CONNECTION, SshConnection, type RemoteForwardHandle } from './connection.js';
 import { envPreamble } from './env-stdin.js';
+import { batchScript, batchTail, newBatchNonce, splitBatchOutput, type BatchResult } from './batch.js';
 import { SshError, classifySshError, sshFailure, type SshErrorContext } from './errors.js';
 import { spawnProxyCommand } from './proxy-command.js';
 import { commandText, shellQuote, type RemoteCommand } from './quote.js';
@@ -371,6 +372,38 @@ export class SshPool {
       );
     }
     return result;
+  }
+
+  /**
+   * Runs several commands one after another in ONE round trip and returns a
+   * result per command that ran (with stopOnError, the default, the batch
+   * stops after the first failure, so the last result is the failing one).
+   * Logged as one exec per command. Commands must not read stdin.
+   */
+  async execBatch(
+    host: string,
+    commands: readonly RemoteCommand[],
+    options: Omit<ExecOptions, 'stdin' | 'onStdout' | 'onStderr' | 'capture'> & { stopOnError?: boolean } = {},
+  ): Promise<BatchResult[]> {
+    if (commands.length === 0) return [];
+    const nonce = newBatchNonce();
+    const id = this.nextId++;
+    for (const command of commands) {
+      this.options.log?.({ type: 'exec', host, id, ...(options.step ? { step: options.step } : {}), command: this.redact(commandText(command)) });
+    }
+    const preamble = envPreamble(options.env);
+    const script = batchScript(commands, nonce, options.stopOnError !== false);
+    const shown = this.redact(commands.map((c) => commandText(c)).join(' ; '));
+    const raw = await this.runText(host, withRemoteTimeout(preamble.script + script, options.timeoutMs), shown, id, {
+      ...options,
+      ...(preamble.stdinHead.length > 0 ? { stdinHead: preamble.stdinHead } : {}),
+    });
+    const results = splitBatchOutput(raw.stdout, raw.stderr, nonce);
+    if (results.length < commands.length && (options.stopOnError === false || results.every((r) => r.code === 0))) {
+      // The shell itself ended early (killed, or a command replaced it with exec): report it on the next command.
+      results.push({ code: raw.code === 0 ? 255 : raw.code, stdout: batchTail(raw.stdout, nonce), stderr: batchTail(raw.stderr, nonce) });
+    }
+    return results;
   }
 
   /**

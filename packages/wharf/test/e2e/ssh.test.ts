@@ -121,6 +121,25 @@ describe('SSH layer on the local fleet', () => {
     assert.equal(p.stats()[hosts[0]!]!.connections, 1);
   });
 
+  test('a batch runs several commands in one round trip with a result each', async () => {
+    const events: SshLogEvent[] = [];
+    const p = pool({ log: (e) => events.push(e) });
+    const host = hosts[0]!;
+    await p.connect([host]);
+    const results = await p.execBatch(
+      host,
+      [['docker', 'info', '--format', '{{.ServerVersion}}'], 'echo "$GREETING"; echo warn >&2', ['sh', '-c', 'exit 5'], ['echo', 'skipped']],
+      { step: 'inspect servers', env: { GREETING: 'hello there' } },
+    );
+    assert.equal(results.length, 3);
+    assert.equal(results[0]!.code, 0);
+    assert.match(results[0]!.stdout, /^\d+\.\d+/);
+    assert.deepEqual(results[1], { code: 0, stdout: 'hello there\n', stderr: 'warn\n' });
+    assert.equal(results[2]!.code, 5);
+    assert.equal(p.stats()[host]!.roundTrips, 1);
+    assert.equal(events.filter((e) => e.type === 'exec').length, 4);
+  });
+
   test('many concurrent commands share one connection, at most 10 channels at a time', async () => {
     const p = pool();
     const host = hosts[1]!;
