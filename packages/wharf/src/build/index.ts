@@ -52,6 +52,7 @@ export {
   validateImageStep,
   firstMirrorStep,
   stepText,
+  registryForwardPort,
   type PullSpec,
   type RemoteStep,
   type RemoteExec,

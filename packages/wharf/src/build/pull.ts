@@ -8,7 +8,7 @@
  */
 import { shellRaw, shellJoin, type ShellWord } from '../ssh/quote.js';
 import { UserError } from '../util/errors.js';
-import { isLocalRegistry } from './spec.js';
+import { isLocalRegistry, localRegistryPort } from './spec.js';
 
 export interface RemoteStep {
   /** What the step does, for logs and errors ("pull the app image"). */
@@ -196,4 +196,14 @@ export async function pullOnHosts(
   } else {
     await runAll(hosts);
   }
+}
+
+/**
+ * The port servers must reach through an SSH remote forward while pulling
+ * from Kamal's local registry (`registry.server: localhost:PORT`), or
+ * undefined for a real registry. Wrap pullOnHosts in
+ * `pool.withRemoteForward(hosts, { remotePort: port }, …)` when defined.
+ */
+export function registryForwardPort(registry: PullSpec['registry']): number | undefined {
+  return isLocalRegistry(registry.server) ? localRegistryPort(registry.server!) : undefined;
 }

@@ -156,3 +156,12 @@ describe('pullOnHosts', () => {
     assert.equal(calls.length, 3);
   });
 });
+
+describe('registryForwardPort', () => {
+  test('local registry needs its port forwarded, a real one does not', async () => {
+    const { registryForwardPort } = await import('../../src/build/pull.js');
+    assert.equal(registryForwardPort({ server: 'localhost:5641' }), 5641);
+    assert.equal(registryForwardPort({ server: 'ghcr.io' }), undefined);
+    assert.equal(registryForwardPort({}), undefined);
+  });
+});
