@@ -17,8 +17,7 @@ export interface BuilderContext {
   registryServer: string | undefined;
   service: string;
   cwd: string;
-  gitUsed: boolean;
-  gitRoot: string | undefined;
+  git: () => { used: boolean; root?: string };
   localArch: string;
 }
 
@@ -134,7 +133,7 @@ export class Builder {
   }
   /** Builds from a clean git clone when there is a repository and no explicit context. */
   get gitClone(): boolean {
-    return this.ctx.gitUsed && this.raw.context === undefined;
+    return this.raw.context === undefined && this.ctx.git().used;
   }
   /** `<tmpdir>/kamal-clones/<service>-<sha256(cwd)[0..12]>`. */
   get cloneDirectory(): string {
@@ -142,8 +141,8 @@ export class Builder {
     return join(tmpdir(), 'kamal-clones', `${this.ctx.service}-${sha}`);
   }
   get buildDirectory(): string {
-    if (!this.gitClone || !this.ctx.gitRoot) return '.';
-    const root = this.ctx.gitRoot;
+    const root = this.ctx.git().root;
+    if (!this.gitClone || !root) return '.';
     const rel = this.ctx.cwd.startsWith(root) ? this.ctx.cwd.slice(root.length) : '';
     return join(this.cloneDirectory, root.split('/').pop() ?? '', rel);
   }

@@ -30,8 +30,8 @@ export interface ConfigContext {
   files: string[];
   /** Resolves the version lazily (may throw UserError when there is no git and no version). */
   version: () => string;
-  gitUsed: boolean;
-  gitRoot?: string;
+  /** Whether cwd is in a git repository, and its root (asked lazily: it runs git). */
+  git: () => { used: boolean; root?: string };
   localArch?: string;
   warnings?: ConfigProblem[];
 }
@@ -85,8 +85,7 @@ export class Config {
       registryServer: this.registry.server,
       service: this.service,
       cwd: ctx.cwd,
-      gitUsed: ctx.gitUsed,
-      gitRoot: ctx.gitRoot,
+      git: ctx.git,
       localArch: ctx.localArch ?? localDockerArch(),
     });
     this.roles = this.roleNames.map((name) => new Role(name, this));

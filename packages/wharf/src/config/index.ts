@@ -1,5 +1,5 @@
 /** Public API of the configuration loader. */
-export { loadConfig, deepMergeConfig, destinationFile, type LoadOptions } from './load.js';
+export { loadConfig, loadConfigFromSources, deepMergeConfig, destinationFile, type LoadOptions, type ConfigSource } from './load.js';
 export { Config, KAMAL_COMPATIBLE_VERSION, type ConfigContext } from './config.js';
 export { Role, tagHosts } from './role.js';
 export { Accessory, type AccessoryPath } from './accessory.js';

@@ -11,7 +11,7 @@ import { ErbError, renderErb } from './erb.js';
 import { ConfigError, sortProblems, type ConfigProblem, type KeyPath } from './problems.js';
 import { checkSemantics } from './semantics.js';
 import { checkShape } from './shape-check.js';
-import { gitInfo, resolveVersion } from './version.js';
+import { gitInfo, resolveVersion, type GitInfo } from './version.js';
 import { pathKey, readYaml, type YamlValue } from './yaml-reader.js';
 
 export interface LoadOptions {
@@ -27,6 +27,15 @@ export interface LoadOptions {
   localArch?: string;
   /** Timeout for each ERB command, ms (default 60 s). */
   commandTimeoutMs?: number;
+  /** false refuses %x(...)/backtick commands in ERB (for linting untrusted files). Default true. */
+  allowCommands?: boolean;
+}
+
+/** A config file's text, already read (for editors, linters and tests). */
+export interface ConfigSource {
+  /** Path shown in messages, e.g. config/deploy.yml. */
+  file: string;
+  text: string;
 }
 
 interface LoadedFile {
@@ -70,20 +79,34 @@ function runCommand(cwd: string, env: Record<string, string | undefined>, timeou
   };
 }
 
-function readConfigFile(path: string, shown: string, cwd: string, env: Record<string, string | undefined>, timeoutMs: number, problems: ConfigProblem[], warnings: ConfigProblem[]): LoadedFile | undefined {
-  let text: string;
+function readText(path: string, shown: string, problems: ConfigProblem[]): string | undefined {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     problems.push({ path: [], file: shown, message: code === 'ENOENT' ? `Configuration file not found: ${shown} does not exist` : `${shown} cannot be read (${code ?? (error as Error).message})`, standalone: true });
     return undefined;
   }
+}
+
+interface ParseContext {
+  cwd: string;
+  env: Record<string, string | undefined>;
+  timeoutMs: number;
+  allowCommands: boolean;
+}
+
+function parseConfigText(text: string, shown: string, pc: ParseContext, problems: ConfigProblem[], warnings: ConfigProblem[]): LoadedFile | undefined {
+  const { cwd, env, timeoutMs } = pc;
   let rendered: { text: string; lineMap?: number[] };
   try {
     rendered = renderErb(text, {
       env,
-      runCommand: runCommand(cwd, env, timeoutMs),
+      runCommand: pc.allowCommands
+        ? runCommand(cwd, env, timeoutMs)
+        : () => {
+            throw new Error('commands are not run in this mode');
+          },
       readFile: (p) => readFileSync(resolve(cwd, p), 'utf8'),
       fileExists: (p) => existsSync(resolve(cwd, p)),
     });
@@ -101,7 +124,7 @@ function readConfigFile(path: string, shown: string, cwd: string, env: Record<st
     return undefined;
   }
   if (parsed.value === null) {
-    problems.push({ path: [], file: shown, message: `the file ${shown} is empty; it should be a YAML mapping of settings such as service, image and servers`, standalone: true });
+    problems.push({ path: [], file: shown, line: 1, message: `the file ${shown} is empty; it should be a YAML mapping of settings such as service, image and servers`, standalone: true });
     return undefined;
   }
   if (!isHash(parsed.value)) {
@@ -128,31 +151,46 @@ export async function loadConfig(options: LoadOptions = {}): Promise<Config> {
   const cwd = resolve(options.cwd ?? process.cwd());
   const configFile = options.configFile ?? 'config/deploy.yml';
   const destination = options.destination === undefined || options.destination === '' ? undefined : options.destination;
-  const env: Record<string, string | undefined> = { ...(options.env ?? process.env) };
-  if (destination !== undefined) env.KAMAL_DESTINATION = destination;
-  else delete env.KAMAL_DESTINATION;
-
   const paths = [resolve(cwd, configFile)];
   if (destination !== undefined) paths.push(destinationFile(paths[0]!, destination));
   const problems: ConfigProblem[] = [];
+  const sources: ConfigSource[] = [];
+  for (const p of paths) {
+    const shown = displayPath(p, cwd);
+    const text = readText(p, shown, problems);
+    if (text !== undefined) sources.push({ file: shown, text });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return loadConfigFromSources(sources, { ...options, cwd, destination });
+}
+
+/** Like loadConfig, from texts already read: the base file first, then the destination overlay. */
+export function loadConfigFromSources(sources: ConfigSource[], options: LoadOptions = {}): Config {
+  const cwd = resolve(options.cwd ?? process.cwd());
+  const destination = options.destination === undefined || options.destination === '' ? undefined : options.destination;
+  const env: Record<string, string | undefined> = { ...(options.env ?? process.env) };
+  if (destination !== undefined) env.KAMAL_DESTINATION = destination;
+  else delete env.KAMAL_DESTINATION;
+  const pc: ParseContext = { cwd, env, timeoutMs: options.commandTimeoutMs ?? 60_000, allowCommands: options.allowCommands !== false };
+
+  const problems: ConfigProblem[] = [];
   const warnings: ConfigProblem[] = [];
   const files: LoadedFile[] = [];
-  for (const p of paths) {
-    const loaded = readConfigFile(p, displayPath(p, cwd), cwd, env, options.commandTimeoutMs ?? 60_000, problems, warnings);
+  for (const source of sources) {
+    const loaded = parseConfigText(source.text, source.file, pc, problems, warnings);
     if (loaded) files.push(loaded);
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const merged = files.reduce<YamlValue>((acc, f) => deepMergeConfig(acc, f.value), {});
-
-  const git = gitInfo(cwd);
+  let git: GitInfo | undefined;
+  const lazyGit = (): GitInfo => (git ??= gitInfo(cwd));
   const shapeProblems = checkShape(merged);
   const config: Config = new Config(merged, {
     destination,
     cwd,
     files: files.map((f) => f.file),
-    gitUsed: git.used,
-    gitRoot: git.root,
+    git: lazyGit,
     localArch: options.localArch,
     warnings,
     version: (): string =>
@@ -160,8 +198,8 @@ export async function loadConfig(options: LoadOptions = {}): Promise<Config> {
         declared: options.version,
         env,
         cwd,
-        gitUsed: git.used,
-        gitClone: config.builder.gitClone,
+        gitUsed: () => lazyGit().used,
+        gitClone: () => config.builder.gitClone,
       }),
   });
   const semantic = checkSemantics(config);
@@ -174,4 +212,3 @@ export async function loadConfig(options: LoadOptions = {}): Promise<Config> {
   }
   return config;
 }
-
