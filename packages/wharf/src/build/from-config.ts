@@ -97,3 +97,62 @@ export function buildSpecFromConfig(input: BuildConfigInput, capabilities: Build
     capabilities,
   };
 }
+
+/** The parts of the loaded Config (src/config) a build reads; structural, so tests can pass plain objects. */
+export interface BuildConfigLike {
+  service: string;
+  repository: string;
+  version: string;
+  destination?: string | undefined;
+  registry: {
+    server: string | undefined;
+    username(lookup: (name: string) => string): string | undefined;
+    password(lookup: (name: string) => string): string | undefined;
+  };
+  builder: { raw: unknown };
+}
+
+export interface BuildInputs {
+  spec: BuildSpec;
+  registry: { server?: string; username?: string; password?: string };
+  /** Values of builder.secrets, looked up through `lookup`. */
+  secrets: Record<string, string>;
+}
+
+/**
+ * Everything buildAndPush and pullOnHosts need from a loaded config:
+ * the spec, the registry credentials and the build secrets (looked up with
+ * the secrets module's lookup, which throws its own one-sentence error for a
+ * missing secret).
+ */
+export function buildInputsFromConfig(
+  config: BuildConfigLike,
+  lookup: (name: string) => string,
+  capabilities: BuildCapabilities,
+): BuildInputs {
+  const spec = buildSpecFromConfig(
+    {
+      service: config.service,
+      repository: config.repository,
+      registryServer: config.registry.server,
+      version: config.version,
+      destination: config.destination,
+      builder: config.builder.raw,
+    },
+    capabilities,
+  );
+  const local = /^localhost(:|$)/.test(config.registry.server ?? '');
+  const username = local ? undefined : config.registry.username(lookup);
+  const password = local ? undefined : config.registry.password(lookup);
+  const secrets: Record<string, string> = {};
+  for (const name of spec.builder.secrets ?? []) secrets[name] = lookup(name);
+  return {
+    spec,
+    registry: {
+      ...(config.registry.server !== undefined ? { server: config.registry.server } : {}),
+      ...(username !== undefined ? { username } : {}),
+      ...(password !== undefined ? { password } : {}),
+    },
+    secrets,
+  };
+}

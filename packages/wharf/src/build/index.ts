@@ -60,4 +60,11 @@ export {
 export { buildAndPush, buildDev, type PushInput, type PushResult } from './push.js';
 export { buildDetails } from './details.js';
 export { argv, kamalText, displayText, type Command, type Word } from './words.js';
-export { builderSettingsFromRaw, buildSpecFromConfig, type BuildConfigInput } from './from-config.js';
+export {
+  builderSettingsFromRaw,
+  buildSpecFromConfig,
+  buildInputsFromConfig,
+  type BuildConfigInput,
+  type BuildConfigLike,
+  type BuildInputs,
+} from './from-config.js';

@@ -68,3 +68,46 @@ describe('builder settings from the raw config', () => {
     );
   });
 });
+
+describe('build inputs from a config loaded by the real loader', () => {
+  test('deploy.yml with registry secrets, builder secrets and a destination', async () => {
+    const { loadConfigFromSources } = await import('../../src/config/index.js');
+    const { buildInputsFromConfig } = await import('../../src/build/from-config.js');
+    const config = loadConfigFromSources(
+      [
+        {
+          file: 'config/deploy.yml',
+          text: [
+            'service: shop',
+            'image: acme/shop',
+            'servers:',
+            '  - 10.0.0.1',
+            'registry:',
+            '  server: ghcr.io',
+            '  username: acme',
+            '  password:',
+            '    - KAMAL_REGISTRY_PASSWORD',
+            'builder:',
+            '  arch: amd64',
+            '  secrets:',
+            '    - GITHUB_TOKEN',
+            '  args:',
+            '    RUBY_VERSION: 3.3.5',
+            '',
+          ].join('\n'),
+        },
+      ],
+      { version: 'abc123', cwd: '/tmp', env: {} },
+    );
+    const secrets: Record<string, string> = { KAMAL_REGISTRY_PASSWORD: 'pw', GITHUB_TOKEN: 'gh' };
+    const inputs = buildInputsFromConfig(config, (name) => secrets[name]!, {
+      buildx: false,
+      engineArch: 'amd64',
+    });
+    assert.deepEqual(inputs.registry, { server: 'ghcr.io', username: 'acme', password: 'pw' });
+    assert.deepEqual(inputs.secrets, { GITHUB_TOKEN: 'gh' });
+    assert.equal(inputs.spec.repository, 'ghcr.io/acme/shop');
+    assert.equal(inputs.spec.version, 'abc123');
+    assert.deepEqual(inputs.spec.builder.args, { RUBY_VERSION: '3.3.5' });
+  });
+});
