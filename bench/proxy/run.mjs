@@ -1,0 +1,438 @@
+#!/usr/bin/env node
+/**
+ * wharf-proxy bench, run by hand (never in CI):
+ *
+ *   npx tsc -b packages/proxy && node bench/proxy/run.mjs [--rounds 3] [--duration 10]
+ *       [--warmup 3] [--rate 5000] [--rate-duration 10] [--connections 50]
+ *       [--path /] [--only direct,wharf-proxy,nginx,haproxy,caddy] [--no-install] [--json FILE]
+ *
+ * Method (see /work/shared/reference/proxy-baseline.md): one node:http backend
+ * (the test app) pinned to core 1; each proxy pinned to core 0 with taskset and
+ * configured equivalently (keep-alive upstream pools, one worker, no access log;
+ * wharf-proxy logs every request as kamal-proxy does, to a file); the load
+ * (wrk -t1 -c50, then an open-loop fixed-rate Node client) on core 1 beside
+ * the backend. Rounds interleave every target with a rotating start; values
+ * are medians over rounds, and ratios are taken within a round before the
+ * median. Throughput/latency at saturation come from wrk; latency added at a
+ * fixed rate from the fixed-rate client; CPU µs per request from /proc
+ * (utime+stime of the proxy's process tree ÷ requests); RSS idle (after start
+ * and deploy), max under load, and at the end.
+ *
+ * When run as root it installs nginx, haproxy, caddy and wrk from Debian's
+ * packages if they are missing (services are not started).
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { caddyConfig, haproxyConfig, nginxConfig } from './configs.mjs';
+import { coreBusy, coreTimes, cpuMicros, processTree, rssMb } from './proc.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..', '..');
+const PROXY_BIN = join(root, 'packages/proxy/dist/src/bin.js');
+const APP_MAIN = join(root, 'packages/proxy/dist/test/support/app-main.js');
+const FIXED_RATE = join(here, 'fixed-rate.mjs');
+
+const { values: opts } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
+    rate: { type: 'string', default: '5000' },
+    'rate-duration': { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    path: { type: 'string', default: '/' },
+    only: { type: 'string' },
+    'no-install': { type: 'boolean', default: false },
+    json: { type: 'string' },
+  },
+});
+const ROUNDS = Number(opts.rounds);
+const DURATION = Number(opts.duration);
+const WARMUP = Number(opts.warmup);
+const RATE = Number(opts.rate);
+const RATE_DURATION = Number(opts['rate-duration']);
+const CONNECTIONS = Number(opts.connections);
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (line) => process.stderr.write(`${line}\n`);
+const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const median = (xs) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+// ---- tools --------------------------------------------------------------------
+
+function ensureTools() {
+  const missing = ['nginx', 'haproxy', 'caddy', 'wrk'].filter((t) => !have(t));
+  if (missing.length === 0 || opts['no-install']) return;
+  if (process.getuid?.() !== 0) {
+    log(`bench: ${missing.join(', ')} missing and not root; those targets are skipped.`);
+    return;
+  }
+  log(`bench: installing ${missing.join(' ')} from Debian's packages...`);
+  // Keep apt from starting the packaged services (they would take port 80).
+  const policy = '/usr/sbin/policy-rc.d';
+  const ownPolicy = !existsSync(policy);
+  if (ownPolicy) writeFileSync(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
+  try {
+    const r = spawnSync('apt-get', ['install', '-y', '-q', ...missing], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+    if (r.status !== 0) log('bench: apt-get install failed; run `apt-get update` first?');
+  } finally {
+    if (ownPolicy) unlinkSync(policy);
+  }
+}
+
+function versions() {
+  const v = (cmd, args) => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8' });
+    return (
+      `${r.stdout}${r.stderr}`
+        .split('\n')
+        .find((l) => l.trim())
+        ?.trim() ?? '?'
+    );
+  };
+  return {
+    node: process.version,
+    nginx: have('nginx') ? v('nginx', ['-v']) : 'missing',
+    haproxy: have('haproxy') ? v('haproxy', ['-v']) : 'missing',
+    caddy: have('caddy') ? v('caddy', ['version']) : 'missing',
+    wrk: have('wrk') ? v('wrk', ['-v']) : 'missing',
+  };
+}
+
+// ---- processes ------------------------------------------------------------------
+
+const started = [];
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+function launch(name, core, command, args, { env, logFile } = {}) {
+  const out = logFile ? openSync(logFile, 'a') : 'ignore';
+  const child = spawn('taskset', ['-c', String(core), command, ...args], {
+    stdio: ['ignore', out, out],
+    env: { ...process.env, ...env },
+  });
+  started.push({ name, child });
+  return child;
+}
+
+async function waitForOk(url, timeoutMs = 15_000, child = undefined, name = url) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      throw new Error(
+        `${name} exited (${child.exitCode ?? child.signalCode}) before it answered; see its log in the bench's temp folder`,
+      );
+    }
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      if (res.ok) return;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > deadline) throw new Error(`${name} (${url}) did not answer 200 within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+async function startBackend(dir) {
+  const port = await freePort();
+  launch('backend', 1, process.execPath, [APP_MAIN, '--identity', 'bench', '--port', String(port)], {
+    logFile: join(dir, 'backend.log'),
+  });
+  await waitForOk(`http://127.0.0.1:${port}/up`);
+  return port;
+}
+
+async function startWharfProxy(dir, backendPort) {
+  const port = await freePort();
+  const home = join(dir, 'wharf-home');
+  const env = { HOME: home, XDG_RUNTIME_DIR: home, KAMAL_PROXY_SOCKET: join(dir, 'wharf-proxy.sock') };
+  execFileSync('mkdir', ['-p', home]);
+  const child = launch(
+    'wharf-proxy',
+    0,
+    process.execPath,
+    [PROXY_BIN, 'run', '--http-port', String(port), '--https-port', String(await freePort())],
+    { env, logFile: join(dir, 'wharf-proxy.log') },
+  );
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const r = spawnSync(
+      process.execPath,
+      [PROXY_BIN, 'deploy', 'bench', '--target', `127.0.0.1:${backendPort}`, '--deploy-timeout', '10s'],
+      { env: { ...process.env, ...env }, encoding: 'utf8' },
+    );
+    if (r.status === 0) break;
+    if (Date.now() > deadline) throw new Error(`wharf-proxy deploy failed: ${r.stderr}`);
+    await sleep(100);
+  }
+  await waitForOk(`http://127.0.0.1:${port}/up`);
+  return { port, pid: child.pid };
+}
+
+async function startNginx(dir, backendPort) {
+  const port = await freePort();
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, nginxConfig({ port, backendPort, dir }));
+  const child = launch('nginx', 0, 'nginx', ['-c', conf, '-p', dir, '-e', join(dir, 'nginx-error.log')]);
+  await waitForOk(`http://127.0.0.1:${port}/up`, 15_000, child, 'nginx');
+  return { port, pid: child.pid };
+}
+
+async function startHaproxy(dir, backendPort) {
+  const port = await freePort();
+  const conf = join(dir, 'haproxy.cfg');
+  writeFileSync(conf, haproxyConfig({ port, backendPort }));
+  const child = launch('haproxy', 0, 'haproxy', ['-f', conf, '-db'], { logFile: join(dir, 'haproxy.log') });
+  await waitForOk(`http://127.0.0.1:${port}/up`, 15_000, child, 'haproxy');
+  return { port, pid: child.pid };
+}
+
+async function startCaddy(dir, backendPort) {
+  const port = await freePort();
+  const conf = join(dir, 'Caddyfile');
+  writeFileSync(conf, caddyConfig({ port, backendPort }));
+  const child = launch('caddy', 0, 'caddy', ['run', '--config', conf, '--adapter', 'caddyfile'], {
+    env: { HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
+    logFile: join(dir, 'caddy.log'),
+  });
+  await waitForOk(`http://127.0.0.1:${port}/up`, 15_000, child, 'caddy');
+  return { port, pid: child.pid };
+}
+
+// ---- measurement ----------------------------------------------------------------
+
+function parseWrkTime(text) {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(text);
+  if (!m) return NaN;
+  return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
+}
+
+function parseWrk(out) {
+  const pct = (p) => {
+    const m = new RegExp(`^\\s+${p}%\\s+(\\S+)`, 'm').exec(out);
+    return m ? parseWrkTime(m[1]) : NaN;
+  };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+  const socketErrors = /Socket errors: (.*)/.exec(out)?.[1] ?? '';
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  return { requests, rps, p50: pct(50), p99: pct(99), socketErrors, non2xx };
+}
+
+function runWrk(url, seconds) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(
+      'taskset',
+      ['-c', '1', 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (c) => (out += c));
+    child.once('error', reject);
+    child.once('close', () => resolvePromise(parseWrk(out)));
+  });
+}
+
+function runFixedRate(url) {
+  const r = spawnSync(
+    'taskset',
+    ['-c', '1', process.execPath, FIXED_RATE, url, String(RATE), String(RATE_DURATION), String(CONNECTIONS)],
+    { encoding: 'utf8', timeout: (RATE_DURATION + 60) * 1000 },
+  );
+  if (r.status !== 0) throw new Error(`fixed-rate client failed: ${r.stderr}`);
+  const report = JSON.parse(r.stdout.trim().split('\n').pop());
+  const get = report.requests.get;
+  return {
+    sentRate: report.sentRate,
+    ok: get.ok,
+    failed: get.failed,
+    p50: get.latencyMs.p50,
+    p99: get.latencyMs.p99,
+    p999: get.latencyMs.p999,
+    senderLagP99: report.schedulerLagMs.p99,
+  };
+}
+
+/** Waits (up to 10 s) until both cores are under 15 % busy, and returns how busy they were. */
+async function waitQuiet() {
+  let busy = [];
+  for (let i = 0; i < 10; i++) {
+    const a = coreTimes();
+    await sleep(1000);
+    busy = coreBusy(a, coreTimes());
+    if (busy.every((b) => b < 15)) break;
+  }
+  return busy;
+}
+
+// ---- main -------------------------------------------------------------------------
+
+async function main() {
+  if (!existsSync(PROXY_BIN) || !existsSync(APP_MAIN)) {
+    throw new Error('build first: npx tsc -b packages/proxy');
+  }
+  ensureTools();
+  if (!have('wrk')) throw new Error('wrk is required (apt-get install -y wrk)');
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-proxy-bench-'));
+  tempDir = dir;
+  const backendPort = await startBackend(dir);
+  const wanted = new Set((opts.only ?? 'direct,wharf-proxy,nginx,haproxy,caddy').split(','));
+  const targets = [];
+  if (wanted.has('direct')) targets.push({ name: 'direct', port: backendPort, pid: undefined });
+  const starters = {
+    'wharf-proxy': startWharfProxy,
+    nginx: startNginx,
+    haproxy: startHaproxy,
+    caddy: startCaddy,
+  };
+  for (const [name, start] of Object.entries(starters)) {
+    if (!wanted.has(name)) continue;
+    if (name !== 'wharf-proxy' && !have(name)) {
+      log(`bench: ${name} not installed, skipped`);
+      continue;
+    }
+    targets.push({ name, ...(await start(dir, backendPort)) });
+  }
+  for (const t of targets) {
+    t.url = `http://127.0.0.1:${t.port}${opts.path}`;
+    t.idleRss = t.pid ? rssMb(processTree(t.pid)) : NaN;
+    t.maxRss = t.idleRss;
+    t.rounds = [];
+    t.fixed = [];
+  }
+  log(`bench: ${targets.map((t) => `${t.name} :${t.port}`).join(', ')}; backend :${backendPort}; tmp ${dir}`);
+
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = targets.map((_, i) => targets[(i + round) % targets.length]);
+    for (const t of order) {
+      await runWrk(t.url, WARMUP);
+      const quietBefore = await waitQuiet();
+      const pids = t.pid ? processTree(t.pid) : [];
+      const cpu0 = cpuMicros(pids);
+      const cores0 = coreTimes();
+      const sampler = setInterval(() => {
+        if (t.pid) t.maxRss = Math.max(t.maxRss, rssMb(processTree(t.pid)));
+      }, 250);
+      const wrk = await runWrk(t.url, DURATION);
+      clearInterval(sampler);
+      const busy = coreBusy(cores0, coreTimes());
+      const cpuUs = cpuMicros(pids) - cpu0;
+      const row = {
+        ...wrk,
+        cpuUsPerReq: t.pid ? cpuUs / wrk.requests : NaN,
+        cpuPct: t.pid ? Math.round(cpuUs / (DURATION * 1e4)) : NaN,
+        busy,
+        quietBefore,
+      };
+      t.rounds[round] = row;
+      log(
+        `round ${round + 1} ${t.name}: ${Math.round(wrk.rps)} rps, p50 ${wrk.p50} ms, p99 ${wrk.p99} ms, ` +
+          `${Number.isFinite(row.cpuUsPerReq) ? `${row.cpuUsPerReq.toFixed(1)} µs/req, ` : ''}cores ${busy.join('/')}% ` +
+          `(before: ${quietBefore.join('/')}%)${wrk.non2xx || /[1-9]/.test(wrk.socketErrors) ? ` ERRORS ${wrk.socketErrors} non2xx ${wrk.non2xx}` : ''}`,
+      );
+    }
+    for (const t of order) {
+      await waitQuiet();
+      const fixed = runFixedRate(t.url);
+      t.fixed[round] = fixed;
+      log(
+        `round ${round + 1} ${t.name} @${RATE}/s: p50 ${fixed.p50} ms, p99 ${fixed.p99} ms, p99.9 ${fixed.p999} ms, ` +
+          `sent ${fixed.sentRate}/s, failed ${fixed.failed}, sender lag p99 ${fixed.senderLagP99} ms`,
+      );
+    }
+  }
+  for (const t of targets) t.endRss = t.pid ? rssMb(processTree(t.pid)) : NaN;
+
+  const byName = Object.fromEntries(targets.map((t) => [t.name, t]));
+  const ratio = (t, base, field) =>
+    base ? median(t.rounds.map((r, i) => r[field] / base.rounds[i][field])) : NaN;
+  const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '—');
+  const lines = [];
+  lines.push(
+    `wharf-proxy bench: ${ROUNDS} rounds × ${DURATION} s, wrk -t1 -c${CONNECTIONS}, path ${opts.path}`,
+  );
+  lines.push(JSON.stringify(versions()));
+  lines.push('');
+  lines.push(
+    '| target | median rps | rps per round | rps ÷ nginx | rps ÷ direct | p50 ms | p99 ms | proxy CPU % | CPU µs/req | CPU/req ÷ nginx |',
+  );
+  lines.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const t of targets) {
+    const m = (field) => median(t.rounds.map((r) => r[field]));
+    lines.push(
+      `| ${t.name} | ${Math.round(m('rps'))} | ${t.rounds.map((r) => Math.round(r.rps)).join(' / ')} | ` +
+        `${f(ratio(t, byName.nginx, 'rps'))} | ${f(ratio(t, byName.direct, 'rps'))} | ${f(m('p50'))} | ${f(m('p99'))} | ` +
+        `${f(m('cpuPct'), 0)} | ${f(m('cpuUsPerReq'), 1)} | ${f(ratio(t, byName.nginx, 'cpuUsPerReq'))} |`,
+    );
+  }
+  lines.push('');
+  lines.push(
+    `Open loop at ${RATE} req/s for ${RATE_DURATION} s over ≤${CONNECTIONS} connections (latency from the scheduled send time):`,
+  );
+  lines.push(
+    "| target | p50 ms | p99 ms | p99.9 ms | p99 added over direct, ms | p99 added ÷ nginx's | failed | sender lag p99 ms |",
+  );
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
+  const added = (t) =>
+    byName.direct ? median(t.fixed.map((r, i) => r.p99 - byName.direct.fixed[i].p99)) : NaN;
+  for (const t of targets) {
+    const m = (field) => median(t.fixed.map((r) => r[field]));
+    const addedNginx = byName.nginx ? added(t) / added(byName.nginx) : NaN;
+    lines.push(
+      `| ${t.name} | ${f(m('p50'))} | ${f(m('p99'))} | ${f(m('p999'))} | ${t.name === 'direct' ? '—' : f(added(t))} | ` +
+        `${t.name === 'direct' ? '—' : f(addedNginx)} | ${t.fixed.reduce((s, r) => s + r.failed, 0)} | ${f(m('senderLagP99'))} |`,
+    );
+  }
+  lines.push('');
+  lines.push('| target | idle RSS MB | max RSS under load MB | RSS at end MB |');
+  lines.push('|---|---:|---:|---:|');
+  for (const t of targets.filter((x) => x.pid)) {
+    lines.push(`| ${t.name} | ${f(t.idleRss, 1)} | ${f(t.maxRss, 1)} | ${f(t.endRss, 1)} |`);
+  }
+  const text = lines.join('\n');
+  process.stdout.write(`${text}\n`);
+  if (opts.json) writeFileSync(opts.json, JSON.stringify({ versions: versions(), targets }, null, 2));
+}
+
+let tempDir;
+
+function stopAll() {
+  for (const { child } of started.reverse()) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  }
+}
+
+process.on('SIGINT', () => {
+  stopAll();
+  process.exit(130);
+});
+try {
+  await main();
+} catch (error) {
+  log(`bench: ${error.message}`);
+  process.exitCode = 1;
+} finally {
+  stopAll();
+  await sleep(500);
+  if (tempDir && !process.env.BENCH_KEEP) rmSync(tempDir, { recursive: true, force: true });
+}
