@@ -31,6 +31,8 @@ export interface SshErrorContext {
   timeoutMs?: number;
   /** Keys offered, for auth failures. */
   keys?: string[];
+  /** When the host is a jump host: the target it was opened for. */
+  jumpFor?: string;
   /** True while the connection is being set up (a drop then means the server hung up on the handshake). */
   connecting?: boolean;
 }
@@ -96,7 +98,7 @@ export function sshFailure(error: unknown, context: SshErrorContext): SshError {
   const port = context.port ?? 22;
   const user = context.user ?? 'root';
   const step = context.step ?? 'connect';
-  const at = `${context.host}${port === 22 ? '' : `:${port}`}`;
+  const at = `${context.host}${port === 22 ? '' : `:${port}`}${context.jumpFor ? ` (the jump host for ${context.jumpFor})` : ''}`;
   const via = context.via ? ` (via ${context.via})` : '';
   const during = `during ${step}`;
   const running = context.command ? ` while running \`${short(context.command)}\`` : '';
@@ -108,13 +110,13 @@ export function sshFailure(error: unknown, context: SshErrorContext): SshError {
       message = error instanceof Error ? error.message : `Host key of ${at} could not be verified ${during}.`;
       break;
     case 'refused':
-      message = `Cannot connect to ${at}${via} ${during}: the connection was refused; check that sshd runs there and that ssh.port (${port}) is right.`;
+      message = `Cannot connect to ${at}${via} ${during}: the connection was refused; check that sshd runs there and that ${context.jumpFor ? 'the port in ssh.proxy' : 'ssh.port'} (${port}) is right.`;
       break;
     case 'timeout':
       message = `Cannot connect to ${at}${via} ${during}: no answer${seconds ? ` within ${seconds}` : ''}; check that the server is up and its address is right.`;
       break;
     case 'dns':
-      message = `Cannot connect to ${context.host}${via} ${during}: the host name does not resolve; check the host name in your configuration.`;
+      message = `Cannot connect to ${context.host}${context.jumpFor ? ` (the jump host for ${context.jumpFor})` : ''}${via} ${during}: the host name does not resolve; check the host name in your configuration.`;
       break;
     case 'unreachable':
       message = `Cannot connect to ${at}${via} ${during}: no route to the host; check that the server is up and reachable from this machine.`;

@@ -95,6 +95,8 @@ interface HostSlot {
   idleTimer?: NodeJS.Timeout;
   /** Used as a jump host by other targets (closed last). */
   isJump?: boolean;
+  /** The first target reached through this jump host, for messages. */
+  jumpFor?: string;
 }
 
 /** Thrown by connect() when hosts fail: the first failure's sentence, with all of them in `failures`. */
@@ -183,7 +185,7 @@ export class SshPool {
 
   private async open(key: string, slot: HostSlot, step: string): Promise<SshConnection> {
     const target = slot.target;
-    const context = { ...this.errorContext(target, step), connecting: true };
+    const context = { ...this.errorContext(target, step), connecting: true, ...(slot.jumpFor ? { jumpFor: slot.jumpFor } : {}) };
     const started = Date.now();
     const connection = await this.dial(target, step).catch((error: unknown) => {
       throw sshFailure(error, context);
@@ -227,7 +229,9 @@ export class SshPool {
     const auth = await this.authPlan(target);
     if (target.jump) {
       const jumpKey = `${target.jump.user}@${target.jump.name}:${target.jump.port}`;
-      this.slot(jumpKey, target.jump).isJump = true;
+      const jumpSlot = this.slot(jumpKey, target.jump);
+      jumpSlot.isJump = true;
+      jumpSlot.jumpFor ??= target.name;
       const jump = await this.connection(jumpKey, step);
       const sock = await jump.forwardOut(target.host, target.port);
       return this.starts.use(() => this.openOver(target, auth, sock));

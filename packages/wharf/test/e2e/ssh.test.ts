@@ -308,7 +308,14 @@ describe('SSH layer on the local fleet', () => {
 
     // A bastion that refuses is named as the route in the error.
     const bad = pool({ connectTimeoutMs: 3000 }, { proxy: 'root@127.0.0.1:1' });
-    await assert.rejects(bad.exec(hosts[1]!, 'true', { step: 'boot' }), /172\.\S+|127\.0\.0\.1/);
+    await assert.rejects(bad.exec(hosts[1]!, 'true', { step: 'boot' }), (error: unknown) => {
+      assert.ok(error instanceof SshError);
+      assert.equal(
+        error.message,
+        `Cannot connect to 127.0.0.1:1 (the jump host for ${hosts[1]}) during boot: the connection was refused; check that sshd runs there and that the port in ssh.proxy (1) is right.`,
+      );
+      return true;
+    });
   });
 
   test('proxy_command: SSH over a local command (ssh -W)', async () => {

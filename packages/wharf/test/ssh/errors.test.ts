@@ -78,6 +78,11 @@ describe('sshFailure sentences', () => {
     assert.equal(f.kind, 'host-key');
   });
 
+  test('a jump host names the target it was opened for', () => {
+    const f = sshFailure(errno('ECONNREFUSED'), { host: 'bastion', port: 22, step: 'connect', jumpFor: 'web-1' });
+    assert.match(f.message, /^Cannot connect to bastion \(the jump host for web-1\) during connect: /);
+  });
+
   test('long commands are shortened', () => {
     const f = sshFailure(new SshDropError('x'), { ...context, command: `echo ${'a'.repeat(500)}` });
     assert.ok(f.message.length < 300);
