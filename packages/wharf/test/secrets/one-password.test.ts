@@ -180,22 +180,36 @@ test('1password: a session from `eval $(op signin)` (OP_SESSION_<account>) or a 
   const w = fakeWorld({ op: { ...VAULT.op, accounts } }, { OP_SESSION_myaccount: 'env-session-123' });
   t.after(w.cleanup);
   fetchWith(w, { adapter: '1password', account: 'myaccount', secrets: ['myvault/myitem'] });
-  assert.deepEqual(w.argvs('op').slice(1), [['op', 'account', 'get', '--account', 'myaccount'], GET('myitem', 'label=password')]);
-  const sa = fakeWorld({ op: { ...VAULT.op, accounts, service_account_token: 'ops_token' } }, { OP_SERVICE_ACCOUNT_TOKEN: 'ops_token' });
+  assert.deepEqual(w.argvs('op').slice(1), [
+    ['op', 'account', 'get', '--account', 'myaccount'],
+    GET('myitem', 'label=password'),
+  ]);
+  const sa = fakeWorld(
+    { op: { ...VAULT.op, accounts, service_account_token: 'ops_token' } },
+    { OP_SERVICE_ACCOUNT_TOKEN: 'ops_token' },
+  );
   t.after(sa.cleanup);
-  assert.deepEqual(fetchWith(sa, { adapter: '1password', account: 'myaccount', secrets: ['myvault/myitem'] }), { 'myvault/myitem': 'item-password' });
+  assert.deepEqual(
+    fetchWith(sa, { adapter: '1password', account: 'myaccount', secrets: ['myvault/myitem'] }),
+    { 'myvault/myitem': 'item-password' },
+  );
   assert.equal(sa.argvs('op').length, 3);
 });
 
 test('fake op: `op read` as a secrets file would call it', (t) => {
-  const w = fakeWorld({ op: { ...VAULT.op, accounts: { myaccount: { signed_in: false, session_token: 'tok-4444' } } } });
+  const w = fakeWorld({
+    op: { ...VAULT.op, accounts: { myaccount: { signed_in: false, session_token: 'tok-4444' } } },
+  });
   t.after(w.cleanup);
   const op = (...args: string[]) => spawnSync('op', args, { env: w.env, encoding: 'utf8' });
   const denied = op('read', 'op://myvault/myitem/section/SECRET1');
   assert.equal(denied.status, 1);
   assert.match(denied.stderr, /^\[ERROR\] \d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d You are not currently signed in/);
   assert.equal(op('read', 'op://myvault/myitem/section/SECRET1', '--session', 'tok-4444').stdout, 'VALUE1\n');
-  assert.equal(op('read', '-n', 'op://myvault/myitem/password', '--session=tok-4444').stdout, 'item-password');
+  assert.equal(
+    op('read', '-n', 'op://myvault/myitem/password', '--session=tok-4444').stdout,
+    'item-password',
+  );
   assert.equal(op('read', 'op://myvault/myitem/nope', '--session', 'tok-4444').status, 1);
   assert.equal(op('item', 'get', 'myitem', '--bogus').status, 1);
 });
