@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { WHARF_VERSION } from '../version.js';
 import { configCommand, docsCommand, loadConfigFromFlags } from './config-command.js';
 import { fleetCommand } from './fleet-command.js';
+import { initProject } from '../init/init.js';
 import { secretsCommand } from './secrets-command.js';
 
 /** Kamal's global options; -h is --hosts (as in Kamal), so help is --help only. */
@@ -60,6 +61,15 @@ export function buildProgram(): Command {
     }),
   );
   program.addCommand(fleetCommand(globals));
+  program
+    .command('init')
+    .description('Create config/deploy.yml, .kamal/secrets and sample hooks (never overwrites a file)')
+    .helpOption('--help', 'Show help for this command')
+    .action(async () => {
+      const result = await initProject(process.cwd());
+      for (const file of result.created) process.stdout.write(`Created ${file}\n`);
+      for (const file of result.skipped) process.stdout.write(`Kept ${file} (already exists)\n`);
+    });
   program
     .command('version')
     .description("Show wharf's version")
