@@ -200,6 +200,8 @@ function planDockerBuild(spec: BuildSpec, view: BuilderView, options: BuildOptio
   const tags = tagsOf(spec, options.tagAsDirty ?? false);
   const build: Word[] = [
     ...words('docker', 'build'),
+    // The classic builder keeps the container of a failed step unless told otherwise.
+    ...(buildkit ? [] : words('--force-rm')),
     ...tags.flatMap((t) => words('-t', t)),
     ...labelWords(spec),
     ...buildArgWords(spec.builder.args),

@@ -268,13 +268,14 @@ describe('plain docker build (no buildx)', () => {
     assert.equal(plan.kind, 'docker-build');
     assert.equal(plan.builderName, undefined);
     assert.deepEqual(plan.commands.map(kamalText), [
-      'docker build -t dhh/app:123 -t dhh/app:latest --label service="app" --build-arg a="1" --file Dockerfile.prod --target prod .',
+      'docker build --force-rm -t dhh/app:123 -t dhh/app:latest --label service="app" --build-arg a="1" --file Dockerfile.prod --target prod .',
       'docker push dhh/app:123',
       'docker push dhh/app:latest',
     ]);
     assert.deepEqual(argv(plan.commands[0]!), [
       'docker',
       'build',
+      '--force-rm',
       '-t',
       'dhh/app:123',
       '-t',
@@ -305,7 +306,7 @@ describe('plain docker build (no buildx)', () => {
   test('output docker builds without pushing; --no-cache; context', () => {
     const plan = planBuild(nobx({ context: 'app' }), { output: 'docker', noCache: true });
     assert.deepEqual(plan.commands.map(kamalText), [
-      'docker build -t dhh/app:123 -t dhh/app:latest --label service="app" --file Dockerfile --no-cache app',
+      'docker build --force-rm -t dhh/app:123 -t dhh/app:latest --label service="app" --file Dockerfile --no-cache app',
     ]);
     assert.equal(plan.pushes, false);
   });

@@ -59,6 +59,19 @@ describe('wharf build on the local fleet', () => {
 
   after(() => {
     if (work) rmSync(work, { recursive: true, force: true });
+    if (fleet) {
+      // The images this file built in the shared engine.
+      const env = dockerEnv(fleet);
+      const listed = spawnSync(
+        'docker',
+        ['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', '--filter', `reference=${fleet.registry}/*`],
+        { env, encoding: 'utf8' },
+      );
+      const tags = listed.stdout
+        .split('\n')
+        .filter((t) => /\/(hello|nolabel|broken|uncommitted-dockerfile):/.test(t));
+      if (tags.length > 0) spawnSync('docker', ['image', 'rm', '--force', ...tags], { env });
+    }
     fleet?.down();
   });
 
@@ -186,6 +199,12 @@ describe('wharf build on the local fleet', () => {
         ),
     );
     assert.ok(warnings.some((w) => w.startsWith('Building with uncommitted changes:')));
+    // The classic builder leaves no container of the failed step behind (--force-rm).
+    const leftovers = spawnSync('docker', ['ps', '--all', '--no-trunc', '--format', '{{.Command}}'], {
+      env: dockerEnv(fleet),
+      encoding: 'utf8',
+    });
+    assert.ok(!leftovers.stdout.includes('about to fail'), leftovers.stdout);
     assert.deepEqual(await registryTags(port, 'broken'), []);
   });
 
