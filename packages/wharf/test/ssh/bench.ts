@@ -44,7 +44,7 @@ async function main(): Promise<void> {
       hostKeys: { files: [fleet.known_hosts], recordFile: join(dir, 'known_hosts') },
     });
 
-  console.log(`fleet sshtest2: ${hosts.length} servers`);
+  console.log(`fleet sshtest2: ${hosts.length} servers; load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   // Warm up sshd (first connection forks and pages in its binaries).
   const warm = makePool();
   await warm.connect(hosts);
@@ -79,13 +79,17 @@ async function main(): Promise<void> {
 
   // Round trip of one command on an open connection.
   const pool = makePool();
+  const cpuConnect = process.cpuUsage();
   await pool.connect(hosts);
+  const connectCpu = process.cpuUsage(cpuConnect);
+  const cpuExec = process.cpuUsage();
   const execs: number[] = [];
   for (let i = 0; i < 100; i++) {
     const start = process.hrtime.bigint();
     await pool.exec(hosts[0]!, 'true');
     execs.push(ms(start));
   }
+  const execCpu = process.cpuUsage(cpuExec);
   // Baseline: OpenSSH with a ControlMaster connection (its multiplexed path).
   const control = join(dir, 'cm');
   spawnSync('ssh', sshArgs(hosts[0]!, ['-o', 'ControlMaster=auto', '-o', `ControlPath=${control}`, '-o', 'ControlPersist=60']));
@@ -110,8 +114,9 @@ async function main(): Promise<void> {
   const two = percentile(connectTimes.get(2) ?? connectTimes.get(1)!, 50);
   const most = percentile(connectTimes.get(hosts.length)!, 50);
   console.log(`  ratio ${hosts.length} servers / 2 servers: ${fmt(most / two)}x;  1 server wharf vs \`ssh host true\` (OpenSSH, new connection): ${fmt(one)} vs ${fmt(percentile(opensshConnect, 50))} ms`);
+  console.log(`  wharf's own CPU: ${fmt((connectCpu.user + connectCpu.system) / 1000 / hosts.length)} ms per connection (the rest is sshd on the servers)`);
   console.log('\nexec round trip on an open connection (`true`), 100 runs:');
-  console.log(`  wharf p50 ${fmt(percentile(execs, 50))} ms, p95 ${fmt(percentile(execs, 95))} ms`);
+  console.log(`  wharf p50 ${fmt(percentile(execs, 50))} ms, p95 ${fmt(percentile(execs, 95))} ms; wharf's own CPU ${fmt((execCpu.user + execCpu.system) / 1000 / 100)} ms per command`);
   console.log(`  OpenSSH ControlMaster (incl. starting the ssh client) p50 ${fmt(percentile(muxed, 50))} ms  → wharf is ${fmt(percentile(muxed, 50) / percentile(execs, 50))}x faster`);
   console.log(`\n${hosts.length * 20} commands fanned out over ${hosts.length} servers: ${fmt(fanOut)} ms; connections per host: ${[...new Set(Object.values(stats).map((s) => s.connections))].join(',')}`);
   if (!keep) fleet.down();

@@ -183,6 +183,30 @@ describe('SshPool failures against real local sockets', () => {
     await p.close();
   });
 
+  test('at most max_concurrent_starts handshakes are in flight at once', async () => {
+    let open = 0;
+    let peak = 0;
+    let total = 0;
+    const port = await listen((socket) => {
+      open++;
+      total++;
+      peak = Math.max(peak, open);
+      socket.on('close', () => open--);
+    });
+    const p = new SshPool({
+      settings: { port, keyData: [key], keysOnly: true, config: false, maxConcurrentStarts: 2 },
+      sshConfig: SshConfig.empty(),
+      hostKeys: { files: [], recordFile: '/nonexistent-dir/never-written' },
+      connectTimeoutMs: 250,
+    });
+    // 127.0.0.0/8 is all loopback: five hosts, one silent server.
+    const hosts = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
+    await assert.rejects(p.connect(hosts), (error: unknown) => error instanceof SshConnectError && error.failures.length === 5);
+    assert.equal(total, 5);
+    assert.equal(peak, 2);
+    await p.close();
+  });
+
   test('no usable key is one sentence naming the keys tried', async () => {
     const p = new SshPool({
       settings: { keys: ['/nonexistent/id_ed25519'], keyData: ['not a key'], keysOnly: true, config: false },
