@@ -1,12 +1,25 @@
 import { Command } from 'commander';
-import { formatProblem, kamalConfigYaml, kamalHash, loadConfig, sectionDocs, SECTION_NAMES, type Config } from '../config/index.js';
+import {
+  formatProblem,
+  kamalConfigYaml,
+  kamalHash,
+  loadConfig,
+  sectionDocs,
+  SECTION_NAMES,
+  type Config,
+} from '../config/index.js';
 import { UserError } from '../util/errors.js';
 import type { GlobalFlags } from './program.js';
 
 /** Loads the config the way every command does (-c, -d, --version), printing warnings to stderr. */
 export async function loadConfigFromFlags(flags: GlobalFlags): Promise<Config> {
-  const config = await loadConfig({ configFile: flags.configFile, destination: flags.destination, version: flags.version });
-  if (!flags.quiet) for (const w of config.warnings) process.stderr.write(`wharf: warning: ${formatProblem(w)}\n`);
+  const config = await loadConfig({
+    configFile: flags.configFile,
+    destination: flags.destination,
+    version: flags.version,
+  });
+  if (!flags.quiet)
+    for (const w of config.warnings) process.stderr.write(`wharf: warning: ${formatProblem(w)}\n`);
   return config;
 }
 
@@ -28,7 +41,13 @@ function resolvedView(config: Config): Record<string, unknown> {
       container_prefix: r.containerPrefix(),
       env_file: r.secretsPath,
     })),
-    accessories_detail: config.accessories.map((a) => ({ name: a.name, service: a.serviceName, image: a.image, hosts: a.hosts, env_file: a.secretsPath })),
+    accessories_detail: config.accessories.map((a) => ({
+      name: a.name,
+      service: a.serviceName,
+      image: a.image,
+      hosts: a.hosts,
+      env_file: a.secretsPath,
+    })),
     warnings: config.warnings.map(formatProblem),
   };
 }
@@ -40,7 +59,9 @@ export function configCommand(globals: () => GlobalFlags): Command {
     .option('--json', 'print a fuller resolved view as JSON')
     .action(async (opts: { json?: boolean }) => {
       const config = await loadConfigFromFlags(globals());
-      process.stdout.write(opts.json ? `${JSON.stringify(resolvedView(config), null, 2)}\n` : kamalConfigYaml(config));
+      process.stdout.write(
+        opts.json ? `${JSON.stringify(resolvedView(config), null, 2)}\n` : kamalConfigYaml(config),
+      );
     });
 }
 
@@ -51,7 +72,10 @@ export function docsCommand(): Command {
     .argument('[section]', `one of ${SECTION_NAMES.join(', ')}`)
     .action((section?: string) => {
       const text = sectionDocs(section ?? 'configuration');
-      if (text === undefined) throw new UserError(`No documentation found for "${section}"; sections are ${SECTION_NAMES.join(', ')}.`);
+      if (text === undefined)
+        throw new UserError(
+          `No documentation found for "${section}"; sections are ${SECTION_NAMES.join(', ')}.`,
+        );
       process.stdout.write(text);
     });
 }

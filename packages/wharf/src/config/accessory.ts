@@ -38,7 +38,9 @@ export class Accessory {
   }
 
   get serviceName(): string {
-    return this.raw.service !== undefined && this.raw.service !== null ? rubyString(this.raw.service) : `${this.config.service}-${this.name}`;
+    return this.raw.service !== undefined && this.raw.service !== null
+      ? rubyString(this.raw.service)
+      : `${this.config.service}-${this.name}`;
   }
   /** The image, prefixed with this accessory's registry server when it has one. */
   get image(): string {
@@ -48,11 +50,14 @@ export class Accessory {
   get hosts(): string[] {
     const r = this.raw;
     if ('host' in r) return [rubyString(r.host)];
-    if ('hosts' in r && Array.isArray(r.hosts)) return r.hosts.map((h) => (isHash(h) ? (Object.keys(h)[0] ?? '') : rubyString(h)));
+    if ('hosts' in r && Array.isArray(r.hosts))
+      return r.hosts.map((h) => (isHash(h) ? (Object.keys(h)[0] ?? '') : rubyString(h)));
     if ('role' in r) return this.config.role(rubyString(r.role))?.hosts ?? [];
-    if ('roles' in r && Array.isArray(r.roles)) return unique(r.roles.flatMap((role) => this.config.role(rubyString(role))?.hosts ?? []));
+    if ('roles' in r && Array.isArray(r.roles))
+      return unique(r.roles.flatMap((role) => this.config.role(rubyString(role))?.hosts ?? []));
     if ('tag' in r) return this.config.hostsWithTag(rubyString(r.tag));
-    if ('tags' in r && Array.isArray(r.tags)) return unique(r.tags.flatMap((t) => this.config.hostsWithTag(rubyString(t))));
+    if ('tags' in r && Array.isArray(r.tags))
+      return unique(r.tags.flatMap((t) => this.config.hostsWithTag(rubyString(t))));
     return [];
   }
   /** "3306" becomes "3306:3306"; anything with a colon is kept. */
@@ -110,10 +115,26 @@ export class Accessory {
         options = parts.length > 2 ? parts.slice(2).join(':') : undefined;
       }
       if (key === 'files') {
-        return { local: resolve(this.config.cwd, local), hostPath: this.serviceName + remote, containerPath: remote, erb: local.endsWith('erb'), options, mode, owner };
+        return {
+          local: resolve(this.config.cwd, local),
+          hostPath: this.serviceName + remote,
+          containerPath: remote,
+          erb: local.endsWith('erb'),
+          options,
+          mode,
+          owner,
+        };
       }
       const hostPath = isAbsolute(local) ? local : `${this.serviceName}/${local}`;
-      return { local: isAbsolute(local) ? local : `$PWD/${this.serviceName}/${local}`, hostPath, containerPath: remote, erb: false, options, mode, owner };
+      return {
+        local: isAbsolute(local) ? local : `$PWD/${this.serviceName}/${local}`,
+        hostPath,
+        containerPath: remote,
+        erb: false,
+        options,
+        mode,
+        owner,
+      };
     });
   }
   get files(): AccessoryPath[] {
@@ -127,8 +148,15 @@ export class Accessory {
   }
   /** `--volume` for the raw volumes, then each file and directory (relative host paths under $PWD). */
   volumeArgs(): string[] {
-    const mount = (p: AccessoryPath) => ['--volume', `${isAbsolute(p.hostPath) ? p.hostPath : `$PWD/${p.hostPath}`}:${p.containerPath}${present(p.options) ? `:${p.options}` : ''}`];
-    return [...argumentize('--volume', this.volumes), ...this.files.flatMap(mount), ...this.directories.flatMap(mount)];
+    const mount = (p: AccessoryPath) => [
+      '--volume',
+      `${isAbsolute(p.hostPath) ? p.hostPath : `$PWD/${p.hostPath}`}:${p.containerPath}${present(p.options) ? `:${p.options}` : ''}`,
+    ];
+    return [
+      ...argumentize('--volume', this.volumes),
+      ...this.files.flatMap(mount),
+      ...this.directories.flatMap(mount),
+    ];
   }
   private get dockerOptions(): Hash {
     return isHash(this.raw.options) ? this.raw.options : {};

@@ -28,7 +28,9 @@ export class Builder {
   ) {}
 
   get remote(): string | undefined {
-    return this.raw.remote === undefined || this.raw.remote === null ? undefined : rubyString(this.raw.remote);
+    return this.raw.remote === undefined || this.raw.remote === null
+      ? undefined
+      : rubyString(this.raw.remote);
   }
   get arches(): string[] {
     const a = 'arch' in this.raw ? this.raw.arch : this.dockerDriver ? [] : ['amd64', 'arm64'];
@@ -68,13 +70,19 @@ export class Builder {
     return this.raw.pack !== undefined && this.raw.pack !== null && this.raw.pack !== false;
   }
   get packBuilder(): string | undefined {
-    return isHash(this.raw.pack) && this.raw.pack.builder !== undefined ? rubyString(this.raw.pack.builder) : undefined;
+    return isHash(this.raw.pack) && this.raw.pack.builder !== undefined
+      ? rubyString(this.raw.pack.builder)
+      : undefined;
   }
   get packBuildpacks(): string[] | undefined {
-    return isHash(this.raw.pack) && Array.isArray(this.raw.pack.buildpacks) ? this.raw.pack.buildpacks.map(rubyString) : undefined;
+    return isHash(this.raw.pack) && Array.isArray(this.raw.pack.buildpacks)
+      ? this.raw.pack.buildpacks.map(rubyString)
+      : undefined;
   }
   get args(): Record<string, string> {
-    return isHash(this.raw.args) ? Object.fromEntries(Object.entries(this.raw.args).map(([k, v]) => [k, rubyString(v)])) : {};
+    return isHash(this.raw.args)
+      ? Object.fromEntries(Object.entries(this.raw.args).map(([k, v]) => [k, rubyString(v)]))
+      : {};
   }
   /** Secret names exposed to the build (values come from the secrets module). */
   get secrets(): string[] {
@@ -106,10 +114,14 @@ export class Builder {
     return this.cacheRaw.type !== undefined ? rubyString(this.cacheRaw.type) : undefined;
   }
   private get cacheOptions(): string | undefined {
-    return this.cacheRaw.options !== undefined && this.cacheRaw.options !== null ? rubyString(this.cacheRaw.options) : undefined;
+    return this.cacheRaw.options !== undefined && this.cacheRaw.options !== null
+      ? rubyString(this.cacheRaw.options)
+      : undefined;
   }
   get cacheImage(): string {
-    return this.cacheRaw.image !== undefined && this.cacheRaw.image !== null ? rubyString(this.cacheRaw.image) : `${this.ctx.image ?? ''}-build-cache`;
+    return this.cacheRaw.image !== undefined && this.cacheRaw.image !== null
+      ? rubyString(this.cacheRaw.image)
+      : `${this.ctx.image ?? ''}-build-cache`;
   }
   get cacheImageRef(): string {
     return [this.ctx.registryServer, this.cacheImage].filter((x) => x !== undefined).join('/');
@@ -118,7 +130,9 @@ export class Builder {
   get cacheFrom(): string | undefined {
     if (!this.cached) return undefined;
     if (this.cacheType === 'gha') {
-      const allowed = (this.cacheOptions?.split(',') ?? []).filter((o) => /^(url|url_v2|token|scope|timeout)=/.test(o));
+      const allowed = (this.cacheOptions?.split(',') ?? []).filter((o) =>
+        /^(url|url_v2|token|scope|timeout)=/.test(o),
+      );
       return ['type=gha', ...allowed].join(',');
     }
     if (this.cacheType === 'registry') return ['type=registry', `ref=${this.cacheImageRef}`].join(',');
@@ -127,8 +141,12 @@ export class Builder {
   /** `--cache-to` value. */
   get cacheTo(): string | undefined {
     if (!this.cached) return undefined;
-    if (this.cacheType === 'gha') return ['type=gha', this.cacheOptions].filter((x) => x !== undefined).join(',');
-    if (this.cacheType === 'registry') return ['type=registry', `ref=${this.cacheImageRef}`, this.cacheOptions].filter((x) => x !== undefined).join(',');
+    if (this.cacheType === 'gha')
+      return ['type=gha', this.cacheOptions].filter((x) => x !== undefined).join(',');
+    if (this.cacheType === 'registry')
+      return ['type=registry', `ref=${this.cacheImageRef}`, this.cacheOptions]
+        .filter((x) => x !== undefined)
+        .join(',');
     return undefined;
   }
   /** Builds from a clean git clone when there is a repository and no explicit context. */

@@ -183,9 +183,15 @@ export class Config {
   /** Hosts carrying a tag, in any role (used for accessory placement by tag). */
   hostsWithTag(tag: string): string[] {
     const s = this.raw.servers;
-    const lists: unknown[] = Array.isArray(s) ? [s] : isHash(s) ? Object.values(s).map((r) => (isHash(r) ? r.hosts : r)) : [];
+    const lists: unknown[] = Array.isArray(s)
+      ? [s]
+      : isHash(s)
+        ? Object.values(s).map((r) => (isHash(r) ? r.hosts : r))
+        : [];
     const out: string[] = [];
-    for (const list of lists) for (const [host, tags] of tagHosts(list)) if (tags.includes(tag) && !out.includes(host)) out.push(host);
+    for (const list of lists)
+      for (const [host, tags] of tagHosts(list))
+        if (tags.includes(tag) && !out.includes(host)) out.push(host);
     return out;
   }
   get proxyRoles(): Role[] {
@@ -198,7 +204,10 @@ export class Config {
     return this.accessories.filter((a) => a.runningProxy);
   }
   get proxyHosts(): string[] {
-    return unique([...this.proxyRoles.flatMap((r) => r.hosts), ...this.proxyAccessories.flatMap((a) => a.hosts)]);
+    return unique([
+      ...this.proxyRoles.flatMap((r) => r.hosts),
+      ...this.proxyAccessories.flatMap((a) => a.hosts),
+    ]);
   }
   /** The proxy run settings for a host (validated to be the same for every role and accessory there). */
   proxyRun(host: string) {
@@ -304,13 +313,18 @@ export class Config {
   }
   /** Alias name → the wharf arguments it stands for. */
   get aliases(): Record<string, string> {
-    return isHash(this.raw.aliases) ? Object.fromEntries(Object.entries(this.raw.aliases).map(([k, v]) => [k, rubyString(v)])) : {};
+    return isHash(this.raw.aliases)
+      ? Object.fromEntries(Object.entries(this.raw.aliases).map(([k, v]) => [k, rubyString(v)]))
+      : {};
   }
   get output(): { otelEndpoint?: string; filePath?: string } {
     const o = isHash(this.raw.output) ? this.raw.output : {};
     const otel = isHash(o.otel) && o.otel.endpoint !== undefined ? rubyString(o.otel.endpoint) : undefined;
     const file = isHash(o.file) && o.file.path !== undefined ? rubyString(o.file.path) : undefined;
-    return { ...(otel !== undefined ? { otelEndpoint: otel } : {}), ...(file !== undefined ? { filePath: file } : {}) };
+    return {
+      ...(otel !== undefined ? { otelEndpoint: otel } : {}),
+      ...(file !== undefined ? { filePath: file } : {}),
+    };
   }
 }
 

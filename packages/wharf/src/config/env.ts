@@ -10,7 +10,8 @@ export interface SecretRef {
   secret: string;
 }
 
-const isHash = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isHash = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export class Env {
   /** Clear variables, values as strings. */
@@ -97,7 +98,17 @@ function escapeEnvFileValue(value: string): string {
       for (let i = 0; i < part.length; i++) {
         const c = part[i]!;
         const code = c.charCodeAt(0);
-        const esc: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\f': '\\f', '\v': '\\v', '\b': '\\b', '\x07': '\\a', '\x1b': '\\e' };
+        const esc: Record<string, string> = {
+          '\\': '\\\\',
+          '\n': '\\n',
+          '\r': '\\r',
+          '\t': '\\t',
+          '\f': '\\f',
+          '\v': '\\v',
+          '\b': '\\b',
+          '\x07': '\\a',
+          '\x1b': '\\e',
+        };
         if (esc[c]) s += esc[c];
         else if (code < 0x20 || code === 0x7f) s += `\\x${code.toString(16).toUpperCase().padStart(2, '0')}`;
         else s += c;

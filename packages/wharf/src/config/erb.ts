@@ -148,7 +148,40 @@ type Tok =
 
 type StrPart = string | { expr: Tok[] };
 
-const OPS = ['&&', '||', '==', '!=', '=~', '<=', '>=', '::', '&.', '..', '&', '+', '-', '*', '/', '%', '!', '?', ':', '(', ')', '[', ']', '{', '}', ',', '.', '|', '=', '<', '>', ';'];
+const OPS = [
+  '&&',
+  '||',
+  '==',
+  '!=',
+  '=~',
+  '<=',
+  '>=',
+  '::',
+  '&.',
+  '..',
+  '&',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '!',
+  '?',
+  ':',
+  '(',
+  ')',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  '.',
+  '|',
+  '=',
+  '<',
+  '>',
+  ';',
+];
 
 function tokenizeCode(code: string, line0: number): Tok[] {
   const toks: Tok[] = [];
@@ -197,9 +230,11 @@ function tokenizeCode(code: string, line0: number): Tok[] {
     if (c === '%' && /[xwWqQ]/.test(code[i + 1] ?? '') && /[([{<|!/]/.test(code[i + 2] ?? '')) {
       const kind = code[i + 1]!;
       const openCh = code[i + 2]!;
-      const closeCh = ({ '(': ')', '[': ']', '{': '}', '<': '>' } as Record<string, string>)[openCh] ?? openCh;
+      const closeCh =
+        ({ '(': ')', '[': ']', '{': '}', '<': '>' } as Record<string, string>)[openCh] ?? openCh;
       const [raw, end] = readDelimited(code, i + 3, openCh, closeCh, line);
-      if (kind === 'w' || kind === 'W') toks.push({ t: 'words', v: raw.split(/\s+/).filter((w) => w !== ''), line });
+      if (kind === 'w' || kind === 'W')
+        toks.push({ t: 'words', v: raw.split(/\s+/).filter((w) => w !== ''), line });
       else if (kind === 'q') toks.push({ t: 'str', parts: [raw], line });
       else {
         const parts = splitInterpolation(raw, line);
@@ -253,7 +288,13 @@ function tokenizeCode(code: string, line0: number): Tok[] {
   return toks;
 }
 
-function readDelimited(code: string, start: number, open: string, close: string, line: number): [string, number] {
+function readDelimited(
+  code: string,
+  start: number,
+  open: string,
+  close: string,
+  line: number,
+): [string, number] {
   let depth = 1;
   let j = start;
   while (j < code.length) {
@@ -293,7 +334,18 @@ function readInterpolated(code: string, start: number, quote: string, line: numb
   return [splitInterpolation(raw, line), j + 1];
 }
 
-const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '0': '\0', e: '\x1b', s: ' ', a: '\x07', b: '\b', f: '\f', v: '\v' };
+const ESCAPES: Record<string, string> = {
+  n: '\n',
+  t: '\t',
+  r: '\r',
+  '0': '\0',
+  e: '\x1b',
+  s: ' ',
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  v: '\v',
+};
 
 function splitInterpolation(raw: string, line: number): StrPart[] {
   const parts: StrPart[] = [];
@@ -368,7 +420,8 @@ class Parser {
   }
   private expectOp(v: string): Tok {
     const t = this.next();
-    if (t.t !== 'op' || t.v !== v) throw new ErbError(`expected \`${v}\` in ERB code but found ${describe(t)}`, t.line);
+    if (t.t !== 'op' || t.v !== v)
+      throw new ErbError(`expected \`${v}\` in ERB code but found ${describe(t)}`, t.line);
     return t;
   }
   private skipSeparators(): void {
@@ -378,7 +431,8 @@ class Parser {
   parseProgram(): Stmt[] {
     const body = this.parseStatements([]);
     const t = this.peek();
-    if (t.t !== 'eof') throw new ErbError(`unexpected ${describe(t)} in ERB code (an \`end\` without an \`if\`?)`, t.line);
+    if (t.t !== 'eof')
+      throw new ErbError(`unexpected ${describe(t)} in ERB code (an \`end\` without an \`if\`?)`, t.line);
     return body;
   }
 
@@ -410,8 +464,29 @@ class Parser {
       const e = this.parseExpr();
       return this.withModifier({ k: 'assign', name: t.v, e, line: t.line });
     }
-    if (t.t === 'id' && ['require', 'require_relative', 'load', 'eval', 'system', 'exec', 'def', 'class', 'module', 'while', 'until', 'for', 'case', 'begin'].includes(t.v)) {
-      throw new ErbError(`\`${t.v}\` is outside the ERB subset wharf evaluates (ENV lookups, string literals, if/else/end and %x(...) commands)`, t.line);
+    if (
+      t.t === 'id' &&
+      [
+        'require',
+        'require_relative',
+        'load',
+        'eval',
+        'system',
+        'exec',
+        'def',
+        'class',
+        'module',
+        'while',
+        'until',
+        'for',
+        'case',
+        'begin',
+      ].includes(t.v)
+    ) {
+      throw new ErbError(
+        `\`${t.v}\` is outside the ERB subset wharf evaluates (ENV lookups, string literals, if/else/end and %x(...) commands)`,
+        t.line,
+      );
     }
     const e = this.parseExpr();
     if (this.isId('do')) {
@@ -424,7 +499,8 @@ class Parser {
         this.i++;
         while (!this.isOp('|')) {
           const v = this.next();
-          if (v.t !== 'id') throw new ErbError(`expected a block variable name but found ${describe(v)}`, v.line);
+          if (v.t !== 'id')
+            throw new ErbError(`expected a block variable name but found ${describe(v)}`, v.line);
           vars.push(v.v);
           if (this.isOp(',')) this.i++;
         }
@@ -441,7 +517,11 @@ class Parser {
     if (this.isId('if') || this.isId('unless')) {
       const negate = (this.next() as { v: string }).v === 'unless';
       const cond = this.parseExpr();
-      return { k: 'if', branches: [{ cond, negate, body: [s] }], line: (s as { line?: number }).line ?? cond.line };
+      return {
+        k: 'if',
+        branches: [{ cond, negate, body: [s] }],
+        line: (s as { line?: number }).line ?? cond.line,
+      };
     }
     return s;
   }
@@ -475,7 +555,10 @@ class Parser {
         negate = false;
         continue;
       }
-      throw new ErbError(`the \`${start.v}\` opened on line ${start.line} is never closed with \`end\``, t.line);
+      throw new ErbError(
+        `the \`${start.v}\` opened on line ${start.line} is never closed with \`end\``,
+        t.line,
+      );
     }
     return { k: 'if', branches, line: start.line };
   }
@@ -526,7 +609,8 @@ class Parser {
         return { k: 'bin', op, a, b: this.parseAdd(), line: a.line };
       }
     }
-    if (this.isOp('=~')) throw new ErbError('regular expressions (`=~`) are outside the ERB subset wharf evaluates', a.line);
+    if (this.isOp('=~'))
+      throw new ErbError('regular expressions (`=~`) are outside the ERB subset wharf evaluates', a.line);
     return a;
   }
 
@@ -559,7 +643,8 @@ class Parser {
         symBlock = (this.next() as { v: string }).v;
       } else args.push(this.parseExpr());
       if (this.isOp(',')) this.i++;
-      else if (!this.isOp(')')) throw new ErbError(`expected \`,\` or \`)\` but found ${describe(this.peek())}`, this.peek().line);
+      else if (!this.isOp(')'))
+        throw new ErbError(`expected \`,\` or \`)\` but found ${describe(this.peek())}`, this.peek().line);
     }
     this.i++;
     return symBlock === undefined ? { args } : { args, symBlock };
@@ -571,7 +656,8 @@ class Parser {
       if (this.isOp('.') || this.isOp('&.')) {
         this.i++;
         const name = this.next();
-        if (name.t !== 'id' && name.t !== 'const') throw new ErbError(`expected a method name after \`.\` but found ${describe(name)}`, name.line);
+        if (name.t !== 'id' && name.t !== 'const')
+          throw new ErbError(`expected a method name after \`.\` but found ${describe(name)}`, name.line);
         let args: Expr[] = [];
         let symBlock: string | undefined;
         if (this.isOp('(')) ({ args, symBlock } = this.parseArgs());
@@ -581,7 +667,15 @@ class Parser {
           block = this.parseExpr();
           this.expectOp('}');
         }
-        e = { k: 'call', target: e, name: name.v, args, line: name.line, ...(block ? { block } : {}), ...(symBlock ? { symBlock } : {}) };
+        e = {
+          k: 'call',
+          target: e,
+          name: name.v,
+          args,
+          line: name.line,
+          ...(block ? { block } : {}),
+          ...(symBlock ? { symBlock } : {}),
+        };
         continue;
       }
       if (this.isOp('[')) {
@@ -591,7 +685,11 @@ class Parser {
         e = { k: 'index', target: e, index, line: e.line };
         continue;
       }
-      if (this.isOp('::')) throw new ErbError('`::` constant lookups are outside the ERB subset wharf evaluates', this.peek().line);
+      if (this.isOp('::'))
+        throw new ErbError(
+          '`::` constant lookups are outside the ERB subset wharf evaluates',
+          this.peek().line,
+        );
       return e;
     }
   }
@@ -600,15 +698,27 @@ class Parser {
     const t = this.next();
     switch (t.t) {
       case 'str':
-        return { k: 'str', parts: t.parts.map((p) => (typeof p === 'string' ? p : subExpr(p.expr, t.line))), line: t.line };
+        return {
+          k: 'str',
+          parts: t.parts.map((p) => (typeof p === 'string' ? p : subExpr(p.expr, t.line))),
+          line: t.line,
+        };
       case 'cmd':
-        return { k: 'cmd', parts: t.parts.map((p) => (typeof p === 'string' ? p : subExpr(p.expr, t.line))), line: t.line };
+        return {
+          k: 'cmd',
+          parts: t.parts.map((p) => (typeof p === 'string' ? p : subExpr(p.expr, t.line))),
+          line: t.line,
+        };
       case 'num':
         return { k: 'lit', v: t.v, line: t.line };
       case 'sym':
         return { k: 'lit', v: t.v, line: t.line };
       case 'words':
-        return { k: 'array', items: t.v.map((w) => ({ k: 'lit', v: w, line: t.line }) as Expr), line: t.line };
+        return {
+          k: 'array',
+          items: t.v.map((w) => ({ k: 'lit', v: w, line: t.line }) as Expr),
+          line: t.line,
+        };
       case 'const':
         return { k: 'const', name: t.v, line: t.line };
       case 'id':
@@ -630,7 +740,11 @@ class Parser {
           while (!this.isOp(']')) {
             items.push(this.parseExpr());
             if (this.isOp(',')) this.i++;
-            else if (!this.isOp(']')) throw new ErbError(`expected \`,\` or \`]\` but found ${describe(this.peek())}`, this.peek().line);
+            else if (!this.isOp(']'))
+              throw new ErbError(
+                `expected \`,\` or \`]\` but found ${describe(this.peek())}`,
+                this.peek().line,
+              );
           }
           this.i++;
           return { k: 'array', items, line: t.line };
@@ -733,7 +847,11 @@ class Interpreter {
 
   private exec(stmts: Stmt[]): void {
     for (const s of stmts) {
-      if (++this.steps > 1_000_000) throw new ErbError('the ERB code runs too long (more than a million steps)', (s as { line?: number }).line ?? 1);
+      if (++this.steps > 1_000_000)
+        throw new ErbError(
+          'the ERB code runs too long (more than a million steps)',
+          (s as { line?: number }).line ?? 1,
+        );
       switch (s.k) {
         case 'text':
           this.append(s.v, s.line, true);
@@ -791,10 +909,16 @@ class Interpreter {
         return e.items.map((x) => this.eval(x));
       case 'var':
         if (this.vars.has(e.name)) return this.vars.get(e.name)!;
-        throw new ErbError(`\`${e.name}\` is not a variable wharf knows in ERB (only ENV, string literals and variables assigned earlier)`, e.line);
+        throw new ErbError(
+          `\`${e.name}\` is not a variable wharf knows in ERB (only ENV, string literals and variables assigned earlier)`,
+          e.line,
+        );
       case 'const':
         if (e.name === 'ENV' || e.name === 'File') return `<${e.name}>`;
-        throw new ErbError(`the Ruby constant \`${e.name}\` is outside the ERB subset wharf evaluates (only ENV and File.read)`, e.line);
+        throw new ErbError(
+          `the Ruby constant \`${e.name}\` is outside the ERB subset wharf evaluates (only ENV and File.read)`,
+          e.line,
+        );
       case 'not':
         return !truthy(this.eval(e.e));
       case 'tern':
@@ -837,7 +961,10 @@ class Interpreter {
         if (typeof a === 'string' && typeof b === 'string') return a + b;
         if (typeof a === 'number' && typeof b === 'number') return a + b;
         if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
-        throw new ErbError(`cannot add ${rubyInspect(a)} and ${rubyInspect(b)} (Ruby would raise a TypeError)`, e.line);
+        throw new ErbError(
+          `cannot add ${rubyInspect(a)} and ${rubyInspect(b)} (Ruby would raise a TypeError)`,
+          e.line,
+        );
       default:
         if (typeof a === 'number' && typeof b === 'number') {
           switch (e.op) {
@@ -861,7 +988,10 @@ class Interpreter {
         if (typeof a === 'string' && typeof b === 'string' && ['<', '>', '<=', '>='].includes(e.op)) {
           return e.op === '<' ? a < b : e.op === '>' ? a > b : e.op === '<=' ? a <= b : a >= b;
         }
-        throw new ErbError(`the operator \`${e.op}\` does not apply to ${rubyInspect(a)} and ${rubyInspect(b)}`, e.line);
+        throw new ErbError(
+          `the operator \`${e.op}\` does not apply to ${rubyInspect(a)} and ${rubyInspect(b)}`,
+          e.line,
+        );
     }
   }
 
@@ -875,7 +1005,11 @@ class Interpreter {
       if (typeof v !== 'string') throw new ErbError(`\`${e.name}\` needs a string argument`, e.line);
       return v;
     };
-    const blank = target === null || target === false || (typeof target === 'string' && target.trim() === '') || (Array.isArray(target) && target.length === 0);
+    const blank =
+      target === null ||
+      target === false ||
+      (typeof target === 'string' && target.trim() === '') ||
+      (Array.isArray(target) && target.length === 0);
     switch (e.name) {
       case 'nil?':
         return target === null;
@@ -919,7 +1053,15 @@ class Interpreter {
           return target.filter((x, i) => target.findIndex((y) => rubyInspect(y) === rubyInspect(x)) === i);
         case 'map':
           if (e.symBlock) {
-            return target.map((x) => this.call({ k: 'call', target: { k: 'lit', v: x, line: e.line }, name: e.symBlock!, args: [], line: e.line }));
+            return target.map((x) =>
+              this.call({
+                k: 'call',
+                target: { k: 'lit', v: x, line: e.line },
+                name: e.symBlock!,
+                args: [],
+                line: e.line,
+              }),
+            );
           }
           break;
       }
@@ -933,7 +1075,11 @@ class Interpreter {
         case 'rstrip':
           return target.replace(/[\s\0]+$/, '');
         case 'chomp':
-          return args.length ? (target.endsWith(argStr(0)) ? target.slice(0, -argStr(0).length || undefined) : target) : target.replace(/\r?\n$|\r$/, '');
+          return args.length
+            ? target.endsWith(argStr(0))
+              ? target.slice(0, -argStr(0).length || undefined)
+              : target
+            : target.replace(/\r?\n$|\r$/, '');
         case 'downcase':
           return target.toLowerCase();
         case 'upcase':
@@ -950,7 +1096,11 @@ class Interpreter {
         case 'end_with?':
           return args.some((_, i) => target.endsWith(argStr(i)));
         case 'split': {
-          if (args.length === 0) return target.trim().split(/\s+/).filter((x) => x !== '');
+          if (args.length === 0)
+            return target
+              .trim()
+              .split(/\s+/)
+              .filter((x) => x !== '');
           const parts = target.split(argStr(0));
           while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
           return parts;
@@ -967,7 +1117,10 @@ class Interpreter {
           return target.endsWith(argStr(0)) && argStr(0) !== '' ? target.slice(0, -argStr(0).length) : target;
       }
     }
-    throw new ErbError(`the method \`${e.name}\` is outside the ERB subset wharf evaluates (on ${rubyInspect(target)})`, e.line);
+    throw new ErbError(
+      `the method \`${e.name}\` is outside the ERB subset wharf evaluates (on ${rubyInspect(target)})`,
+      e.line,
+    );
   }
 
   private envCall(e: Extract<Expr, { k: 'call' }>): RubyValue {
@@ -980,7 +1133,10 @@ class Interpreter {
         if (value !== undefined) return value;
         if (args.length > 1) return args[1]!;
         if (e.block) return this.eval(e.block);
-        throw new ErbError(`ENV.fetch("${key}") failed because the environment variable ${key} is not set; set it or give a default with ENV.fetch("${key}", "default")`, e.line);
+        throw new ErbError(
+          `ENV.fetch("${key}") failed because the environment variable ${key} is not set; set it or give a default with ENV.fetch("${key}", "default")`,
+          e.line,
+        );
       }
       case 'key?':
       case 'has_key?':
@@ -991,7 +1147,10 @@ class Interpreter {
       case '[]':
         return key === undefined ? null : (this.ctx.env[key] ?? null);
     }
-    throw new ErbError(`\`ENV.${e.name}\` is outside the ERB subset wharf evaluates (use ENV["X"], ENV.fetch("X") or ENV.fetch("X", "default"))`, e.line);
+    throw new ErbError(
+      `\`ENV.${e.name}\` is outside the ERB subset wharf evaluates (use ENV["X"], ENV.fetch("X") or ENV.fetch("X", "default"))`,
+      e.line,
+    );
   }
 
   private fileCall(e: Extract<Expr, { k: 'call' }>): RubyValue {
@@ -1003,14 +1162,20 @@ class Interpreter {
         try {
           return this.ctx.readFile(path);
         } catch (error) {
-          throw new ErbError(`File.read("${path}") failed: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, e.line);
+          throw new ErbError(
+            `File.read("${path}") failed: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
+            e.line,
+          );
         }
       case 'exist?':
       case 'exists?':
       case 'file?':
         return this.ctx.fileExists(path);
     }
-    throw new ErbError(`\`File.${e.name}\` is outside the ERB subset wharf evaluates (only File.read and File.exist?)`, e.line);
+    throw new ErbError(
+      `\`File.${e.name}\` is outside the ERB subset wharf evaluates (only File.read and File.exist?)`,
+      e.line,
+    );
   }
 }
 

@@ -1,5 +1,12 @@
 /** Public API of the configuration loader. */
-export { loadConfig, loadConfigFromSources, deepMergeConfig, destinationFile, type LoadOptions, type ConfigSource } from './load.js';
+export {
+  loadConfig,
+  loadConfigFromSources,
+  deepMergeConfig,
+  destinationFile,
+  type LoadOptions,
+  type ConfigSource,
+} from './load.js';
 export { Config, KAMAL_COMPATIBLE_VERSION, type ConfigContext } from './config.js';
 export { Role, tagHosts } from './role.js';
 export { Accessory, type AccessoryPath } from './accessory.js';
@@ -17,7 +24,14 @@ export {
   PROXY_CONFIG_VOLUME,
 } from './proxy.js';
 export { Registry, Ssh, Sshkit, Boot, type Credential } from './sections.js';
-export { ConfigError, formatProblem, dottedPath, suggestKey, type ConfigProblem, type KeyPath } from './problems.js';
+export {
+  ConfigError,
+  formatProblem,
+  dottedPath,
+  suggestKey,
+  type ConfigProblem,
+  type KeyPath,
+} from './problems.js';
 export { argumentize, optionize, escapeShellValue, present, rubyString } from './shell-args.js';
 export { renderErb, ErbError, type ErbContext } from './erb.js';
 export { readYaml, resolvePlainScalar } from './yaml-reader.js';

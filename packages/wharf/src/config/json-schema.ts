@@ -5,7 +5,11 @@ import { rootSchema } from './schema.js';
 export const JSON_SCHEMA_ID = 'https://wharf.dev/schema/deploy.schema.json';
 
 export function deployJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(rootSchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
+  const schema = z.toJSONSchema(rootSchema, {
+    io: 'input',
+    unrepresentable: 'any',
+    target: 'draft-2020-12',
+  }) as Record<string, unknown>;
   // Root keys are checked strictly except `x-` extensions (YAML anchors).
   schema.additionalProperties = false;
   schema.patternProperties = { '^x-': {} };

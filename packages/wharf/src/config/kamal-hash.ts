@@ -23,14 +23,16 @@ function redactEnv(env: unknown): unknown {
   if (!isHash(env)) return env;
   const out: Hash = { ...env };
   if (Array.isArray(out.secret)) out.secret = out.secret.map(() => REDACTED);
-  if (isHash(out.tags)) out.tags = Object.fromEntries(Object.entries(out.tags).map(([k, v]) => [k, redactEnv(v)]));
+  if (isHash(out.tags))
+    out.tags = Object.fromEntries(Object.entries(out.tags).map(([k, v]) => [k, redactEnv(v)]));
   return out;
 }
 
 function redactRegistry(reg: unknown): unknown {
   if (!isHash(reg)) return reg;
   const out: Hash = { ...reg };
-  if ('password' in out) out.password = Array.isArray(out.password) ? out.password.map(() => REDACTED) : REDACTED;
+  if ('password' in out)
+    out.password = Array.isArray(out.password) ? out.password.map(() => REDACTED) : REDACTED;
   if (Array.isArray(out.username)) out.username = out.username.map(() => REDACTED);
   return out;
 }
@@ -43,7 +45,11 @@ function redactAccessories(accessories: unknown): unknown {
       const out: Hash = { ...a };
       if ('env' in out) out.env = redactEnv(out.env);
       if ('registry' in out) out.registry = redactRegistry(out.registry);
-      if (isHash(out.proxy) && isHash(out.proxy.ssl)) out.proxy = { ...out.proxy, ssl: Object.fromEntries(Object.keys(out.proxy.ssl).map((k) => [k, REDACTED])) };
+      if (isHash(out.proxy) && isHash(out.proxy.ssl))
+        out.proxy = {
+          ...out.proxy,
+          ssl: Object.fromEntries(Object.keys(out.proxy.ssl).map((k) => [k, REDACTED])),
+        };
       return [name, out];
     }),
   );
@@ -54,7 +60,8 @@ export function kamalHash(config: Config): Record<string, unknown> {
   const ssh = config.ssh;
   const sshOptions: Hash = { user: ssh.user, port: ssh.port };
   if (ssh.proxy !== undefined) sshOptions.proxy = ssh.proxy;
-  else if (config.ssh.raw.proxy_command !== undefined) sshOptions.proxy = `ProxyCommand ${String(config.ssh.raw.proxy_command)}`;
+  else if (config.ssh.raw.proxy_command !== undefined)
+    sshOptions.proxy = `ProxyCommand ${String(config.ssh.raw.proxy_command)}`;
   sshOptions.keepalive = true;
   sshOptions.keepalive_interval = 30;
   if (ssh.keysOnly !== undefined) sshOptions.keys_only = ssh.keysOnly;
@@ -90,7 +97,13 @@ export function kamalHash(config: Config): Record<string, unknown> {
 function rubyKeys(value: unknown, symbolKeys: boolean): unknown {
   if (value instanceof RubySymbol) return `:${value.name}`;
   if (Array.isArray(value)) return value.map((v) => rubyKeys(v, false));
-  if (isHash(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [symbolKeys ? `:${k}` : k, rubyKeys(v, symbolKeys && k === 'ssh_options')]));
+  if (isHash(value))
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        symbolKeys ? `:${k}` : k,
+        rubyKeys(v, symbolKeys && k === 'ssh_options'),
+      ]),
+    );
   return value;
 }
 
@@ -99,6 +112,9 @@ export function kamalConfigYaml(config: Config): string {
   const data = rubyKeys(kamalHash(config), true) as Hash;
   // ssh_options keys are symbols in Kamal too.
   const ssh = data[':ssh_options'];
-  if (isHash(ssh)) data[':ssh_options'] = Object.fromEntries(Object.entries(ssh).map(([k, v]) => [k.startsWith(':') ? k : `:${k}`, v]));
+  if (isHash(ssh))
+    data[':ssh_options'] = Object.fromEntries(
+      Object.entries(ssh).map(([k, v]) => [k.startsWith(':') ? k : `:${k}`, v]),
+    );
   return `---\n${stringify(data, { indentSeq: false, lineWidth: 0 })}`;
 }

@@ -69,11 +69,28 @@ function displayPath(file: string, cwd: string): string {
 
 function runCommand(cwd: string, env: Record<string, string | undefined>, timeoutMs: number) {
   return (command: string): string => {
-    const r = spawnSync('/bin/sh', ['-c', command], { cwd, env: env as NodeJS.ProcessEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 });
-    if (r.error) throw new Error((r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? `it ran longer than ${Math.round(timeoutMs / 1000)} s` : r.error.message);
+    const r = spawnSync('/bin/sh', ['-c', command], {
+      cwd,
+      env: env as NodeJS.ProcessEnv,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    if (r.error)
+      throw new Error(
+        (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT'
+          ? `it ran longer than ${Math.round(timeoutMs / 1000)} s`
+          : r.error.message,
+      );
     if (r.status !== 0) {
-      const why = (r.stderr ?? '').split('\n').find((l) => l.trim() !== '')?.trim();
-      throw new Error(`it exited with status ${r.status ?? r.signal}${why ? ` (${why.replace(/\.$/, '')})` : ''}`);
+      const why = (r.stderr ?? '')
+        .split('\n')
+        .find((l) => l.trim() !== '')
+        ?.trim();
+      throw new Error(
+        `it exited with status ${r.status ?? r.signal}${why ? ` (${why.replace(/\.$/, '')})` : ''}`,
+      );
     }
     return r.stdout ?? '';
   };
@@ -84,7 +101,15 @@ function readText(path: string, shown: string, problems: ConfigProblem[]): strin
     return readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    problems.push({ path: [], file: shown, message: code === 'ENOENT' ? `Configuration file not found: ${shown} does not exist` : `${shown} cannot be read (${code ?? (error as Error).message})`, standalone: true });
+    problems.push({
+      path: [],
+      file: shown,
+      message:
+        code === 'ENOENT'
+          ? `Configuration file not found: ${shown} does not exist`
+          : `${shown} cannot be read (${code ?? (error as Error).message})`,
+      standalone: true,
+    });
     return undefined;
   }
 }
@@ -96,7 +121,13 @@ interface ParseContext {
   allowCommands: boolean;
 }
 
-function parseConfigText(text: string, shown: string, pc: ParseContext, problems: ConfigProblem[], warnings: ConfigProblem[]): LoadedFile | undefined {
+function parseConfigText(
+  text: string,
+  shown: string,
+  pc: ParseContext,
+  problems: ConfigProblem[],
+  warnings: ConfigProblem[],
+): LoadedFile | undefined {
   const { cwd, env, timeoutMs } = pc;
   let rendered: { text: string; lineMap?: number[] };
   try {
@@ -112,23 +143,43 @@ function parseConfigText(text: string, shown: string, pc: ParseContext, problems
     });
   } catch (error) {
     if (error instanceof ErbError) {
-      problems.push({ path: [], file: shown, line: error.line, message: `ERB: ${error.message}`, standalone: true });
+      problems.push({
+        path: [],
+        file: shown,
+        line: error.line,
+        message: `ERB: ${error.message}`,
+        standalone: true,
+      });
       return undefined;
     }
     throw error;
   }
   const parsed = readYaml(rendered.text, rendered.lineMap);
-  for (const w of parsed.warnings) warnings.push({ path: w.path ?? [], file: shown, line: w.line, message: w.message, standalone: true });
+  for (const w of parsed.warnings)
+    warnings.push({ path: w.path ?? [], file: shown, line: w.line, message: w.message, standalone: true });
   if (parsed.errors.length > 0) {
-    for (const e of parsed.errors) problems.push({ path: [], file: shown, line: e.line, message: e.message, standalone: true });
+    for (const e of parsed.errors)
+      problems.push({ path: [], file: shown, line: e.line, message: e.message, standalone: true });
     return undefined;
   }
   if (parsed.value === null) {
-    problems.push({ path: [], file: shown, line: 1, message: `the file ${shown} is empty; it should be a YAML mapping of settings such as service, image and servers`, standalone: true });
+    problems.push({
+      path: [],
+      file: shown,
+      line: 1,
+      message: `the file ${shown} is empty; it should be a YAML mapping of settings such as service, image and servers`,
+      standalone: true,
+    });
     return undefined;
   }
   if (!isHash(parsed.value)) {
-    problems.push({ path: [], file: shown, line: 1, message: `the file ${shown} should be a YAML mapping of settings (service:, image:, servers: ...), not ${Array.isArray(parsed.value) ? 'a list' : 'a single value'}`, standalone: true });
+    problems.push({
+      path: [],
+      file: shown,
+      line: 1,
+      message: `the file ${shown} should be a YAML mapping of settings (service:, image:, servers: ...), not ${Array.isArray(parsed.value) ? 'a list' : 'a single value'}`,
+      standalone: true,
+    });
     return undefined;
   }
   return { file: shown, value: parsed.value, lines: parsed.lines };
@@ -150,7 +201,8 @@ function locate(files: LoadedFile[], path: KeyPath): { file?: string; line?: num
 export async function loadConfig(options: LoadOptions = {}): Promise<Config> {
   const cwd = resolve(options.cwd ?? process.cwd());
   const configFile = options.configFile ?? 'config/deploy.yml';
-  const destination = options.destination === undefined || options.destination === '' ? undefined : options.destination;
+  const destination =
+    options.destination === undefined || options.destination === '' ? undefined : options.destination;
   const paths = [resolve(cwd, configFile)];
   if (destination !== undefined) paths.push(destinationFile(paths[0]!, destination));
   const problems: ConfigProblem[] = [];
@@ -167,11 +219,17 @@ export async function loadConfig(options: LoadOptions = {}): Promise<Config> {
 /** Like loadConfig, from texts already read: the base file first, then the destination overlay. */
 export function loadConfigFromSources(sources: ConfigSource[], options: LoadOptions = {}): Config {
   const cwd = resolve(options.cwd ?? process.cwd());
-  const destination = options.destination === undefined || options.destination === '' ? undefined : options.destination;
+  const destination =
+    options.destination === undefined || options.destination === '' ? undefined : options.destination;
   const env: Record<string, string | undefined> = { ...(options.env ?? process.env) };
   if (destination !== undefined) env.KAMAL_DESTINATION = destination;
   else delete env.KAMAL_DESTINATION;
-  const pc: ParseContext = { cwd, env, timeoutMs: options.commandTimeoutMs ?? 60_000, allowCommands: options.allowCommands !== false };
+  const pc: ParseContext = {
+    cwd,
+    env,
+    timeoutMs: options.commandTimeoutMs ?? 60_000,
+    allowCommands: options.allowCommands !== false,
+  };
 
   const problems: ConfigProblem[] = [];
   const warnings: ConfigProblem[] = [];
@@ -208,7 +266,12 @@ export function loadConfigFromSources(sources: ConfigSource[], options: LoadOpti
   const all = [...shapeProblems, ...semantic.errors.filter((p) => !shapePaths.has(pathKey(p.path)))];
   for (const w of semantic.warnings) warnings.push({ ...w, ...locate(files, w.path) });
   if (all.length > 0) {
-    throw new ConfigError(sortProblems(all.map((p) => ({ ...p, ...locate(files, p.path) })), files.map((f) => f.file)));
+    throw new ConfigError(
+      sortProblems(
+        all.map((p) => ({ ...p, ...locate(files, p.path) })),
+        files.map((f) => f.file),
+      ),
+    );
   }
   return config;
 }

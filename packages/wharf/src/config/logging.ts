@@ -1,7 +1,8 @@
 /** Docker logging options (root and per role). */
 import { argumentize, optionize, present, rubyString } from './shell-args.js';
 
-const isHash = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isHash = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export function deepMerge(base: unknown, over: unknown): unknown {
   if (!isHash(base) || !isHash(over)) return over;
@@ -14,7 +15,9 @@ export class Logging {
   constructor(readonly raw: Record<string, unknown> = {}) {}
 
   get driver(): string | undefined {
-    return this.raw.driver === undefined || this.raw.driver === null ? undefined : rubyString(this.raw.driver);
+    return this.raw.driver === undefined || this.raw.driver === null
+      ? undefined
+      : rubyString(this.raw.driver);
   }
 
   get options(): Record<string, unknown> {
@@ -28,7 +31,10 @@ export class Logging {
   /** `--log-driver "x" --log-opt k="v"`, or Kamal's default `--log-opt max-size="10m"`. */
   args(): string[] {
     if (present(this.driver) || present(this.options)) {
-      return [...optionize(this.driver !== undefined ? { 'log-driver': this.driver } : {}), ...argumentize('--log-opt', this.options)];
+      return [
+        ...optionize(this.driver !== undefined ? { 'log-driver': this.driver } : {}),
+        ...argumentize('--log-opt', this.options),
+      ];
     }
     return argumentize('--log-opt', { 'max-size': '10m' });
   }

@@ -38,7 +38,9 @@ export function sortProblems(problems: ConfigProblem[], files: readonly string[]
   const fileIndex = (f?: string) => (f === undefined ? -1 : files.indexOf(f));
   return problems
     .map((p, i) => ({ p, i }))
-    .sort((x, y) => fileIndex(x.p.file) - fileIndex(y.p.file) || (x.p.line ?? 0) - (y.p.line ?? 0) || x.i - y.i)
+    .sort(
+      (x, y) => fileIndex(x.p.file) - fileIndex(y.p.file) || (x.p.line ?? 0) - (y.p.line ?? 0) || x.i - y.i,
+    )
     .map(({ p }) => p);
 }
 
@@ -66,7 +68,8 @@ export function editDistance(a: string, b: string): number {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        v = Math.min(v, d[i - 2]![j - 2]! + 1);
       d[i]![j] = v;
     }
   }
@@ -102,6 +105,7 @@ export function describeValue(value: unknown): string {
     return `the string ${JSON.stringify(shown)}`;
   }
   if (typeof value === 'boolean') return `${value}`;
-  if (typeof value === 'number') return Number.isInteger(value) ? `the number ${value}` : `the number ${value}`;
+  if (typeof value === 'number')
+    return Number.isInteger(value) ? `the number ${value}` : `the number ${value}`;
   return String(value);
 }

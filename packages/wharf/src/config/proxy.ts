@@ -73,7 +73,10 @@ export class ProxyBoot {
   }
   /** `--publish 80:80 --publish 443:443 --log-opt max-size=10m`: the legacy default boot options. */
   get defaultBootOptions(): string[] {
-    return [...publishArgs(PROXY_DEFAULT_HTTP_PORT, PROXY_DEFAULT_HTTPS_PORT, undefined), ...argumentize('--log-opt', `max-size=${PROXY_DEFAULT_LOG_MAX_SIZE}`)];
+    return [
+      ...publishArgs(PROXY_DEFAULT_HTTP_PORT, PROXY_DEFAULT_HTTPS_PORT, undefined),
+      ...argumentize('--log-opt', `max-size=${PROXY_DEFAULT_LOG_MAX_SIZE}`),
+    ];
   }
   get imageDefault(): string {
     return 'basecamp/kamal-proxy';
@@ -88,8 +91,14 @@ function formatBindIp(ip: string | undefined): string | undefined {
 function publishArgs(httpPort: unknown, httpsPort: unknown, bindIps: string[] | undefined): string[] {
   return (bindIps ?? [undefined]).flatMap((ip) => {
     const bind = formatBindIp(ip);
-    const http = [bind, httpPort, PROXY_DEFAULT_HTTP_PORT].filter((x) => x !== undefined && x !== null).map(rubyString).join(':');
-    const https = [bind, httpsPort, PROXY_DEFAULT_HTTPS_PORT].filter((x) => x !== undefined && x !== null).map(rubyString).join(':');
+    const http = [bind, httpPort, PROXY_DEFAULT_HTTP_PORT]
+      .filter((x) => x !== undefined && x !== null)
+      .map(rubyString)
+      .join(':');
+    const https = [bind, httpsPort, PROXY_DEFAULT_HTTPS_PORT]
+      .filter((x) => x !== undefined && x !== null)
+      .map(rubyString)
+      .join(':');
     return argumentize('--publish', [http, https]);
   });
 }
@@ -140,7 +149,9 @@ export class ProxyRun {
   /** Each bind address's `--publish` pair, joined into one string per address as Kamal does. */
   publishArgs(): string[] {
     if (!this.publish) return [];
-    return (this.bindIps ?? [undefined]).map((ip) => publishArgs(this.httpPort, this.httpsPort, ip === undefined ? undefined : [ip]).join(' '));
+    return (this.bindIps ?? [undefined]).map((ip) =>
+      publishArgs(this.httpPort, this.httpsPort, ip === undefined ? undefined : [ip]).join(' '),
+    );
   }
   loggingArgs(): string[] {
     return present(this.logMaxSize) ? argumentize('--log-opt', `max-size=${this.logMaxSize}`) : [];
@@ -200,7 +211,10 @@ export class Proxy {
     private readonly ctx: ProxyContext,
     readonly roleName?: string,
   ) {
-    this.run = isHash(raw.run) && present(raw.run) ? new ProxyRun(raw.run, ctx.runDirectory, ctx.serviceAndDestination) : undefined;
+    this.run =
+      isHash(raw.run) && present(raw.run)
+        ? new ProxyRun(raw.run, ctx.runDirectory, ctx.serviceAndDestination)
+        : undefined;
   }
 
   get appPort(): number {
@@ -220,16 +234,22 @@ export class Proxy {
   }
   /** Secret names of a custom certificate (values come from the secrets module). */
   get certificatePemSecret(): string | undefined {
-    return isHash(this.raw.ssl) && this.raw.ssl.certificate_pem !== undefined ? rubyString(this.raw.ssl.certificate_pem) : undefined;
+    return isHash(this.raw.ssl) && this.raw.ssl.certificate_pem !== undefined
+      ? rubyString(this.raw.ssl.certificate_pem)
+      : undefined;
   }
   get privateKeyPemSecret(): string | undefined {
-    return isHash(this.raw.ssl) && this.raw.ssl.private_key_pem !== undefined ? rubyString(this.raw.ssl.private_key_pem) : undefined;
+    return isHash(this.raw.ssl) && this.raw.ssl.private_key_pem !== undefined
+      ? rubyString(this.raw.ssl.private_key_pem)
+      : undefined;
   }
   private get boot(): ProxyBoot {
     return new ProxyBoot(this.ctx.runDirectory, this.ctx.serviceAndDestination);
   }
   private tlsPath(dir: string, file: string): string | undefined {
-    return this.customSslCertificate ? [dir, this.roleName, file].filter((x) => x !== undefined).join('/') : undefined;
+    return this.customSslCertificate
+      ? [dir, this.roleName, file].filter((x) => x !== undefined).join('/')
+      : undefined;
   }
   get hostTlsCert(): string | undefined {
     return this.tlsPath(this.boot.tlsDirectory, 'cert.pem');
@@ -245,7 +265,8 @@ export class Proxy {
   }
   get pathPrefixes(): string[] {
     if (Array.isArray(this.raw.path_prefixes)) return this.raw.path_prefixes.map(rubyString);
-    if (this.raw.path_prefix !== undefined && this.raw.path_prefix !== null) return rubyString(this.raw.path_prefix).split(',');
+    if (this.raw.path_prefix !== undefined && this.raw.path_prefix !== null)
+      return rubyString(this.raw.path_prefix).split(',');
     return [];
   }
 
@@ -256,9 +277,13 @@ export class Proxy {
 
   /** kamal-proxy deploy options, in Kamal's order, unset ones left out. */
   deployOptions(): Record<string, unknown> {
-    const seconds = (v: unknown) => (v === undefined || v === null || v === false ? undefined : `${rubyString(v)}s`);
+    const seconds = (v: unknown) =>
+      v === undefined || v === null || v === false ? undefined : `${rubyString(v)}s`;
     const buffering = isHash(this.raw.buffering) ? this.raw.buffering : undefined;
-    const errorPages = this.ctx.errorPagesPath !== undefined ? `${this.boot.errorPagesContainerDirectory}/${this.ctx.version()}` : undefined;
+    const errorPages =
+      this.ctx.errorPagesPath !== undefined
+        ? `${this.boot.errorPagesContainerDirectory}/${this.ctx.version()}`
+        : undefined;
     const opts: Record<string, unknown> = {
       host: this.hosts,
       tls: this.ssl ? true : undefined,

@@ -16,7 +16,14 @@ export function tagHosts(list: unknown): Map<string, string[]> {
     if (isHash(entry)) {
       const [host, tags] = Object.entries(entry)[0] ?? [];
       if (host === undefined) continue;
-      out.set(host, Array.isArray(tags) ? tags.map(rubyString) : tags === undefined || tags === null ? [] : [rubyString(tags)]);
+      out.set(
+        host,
+        Array.isArray(tags)
+          ? tags.map(rubyString)
+          : tags === undefined || tags === null
+            ? []
+            : [rubyString(tags)],
+      );
     } else if (typeof entry === 'string' || typeof entry === 'number' || typeof entry === 'boolean') {
       out.set(rubyString(entry), []);
     }
@@ -41,10 +48,18 @@ export class Role {
     const servers = config.raw.servers;
     const roleConfig = Array.isArray(servers) ? [] : isHash(servers) ? servers[name] : undefined;
     this.specializations = isHash(roleConfig) ? roleConfig : {};
-    const hostList = Array.isArray(servers) ? servers : Array.isArray(roleConfig) ? roleConfig : isHash(roleConfig) ? roleConfig.hosts : [];
+    const hostList = Array.isArray(servers)
+      ? servers
+      : Array.isArray(roleConfig)
+        ? roleConfig
+        : isHash(roleConfig)
+          ? roleConfig.hosts
+          : [];
     this.taggedHosts = tagHosts(hostList);
     const proxySpec = this.specializations.proxy;
-    this.runningProxy = this.primary ? proxySpec !== false : proxySpec !== undefined && proxySpec !== null && proxySpec !== false;
+    this.runningProxy = this.primary
+      ? proxySpec !== false
+      : proxySpec !== undefined && proxySpec !== null && proxySpec !== false;
     if (this.runningProxy) {
       this.specializedProxy = new Proxy(isHash(proxySpec) ? proxySpec : {}, config.proxyContext, name);
     }
@@ -90,22 +105,31 @@ export class Role {
   }
   /** service/role/destination labels, then root labels, then role labels. */
   get labels(): Record<string, string | undefined> {
-    const out: Record<string, string | undefined> = { service: this.config.service, role: this.name, destination: this.config.destination };
-    for (const src of [this.config.raw.labels, this.specializations.labels]) if (isHash(src)) for (const [k, v] of Object.entries(src)) out[k] = rubyString(v);
+    const out: Record<string, string | undefined> = {
+      service: this.config.service,
+      role: this.name,
+      destination: this.config.destination,
+    };
+    for (const src of [this.config.raw.labels, this.specializations.labels])
+      if (isHash(src)) for (const [k, v] of Object.entries(src)) out[k] = rubyString(v);
     return out;
   }
   labelArgs(): string[] {
     return argumentize('--label', this.labels);
   }
   get logging(): Logging {
-    return this.config.logging.merge(new Logging(isHash(this.specializations.logging) ? this.specializations.logging : {}));
+    return this.config.logging.merge(
+      new Logging(isHash(this.specializations.logging) ? this.specializations.logging : {}),
+    );
   }
   loggingArgs(): string[] {
     return this.logging.args();
   }
   /** The role's proxy settings merged over the root proxy; undefined when the role runs without proxy. */
   get proxy(): Proxy | undefined {
-    return this.runningProxy && this.specializedProxy ? this.specializedProxy.over(this.config.proxy) : undefined;
+    return this.runningProxy && this.specializedProxy
+      ? this.specializedProxy.over(this.config.proxy)
+      : undefined;
   }
   get ssl(): boolean {
     return this.proxy?.ssl ?? false;
@@ -123,7 +147,11 @@ export class Role {
   env(host: string): Env {
     let env = this.envCache.get(host);
     if (!env) {
-      env = [this.config.env, Env.fromRaw(this.specializations.env), ...this.envTags(host).map((t) => t.env)].reduce((a, b) => a.merge(b));
+      env = [
+        this.config.env,
+        Env.fromRaw(this.specializations.env),
+        ...this.envTags(host).map((t) => t.env),
+      ].reduce((a, b) => a.merge(b));
       this.envCache.set(host, env);
     }
     return env;
@@ -172,6 +200,9 @@ export class Role {
   assetVolumeArgs(version?: string): string[] | undefined {
     if (!this.assets) return undefined;
     const opts = this.assetPathOptions;
-    return ['--volume', `$PWD/${this.assetVolumeDirectory(version)}:${this.assetPath}${present(opts) ? `:${opts}` : ''}`];
+    return [
+      '--volume',
+      `$PWD/${this.assetVolumeDirectory(version)}:${this.assetPath}${present(opts) ? `:${opts}` : ''}`,
+    ];
   }
 }

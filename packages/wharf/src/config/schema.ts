@@ -13,13 +13,15 @@ import * as z from 'zod';
 // --- building blocks -------------------------------------------------------
 
 /** A Kamal "string": any scalar; Ruby calls to_s on it. */
-export const stringish = () => z.union([z.string(), z.number(), z.boolean()], { error: 'should be a string' });
+export const stringish = () =>
+  z.union([z.string(), z.number(), z.boolean()], { error: 'should be a string' });
 export const integer = () => z.int({ error: 'should be an integer' });
 export const boolean = () => z.boolean({ error: 'should be a boolean' });
 export const anyHash = () => z.record(z.string(), z.unknown(), { error: 'should be a hash' });
 export const hashOfStrings = () => z.record(z.string(), stringish(), { error: 'should be a hash' });
 export const arrayOf = <T extends z.ZodType>(item: T) => z.array(item, { error: 'should be an array' });
-export const section = <T extends z.core.$ZodLooseShape>(shape: T) => z.strictObject(shape, { error: 'should be a hash' });
+export const section = <T extends z.core.$ZodLooseShape>(shape: T) =>
+  z.strictObject(shape, { error: 'should be a hash' });
 
 function doc<T extends z.ZodType>(schema: T, description: string): z.ZodOptional<T> {
   return schema.optional().describe(description) as z.ZodOptional<T>;
@@ -32,34 +34,52 @@ export const hostEntry = z.union(
   [
     stringish(),
     z
-      .record(z.string(), z.union([stringish(), arrayOf(stringish())], { error: 'should be a string or an array' }), { error: 'should be a string or a hash' })
-      .refine((h) => Object.keys(h).length === 1, { message: 'names more than one host (multiple hosts found); write one `host: tags` pair per list item' }),
+      .record(
+        z.string(),
+        z.union([stringish(), arrayOf(stringish())], { error: 'should be a string or an array' }),
+        { error: 'should be a string or a hash' },
+      )
+      .refine((h) => Object.keys(h).length === 1, {
+        message: 'names more than one host (multiple hosts found); write one `host: tags` pair per list item',
+      }),
   ],
   { error: 'should be a string or a hash' },
 );
-export const hostList = arrayOf(hostEntry).describe('Hosts, each a name or address, optionally tagged: `- 10.0.0.1`, `- 10.0.0.2: db`, `- 10.0.0.3: [db, replica]`.');
+export const hostList = arrayOf(hostEntry).describe(
+  'Hosts, each a name or address, optionally tagged: `- 10.0.0.1`, `- 10.0.0.2: db`, `- 10.0.0.3: [db, replica]`.',
+);
 
 // --- env -------------------------------------------------------------------
 
 const secretList = () =>
-  arrayOf(stringish()).describe('Names of secrets (from .kamal/secrets*) written to the env file on the host; `NAME:SECRET` sets env NAME from secret SECRET.');
+  arrayOf(stringish()).describe(
+    'Names of secrets (from .kamal/secrets*) written to the env file on the host; `NAME:SECRET` sets env NAME from secret SECRET.',
+  );
 
 const envComplexShape = {
   clear: doc(hashOfStrings(), 'Plain variables passed as `--env KEY="value"` on the docker command line.'),
-  secret: doc(secretList(), 'Secret names (or `ENV_NAME:SECRET_NAME` pairs) whose values go into an env file with mode 0600 on each host.'),
+  secret: doc(
+    secretList(),
+    'Secret names (or `ENV_NAME:SECRET_NAME` pairs) whose values go into an env file with mode 0600 on each host.',
+  ),
 };
 
 export const ENV_SPECIAL_KEYS = ['clear', 'secret', 'tags'];
 /** A flat env map; a map naming clear/secret/tags is the structured form instead. */
 export const flatEnv = () =>
-  hashOfStrings().refine((h) => !ENV_SPECIAL_KEYS.some((k) => k in h), { message: 'mixes clear/secret/tags with plain variables; put plain variables under clear' });
+  hashOfStrings().refine((h) => !ENV_SPECIAL_KEYS.some((k) => k in h), {
+    message: 'mixes clear/secret/tags with plain variables; put plain variables under clear',
+  });
 
 /** Env of a tag, a role or an accessory: no nested tags. */
 export const envWithoutTags = z.union(
   [
     section({
       ...envComplexShape,
-      tags: z.never({ error: 'tags are only allowed in the root env' }).optional().describe('Not allowed here: tags are only allowed in the root env.'),
+      tags: z
+        .never({ error: 'tags are only allowed in the root env' })
+        .optional()
+        .describe('Not allowed here: tags are only allowed in the root env.'),
     }),
     flatEnv(),
   ],
@@ -80,13 +100,18 @@ export const rootEnv = z
     ],
     { error: 'should be a hash' },
   )
-  .describe('Environment variables for the app containers: either a flat `KEY: value` map, or `clear:` / `secret:` / `tags:`.');
+  .describe(
+    'Environment variables for the app containers: either a flat `KEY: value` map, or `clear:` / `secret:` / `tags:`.',
+  );
 
 // --- logging ---------------------------------------------------------------
 
 export const logging = section({
   driver: doc(stringish(), 'Docker logging driver (`--log-driver`).'),
-  options: doc(anyHash(), 'Logging driver options, each passed as `--log-opt key="value"`. Default when neither driver nor options are set: `max-size=10m`.'),
+  options: doc(
+    anyHash(),
+    'Logging driver options, each passed as `--log-opt key="value"`. Default when neither driver nor options are set: `max-size=10m`.',
+  ),
 }).describe('Docker logging for the containers; a role can override it (merged over the root setting).');
 
 // --- proxy -----------------------------------------------------------------
@@ -98,15 +123,23 @@ export const proxyRun = section({
   debug: doc(boolean(), 'Debug logging in the proxy. Default false.'),
   log_max_size: doc(stringish(), 'Maximum size of the proxy container log. Default "10m".'),
   publish: doc(boolean(), 'Whether to publish the proxy ports on the host at all. Default true.'),
-  bind_ips: doc(arrayOf(stringish()), 'Addresses to bind the published ports to (IPv6 is bracketed for you). Default: all interfaces.'),
+  bind_ips: doc(
+    arrayOf(stringish()),
+    'Addresses to bind the published ports to (IPv6 is bracketed for you). Default: all interfaces.',
+  ),
   registry: doc(stringish(), 'Registry of the proxy image. Default: Docker Hub.'),
   repository: doc(stringish(), 'Repository of the proxy image. Default "basecamp/kamal-proxy".'),
   version: doc(stringish(), 'Tag of the proxy image. Default "v0.9.2" (the minimum supported).'),
   options: doc(anyHash(), 'Extra `docker run` options for the proxy container.'),
-}).describe('How the proxy container itself is started; must be identical for every app and accessory sharing a host.');
+}).describe(
+  'How the proxy container itself is started; must be identical for every app and accessory sharing a host.',
+);
 
 export const proxy = section({
-  host: doc(stringish(), 'Host name routed to the app (comma-separated for several). Without host/hosts the app gets every request not claimed by another app.'),
+  host: doc(
+    stringish(),
+    'Host name routed to the app (comma-separated for several). Without host/hosts the app gets every request not claimed by another app.',
+  ),
   hosts: doc(arrayOf(stringish()), 'Host names routed to the app, as a list. Use either host or hosts.'),
   app_port: doc(integer(), 'Port the app listens on inside the container. Default 80.'),
   ssl: doc(
@@ -126,7 +159,10 @@ export const proxy = section({
     'true for automatic HTTPS via Let’s Encrypt (one server, host required), or `{certificate_pem: SECRET, private_key_pem: SECRET}` for your own certificate. Default false.',
   ),
   ssl_redirect: doc(boolean(), 'Redirect HTTP to HTTPS when SSL is on. Default true.'),
-  forward_headers: doc(boolean(), 'Forward X-Forwarded-For/-Proto to the app. Default: on without SSL, off with SSL.'),
+  forward_headers: doc(
+    boolean(),
+    'Forward X-Forwarded-For/-Proto to the app. Default: on without SSL, off with SSL.',
+  ),
   response_timeout: doc(integer(), 'Seconds to wait for a response before timing out. Default 30.'),
   path_prefix: doc(stringish(), 'Route only these path prefixes to the app (comma-separated).'),
   path_prefixes: doc(arrayOf(stringish()), 'Route only these path prefixes to the app, as a list.'),
@@ -151,13 +187,18 @@ export const proxy = section({
   ),
   logging: doc(
     section({
-      request_headers: doc(arrayOf(stringish()), 'Request headers to log. Default Cache-Control, Last-Modified, User-Agent.'),
+      request_headers: doc(
+        arrayOf(stringish()),
+        'Request headers to log. Default Cache-Control, Last-Modified, User-Agent.',
+      ),
       response_headers: doc(arrayOf(stringish()), 'Response headers to log.'),
     }),
     'Which headers the proxy writes to its request log.',
   ),
   run: doc(proxyRun, 'Settings for booting the proxy container itself.'),
-}).describe('kamal-proxy settings for the app: host routing, SSL, health checks, buffering, and how the proxy container runs.');
+}).describe(
+  'kamal-proxy settings for the app: host routing, SSL, health checks, buffering, and how the proxy container runs.',
+);
 
 // --- roles -----------------------------------------------------------------
 
@@ -165,15 +206,24 @@ export const role = section({
   hosts: doc(hostList, 'Hosts of this role (names or addresses, optionally with tags).'),
   cmd: doc(stringish(), 'Command the role’s containers run instead of the image default.'),
   stop_timeout: doc(integer(), 'Seconds `docker stop` waits for this role. Default: root stop_timeout.'),
-  options: doc(anyHash(), 'Extra `docker run` options (`--key value`; true gives a bare flag, lists repeat). `restart` sets the restart policy (default unless-stopped).'),
+  options: doc(
+    anyHash(),
+    'Extra `docker run` options (`--key value`; true gives a bare flag, lists repeat). `restart` sets the restart policy (default unless-stopped).',
+  ),
   logging: doc(logging, 'Logging for this role, merged over the root logging.'),
   proxy: doc(
     z.union([boolean(), proxy], { error: 'should be a boolean or a hash' }),
     'true to run this role behind the proxy with the root settings, false to opt out, or settings merged over the root proxy. Default: on for the primary role only.',
   ),
-  labels: doc(hashOfStrings(), 'Extra container labels for this role (service, role and destination are reserved).'),
+  labels: doc(
+    hashOfStrings(),
+    'Extra container labels for this role (service, role and destination are reserved).',
+  ),
   env: doc(envWithoutTags, 'Env for this role, merged over the root env.'),
-  asset_path: doc(stringish(), 'Container path whose files are bridged between versions (`path[:options]`). Default: root asset_path.'),
+  asset_path: doc(
+    stringish(),
+    'Container path whose files are bridged between versions (`path[:options]`). Default: root asset_path.',
+  ),
 });
 
 export const roleEntry = z
@@ -181,20 +231,37 @@ export const roleEntry = z
   .describe('A role: a list of hosts, or a map with `hosts:` and role settings.');
 
 export const servers = z
-  .union([hostList, z.record(z.string(), roleEntry, { error: 'should be an array or a hash' })], { error: 'should be an array or a hash' })
-  .describe('Where the app runs: a list of hosts (the `web` role), or a map of role name to hosts/role settings.');
+  .union([hostList, z.record(z.string(), roleEntry, { error: 'should be an array or a hash' })], {
+    error: 'should be an array or a hash',
+  })
+  .describe(
+    'Where the app runs: a list of hosts (the `web` role), or a map of role name to hosts/role settings.',
+  );
 
 // --- registry --------------------------------------------------------------
 
 const credential = (what: string) =>
   z
-    .union([stringish(), z.tuple([stringish()], { error: 'should be a string or an array with one string (for secret lookup)' })], {
-      error: 'should be a string or an array with one string (for secret lookup)',
-    })
-    .describe(`Registry ${what}: a literal value, or a one-item list naming a secret (e.g. \`[KAMAL_REGISTRY_PASSWORD]\`). Required unless the server is localhost:PORT.`);
+    .union(
+      [
+        stringish(),
+        z.tuple([stringish()], {
+          error: 'should be a string or an array with one string (for secret lookup)',
+        }),
+      ],
+      {
+        error: 'should be a string or an array with one string (for secret lookup)',
+      },
+    )
+    .describe(
+      `Registry ${what}: a literal value, or a one-item list naming a secret (e.g. \`[KAMAL_REGISTRY_PASSWORD]\`). Required unless the server is localhost:PORT.`,
+    );
 
 export const registry = section({
-  server: doc(stringish(), 'Registry host (and port). Default Docker Hub. `localhost:PORT` runs a local registry and tunnels it to the servers over SSH.'),
+  server: doc(
+    stringish(),
+    'Registry host (and port). Default Docker Hub. `localhost:PORT` runs a local registry and tunnels it to the servers over SSH.',
+  ),
   username: credential('user name').optional(),
   password: credential('password').optional(),
 }).describe('Where the image is pushed and pulled from.');
@@ -207,7 +274,10 @@ export const builder = section({
     'Target architecture(s): amd64, arm64 or a list. Required.',
   ),
   remote: doc(stringish(), 'Remote builder for non-local architectures, e.g. `ssh://docker@builder`.'),
-  local: doc(boolean(), 'false to always use the remote builder, even for the local architecture. Default true.'),
+  local: doc(
+    boolean(),
+    'false to always use the remote builder, even for the local architecture. Default true.',
+  ),
   pack: doc(
     section({
       builder: doc(stringish(), 'Buildpacks builder image, e.g. heroku/builder:24.'),
@@ -223,13 +293,25 @@ export const builder = section({
     }),
     'Build cache (`--cache-from` / `--cache-to`).',
   ),
-  context: doc(stringish(), 'Build context. Default: a clean git clone of HEAD (so uncommitted changes are not built); `.` builds the working tree.'),
+  context: doc(
+    stringish(),
+    'Build context. Default: a clean git clone of HEAD (so uncommitted changes are not built); `.` builds the working tree.',
+  ),
   dockerfile: doc(stringish(), 'Dockerfile path. Default "Dockerfile".'),
   target: doc(stringish(), 'Build stage to target (`--target`).'),
   args: doc(anyHash(), 'Build arguments (`--build-arg KEY=value`).'),
-  secrets: doc(arrayOf(stringish()), 'Secret names exposed to the build (`--secret id=NAME`), values from .kamal/secrets*.'),
-  ssh: doc(stringish(), 'SSH agent socket or keys exposed to the build (`--ssh`), e.g. default=$SSH_AUTH_SOCK.'),
-  driver: doc(stringish(), 'buildx driver. Default "docker-container"; `docker` uses the plain engine; `cloud ORG/BUILDER` uses Docker Build Cloud.'),
+  secrets: doc(
+    arrayOf(stringish()),
+    'Secret names exposed to the build (`--secret id=NAME`), values from .kamal/secrets*.',
+  ),
+  ssh: doc(
+    stringish(),
+    'SSH agent socket or keys exposed to the build (`--ssh`), e.g. default=$SSH_AUTH_SOCK.',
+  ),
+  driver: doc(
+    stringish(),
+    'buildx driver. Default "docker-container"; `docker` uses the plain engine; `cloud ORG/BUILDER` uses Docker Build Cloud.',
+  ),
   provenance: doc(stringish(), 'Provenance attestation setting (`--provenance`), e.g. mode=max or false.'),
   sbom: doc(boolean(), 'Generate an SBOM attestation (`--sbom`).'),
 }).describe('How the image is built.');
@@ -266,16 +348,25 @@ export const accessory = section({
   cmd: doc(stringish(), 'Command instead of the image default.'),
   port: doc(stringish(), 'Published port: "3306" (3306:3306) or "127.0.0.1:3306:3306".'),
   labels: doc(hashOfStrings(), 'Extra container labels (service, role and destination are reserved).'),
-  options: doc(anyHash(), 'Extra `docker run` options; `restart` sets the restart policy (default unless-stopped).'),
+  options: doc(
+    anyHash(),
+    'Extra `docker run` options; `restart` sets the restart policy (default unless-stopped).',
+  ),
   env: doc(envWithoutTags, 'Env for the accessory (clear and secret).'),
   files: doc(
     arrayOf(pathEntry),
     'Files uploaded to the host and mounted: `local:remote[:options]` or `{local, remote, mode, owner, options}`; `.erb` files are rendered first. Default mode 755.',
   ),
-  directories: doc(arrayOf(pathEntry), 'Directories created on the host and mounted: `local:remote[:options]` or `{local, remote, mode, owner, options}`.'),
+  directories: doc(
+    arrayOf(pathEntry),
+    'Directories created on the host and mounted: `local:remote[:options]` or `{local, remote, mode, owner, options}`.',
+  ),
   volumes: doc(arrayOf(stringish()), 'Extra `--volume` mounts, passed as written.'),
   network: doc(stringish(), 'Docker network. Default "kamal".'),
-  proxy: doc(z.union([z.literal(false, { error: 'should be a hash' }), proxy], { error: 'should be a hash' }), 'Serve this accessory through kamal-proxy (same keys as the root proxy).'),
+  proxy: doc(
+    z.union([z.literal(false, { error: 'should be a hash' }), proxy], { error: 'should be a hash' }),
+    'Serve this accessory through kamal-proxy (same keys as the root proxy).',
+  ),
 });
 
 // --- small sections --------------------------------------------------------
@@ -290,7 +381,9 @@ export const ssh = section({
   keys: doc(arrayOf(stringish()), 'Private key files.'),
   key_data: doc(arrayOf(stringish()), 'Names of secrets holding private keys (inline PEM is deprecated).'),
   config: doc(
-    z.union([z.string(), z.boolean(), arrayOf(stringish())], { error: 'should be a boolean or a string or an array' }),
+    z.union([z.string(), z.boolean(), arrayOf(stringish())], {
+      error: 'should be a boolean or a string or an array',
+    }),
     'true to read the default OpenSSH config files, false to ignore them, or a path / list of paths.',
   ),
   forward_agent: doc(boolean(), 'Forward the local SSH agent. Default true.'),
@@ -303,52 +396,103 @@ export const sshkit = section({
 }).describe('SSH connection pool tuning.');
 
 export const boot = section({
-  limit: doc(stringish(), 'Hosts booted at a time: a number or a percentage like "25%" (of all hosts, at least 1). Default: all at once.'),
+  limit: doc(
+    stringish(),
+    'Hosts booted at a time: a number or a percentage like "25%" (of all hosts, at least 1). Default: all at once.',
+  ),
   wait: doc(integer(), 'Seconds to wait between boot groups.'),
   parallel_roles: doc(boolean(), 'Boot the roles on one host in parallel. Default false.'),
 }).describe('Rolling boots across many hosts.');
 
 export const output = section({
-  otel: doc(section({ endpoint: doc(stringish(), 'OTLP/HTTP endpoint, e.g. http://otel-gateway:4318.') }), 'Ship command output as OpenTelemetry logs.'),
-  file: doc(section({ path: doc(stringish(), 'Directory for one log file per command.') }), 'Write command output to local files.'),
+  otel: doc(
+    section({ endpoint: doc(stringish(), 'OTLP/HTTP endpoint, e.g. http://otel-gateway:4318.') }),
+    'Ship command output as OpenTelemetry logs.',
+  ),
+  file: doc(
+    section({ path: doc(stringish(), 'Directory for one log file per command.') }),
+    'Write command output to local files.',
+  ),
 }).describe('Where command output is logged besides the terminal.');
 
 export const aliases = z
   .record(z.string(), stringish(), { error: 'should be a hash' })
-  .describe('Command shortcuts: `console: app exec -i --reuse "bin/rails console"` makes `wharf console` work.');
+  .describe(
+    'Command shortcuts: `console: app exec -i --reuse "bin/rails console"` makes `wharf console` work.',
+  );
 
 export const hooksOutput = z
-  .union([stringish(), z.record(z.string(), stringish(), { error: 'should be a string or a hash' })], { error: 'should be a string or a hash' })
-  .describe('Hook output: quiet or verbose, for all hooks or per hook (`{pre-deploy: verbose}`); -v/-q override it.');
+  .union([stringish(), z.record(z.string(), stringish(), { error: 'should be a string or a hash' })], {
+    error: 'should be a string or a hash',
+  })
+  .describe(
+    'Hook output: quiet or verbose, for all hooks or per hook (`{pre-deploy: verbose}`); -v/-q override it.',
+  );
 
 // --- root ------------------------------------------------------------------
 
 export const rootShape = {
-  service: doc(stringish(), 'Name of the service: prefix of container names; letters, digits, - and _ only. Required.'),
-  image: doc(stringish(), 'Image name pushed to the registry (without the registry host). Required unless the registry is local (then defaults to service).'),
-  labels: doc(hashOfStrings(), 'Extra labels on every app container (service, role and destination are reserved).'),
+  service: doc(
+    stringish(),
+    'Name of the service: prefix of container names; letters, digits, - and _ only. Required.',
+  ),
+  image: doc(
+    stringish(),
+    'Image name pushed to the registry (without the registry host). Required unless the registry is local (then defaults to service).',
+  ),
+  labels: doc(
+    hashOfStrings(),
+    'Extra labels on every app container (service, role and destination are reserved).',
+  ),
   volumes: doc(arrayOf(stringish()), 'Extra `--volume` mounts for every app container.'),
   registry: doc(registry, 'Container registry. Required.'),
   servers: doc(servers, 'Hosts and roles. Required unless there are accessories.'),
   env: doc(rootEnv, 'Environment variables.'),
-  asset_path: doc(stringish(), 'Container path whose assets are bridged between versions during a deploy, e.g. /rails/public/assets (`path[:ro|z|Z]`).'),
+  asset_path: doc(
+    stringish(),
+    'Container path whose assets are bridged between versions during a deploy, e.g. /rails/public/assets (`path[:ro|z|Z]`).',
+  ),
   hooks_path: doc(stringish(), 'Directory of hook scripts. Default ".kamal/hooks".'),
   hooks_output: doc(hooksOutput, 'Whether hook output is shown (quiet/verbose), globally or per hook.'),
-  secrets_path: doc(stringish(), 'Base path of the secrets files (`<path>-common`, then `<path>` or `<path>.<destination>`). Default ".kamal/secrets".'),
-  error_pages_path: doc(stringish(), 'Local directory of 4xx.html/5xx.html pages the proxy serves for the app.'),
+  secrets_path: doc(
+    stringish(),
+    'Base path of the secrets files (`<path>-common`, then `<path>` or `<path>.<destination>`). Default ".kamal/secrets".',
+  ),
+  error_pages_path: doc(
+    stringish(),
+    'Local directory of 4xx.html/5xx.html pages the proxy serves for the app.',
+  ),
   require_destination: doc(boolean(), 'Refuse to run without -d DESTINATION. Default false.'),
   primary_role: doc(stringish(), 'Role whose first host is the primary host. Default "web".'),
-  allow_empty_roles: doc(boolean(), 'Allow roles without hosts (the primary role still needs hosts). Default false.'),
-  retain_containers: doc(integer(), 'Old containers (and their images) kept for rollback; at least 1. Default 5.'),
+  allow_empty_roles: doc(
+    boolean(),
+    'Allow roles without hosts (the primary role still needs hosts). Default false.',
+  ),
+  retain_containers: doc(
+    integer(),
+    'Old containers (and their images) kept for rollback; at least 1. Default 5.',
+  ),
   minimum_version: doc(stringish(), 'Oldest Kamal version this config needs; wharf implements Kamal 2.12.'),
-  readiness_delay: doc(integer(), 'Seconds a container without proxy or healthcheck must keep running before it counts as ready. Default 7.'),
+  readiness_delay: doc(
+    integer(),
+    'Seconds a container without proxy or healthcheck must keep running before it counts as ready. Default 7.',
+  ),
   deploy_timeout: doc(integer(), 'Seconds a new container has to become healthy. Default 30.'),
   drain_timeout: doc(integer(), 'Seconds the old container gets to finish requests. Default 30.'),
-  stop_timeout: doc(integer(), 'Seconds `docker stop` waits; default drain_timeout for roles without proxy, Docker’s 10 s for proxied roles.'),
-  run_directory: doc(stringish(), 'Accepted for compatibility; Kamal always uses ".kamal" on the hosts, and so does wharf.'),
+  stop_timeout: doc(
+    integer(),
+    'Seconds `docker stop` waits; default drain_timeout for roles without proxy, Docker’s 10 s for proxied roles.',
+  ),
+  run_directory: doc(
+    stringish(),
+    'Accepted for compatibility; Kamal always uses ".kamal" on the hosts, and so does wharf.',
+  ),
   ssh: doc(ssh, 'SSH connection settings.'),
   builder: doc(builder, 'Image build settings. Required (at least arch).'),
-  accessories: doc(z.record(z.string(), accessory, { error: 'should be a hash' }), 'Other services (databases, caches) run next to the app; not touched by deploy.'),
+  accessories: doc(
+    z.record(z.string(), accessory, { error: 'should be a hash' }),
+    'Other services (databases, caches) run next to the app; not touched by deploy.',
+  ),
   proxy: doc(proxy, 'kamal-proxy settings for the app.'),
   sshkit: doc(sshkit, 'SSH connection pool tuning.'),
   boot: doc(boot, 'Rolling boot settings.'),
@@ -357,7 +501,9 @@ export const rootShape = {
   aliases: doc(aliases, 'Command aliases.'),
 };
 
-export const rootSchema = z.looseObject(rootShape, { error: 'should be a hash' }).describe('A Kamal 2 deploy configuration (config/deploy.yml), as read by wharf.');
+export const rootSchema = z
+  .looseObject(rootShape, { error: 'should be a hash' })
+  .describe('A Kamal 2 deploy configuration (config/deploy.yml), as read by wharf.');
 
 export type RawConfig = z.infer<typeof rootSchema>;
 export type RawRole = z.infer<typeof role>;

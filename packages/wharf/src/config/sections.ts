@@ -16,7 +16,9 @@ function credential(raw: unknown): Credential | undefined {
 export class Registry {
   constructor(readonly raw: Hash) {}
   get server(): string | undefined {
-    return this.raw.server === undefined || this.raw.server === null ? undefined : rubyString(this.raw.server);
+    return this.raw.server === undefined || this.raw.server === null
+      ? undefined
+      : rubyString(this.raw.server);
   }
   get usernameCredential(): Credential | undefined {
     return credential(this.raw.username);
@@ -61,7 +63,9 @@ export class Ssh {
     return p.includes('@') ? p : `root@${p}`;
   }
   get proxyCommand(): string | undefined {
-    return this.raw.proxy !== undefined || this.raw.proxy_command === undefined ? undefined : rubyString(this.raw.proxy_command);
+    return this.raw.proxy !== undefined || this.raw.proxy_command === undefined
+      ? undefined
+      : rubyString(this.raw.proxy_command);
   }
   get keysOnly(): boolean | undefined {
     return typeof this.raw.keys_only === 'boolean' ? this.raw.keys_only : undefined;
@@ -110,7 +114,8 @@ export class Boot {
     const l = this.raw.limit;
     if (l === undefined || l === null) return undefined;
     const s = rubyString(l);
-    if (s.endsWith('%')) return Math.max(Math.floor((this.hostCount * (Number.parseInt(s, 10) || 0)) / 100), 1);
+    if (s.endsWith('%'))
+      return Math.max(Math.floor((this.hostCount * (Number.parseInt(s, 10) || 0)) / 100), 1);
     return typeof l === 'number' ? l : Number.parseInt(s, 10) || undefined;
   }
   get wait(): number | undefined {

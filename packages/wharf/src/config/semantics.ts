@@ -16,8 +16,28 @@ const isHash = (v: unknown): v is Hash => v !== null && typeof v === 'object' &&
 
 /** Built-in commands an alias may not shadow. */
 export const BUILT_IN_COMMANDS = [
-  'accessory', 'app', 'audit', 'build', 'config', 'deploy', 'details', 'docs', 'help', 'init', 'lock', 'proxy', 'prune',
-  'redeploy', 'registry', 'remove', 'rollback', 'secrets', 'server', 'setup', 'upgrade', 'version',
+  'accessory',
+  'app',
+  'audit',
+  'build',
+  'config',
+  'deploy',
+  'details',
+  'docs',
+  'help',
+  'init',
+  'lock',
+  'proxy',
+  'prune',
+  'redeploy',
+  'registry',
+  'remove',
+  'rollback',
+  'secrets',
+  'server',
+  'setup',
+  'upgrade',
+  'version',
 ];
 
 const RESERVED_LABELS = ['destination', 'role', 'service'];
@@ -30,7 +50,12 @@ export interface SemanticResult {
 
 /** Gem::Version-like comparison: numeric segments numerically, a letter segment marks a pre-release. */
 export function compareVersions(a: string, b: string): number {
-  const seg = (v: string) => v.trim().replace(/^v/, '').split(/[.-]|(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)/i).filter((s) => s !== '');
+  const seg = (v: string) =>
+    v
+      .trim()
+      .replace(/^v/, '')
+      .split(/[.-]|(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)/i)
+      .filter((s) => s !== '');
   const sa = seg(a);
   const sb = seg(b);
   // Trailing zeros do not matter (1.0 == 1).
@@ -55,8 +80,10 @@ export function compareVersions(a: string, b: string): number {
 export function checkSemantics(config: Config, opts: { checkHooks?: boolean } = {}): SemanticResult {
   const errors: ConfigProblem[] = [];
   const warnings: ConfigProblem[] = [];
-  const err = (path: KeyPath, message: string, standalone = false) => errors.push({ path, message, standalone });
-  const warn = (path: KeyPath, message: string, standalone = false) => warnings.push({ path, message, standalone });
+  const err = (path: KeyPath, message: string, standalone = false) =>
+    errors.push({ path, message, standalone });
+  const warn = (path: KeyPath, message: string, standalone = false) =>
+    warnings.push({ path, message, standalone });
   const raw = config.raw as Hash;
   const guard = (fn: () => void) => {
     try {
@@ -74,19 +101,26 @@ export function checkSemantics(config: Config, opts: { checkHooks?: boolean } = 
   });
 
   guard(() => {
-    if (!present(raw.service)) err(['service'], 'is required: the name that prefixes every container, e.g. `service: myapp`');
-    else if (!/^[a-z0-9_-]+$/i.test(rubyString(raw.service))) err(['service'], `may only contain letters, digits, hyphens and underscores, not ${JSON.stringify(rubyString(raw.service))}`);
+    if (!present(raw.service))
+      err(['service'], 'is required: the name that prefixes every container, e.g. `service: myapp`');
+    else if (!/^[a-z0-9_-]+$/i.test(rubyString(raw.service)))
+      err(
+        ['service'],
+        `may only contain letters, digits, hyphens and underscores, not ${JSON.stringify(rubyString(raw.service))}`,
+      );
   });
 
   guard(() => checkRegistry(raw.registry, ['registry'], err, true));
 
   guard(() => {
-    if (!present(raw.image) && !config.registry.local) err(['image'], 'is required: the image name to push, e.g. `image: myorg/myapp`');
+    if (!present(raw.image) && !config.registry.local)
+      err(['image'], 'is required: the image name to push, e.g. `image: myorg/myapp`');
   });
 
   guard(() => {
     if (raw.servers === undefined) {
-      if (!present(raw.accessories)) err(['servers'], 'is required (or at least one accessory): list the hosts to deploy to');
+      if (!present(raw.accessories))
+        err(['servers'], 'is required (or at least one accessory): list the hosts to deploy to');
       return;
     }
     if (!Array.isArray(raw.servers) && !isHash(raw.servers)) return;
@@ -100,7 +134,11 @@ export function checkSemantics(config: Config, opts: { checkHooks?: boolean } = 
       );
       return;
     }
-    if (primary.hosts.length === 0) err(Array.isArray(raw.servers) ? ['servers'] : ['servers', primary.name], `lists no hosts, but ${primary.name} is the primary role and needs at least one`);
+    if (primary.hosts.length === 0)
+      err(
+        Array.isArray(raw.servers) ? ['servers'] : ['servers', primary.name],
+        `lists no hosts, but ${primary.name} is the primary role and needs at least one`,
+      );
     if (!config.allowEmptyRoles) {
       for (const role of config.roles) {
         if (role !== primary && role.hosts.length === 0) {
@@ -113,19 +151,29 @@ export function checkSemantics(config: Config, opts: { checkHooks?: boolean } = 
   guard(() => {
     const min = config.minimumVersion;
     if (min !== undefined && compareVersions(min, KAMAL_COMPATIBLE_VERSION) > 0) {
-      err(['minimum_version'], `is ${min}, but wharf implements Kamal ${KAMAL_COMPATIBLE_VERSION}; lower minimum_version or upgrade wharf`);
+      err(
+        ['minimum_version'],
+        `is ${min}, but wharf implements Kamal ${KAMAL_COMPATIBLE_VERSION}; lower minimum_version or upgrade wharf`,
+      );
     }
   });
 
   guard(() => {
-    if (typeof raw.retain_containers === 'number' && raw.retain_containers < 1) err(['retain_containers'], `must be at least 1, not ${raw.retain_containers}`);
+    if (typeof raw.retain_containers === 'number' && raw.retain_containers < 1)
+      err(['retain_containers'], `must be at least 1, not ${raw.retain_containers}`);
   });
 
   if (opts.checkHooks !== false) {
     guard(() => {
-      const found = ['pre-traefik-reboot', 'post-traefik-reboot'].filter((h) => existsSync(resolve(config.cwd, config.hooksPath, h)));
+      const found = ['pre-traefik-reboot', 'post-traefik-reboot'].filter((h) =>
+        existsSync(resolve(config.cwd, config.hooksPath, h)),
+      );
       if (found.length > 0) {
-        err(['hooks_path'], `${config.hooksPath} contains ${found.join(', ')}; rename ${found.length > 1 ? 'them' : 'it'} to pre-proxy-reboot / post-proxy-reboot`, true);
+        err(
+          ['hooks_path'],
+          `${config.hooksPath} contains ${found.join(', ')}; rename ${found.length > 1 ? 'them' : 'it'} to pre-proxy-reboot / post-proxy-reboot`,
+          true,
+        );
       }
     });
   }
@@ -134,7 +182,8 @@ export function checkSemantics(config: Config, opts: { checkHooks?: boolean } = 
     const h = raw.hooks_output;
     const check = (v: unknown, path: KeyPath, hook?: string) => {
       const s = rubyString(v).replace(/^:/, '');
-      if (s !== 'quiet' && s !== 'verbose') err(path, `is ${JSON.stringify(s)}${hook ? ` for hook ${hook}` : ''}; use quiet or verbose`);
+      if (s !== 'quiet' && s !== 'verbose')
+        err(path, `is ${JSON.stringify(s)}${hook ? ` for hook ${hook}` : ''}; use quiet or verbose`);
     };
     if (isHash(h)) for (const [hook, v] of Object.entries(h)) check(v, ['hooks_output', hook], hook);
     else if (h !== undefined && h !== null) check(h, ['hooks_output']);
@@ -144,12 +193,27 @@ export function checkSemantics(config: Config, opts: { checkHooks?: boolean } = 
   guard(() => {
     const b = isHash(raw.builder) ? raw.builder : raw.builder === undefined ? {} : undefined;
     if (!b) return;
-    if (!present(b.arch)) err(raw.builder === undefined ? ['builder'] : ['builder', 'arch'], raw.builder === undefined ? 'is required with at least `arch: amd64` (or arm64, or a list)' : 'is required: amd64, arm64 or a list of them');
-    if (isHash(b.cache) && b.cache.type !== undefined && !['gha', 'registry'].includes(rubyString(b.cache.type))) {
-      err(['builder', 'cache', 'type'], `is ${JSON.stringify(rubyString(b.cache.type))}; use gha or registry`);
+    if (!present(b.arch))
+      err(
+        raw.builder === undefined ? ['builder'] : ['builder', 'arch'],
+        raw.builder === undefined
+          ? 'is required with at least `arch: amd64` (or arm64, or a list)'
+          : 'is required: amd64, arm64 or a list of them',
+      );
+    if (
+      isHash(b.cache) &&
+      b.cache.type !== undefined &&
+      !['gha', 'registry'].includes(rubyString(b.cache.type))
+    ) {
+      err(
+        ['builder', 'cache', 'type'],
+        `is ${JSON.stringify(rubyString(b.cache.type))}; use gha or registry`,
+      );
     }
-    if (b.pack !== undefined && Array.isArray(b.arch) && b.arch.length > 1) err(['builder', 'pack'], 'builds for one arch only, but builder.arch lists several');
-    if (b.local === false && !present(b.remote)) err(['builder', 'local'], 'is false but no builder.remote is set to build on');
+    if (b.pack !== undefined && Array.isArray(b.arch) && b.arch.length > 1)
+      err(['builder', 'pack'], 'builds for one arch only, but builder.arch lists several');
+    if (b.local === false && !present(b.remote))
+      err(['builder', 'local'], 'is false but no builder.remote is set to build on');
     if (config.registry.local && config.builder.isRemote) {
       let ok = false;
       try {
@@ -157,7 +221,8 @@ export function checkSemantics(config: Config, opts: { checkHooks?: boolean } = 
       } catch {
         ok = false;
       }
-      if (!ok) err(['builder', 'remote'], 'must be an SSH URL (e.g. ssh://user@host) when the registry is local');
+      if (!ok)
+        err(['builder', 'remote'], 'must be an SSH URL (e.g. ssh://user@host) when the registry is local');
     }
     if (config.builder.dockerDriver) {
       if (b.remote !== undefined) warn(['builder', 'driver'], 'is docker, which cannot use builder.remote');
@@ -180,12 +245,25 @@ export function checkSemantics(config: Config, opts: { checkHooks?: boolean } = 
       if (isHash(spec.proxy)) checkProxy(spec.proxy, [...base, 'proxy'], err, warn);
       const merged = role.proxy;
       if (merged && isHash(spec.proxy)) {
-        if ('host' in merged.raw && 'hosts' in merged.raw && !('host' in spec.proxy && 'hosts' in spec.proxy) && isHash(raw.proxy) && !('host' in raw.proxy && 'hosts' in raw.proxy)) {
-          err([...base, 'proxy'], 'sets host/hosts while the root proxy sets the other; with the root proxy merged in, the role has both host and hosts, so use the same key in both places', false);
+        if (
+          'host' in merged.raw &&
+          'hosts' in merged.raw &&
+          !('host' in spec.proxy && 'hosts' in spec.proxy) &&
+          isHash(raw.proxy) &&
+          !('host' in raw.proxy && 'hosts' in raw.proxy)
+        ) {
+          err(
+            [...base, 'proxy'],
+            'sets host/hosts while the root proxy sets the other; with the root proxy merged in, the role has both host and hosts, so use the same key in both places',
+            false,
+          );
         }
       }
       if (merged && merged.ssl && role.hosts.length > 1 && !merged.customSslCertificate) {
-        err(isHash(spec.proxy) ? [...base, 'proxy', 'ssl'] : ['proxy', 'ssl'], `is on for role ${role.name}, which has ${role.hosts.length} hosts; automatic SSL works on a single server only, so provide certificate_pem/private_key_pem or use one host`);
+        err(
+          isHash(spec.proxy) ? [...base, 'proxy', 'ssl'] : ['proxy', 'ssl'],
+          `is on for role ${role.name}, which has ${role.hosts.length} hosts; automatic SSL works on a single server only, so provide certificate_pem/private_key_pem or use one host`,
+        );
       }
     });
   }
@@ -201,7 +279,12 @@ export function checkSemantics(config: Config, opts: { checkHooks?: boolean } = 
         seen.set(h, role.name);
       }
     }
-    if (dups.size > 0) err(['servers'], `different roles share the SSL host${dups.size > 1 ? 's' : ''} ${[...dups].join(', ')}; each SSL host must belong to one role`, true);
+    if (dups.size > 0)
+      err(
+        ['servers'],
+        `different roles share the SSL host${dups.size > 1 ? 's' : ''} ${[...dups].join(', ')}; each SSL host must belong to one role`,
+        true,
+      );
   });
 
   const roleNames = config.roleNames;
@@ -212,19 +295,32 @@ export function checkSemantics(config: Config, opts: { checkHooks?: boolean } = 
       if (!isHash((raw.accessories as Hash)[acc.name])) return;
       const placement = ['host', 'hosts', 'role', 'roles', 'tag', 'tags'].filter((k) => k in a);
       if (placement.length !== 1) {
-        err(base, placement.length === 0 ? 'needs a placement: set one of host, hosts, role, roles, tag or tags' : `sets ${placement.join(' and ')}; set exactly one of host, hosts, role, roles, tag or tags`);
+        err(
+          base,
+          placement.length === 0
+            ? 'needs a placement: set one of host, hosts, role, roles, tag or tags'
+            : `sets ${placement.join(' and ')}; set exactly one of host, hosts, role, roles, tag or tags`,
+        );
       }
       checkLabels(a.labels, [...base, 'labels'], err);
       checkRestart(a.options, [...base, 'options', 'restart'], err);
       if (Array.isArray(a.roles)) {
         const missing = a.roles.map(rubyString).filter((r) => !roleNames.includes(r));
-        if (missing.length > 0) err([...base, 'roles'], `names unknown role${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (roles: ${roleNames.join(', ') || 'none'})`);
+        if (missing.length > 0)
+          err(
+            [...base, 'roles'],
+            `names unknown role${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (roles: ${roleNames.join(', ') || 'none'})`,
+          );
       } else if (a.role !== undefined && !roleNames.includes(rubyString(a.role))) {
-        err([...base, 'role'], `names the unknown role ${rubyString(a.role)} (roles: ${roleNames.join(', ') || 'none'})`);
+        err(
+          [...base, 'role'],
+          `names the unknown role ${rubyString(a.role)} (roles: ${roleNames.join(', ') || 'none'})`,
+        );
       }
       if (acc.proxy && isHash(a.proxy)) checkProxy(a.proxy, [...base, 'proxy'], err, warn);
       if (present(a.registry)) checkRegistry(a.registry, [...base, 'registry'], err, false);
-      if (!present(a.image)) warn([...base, 'image'], 'is not set; the accessory cannot be booted without an image');
+      if (!present(a.image))
+        warn([...base, 'image'], 'is not set; the accessory cannot be booted without an image');
       if ('tag' in a || 'tags' in a) {
         if (acc.hosts.length === 0) warn(base, 'is placed by tag, but no host in servers carries that tag');
       }
@@ -233,10 +329,19 @@ export function checkSemantics(config: Config, opts: { checkHooks?: boolean } = 
         if (!Array.isArray(list)) continue;
         list.forEach((entry, i) => {
           if (isHash(entry)) {
-            for (const k of Object.keys(entry)) if (!['local', 'remote', 'mode', 'owner', 'options'].includes(k)) warn([...base, key, i, k], 'is not a key wharf (or Kamal) reads here; use local, remote, mode, owner or options');
-            if (!present(entry.local) || !present(entry.remote)) err([...base, key, i], 'needs both local and remote');
+            for (const k of Object.keys(entry))
+              if (!['local', 'remote', 'mode', 'owner', 'options'].includes(k))
+                warn(
+                  [...base, key, i, k],
+                  'is not a key wharf (or Kamal) reads here; use local, remote, mode, owner or options',
+                );
+            if (!present(entry.local) || !present(entry.remote))
+              err([...base, key, i], 'needs both local and remote');
           } else if (typeof entry === 'string' && entry.split(':').length < 2) {
-            err([...base, key, i], `is ${JSON.stringify(entry)}; write it as local:remote or local:remote:options`);
+            err(
+              [...base, key, i],
+              `is ${JSON.stringify(entry)}; write it as local:remote or local:remote:options`,
+            );
           }
         });
       }
@@ -247,76 +352,127 @@ export function checkSemantics(config: Config, opts: { checkHooks?: boolean } = 
   guard(() => {
     for (const host of config.allHosts) {
       const runs = config.proxyRuns(host);
-      if (runs.some((r) => !r.equals(runs[0]!))) err(['proxy', 'run'], `differs between the roles and accessories on host ${host}; one proxy runs per host, so give them the same proxy.run settings`);
+      if (runs.some((r) => !r.equals(runs[0]!)))
+        err(
+          ['proxy', 'run'],
+          `differs between the roles and accessories on host ${host}; one proxy runs per host, so give them the same proxy.run settings`,
+        );
     }
   });
 
   guard(() => {
     if (!isHash(raw.aliases)) return;
     for (const name of Object.keys(raw.aliases)) {
-      if (!/^[a-z0-9_-]+$/.test(name)) err(['aliases', name], 'is not a valid alias name: use lowercase letters, digits, hyphens and underscores');
-      else if (BUILT_IN_COMMANDS.includes(name)) err(['aliases', name], `has the name of the built-in command ${name}; choose another alias name`);
+      if (!/^[a-z0-9_-]+$/.test(name))
+        err(
+          ['aliases', name],
+          'is not a valid alias name: use lowercase letters, digits, hyphens and underscores',
+        );
+      else if (BUILT_IN_COMMANDS.includes(name))
+        err(['aliases', name], `has the name of the built-in command ${name}; choose another alias name`);
     }
   });
 
   guard(() => {
-    if (isHash(raw.labels)) for (const k of Object.keys(raw.labels)) if (RESERVED_LABELS.includes(k)) warn(['labels', k], 'overrides a label wharf sets itself (service, role and destination are reserved)');
+    if (isHash(raw.labels))
+      for (const k of Object.keys(raw.labels))
+        if (RESERVED_LABELS.includes(k))
+          warn(
+            ['labels', k],
+            'overrides a label wharf sets itself (service, role and destination are reserved)',
+          );
   });
 
   return { errors, warnings };
 }
 
-function checkRegistry(reg: unknown, base: KeyPath, err: (p: KeyPath, m: string) => void, required: boolean): void {
+function checkRegistry(
+  reg: unknown,
+  base: KeyPath,
+  err: (p: KeyPath, m: string) => void,
+  required: boolean,
+): void {
   if (reg === undefined) {
-    if (required) err(base, 'is required: set registry.username and registry.password (or server: localhost:PORT for a local registry)');
+    if (required)
+      err(
+        base,
+        'is required: set registry.username and registry.password (or server: localhost:PORT for a local registry)',
+      );
     return;
   }
   if (!isHash(reg)) return;
   if (required && !present(reg)) {
-    err(base, 'is empty: set registry.username and registry.password (or server: localhost:PORT for a local registry)');
+    err(
+      base,
+      'is empty: set registry.username and registry.password (or server: localhost:PORT for a local registry)',
+    );
     return;
   }
   const local = /^localhost(:|$)/.test(rubyString(reg.server ?? ''));
   if (local) return;
   for (const key of ['username', 'password']) {
-    if (!present(reg[key])) err([...base, key], `is required unless the registry server is localhost:PORT (a literal, or [SECRET_NAME] to read it from the secrets)`);
+    if (!present(reg[key]))
+      err(
+        [...base, key],
+        `is required unless the registry server is localhost:PORT (a literal, or [SECRET_NAME] to read it from the secrets)`,
+      );
   }
 }
 
 function checkLabels(labels: unknown, base: KeyPath, err: (p: KeyPath, m: string) => void): void {
   if (!isHash(labels)) return;
-  for (const k of Object.keys(labels)) if (RESERVED_LABELS.includes(k)) err([...base, k], 'is a reserved label: destination, role and service are set by wharf');
+  for (const k of Object.keys(labels))
+    if (RESERVED_LABELS.includes(k))
+      err([...base, k], 'is a reserved label: destination, role and service are set by wharf');
 }
 
 function checkRestart(options: unknown, path: KeyPath, err: (p: KeyPath, m: string) => void): void {
   if (!isHash(options) || !('restart' in options)) return;
   const r = options.restart;
-  if (typeof r !== 'string') err(path, `should be a string, not ${JSON.stringify(r)}; use "no" to disable restarts`);
-  else if (!RESTART_POLICY.test(r)) err(path, `is ${JSON.stringify(r)}; use no, always, unless-stopped, on-failure or on-failure:N`);
+  if (typeof r !== 'string')
+    err(path, `should be a string, not ${JSON.stringify(r)}; use "no" to disable restarts`);
+  else if (!RESTART_POLICY.test(r))
+    err(path, `is ${JSON.stringify(r)}; use no, always, unless-stopped, on-failure or on-failure:N`);
 }
 
-function checkProxy(p: Hash, base: KeyPath, err: (p: KeyPath, m: string) => void, warn: (p: KeyPath, m: string) => void): void {
+function checkProxy(
+  p: Hash,
+  base: KeyPath,
+  err: (p: KeyPath, m: string) => void,
+  warn: (p: KeyPath, m: string) => void,
+): void {
   const ssl = p.ssl;
   if (!present(p.host) && !present(p.hosts) && ssl !== undefined && ssl !== null && ssl !== false) {
     err([...base, 'ssl'], 'needs a host: set host or hosts so the certificate can be issued');
   }
-  if ('host' in p && 'hosts' in p) err([...base, 'hosts'], 'is set together with host; use one of host or hosts');
+  if ('host' in p && 'hosts' in p)
+    err([...base, 'hosts'], 'is set together with host; use one of host or hosts');
   if (isHash(ssl)) {
-    if (present(ssl.certificate_pem) && !present(ssl.private_key_pem)) err([...base, 'ssl', 'private_key_pem'], 'is required when certificate_pem is set');
-    if (present(ssl.private_key_pem) && !present(ssl.certificate_pem)) err([...base, 'ssl', 'certificate_pem'], 'is required when private_key_pem is set');
-    for (const k of Object.keys(ssl)) if (!['certificate_pem', 'private_key_pem'].includes(k)) warn([...base, 'ssl', k], 'is not read; ssl takes certificate_pem and private_key_pem');
+    if (present(ssl.certificate_pem) && !present(ssl.private_key_pem))
+      err([...base, 'ssl', 'private_key_pem'], 'is required when certificate_pem is set');
+    if (present(ssl.private_key_pem) && !present(ssl.certificate_pem))
+      err([...base, 'ssl', 'certificate_pem'], 'is required when private_key_pem is set');
+    for (const k of Object.keys(ssl))
+      if (!['certificate_pem', 'private_key_pem'].includes(k))
+        warn([...base, 'ssl', k], 'is not read; ssl takes certificate_pem and private_key_pem');
   }
   const run = p.run;
   if (isHash(run)) {
-    if (run.publish === false && (present(run.bind_ips) || present(run.http_port) || present(run.https_port))) {
+    if (
+      run.publish === false &&
+      (present(run.bind_ips) || present(run.http_port) || present(run.https_port))
+    ) {
       err([...base, 'run', 'publish'], 'is false, so http_port, https_port and bind_ips cannot be set');
     }
     if (Array.isArray(run.bind_ips)) {
       run.bind_ips.forEach((ip, i) => {
         const s = rubyString(ip).replace(/^\[(.*)\]$/, '$1');
-        if (isIP(s) === 0) warn([...base, 'run', 'bind_ips', i], `is ${JSON.stringify(rubyString(ip))}, which is not an IP address; docker will refuse to publish on it`);
+        if (isIP(s) === 0)
+          warn(
+            [...base, 'run', 'bind_ips', i],
+            `is ${JSON.stringify(rubyString(ip))}, which is not an IP address; docker will refuse to publish on it`,
+          );
       });
     }
   }
 }
-

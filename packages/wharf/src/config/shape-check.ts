@@ -18,7 +18,8 @@ export function getAt(root: unknown, path: KeyPath): unknown {
   return cur;
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 // --- walking the schema ----------------------------------------------------
 
@@ -32,7 +33,13 @@ export function unwrap(s: AnySchema): AnySchema {
   let cur = s;
   for (;;) {
     const def = defOf(cur);
-    if (def.type === 'optional' || def.type === 'nullable' || def.type === 'default' || def.type === 'readonly') cur = def.innerType as AnySchema;
+    if (
+      def.type === 'optional' ||
+      def.type === 'nullable' ||
+      def.type === 'default' ||
+      def.type === 'readonly'
+    )
+      cur = def.innerType as AnySchema;
     else if (def.type === 'pipe') cur = def.in as AnySchema;
     else return cur;
   }
@@ -48,7 +55,10 @@ export function schemaAt(schema: AnySchema, path: KeyPath, root: unknown): AnySc
     if (i === path.length) return cur;
     const part = path[i]!;
     const def = defOf(cur);
-    value = isPlainObject(value) || Array.isArray(value) ? (value as Record<string | number, unknown>)[part] : undefined;
+    value =
+      isPlainObject(value) || Array.isArray(value)
+        ? (value as Record<string | number, unknown>)[part]
+        : undefined;
     if (def.type === 'object') cur = (def.shape as Record<string, AnySchema>)[String(part)];
     else if (def.type === 'record') cur = def.valueType as AnySchema;
     else if (def.type === 'array') cur = def.element as AnySchema;
@@ -66,7 +76,11 @@ function pickOption(s: AnySchema, value: unknown, path: KeyPath): AnySchema {
     const structured = ENV_SPECIAL_KEYS.some((k) => k in value);
     return pickOption(options[structured ? 0 : 1] ?? options[0]!, value, path);
   }
-  const want = Array.isArray(value) ? ['array', 'tuple'] : isPlainObject(value) ? ['object', 'record'] : ['string', 'number', 'boolean', 'literal', 'union'];
+  const want = Array.isArray(value)
+    ? ['array', 'tuple']
+    : isPlainObject(value)
+      ? ['object', 'record']
+      : ['string', 'number', 'boolean', 'literal', 'union'];
   const found = options.find((o) => want.includes(defOf(o).type));
   return found ? pickOption(found, value, path) : s;
 }
@@ -88,7 +102,10 @@ export function validKeysAt(path: KeyPath, root: unknown): string[] {
 // --- issues to problems ------------------------------------------------------
 
 function isRootMismatch(issue: Issue): boolean {
-  return issue.path.length === 0 && (issue.code === 'invalid_type' || issue.code === 'invalid_value' || issue.code === 'invalid_union');
+  return (
+    issue.path.length === 0 &&
+    (issue.code === 'invalid_type' || issue.code === 'invalid_value' || issue.code === 'invalid_union')
+  );
 }
 
 const flatEnvSchema = flatEnv();
@@ -124,6 +141,20 @@ function flatten(issues: readonly Issue[], root: unknown, base: KeyPath, out: Co
       for (const key of issue.keys) out.push(unknownKeyProblem([...path, key], valid));
       continue;
     }
+    if (
+      issue.code === 'custom' &&
+      isEnvPath(path) &&
+      isPlainObject(value) &&
+      ENV_SPECIAL_KEYS.some((k) => k in value)
+    ) {
+      // zod settled on the flat env form; the user wrote the structured form, so check that instead.
+      const structured = schemaAt(rootSchema, path, root);
+      const result = structured ? (structured as z.ZodType).safeParse(value) : undefined;
+      if (result && !result.success) {
+        flatten(result.error.issues, root, path, out);
+        continue;
+      }
+    }
     if (issue.code === 'invalid_type' && issue.expected === 'never') {
       out.push({ path, message: `is not allowed here: ${issue.message}` });
       continue;
@@ -145,7 +176,13 @@ export function unknownKeyProblem(path: KeyPath, valid: readonly string[]): Conf
   const key = String(path[path.length - 1]);
   const parent = path.slice(0, -1);
   const suggestion = suggestKey(key, valid);
-  const where = parent.length === 0 ? 'at the top level' : `in ${parent.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[')}`;
+  const where =
+    parent.length === 0
+      ? 'at the top level'
+      : `in ${parent
+          .map((p) => (typeof p === 'number' ? `[${p}]` : p))
+          .join('.')
+          .replace(/\.\[/g, '[')}`;
   const hint = suggestion
     ? `; did you mean \`${suggestion}\`?`
     : valid.length > 0 && valid.length <= 12

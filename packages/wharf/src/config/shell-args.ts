@@ -6,7 +6,8 @@
  * unless it starts a `${VAR}` reference (which the remote shell expands).
  */
 
-export type OptionValue = string | number | boolean | null | undefined | OptionValue[] | { [key: string]: OptionValue };
+export type OptionValue =
+  string | number | boolean | null | undefined | OptionValue[] | { [key: string]: OptionValue };
 
 /** Ruby's `present?` for config values. */
 export function present(value: unknown): boolean {
@@ -25,12 +26,24 @@ export function rubyString(value: unknown): string {
     if (!Number.isFinite(value)) return value > 0 ? 'Infinity' : '-Infinity';
     return String(value);
   }
-  if (Array.isArray(value)) return `[${value.map((v) => (typeof v === 'string' ? JSON.stringify(v) : rubyString(v))).join(', ')}]`;
+  if (Array.isArray(value))
+    return `[${value.map((v) => (typeof v === 'string' ? JSON.stringify(v) : rubyString(v))).join(', ')}]`;
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
 }
 
-const DUMP_ESCAPES: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\f': '\\f', '\v': '\\v', '\b': '\\b', '\x07': '\\a', '\x1b': '\\e' };
+const DUMP_ESCAPES: Record<string, string> = {
+  '"': '\\"',
+  '\\': '\\\\',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\f': '\\f',
+  '\v': '\\v',
+  '\b': '\\b',
+  '\x07': '\\a',
+  '\x1b': '\\e',
+};
 
 /** Ruby's String#dump for an ASCII string, with the surrounding quotes. */
 export function rubyDump(s: string): string {
@@ -52,12 +65,21 @@ export function escapeShellValue(value: unknown): string {
   const parts = s.match(/[\x00-\x7F]+|[^\x00-\x7F]+/g) ?? [''];
   if (s === '') return '""';
   return parts
-    .map((part) => (/^[\x00-\x7F]+$/.test(part) ? rubyDump(part).replace(/`/g, '\\`').replace(/\$(?!\{[^}]*\})/g, '\\$') : part))
+    .map((part) =>
+      /^[\x00-\x7F]+$/.test(part)
+        ? rubyDump(part)
+            .replace(/`/g, '\\`')
+            .replace(/\$(?!\{[^}]*\})/g, '\\$')
+        : part,
+    )
     .join('');
 }
 
 /** Kamal::Utils.argumentize: `--label`, `service="app"` pairs; list items and bare keys are passed as written. */
-export function argumentize(argument: string, attributes: Record<string, unknown> | readonly unknown[] | string | null | undefined): string[] {
+export function argumentize(
+  argument: string,
+  attributes: Record<string, unknown> | readonly unknown[] | string | null | undefined,
+): string[] {
   if (attributes === null || attributes === undefined) return [];
   const pairs: [unknown, unknown][] =
     typeof attributes === 'string'
@@ -75,17 +97,25 @@ export function argumentize(argument: string, attributes: Record<string, unknown
 function flattenArgs(args: Record<string, unknown>): [string, unknown][] {
   return Object.entries(args).flatMap(([key, value]): [string, unknown][] => {
     if (Array.isArray(value)) return value.map((entry) => [key, entry]);
-    if (value !== null && typeof value === 'object') return Object.entries(value).map((entry) => [key, entry]);
+    if (value !== null && typeof value === 'object')
+      return Object.entries(value).map((entry) => [key, entry]);
     return [[key, value]];
   });
 }
 
 /** Kamal::Utils.optionize: `--key value` (or `--key=value` with `with: '='`); true gives a bare `--key`, lists repeat. */
-export function optionize(args: Record<string, unknown>, options: { with?: string; escape?: boolean } = {}): string[] {
+export function optionize(
+  args: Record<string, unknown>,
+  options: { with?: string; escape?: boolean } = {},
+): string[] {
   const escape = options.escape ?? true;
   const fmt = (value: unknown) => (escape ? escapeShellValue(value) : rubyString(value));
   if (options.with !== undefined) {
-    return flattenArgs(args).map(([key, value]) => (value === true ? `--${key}` : `--${key}${options.with}${fmt(value)}`));
+    return flattenArgs(args).map(([key, value]) =>
+      value === true ? `--${key}` : `--${key}${options.with}${fmt(value)}`,
+    );
   }
-  return flattenArgs(args).flatMap(([key, value]) => (value === true ? [`--${key}`] : [`--${key}`, fmt(value)]));
+  return flattenArgs(args).flatMap(([key, value]) =>
+    value === true ? [`--${key}`] : [`--${key}`, fmt(value)],
+  );
 }

@@ -6,7 +6,18 @@
  * duplicate keys keep the last value. It also remembers the line of every key
  * and list item so errors can point at them.
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments, Scalar, type Document, type Node, type ParsedNode } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  parseAllDocuments,
+  Scalar,
+  type Document,
+  type Node,
+  type ParsedNode,
+} from 'yaml';
 
 export type YamlValue = string | number | boolean | null | YamlValue[] | { [key: string]: YamlValue };
 
@@ -31,9 +42,11 @@ export function pathKey(path: readonly (string | number)[]): string {
 }
 
 const STRINGY_START = /^[^\d.:-]?[\p{L}_\s!@#$%^&*(){}<>|/\\~;=]+/u;
-const TIME = /^-?\d{4}-\d{1,2}-\d{1,2}(?:[Tt]|\s+)\d{1,2}:\d\d:\d\d(?:\.\d*)?(?:\s*(?:Z|[-+]\d{1,2}:?(?:\d\d)?))?$/;
+const TIME =
+  /^-?\d{4}-\d{1,2}-\d{1,2}(?:[Tt]|\s+)\d{1,2}:\d\d:\d\d(?:\.\d*)?(?:\s*(?:Z|[-+]\d{1,2}:?(?:\d\d)?))?$/;
 const FLOAT = /^(?:[-+]?([0-9][0-9_,]*)?\.[0-9]*([eE][-+][0-9]+)?)$/;
-const INTEGER = /^(?:[-+]?0b[0-1_,]+|[-+]?0[0-7_,]+|[-+]?(?:0|[1-9](?:[0-9]|,[0-9]|_[0-9])*)|[-+]?0x[0-9a-fA-F_,]+)$/;
+const INTEGER =
+  /^(?:[-+]?0b[0-1_,]+|[-+]?0[0-7_,]+|[-+]?(?:0|[1-9](?:[0-9]|,[0-9]|_[0-9])*)|[-+]?0x[0-9a-fA-F_,]+)$/;
 
 /** Psych's ScalarScanner#tokenize for an untagged plain scalar. */
 export function resolvePlainScalar(s: string): YamlValue {
@@ -55,8 +68,10 @@ export function resolvePlainScalar(s: string): YamlValue {
     const quoted = /^:(["'])(.*)\1/.exec(s);
     return quoted ? quoted[2]!.replace(/^:/, '') : s.slice(1);
   }
-  if (/^[-+]?[0-9][0-9_]*(:[0-5]?[0-9]){1,2}$/.test(s)) return sexagesimal(s, (n) => parseInt(n.replace(/_/g, ''), 10) || 0);
-  if (/^[-+]?[0-9][0-9_]*(:[0-5]?[0-9]){1,2}\.[0-9_]*$/.test(s)) return sexagesimal(s, (n) => parseFloat(n.replace(/_/g, '')) || 0);
+  if (/^[-+]?[0-9][0-9_]*(:[0-5]?[0-9]){1,2}$/.test(s))
+    return sexagesimal(s, (n) => parseInt(n.replace(/_/g, ''), 10) || 0);
+  if (/^[-+]?[0-9][0-9_]*(:[0-5]?[0-9]){1,2}\.[0-9_]*$/.test(s))
+    return sexagesimal(s, (n) => parseFloat(n.replace(/_/g, '')) || 0);
   if (FLOAT.test(s)) {
     if (/^[-+]?\.$/.test(s)) return s;
     return parseFloat(s.replace(/[,_]|\.([Ee]|$)/g, '$1'));
@@ -119,18 +134,30 @@ class Converter {
 
   convert(node: unknown, path: (string | number)[], depth: number): YamlValue {
     if (depth > MAX_DEPTH) {
-      this.errors.push({ line: this.nodeLine(node), message: `the YAML is nested more than ${MAX_DEPTH} levels deep`, path });
+      this.errors.push({
+        line: this.nodeLine(node),
+        message: `the YAML is nested more than ${MAX_DEPTH} levels deep`,
+        path,
+      });
       return null;
     }
     if (node === null || node === undefined) return null;
     if (isAlias(node)) {
       const target = node.resolve(this.doc);
       if (!target) {
-        this.errors.push({ line: this.nodeLine(node), message: `the alias *${node.source} refers to an anchor that is not defined before it`, path });
+        this.errors.push({
+          line: this.nodeLine(node),
+          message: `the alias *${node.source} refers to an anchor that is not defined before it`,
+          path,
+        });
         return null;
       }
       if (this.resolving.has(target)) {
-        this.errors.push({ line: this.nodeLine(node), message: `the alias *${node.source} refers to itself`, path });
+        this.errors.push({
+          line: this.nodeLine(node),
+          message: `the alias *${node.source} refers to itself`,
+          path,
+        });
         return null;
       }
       const cached = this.memo.get(target);
@@ -144,7 +171,11 @@ class Converter {
     if (isScalar(node)) return this.scalar(node, path);
     const tag = (node as { tag?: string }).tag;
     if (tag && !/^tag:yaml\.org,2002:(map|seq)$/.test(tag) && tag !== '!') {
-      this.errors.push({ line: this.nodeLine(node), path, message: `the YAML tag \`${tag}\` is not supported (wharf reads plain data only, never Ruby objects)` });
+      this.errors.push({
+        line: this.nodeLine(node),
+        path,
+        message: `the YAML tag \`${tag}\` is not supported (wharf reads plain data only, never Ruby objects)`,
+      });
       return null;
     }
     if (isSeq(node)) {
@@ -187,20 +218,30 @@ class Converter {
   }
 
   /** Psych merges `<<` into the hash at the point it appears (later keys win, and so do merged keys over earlier ones). */
-  private merge(out: { [key: string]: YamlValue }, valueNode: unknown, path: (string | number)[], depth: number, line: number | undefined): void {
+  private merge(
+    out: { [key: string]: YamlValue },
+    valueNode: unknown,
+    path: (string | number)[],
+    depth: number,
+    line: number | undefined,
+  ): void {
     const value = this.convert(valueNode, path, depth + 1);
-    const isHash = (v: YamlValue): v is { [key: string]: YamlValue } => v !== null && typeof v === 'object' && !Array.isArray(v);
+    const isHash = (v: YamlValue): v is { [key: string]: YamlValue } =>
+      v !== null && typeof v === 'object' && !Array.isArray(v);
     const target = isAlias(valueNode) ? valueNode.resolve(this.doc) : valueNode;
     if (isHash(value) && (isMap(target) || isAlias(valueNode))) {
       Object.assign(out, value);
-      for (const key of Object.keys(value)) if (line !== undefined && !this.lines.has(pathKey([...path, key]))) this.lines.set(pathKey([...path, key]), line);
+      for (const key of Object.keys(value))
+        if (line !== undefined && !this.lines.has(pathKey([...path, key])))
+          this.lines.set(pathKey([...path, key]), line);
       return;
     }
     if (Array.isArray(value) && isSeq(target) && value.every(isHash)) {
       const merged: { [key: string]: YamlValue } = {};
       for (const h of [...value].reverse()) Object.assign(merged, h);
       Object.assign(out, merged);
-      for (const key of Object.keys(merged)) if (line !== undefined) this.lines.set(pathKey([...path, key]), line);
+      for (const key of Object.keys(merged))
+        if (line !== undefined) this.lines.set(pathKey([...path, key]), line);
       return;
     }
     out['<<'] = value;
@@ -241,7 +282,8 @@ class Converter {
           return null;
       }
     }
-    if (node.type === Scalar.PLAIN) return resolvePlainScalar(typeof node.source === 'string' ? node.source : text);
+    if (node.type === Scalar.PLAIN)
+      return resolvePlainScalar(typeof node.source === 'string' ? node.source : text);
     return text;
   }
 }
@@ -278,7 +320,10 @@ export function readYaml(text: string, lineMap?: number[]): YamlReadResult {
       keepSourceTokens: false,
     }) as unknown as Document.Parsed[];
   } catch (error) {
-    const message = error instanceof RangeError ? 'the YAML is nested too deeply to read' : `the YAML cannot be read (${(error as Error).message})`;
+    const message =
+      error instanceof RangeError
+        ? 'the YAML is nested too deeply to read'
+        : `the YAML cannot be read (${(error as Error).message})`;
     return { value: null, lines: new Map(), errors: [{ message }], warnings: [] };
   }
   if (!Array.isArray(docs)) docs = [docs as unknown as Document.Parsed];
@@ -296,7 +341,13 @@ export function readYaml(text: string, lineMap?: number[]): YamlReadResult {
   try {
     value = converter.convert(doc.contents as ParsedNode | null, [], 0);
   } catch (error) {
-    if (error instanceof RangeError) return { value: null, lines: new Map(), errors: [{ message: 'the YAML is nested too deeply to read' }], warnings: [] };
+    if (error instanceof RangeError)
+      return {
+        value: null,
+        lines: new Map(),
+        errors: [{ message: 'the YAML is nested too deeply to read' }],
+        warnings: [],
+      };
     throw error;
   }
   return { value, lines: converter.lines, errors: converter.errors, warnings: converter.warnings };

@@ -14,7 +14,10 @@ for (const c of cases) {
     const result = await runCase(c);
     if (c.spec.expect === 'resolved') {
       assert.equal(result.kind, 'resolved', result.kind === 'errors' ? result.text : '');
-      assert.deepEqual(result.kind === 'resolved' ? result.value : undefined, JSON.parse(readFileSync(c.expectedFile, 'utf8')));
+      assert.deepEqual(
+        result.kind === 'resolved' ? result.value : undefined,
+        JSON.parse(readFileSync(c.expectedFile, 'utf8')),
+      );
     } else {
       assert.equal(result.kind, 'errors', 'the config was accepted but should be rejected');
       assert.equal(result.kind === 'errors' ? result.text : '', readFileSync(c.expectedFile, 'utf8'));

@@ -16,7 +16,8 @@ function ctx(env: Record<string, string> = {}, commands: Record<string, string> 
     fileExists: (p) => p === 'VERSION',
   };
 }
-const render = (t: string, env: Record<string, string> = {}, commands: Record<string, string> = {}) => renderErb(t, ctx(env, commands)).text;
+const render = (t: string, env: Record<string, string> = {}, commands: Record<string, string> = {}) =>
+  renderErb(t, ctx(env, commands)).text;
 
 function erbError(fn: () => unknown): ErbError {
   try {
@@ -35,7 +36,10 @@ test('text without tags is returned untouched', () => {
 test('ENV lookups: [] with either quote, fetch with and without default, fetch with a block', () => {
   const env = { A: 'alpha', EMPTY: '' };
   assert.equal(render('<%= ENV["A"] %>|<%= ENV[\'A\'] %>|<%= ENV["MISSING"] %>|', env), 'alpha|alpha||');
-  assert.equal(render('<%= ENV.fetch("A") %> <%= ENV.fetch("B", "dflt") %> <%= ENV.fetch("B") { "blk" } %>', env), 'alpha dflt blk');
+  assert.equal(
+    render('<%= ENV.fetch("A") %> <%= ENV.fetch("B", "dflt") %> <%= ENV.fetch("B") { "blk" } %>', env),
+    'alpha dflt blk',
+  );
   assert.equal(render('<%= ENV.fetch("EMPTY", "x") %>.', env), '.');
   assert.equal(render('<%= ENV.key?("A") %> <%= ENV.key?("B") %>', env), 'true false');
 });
@@ -51,14 +55,22 @@ test('operators: ||, &&, !, ==, !=, ternary, + on strings, presence', () => {
   assert.equal(render('<%= ENV["X"] || "fallback" %>', env), 'fallback');
   assert.equal(render('<%= ENV["E"].presence || "blank" %>', env), 'blank');
   assert.equal(render('<%= ENV["A"] && "both" %>', env), 'both');
-  assert.equal(render('<%= !ENV["X"] %> <%= ENV["A"] == "a" %> <%= ENV["A"] != "a" %>', env), 'true true false');
+  assert.equal(
+    render('<%= !ENV["X"] %> <%= ENV["A"] == "a" %> <%= ENV["A"] != "a" %>', env),
+    'true true false',
+  );
   assert.equal(render('<%= ENV["A"] == "a" ? "yes" : "no" %>', env), 'yes');
   assert.equal(render('<%= "x-" + ENV["A"] + "-y" %>', env), 'x-a-y');
   assert.equal(render('<%= "#{ENV["A"]}-#{1 + 2}" %>', env), 'a-3');
 });
 
 test('string methods real configs use', () => {
-  assert.equal(render('<%= "  Hi  ".strip.downcase %>|<%= "a,b".split(",").join(" ") %>|<%= "x\n".chomp %>|<%= "abc".upcase %>'), 'hi|a b|x|ABC');
+  assert.equal(
+    render(
+      '<%= "  Hi  ".strip.downcase %>|<%= "a,b".split(",").join(" ") %>|<%= "x\n".chomp %>|<%= "abc".upcase %>',
+    ),
+    'hi|a b|x|ABC',
+  );
   assert.equal(render('<%= "web-1".start_with?("web") %> <%= "a".nil? %> <%= nil.to_s %>.'), 'true false .');
   assert.equal(render('<%= %w[a b c].map(&:upcase).join %>'), 'ABC');
 });
@@ -82,7 +94,10 @@ test('trim mode "-": -%> eats the newline and <%- eats the indentation', () => {
 
 test('local variables and each loops', () => {
   assert.equal(render('<% hosts = ["a", "b"] %><% hosts.each do |h| %>- <%= h %>\n<% end %>'), '- a\n- b\n');
-  assert.equal(render('<% %w[x y].each_with_index do |v, i| -%>\n<%= i %>=<%= v %>\n<% end -%>\n'), '0=x\n1=y\n');
+  assert.equal(
+    render('<% %w[x y].each_with_index do |v, i| -%>\n<%= i %>=<%= v %>\n<% end -%>\n'),
+    '0=x\n1=y\n',
+  );
 });
 
 test('%x(), %x{} and backticks run commands; interpolation is applied first', () => {
@@ -99,7 +114,10 @@ test('a failing command is an error at its line, not an empty value', () => {
 });
 
 test('File.read and File.exist?', () => {
-  assert.equal(render('<%= File.read("VERSION").strip %> <%= File.exist?("VERSION") %> <%= File.exist?("NO") %>'), '1.2.3 true false');
+  assert.equal(
+    render('<%= File.read("VERSION").strip %> <%= File.exist?("VERSION") %> <%= File.exist?("NO") %>'),
+    '1.2.3 true false',
+  );
   assert.match(erbError(() => render('<%= File.read("NO") %>')).message, /no such file/);
 });
 

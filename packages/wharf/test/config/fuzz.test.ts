@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { ConfigError, formatProblem, kamalConfigYaml, loadConfigFromSources } from '../../src/config/index.js';
+import {
+  ConfigError,
+  formatProblem,
+  kamalConfigYaml,
+  loadConfigFromSources,
+} from '../../src/config/index.js';
 import { readYaml, type YamlValue } from '../../src/config/yaml-reader.js';
 import { FIXTURES, summarize } from './support/corpus.js';
 import { project } from './support/tmp.js';
@@ -34,7 +39,8 @@ for (const fixture of readdirSync(FIXTURES).sort()) {
 }
 
 type Json = YamlValue;
-const isHash = (v: unknown): v is Record<string, Json> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isHash = (v: unknown): v is Record<string, Json> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 function deepNest(n: number): Json {
   let v: Json = 'bottom';
@@ -59,10 +65,15 @@ const WRONG: (() => Json)[] = [
   () => ({ 'x-a': 1 }),
 ];
 
-function paths(v: Json, prefix: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
+function paths(
+  v: Json,
+  prefix: (string | number)[] = [],
+  out: (string | number)[][] = [],
+): (string | number)[][] {
   if (out.length > 400) return out;
   if (Array.isArray(v)) v.forEach((c, i) => (out.push([...prefix, i]), paths(c, [...prefix, i], out)));
-  else if (isHash(v)) for (const [k, c] of Object.entries(v)) out.push([...prefix, k]), paths(c, [...prefix, k], out);
+  else if (isHash(v))
+    for (const [k, c] of Object.entries(v)) (out.push([...prefix, k]), paths(c, [...prefix, k], out));
   return out;
 }
 
@@ -89,7 +100,31 @@ function typo(word: string, r: () => number): string {
   }
 }
 
-const JUNK = [':', '[', '{', '- ', '"', "'", '&a ', '*a', '!!', '%', '<%', '%>', '\t', '\n  ', '#', '|', '>', '? ', '---\n', '\u0000', 'é', '<%= ENV["X"] %>', '<% if %>'];
+const JUNK = [
+  ':',
+  '[',
+  '{',
+  '- ',
+  '"',
+  "'",
+  '&a ',
+  '*a',
+  '!!',
+  '%',
+  '<%',
+  '%>',
+  '\t',
+  '\n  ',
+  '#',
+  '|',
+  '>',
+  '? ',
+  '---\n',
+  '\u0000',
+  'é',
+  '<%= ENV["X"] %>',
+  '<% if %>',
+];
 
 const parsedSeeds = new Map<string, Json>();
 
@@ -121,14 +156,17 @@ function mutate(r: () => number): string {
             setAt(value, p, undefined);
             break;
           default:
-            value[typo(Object.keys(value)[Math.floor(r() * Object.keys(value).length)] ?? 'service', r)] = 'oops';
+            value[typo(Object.keys(value)[Math.floor(r() * Object.keys(value).length)] ?? 'service', r)] =
+              'oops';
         }
       } catch {
         // the path vanished in an earlier step; keep going
       }
     }
     // Half as block YAML, half as JSON (which is YAML too, on few lines).
-    return r() < 0.5 ? stringify(value, { aliasDuplicateObjects: false, lineWidth: 0 }) : JSON.stringify(value, null, 1);
+    return r() < 0.5
+      ? stringify(value, { aliasDuplicateObjects: false, lineWidth: 0 })
+      : JSON.stringify(value, null, 1);
   }
   const lines = seed.split('\n');
   const at = Math.floor(r() * lines.length);
@@ -153,39 +191,58 @@ function mutate(r: () => number): string {
   }
 }
 
-test(`${CASES} mutated configurations never crash, never hang, and explain themselves`, { timeout: 120_000 }, () => {
-  const r = rng(20261126);
-  const cwd = project({ 'README': 'fuzz\n' });
-  let accepted = 0;
-  let rejected = 0;
-  let slowest = 0;
-  for (let i = 0; i < CASES; i++) {
-    const text = mutate(r);
-    const started = performance.now();
-    try {
-      const config = loadConfigFromSources([{ file: 'config/deploy.yml', text }], { cwd, version: '1', env: {}, allowCommands: false, localArch: 'amd64' });
-      // Every derived helper must work on whatever was accepted.
-      kamalConfigYaml(config);
-      JSON.stringify(summarize(config));
-      accepted++;
-    } catch (error) {
-      if (!(error instanceof ConfigError)) {
-        assert.fail(`case ${i} crashed with ${(error as Error)?.stack ?? String(error)}\n--- config ---\n${text.slice(0, 2000)}`);
+test(
+  `${CASES} mutated configurations never crash, never hang, and explain themselves`,
+  { timeout: 120_000 },
+  () => {
+    const r = rng(20261126);
+    const cwd = project({ README: 'fuzz\n' });
+    let accepted = 0;
+    let rejected = 0;
+    let slowest = 0;
+    for (let i = 0; i < CASES; i++) {
+      const text = mutate(r);
+      const started = performance.now();
+      try {
+        const config = loadConfigFromSources([{ file: 'config/deploy.yml', text }], {
+          cwd,
+          version: '1',
+          env: {},
+          allowCommands: false,
+          localArch: 'amd64',
+        });
+        // Every derived helper must work on whatever was accepted.
+        kamalConfigYaml(config);
+        JSON.stringify(summarize(config));
+        accepted++;
+      } catch (error) {
+        if (!(error instanceof ConfigError)) {
+          assert.fail(
+            `case ${i} crashed with ${(error as Error)?.stack ?? String(error)}\n--- config ---\n${text.slice(0, 2000)}`,
+          );
+        }
+        rejected++;
+        assert.ok(error.problems.length > 0);
+        for (const problem of error.problems) {
+          const line = formatProblem(problem);
+          assert.ok(
+            problem.line !== undefined || problem.path.length > 0,
+            `case ${i}: names neither a key nor a line: ${line}`,
+          );
+          assert.doesNotMatch(line, /\n/, `case ${i}: more than one line: ${line}`);
+          assert.match(line, /[.?]$/, `case ${i}: not a sentence: ${line}`);
+          assert.doesNotMatch(
+            line,
+            /undefined|\[object Object\]|NaN(?!\w)/,
+            `case ${i}: leaks internals: ${line}`,
+          );
+          assert.ok(line.length < 700, `case ${i}: message too long: ${line.slice(0, 200)}...`);
+        }
       }
-      rejected++;
-      assert.ok(error.problems.length > 0);
-      for (const problem of error.problems) {
-        const line = formatProblem(problem);
-        assert.ok(problem.line !== undefined || problem.path.length > 0, `case ${i}: names neither a key nor a line: ${line}`);
-        assert.doesNotMatch(line, /\n/, `case ${i}: more than one line: ${line}`);
-        assert.match(line, /[.?]$/, `case ${i}: not a sentence: ${line}`);
-        assert.doesNotMatch(line, /undefined|\[object Object\]|NaN(?!\w)/, `case ${i}: leaks internals: ${line}`);
-        assert.ok(line.length < 700, `case ${i}: message too long: ${line.slice(0, 200)}...`);
-      }
+      slowest = Math.max(slowest, performance.now() - started);
     }
-    slowest = Math.max(slowest, performance.now() - started);
-  }
-  assert.ok(accepted > 0 && rejected > CASES / 2, `accepted ${accepted}, rejected ${rejected}`);
-  // Not a timing assertion: a generous ceiling that only a hang or a blow-up would cross.
-  assert.ok(slowest < 20_000, `one case took ${Math.round(slowest)} ms`);
-});
+    assert.ok(accepted > 0 && rejected > CASES / 2, `accepted ${accepted}, rejected ${rejected}`);
+    // Not a timing assertion: a generous ceiling that only a hang or a blow-up would cross.
+    assert.ok(slowest < 20_000, `one case took ${Math.round(slowest)} ms`);
+  },
+);

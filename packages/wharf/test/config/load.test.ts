@@ -21,19 +21,28 @@ async function rejects(promise: Promise<unknown>): Promise<ConfigError> {
 }
 
 test('deep merge: hashes merge recursively, arrays and scalars are replaced', () => {
-  assert.deepEqual(deepMergeConfig({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3], e: 2 }, d: { x: 1 } }), { a: { b: 1, c: [3], e: 2 }, d: { x: 1 } });
+  assert.deepEqual(deepMergeConfig({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3], e: 2 }, d: { x: 1 } }), {
+    a: { b: 1, c: [3], e: 2 },
+    d: { x: 1 },
+  });
   assert.equal(destinationFile('/p/config/deploy.yml', 'staging'), '/p/config/deploy.staging.yml');
   assert.equal(destinationFile('/p/custom.yaml', 'eu'), '/p/custom.eu.yml');
 });
 
 test('the destination overlay is merged over the base and KAMAL_DESTINATION is visible to ERB', async () => {
   const dir = project({
-    'config/deploy.yml': MINIMAL + 'env:\n  clear:\n    A: base\n    WHERE: <%= ENV.fetch("KAMAL_DESTINATION", "none") %>\n',
+    'config/deploy.yml':
+      MINIMAL + 'env:\n  clear:\n    A: base\n    WHERE: <%= ENV.fetch("KAMAL_DESTINATION", "none") %>\n',
     'config/deploy.staging.yml': 'servers:\n  - 2.2.2.2\nenv:\n  clear:\n    B: staging\n',
   });
   const base = await loadConfig({ cwd: dir, env, version: '1' });
   assert.deepEqual(base.env.clear, { A: 'base', WHERE: 'none' });
-  const staging = await loadConfig({ cwd: dir, env: { ...env, KAMAL_DESTINATION: 'stale' }, version: '1', destination: 'staging' });
+  const staging = await loadConfig({
+    cwd: dir,
+    env: { ...env, KAMAL_DESTINATION: 'stale' },
+    version: '1',
+    destination: 'staging',
+  });
   assert.deepEqual(staging.allHosts, ['2.2.2.2']);
   assert.deepEqual(staging.env.clear, { A: 'base', WHERE: 'staging', B: 'staging' });
   assert.equal(staging.serviceAndDestination, 'app-staging');
@@ -44,14 +53,23 @@ test('the destination overlay is merged over the base and KAMAL_DESTINATION is v
 
 test('-c FILE reads another config and its own overlay', async () => {
   const dir = project({ 'deploy/other.yml': MINIMAL, 'deploy/other.eu.yml': 'servers: [3.3.3.3]\n' });
-  const config = await loadConfig({ cwd: dir, env, version: '1', configFile: 'deploy/other.yml', destination: 'eu' });
+  const config = await loadConfig({
+    cwd: dir,
+    env,
+    version: '1',
+    configFile: 'deploy/other.yml',
+    destination: 'eu',
+  });
   assert.deepEqual(config.allHosts, ['3.3.3.3']);
 });
 
 test('a missing config file or overlay is one clear error', async () => {
   const dir = project({ 'config/deploy.yml': MINIMAL });
   const e = await rejects(loadConfig({ cwd: dir, env, version: '1', destination: 'nope' }));
-  assert.equal(e.message, 'config/deploy.nope.yml: Configuration file not found: config/deploy.nope.yml does not exist.');
+  assert.equal(
+    e.message,
+    'config/deploy.nope.yml: Configuration file not found: config/deploy.nope.yml does not exist.',
+  );
   const e2 = await rejects(loadConfig({ cwd: dir, env, version: '1', configFile: 'missing.yml' }));
   assert.match(e2.message, /missing\.yml does not exist/);
 });
@@ -59,7 +77,8 @@ test('a missing config file or overlay is one clear error', async () => {
 test('errors in the overlay point at the overlay file and line; all errors come at once', async () => {
   const dir = project({
     'config/deploy.yml': MINIMAL + 'deploy_timeout: soon\n',
-    'config/deploy.staging.yml': 'servers:\n  web:\n    hosts: [2.2.2.2]\n    proxy:\n      healthcheck:\n        interval: 3s\n',
+    'config/deploy.staging.yml':
+      'servers:\n  web:\n    hosts: [2.2.2.2]\n    proxy:\n      healthcheck:\n        interval: 3s\n',
   });
   const e = await rejects(loadConfig({ cwd: dir, env, version: '1', destination: 'staging' }));
   assert.deepEqual(e.message.split('\n'), [
@@ -71,14 +90,23 @@ test('errors in the overlay point at the overlay file and line; all errors come 
 
 test('lines stay those of the template when ERB adds or removes lines', async () => {
   const dir = project({
-    'config/deploy.yml': '<% if true -%>\n<% end -%>\n<% x = 1 %>\n\n' + MINIMAL + 'retain_containers: <%= "lots" %>\n',
+    'config/deploy.yml':
+      '<% if true -%>\n<% end -%>\n<% x = 1 %>\n\n' + MINIMAL + 'retain_containers: <%= "lots" %>\n',
   });
   const e = await rejects(loadConfig({ cwd: dir, env, version: '1' }));
-  assert.equal(e.message, 'config/deploy.yml:14: retain_containers should be an integer, not the string "lots".');
+  assert.equal(
+    e.message,
+    'config/deploy.yml:14: retain_containers should be an integer, not the string "lots".',
+  );
 });
 
 test('x- root keys are ignored (for anchors), other unknown root keys are not', async () => {
-  const dir = project({ 'config/deploy.yml': 'x-hosts: &hosts\n  - 1.1.1.1\n' + MINIMAL.replace('servers:\n  - 1.1.1.1\n', 'servers: *hosts\n') + 'x-anything: [1, {a: b}]\n' });
+  const dir = project({
+    'config/deploy.yml':
+      'x-hosts: &hosts\n  - 1.1.1.1\n' +
+      MINIMAL.replace('servers:\n  - 1.1.1.1\n', 'servers: *hosts\n') +
+      'x-anything: [1, {a: b}]\n',
+  });
   const config = await loadConfig({ cwd: dir, env, version: '1' });
   assert.deepEqual(config.allHosts, ['1.1.1.1']);
   const bad = project({ 'config/deploy.yml': MINIMAL + 'y-thing: 1\nserver:\n  - 2.2.2.2\n' });
@@ -88,7 +116,10 @@ test('x- root keys are ignored (for anchors), other unknown root keys are not', 
 });
 
 test('require_destination refuses to load without -d', async () => {
-  const dir = project({ 'config/deploy.yml': MINIMAL + 'require_destination: true\n', 'config/deploy.prod.yml': '{}\n' });
+  const dir = project({
+    'config/deploy.yml': MINIMAL + 'require_destination: true\n',
+    'config/deploy.prod.yml': '{}\n',
+  });
   const e = await rejects(loadConfig({ cwd: dir, env, version: '1' }));
   assert.match(e.message, /require_destination is true, so a destination is required/);
   await loadConfig({ cwd: dir, env, version: '1', destination: 'prod' });
@@ -104,13 +135,32 @@ test('duplicate keys load (as in Kamal) but come back as warnings', async () => 
 
 test('the version: --version, else VERSION, else the git SHA with a dirty-tree suffix', async () => {
   const dir = project({ 'config/deploy.yml': MINIMAL });
-  assert.equal((await loadConfig({ cwd: dir, env: { ...env, VERSION: 'from-env' }, version: 'from-flag' })).version, 'from-flag');
+  assert.equal(
+    (await loadConfig({ cwd: dir, env: { ...env, VERSION: 'from-env' }, version: 'from-flag' })).version,
+    'from-flag',
+  );
   assert.equal((await loadConfig({ cwd: dir, env: { ...env, VERSION: 'from-env' } })).version, 'from-env');
   // No git repository: loading works, asking for the version is a clear error.
   const noGit = await loadConfig({ cwd: dir, env: { ...env, GIT_CEILING_DIRECTORIES: dir } });
-  assert.throws(() => noGit.version, (e: unknown) => e instanceof UserError && /no git repository/.test((e as Error).message));
+  assert.throws(
+    () => noGit.version,
+    (e: unknown) => e instanceof UserError && /no git repository/.test((e as Error).message),
+  );
 
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, env: { ...env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t', HOME: dir } }).toString().trim();
+  const git = (...args: string[]) =>
+    execFileSync('git', args, {
+      cwd: dir,
+      env: {
+        ...env,
+        GIT_AUTHOR_NAME: 't',
+        GIT_AUTHOR_EMAIL: 't@t',
+        GIT_COMMITTER_NAME: 't',
+        GIT_COMMITTER_EMAIL: 't@t',
+        HOME: dir,
+      },
+    })
+      .toString()
+      .trim();
   git('init', '-q');
   git('add', '.');
   git('commit', '-qm', 'init');
@@ -134,7 +184,10 @@ test('traefik hook files are rejected, as in Kamal', async () => {
 });
 
 test('every message is one sentence on one line, naming the file', async () => {
-  const dir = project({ 'config/deploy.yml': 'service: [a]\nservers: 1\nbuilder: {arch: [1, {}]}\nproxy: {ssl: true, run: {bind_ips: 1}}\naccessories: {a: {b: 1}}\n' });
+  const dir = project({
+    'config/deploy.yml':
+      'service: [a]\nservers: 1\nbuilder: {arch: [1, {}]}\nproxy: {ssl: true, run: {bind_ips: 1}}\naccessories: {a: {b: 1}}\n',
+  });
   const e = await rejects(loadConfig({ cwd: dir, env, version: '1' }));
   for (const line of e.message.split('\n')) {
     assert.match(line, /^config\/deploy\.yml(:\d+)?: \S.*[.?]$/, line);

@@ -7,9 +7,18 @@ import { project } from './support/tmp.js';
 
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 
-async function load(yaml: string, opts: { destination?: string; files?: Record<string, string> } = {}): Promise<Config> {
+async function load(
+  yaml: string,
+  opts: { destination?: string; files?: Record<string, string> } = {},
+): Promise<Config> {
   const files: Record<string, string> = { 'config/deploy.yml': yaml, ...(opts.files ?? {}) };
-  return loadConfig({ cwd: project(files), env, version: '999', destination: opts.destination, localArch: 'amd64' });
+  return loadConfig({
+    cwd: project(files),
+    env,
+    version: '999',
+    destination: opts.destination,
+    localArch: 'amd64',
+  });
 }
 
 const APP = `
@@ -28,7 +37,11 @@ builder: {arch: amd64}
 function appRun(config: Config, roleName: string, host: string): string {
   const role = config.role(roleName)!;
   const name = role.containerName();
-  const kamalEnv = [`--env KAMAL_CONTAINER_NAME="${name}"`, `--env KAMAL_VERSION="${config.version}"`, `--env KAMAL_HOST="${host}"`];
+  const kamalEnv = [
+    `--env KAMAL_CONTAINER_NAME="${name}"`,
+    `--env KAMAL_VERSION="${config.version}"`,
+    `--env KAMAL_HOST="${host}"`,
+  ];
   if (config.destination) kamalEnv.push(`--env KAMAL_DESTINATION="${config.destination}"`);
   return [
     'docker run --detach --restart',
@@ -63,7 +76,12 @@ test('app run with destination, as in Kamal app_test "run with destination"', as
 });
 
 test('app run with custom options, as in Kamal app_test "run with custom options"', async () => {
-  const config = await load(APP.replace('workers: [1.1.1.2]', 'jobs:\n    hosts: [1.1.1.2]\n    cmd: bin/jobs\n    options:\n      mount: somewhere\n      cap-add: true'));
+  const config = await load(
+    APP.replace(
+      'workers: [1.1.1.2]',
+      'jobs:\n    hosts: [1.1.1.2]\n    cmd: bin/jobs\n    options:\n      mount: somewhere\n      cap-add: true',
+    ),
+  );
   assert.equal(
     appRun(config, 'jobs', '1.1.1.2'),
     'docker run --detach --restart unless-stopped --name app-jobs-999 --network kamal --env KAMAL_CONTAINER_NAME="app-jobs-999" --env KAMAL_VERSION="999" --env KAMAL_HOST="1.1.1.2" --env-file .kamal/apps/app/env/roles/jobs.env --log-opt max-size="10m" --label service="app" --label role="jobs" --label destination --mount "somewhere" --cap-add dhh/app:999 bin/jobs',
@@ -76,15 +94,21 @@ test('proxy deploy arguments, as in Kamal app_test "deploy" and "deploy with SSL
     `docker exec kamal-proxy kamal-proxy deploy ${plain.role('web')!.containerPrefix()} ${plain.role('web')!.proxy!.deployCommandArgs('172.1.0.2').join(' ')}`,
     'docker exec kamal-proxy kamal-proxy deploy app-web --target="172.1.0.2:80" --deploy-timeout="30s" --drain-timeout="30s" --buffer-requests --buffer-responses --log-request-header="Cache-Control" --log-request-header="Last-Modified" --log-request-header="User-Agent"',
   );
-  const ssl = await load(APP.replace('servers:\n  web: [1.1.1.1]\n  workers: [1.1.1.2]', 'servers: [1.1.1.1]') + 'proxy:\n  ssl: true\n  hosts: [example.com, anotherexample.com]\n');
+  const ssl = await load(
+    APP.replace('servers:\n  web: [1.1.1.1]\n  workers: [1.1.1.2]', 'servers: [1.1.1.1]') +
+      'proxy:\n  ssl: true\n  hosts: [example.com, anotherexample.com]\n',
+  );
   assert.equal(
     ssl.role('web')!.proxy!.deployCommandArgs('172.1.0.2').join(' '),
     '--target="172.1.0.2:80" --host="example.com" --host="anotherexample.com" --tls --deploy-timeout="30s" --drain-timeout="30s" --buffer-requests --buffer-responses --log-request-header="Cache-Control" --log-request-header="Last-Modified" --log-request-header="User-Agent"',
   );
-  assert.equal(plain.role('web')!.proxy!.stopCommandArgs({ drainTimeout: 10, message: 'Hi' }).join(' '), '--drain-timeout="10s" --message="Hi"');
+  assert.equal(
+    plain.role('web')!.proxy!.stopCommandArgs({ drainTimeout: 10, message: 'Hi' }).join(' '),
+    '--drain-timeout="10s" --message="Hi"',
+  );
 });
 
-test('stop timeouts: non-proxied roles wait drain_timeout, proxied ones use Docker\'s default', async () => {
+test("stop timeouts: non-proxied roles wait drain_timeout, proxied ones use Docker's default", async () => {
   const config = await load(APP + 'drain_timeout: 20\n');
   assert.deepEqual(config.role('web')!.stopArgs(), []);
   assert.deepEqual(config.role('workers')!.stopArgs(), ['-t', '20']);
@@ -158,18 +182,26 @@ test('accessory run, as in Kamal accessory_test "run"', async () => {
     '--target="172.1.0.2:80" --host="busybox.example.com" --deploy-timeout="30s" --drain-timeout="30s" --buffer-requests --buffer-responses --log-request-header="Cache-Control" --log-request-header="Last-Modified" --log-request-header="User-Agent"',
   );
   assert.deepEqual(config.proxyHosts, ['1.1.1.1', '1.1.1.7']);
-  assert.deepEqual(config.accessory('mysql')!.env.secrets, [{ name: 'MYSQL_ROOT_PASSWORD', secret: 'MYSQL_ROOT_PASSWORD' }]);
+  assert.deepEqual(config.accessory('mysql')!.env.secrets, [
+    { name: 'MYSQL_ROOT_PASSWORD', secret: 'MYSQL_ROOT_PASSWORD' },
+  ]);
 });
 
 test('accessory files and directories mount under the service directory', async () => {
   const config = await load(
-    ACCESSORIES.replace('    options: {cpus: "4", memory: 2GB}', '    files: ["config/my.cnf:/etc/mysql/my.cnf"]\n    directories: ["data:/var/lib/mysql", "/abs:/abs:ro"]'),
+    ACCESSORIES.replace(
+      '    options: {cpus: "4", memory: 2GB}',
+      '    files: ["config/my.cnf:/etc/mysql/my.cnf"]\n    directories: ["data:/var/lib/mysql", "/abs:/abs:ro"]',
+    ),
   );
   const mysql = config.accessory('mysql')!;
   assert.deepEqual(mysql.volumeArgs(), [
-    '--volume', '$PWD/app-mysql/etc/mysql/my.cnf:/etc/mysql/my.cnf',
-    '--volume', '$PWD/app-mysql/data:/var/lib/mysql',
-    '--volume', '/abs:/abs:ro',
+    '--volume',
+    '$PWD/app-mysql/etc/mysql/my.cnf:/etc/mysql/my.cnf',
+    '--volume',
+    '$PWD/app-mysql/data:/var/lib/mysql',
+    '--volume',
+    '/abs:/abs:ro',
   ]);
   assert.equal(mysql.files[0]!.mode, '755');
   assert.equal(mysql.directories[0]!.local, '$PWD/app-mysql/data');
@@ -194,11 +226,23 @@ proxy:
 `);
   const run = config.proxyRun('1.1.1.1')!;
   assert.equal(
-    ['docker run --name kamal-proxy --network kamal --detach --restart unless-stopped --volume kamal-proxy-config:/home/kamal-proxy/.config/kamal-proxy', ...run.dockerOptionsArgs(), run.image, run.runCommand()].join(' '),
+    [
+      'docker run --name kamal-proxy --network kamal --detach --restart unless-stopped --volume kamal-proxy-config:/home/kamal-proxy/.config/kamal-proxy',
+      ...run.dockerOptionsArgs(),
+      run.image,
+      run.runCommand(),
+    ].join(' '),
     'docker run --name kamal-proxy --network kamal --detach --restart unless-stopped --volume kamal-proxy-config:/home/kamal-proxy/.config/kamal-proxy --volume $PWD/.kamal/proxy/apps-config:/home/kamal-proxy/.apps-config --publish 80:80 --publish 443:443 --log-opt max-size=10m --expose=9090 --cpus "1.5" registry:4443/basecamp/kamal-proxy:v0.9.2 kamal-proxy run --debug --metrics-port "9090"',
   );
   assert.equal(config.proxyRun('1.1.1.3'), undefined);
-  assert.deepEqual(config.proxyBoot.defaultBootOptions, ['--publish', '80:80', '--publish', '443:443', '--log-opt', 'max-size=10m']);
+  assert.deepEqual(config.proxyBoot.defaultBootOptions, [
+    '--publish',
+    '80:80',
+    '--publish',
+    '443:443',
+    '--log-opt',
+    'max-size=10m',
+  ]);
 });
 
 test('roles sort by name, primary host, proxy roles, env tags and merged env', async () => {
@@ -233,7 +277,10 @@ servers:
   assert.equal(config.absoluteImage, 'ghcr.io/dhh/app:999');
   assert.equal(config.latestImage, 'ghcr.io/dhh/app:latest');
   assert.deepEqual(config.registry.passwordCredential, { secret: 'PW' });
-  assert.equal(config.registry.password((n) => `value-of-${n}`), 'value-of-PW');
+  assert.equal(
+    config.registry.password((n) => `value-of-${n}`),
+    'value-of-PW',
+  );
   const web = config.role('web')!;
   assert.deepEqual(web.env('1.1.1.1').clear, { A: 'root', B: 't1' });
   assert.deepEqual(web.env('1.1.1.2').clear, { A: 'root', B: 't1', C: 't2' });
@@ -243,11 +290,19 @@ servers:
     { name: 'S3', secret: 'S3' },
   ]);
   assert.deepEqual(config.role('zeta')!.env('9.9.9.9').secretKeys, ['S1', 'ALIAS:S2', 'Z']);
-  assert.equal(web.env('1.1.1.2').envFile((n) => (n === 'S2' ? 'has "quotes" and #hash\nand newline' : n.toLowerCase())), 'S1=s1\nALIAS=has "quotes" and #hash\\nand newline\nS3=s3\n');
+  assert.equal(
+    web.env('1.1.1.2').envFile((n) => (n === 'S2' ? 'has "quotes" and #hash\nand newline' : n.toLowerCase())),
+    'S1=s1\nALIAS=has "quotes" and #hash\\nand newline\nS3=s3\n',
+  );
 });
 
 test('builder: arches, remote arches, cache references and the clone directory', async () => {
-  const config = await load(APP.replace('builder: {arch: amd64}', 'builder:\n  arch: [amd64, arm64]\n  remote: ssh://app@127.0.0.1\n  cache: {type: registry, options: mode=max}'));
+  const config = await load(
+    APP.replace(
+      'builder: {arch: amd64}',
+      'builder:\n  arch: [amd64, arm64]\n  remote: ssh://app@127.0.0.1\n  cache: {type: registry, options: mode=max}',
+    ),
+  );
   const b = config.builder;
   assert.deepEqual(b.localArches, ['amd64']);
   assert.deepEqual(b.remoteArches, ['arm64']);
@@ -283,5 +338,8 @@ accessories:
   assert.deepEqual(config.accessory('b')!.hosts, ['1.1.1.1', '1.1.1.2', '1.1.1.3']);
   assert.deepEqual(config.accessory('c')!.hosts, ['1.1.1.2', '1.1.1.3']);
   assert.deepEqual(config.accessory('d')!.hosts, ['1.1.1.3']);
-  assert.deepEqual(config.hostAccessories('1.1.1.3').map((a) => a.name), ['a', 'b', 'c', 'd']);
+  assert.deepEqual(
+    config.hostAccessories('1.1.1.3').map((a) => a.name),
+    ['a', 'b', 'c', 'd'],
+  );
 });

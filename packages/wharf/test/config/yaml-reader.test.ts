@@ -61,8 +61,15 @@ test('Ruby-object tags are refused with the line', () => {
 });
 
 test('anchors, aliases and << merge keys; merged keys override earlier keys as in Psych', () => {
-  const r = readYaml('x: &base\n  a: 1\n  b: 2\ny:\n  b: 9\n  <<: *base\n  c: 3\nz:\n  <<: [*base, {a: 7, d: 4}]\nw: *base\n');
-  assert.deepEqual(r.value, { x: { a: 1, b: 2 }, y: { b: 2, a: 1, c: 3 }, z: { a: 1, d: 4, b: 2 }, w: { a: 1, b: 2 } });
+  const r = readYaml(
+    'x: &base\n  a: 1\n  b: 2\ny:\n  b: 9\n  <<: *base\n  c: 3\nz:\n  <<: [*base, {a: 7, d: 4}]\nw: *base\n',
+  );
+  assert.deepEqual(r.value, {
+    x: { a: 1, b: 2 },
+    y: { b: 2, a: 1, c: 3 },
+    z: { a: 1, d: 4, b: 2 },
+    w: { a: 1, b: 2 },
+  });
 });
 
 test('duplicate keys keep the last value and produce a warning with both lines', () => {
@@ -96,7 +103,10 @@ test('a recursive or undefined alias is an error, not a hang', () => {
 
 test('exponential alias expansion stays linear (billion laughs)', () => {
   let doc = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n';
-  for (let i = 0; i < 8; i++) doc += `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9).fill(`*${String.fromCharCode(97 + i)}`).join(',')}]\n`;
+  for (let i = 0; i < 8; i++)
+    doc += `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9)
+      .fill(`*${String.fromCharCode(97 + i)}`)
+      .join(',')}]\n`;
   const started = Date.now();
   const r = readYaml(doc);
   assert.equal(r.errors.length, 0);

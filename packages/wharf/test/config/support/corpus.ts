@@ -8,7 +8,13 @@ export const FIXTURES = fileURLToPath(new URL('../../../../test/fixtures/config/
 
 export interface CaseSpec {
   name: string;
-  options: { version?: string; destination?: string; env?: Record<string, string>; localArch?: string; configFile?: string };
+  options: {
+    version?: string;
+    destination?: string;
+    env?: Record<string, string>;
+    localArch?: string;
+    configFile?: string;
+  };
   expect: 'resolved' | 'errors';
 }
 
@@ -27,7 +33,12 @@ export function listCases(): FixtureCase[] {
     if (!existsSync(specFile)) continue;
     const specs = JSON.parse(readFileSync(specFile, 'utf8')) as CaseSpec[];
     for (const spec of specs) {
-      out.push({ fixture, dir, spec, expectedFile: join(dir, 'expected', `${spec.name}.${spec.expect === 'resolved' ? 'json' : 'txt'}`) });
+      out.push({
+        fixture,
+        dir,
+        spec,
+        expectedFile: join(dir, 'expected', `${spec.name}.${spec.expect === 'resolved' ? 'json' : 'txt'}`),
+      });
     }
   }
   return out;
@@ -46,7 +57,9 @@ export function summarize(config: Config): unknown {
     certificatePemSecret: p.certificatePemSecret ?? null,
     containerTlsCert: p.containerTlsCert ?? null,
     deployArgs: p.deployCommandArgs('CID'),
-    run: p.run ? { image: p.run.image, dockerOptionsArgs: p.run.dockerOptionsArgs(), runCommand: p.run.runCommand() } : null,
+    run: p.run
+      ? { image: p.run.image, dockerOptionsArgs: p.run.dockerOptionsArgs(), runCommand: p.run.runCommand() }
+      : null,
   });
   return {
     kamal: kamalHash(config),
@@ -71,10 +84,17 @@ export function summarize(config: Config): unknown {
       runDirectory: config.runDirectory,
       envDirectory: config.envDirectory,
       lockDirectory: config.lockDirectory,
-      hooksOutput: { 'pre-deploy': config.hooksOutputFor('pre-deploy') ?? null, 'pre-build': config.hooksOutputFor('pre-build') ?? null },
+      hooksOutput: {
+        'pre-deploy': config.hooksOutputFor('pre-deploy') ?? null,
+        'pre-build': config.hooksOutputFor('pre-build') ?? null,
+      },
       aliases: config.aliases,
       output: config.output,
-      boot: { limit: config.boot.limit ?? null, wait: config.boot.wait ?? null, parallelRoles: config.boot.parallelRoles },
+      boot: {
+        limit: config.boot.limit ?? null,
+        wait: config.boot.wait ?? null,
+        parallelRoles: config.boot.parallelRoles,
+      },
       minimumVersion: config.minimumVersion ?? null,
     },
     registry: {
@@ -84,8 +104,18 @@ export function summarize(config: Config): unknown {
       username: config.registry.username(SECRET) ?? null,
       password: config.registry.password(SECRET) ?? null,
     },
-    ssh: { user: config.ssh.user, port: config.ssh.port, proxy: config.ssh.proxy ?? null, keyData: config.ssh.keyData ?? null, logLevel: config.ssh.logLevel },
-    sshkit: { maxConcurrentStarts: config.sshkit.maxConcurrentStarts, poolIdleTimeout: config.sshkit.poolIdleTimeout, dnsRetries: config.sshkit.dnsRetries },
+    ssh: {
+      user: config.ssh.user,
+      port: config.ssh.port,
+      proxy: config.ssh.proxy ?? null,
+      keyData: config.ssh.keyData ?? null,
+      logLevel: config.ssh.logLevel,
+    },
+    sshkit: {
+      maxConcurrentStarts: config.sshkit.maxConcurrentStarts,
+      poolIdleTimeout: config.sshkit.poolIdleTimeout,
+      dnsRetries: config.sshkit.dnsRetries,
+    },
     builder: {
       arches: config.builder.arches,
       localArches: config.builder.localArches,
@@ -99,7 +129,9 @@ export function summarize(config: Config): unknown {
       secrets: config.builder.secrets,
       cacheFrom: config.builder.cacheFrom ?? null,
       cacheTo: config.builder.cacheTo ?? null,
-      pack: config.builder.pack ? { builder: config.builder.packBuilder, buildpacks: config.builder.packBuildpacks } : null,
+      pack: config.builder.pack
+        ? { builder: config.builder.packBuilder, buildpacks: config.builder.packBuildpacks }
+        : null,
       ssh: config.builder.ssh ?? null,
       provenance: config.builder.provenance ?? null,
       sbom: config.builder.sbom ?? null,
@@ -107,7 +139,12 @@ export function summarize(config: Config): unknown {
     roles: config.roles.map((r) => ({
       name: r.name,
       primary: r.primary,
-      hosts: r.hosts.map((h) => ({ host: h, tags: r.tags(h), envArgs: r.envArgs(h), secrets: r.env(h).secrets })),
+      hosts: r.hosts.map((h) => ({
+        host: h,
+        tags: r.tags(h),
+        envArgs: r.envArgs(h),
+        secrets: r.env(h).secrets,
+      })),
       cmd: r.cmd ?? null,
       containerName: r.containerName(),
       labelArgs: r.labelArgs(),
@@ -135,14 +172,18 @@ export function summarize(config: Config): unknown {
       cmd: a.cmd ?? null,
       network: a.network,
       proxy: a.proxy ? proxyView(a.proxy) : null,
-      registry: a.registry ? { server: a.registry.server ?? null, password: a.registry.password(SECRET) ?? null } : null,
+      registry: a.registry
+        ? { server: a.registry.server ?? null, password: a.registry.password(SECRET) ?? null }
+        : null,
     })),
     warnings: config.warnings.map(formatProblem),
   };
 }
 
 /** Runs a case: the summary (resolved) or the error text (errors). */
-export async function runCase(c: FixtureCase): Promise<{ kind: 'resolved'; value: unknown } | { kind: 'errors'; text: string }> {
+export async function runCase(
+  c: FixtureCase,
+): Promise<{ kind: 'resolved'; value: unknown } | { kind: 'errors'; text: string }> {
   try {
     const config = await loadConfig({
       cwd: c.dir,

@@ -10,7 +10,13 @@ import { listCases, runCase } from './corpus.js';
 for (const c of listCases()) {
   const result = await runCase(c);
   mkdirSync(dirname(c.expectedFile), { recursive: true });
-  if (result.kind !== c.spec.expect) console.error(`!! ${c.fixture}/${c.spec.name}: expected ${c.spec.expect}, got ${result.kind}${result.kind === 'errors' ? `:\n${result.text}` : ''}`);
-  writeFileSync(c.expectedFile.replace(/\.(json|txt)$/, result.kind === 'resolved' ? '.json' : '.txt'), result.kind === 'resolved' ? `${JSON.stringify(result.value, null, 2)}\n` : result.text);
+  if (result.kind !== c.spec.expect)
+    console.error(
+      `!! ${c.fixture}/${c.spec.name}: expected ${c.spec.expect}, got ${result.kind}${result.kind === 'errors' ? `:\n${result.text}` : ''}`,
+    );
+  writeFileSync(
+    c.expectedFile.replace(/\.(json|txt)$/, result.kind === 'resolved' ? '.json' : '.txt'),
+    result.kind === 'resolved' ? `${JSON.stringify(result.value, null, 2)}\n` : result.text,
+  );
 }
 console.log('regenerated');

@@ -12,4 +12,5 @@ export function project(files: Record<string, string>): string {
   return dir;
 }
 
-export const MINIMAL = 'service: app\nimage: dhh/app\nservers:\n  - 1.1.1.1\nregistry:\n  username: u\n  password: p\nbuilder:\n  arch: amd64\n';
+export const MINIMAL =
+  'service: app\nimage: dhh/app\nservers:\n  - 1.1.1.1\nregistry:\n  username: u\n  password: p\nbuilder:\n  arch: amd64\n';
