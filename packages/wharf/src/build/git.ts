@@ -55,3 +55,15 @@ export async function gitRevision(cwd: string): Promise<string> {
 export async function gitUncommittedChanges(cwd: string): Promise<string> {
   return (await gitOut(cwd, ['status', '--porcelain'], 'Checking for uncommitted changes')).trim();
 }
+
+/** `git ls-files --modified`: tracked files with uncommitted changes, relative to cwd. */
+export async function gitModifiedFiles(cwd: string): Promise<string[]> {
+  const out = await gitOut(cwd, ['ls-files', '--modified'], 'Listing modified files');
+  return [...new Set(out.split('\n').filter(Boolean))];
+}
+
+/** `git ls-files --others --exclude-standard`: untracked files that .gitignore does not exclude. */
+export async function gitUntrackedFiles(cwd: string): Promise<string[]> {
+  const out = await gitOut(cwd, ['ls-files', '--others', '--exclude-standard'], 'Listing untracked files');
+  return out.split('\n').filter(Boolean);
+}

@@ -11,7 +11,7 @@ import type { DockerClient } from '../docker/client.js';
 import { UserError } from '../util/errors.js';
 import { prepareClone } from './clone.js';
 import { failureSentence, summarizeFailure } from './failure.js';
-import { gitUncommittedChanges, gitUsed } from './git.js';
+import { gitModifiedFiles, gitUncommittedChanges, gitUntrackedFiles, gitUsed } from './git.js';
 import { planBuild, type BuildOptions, type BuildPlan } from './plan.js';
 import {
   loginCommand,
@@ -228,14 +228,28 @@ export async function buildDev(input: PushInput): Promise<PushResult> {
   const cwd = input.cwd ?? process.cwd();
   const log = input.log ?? (() => {});
   const warn = input.warn ?? log;
-  const options: BuildOptions = { output: 'docker', ...input.options, tagAsDirty: true };
+  const options: BuildOptions = {
+    ...input.options,
+    output: input.options?.output ?? 'docker',
+    tagAsDirty: true,
+  };
   const plan = planBuild(input.spec, options);
   for (const warning of plan.warnings) warn(warning);
-  const uncommittedChanges = (await gitUsed(cwd)) ? await gitUncommittedChanges(cwd) : '';
-  if (uncommittedChanges) {
-    warn(
-      `WARNING: Files with uncommitted changes or untracked files will be present in the dev image:\n ${uncommittedChanges}`,
-    );
+  const inRepo = await gitUsed(cwd);
+  const uncommittedChanges = inRepo ? await gitUncommittedChanges(cwd) : '';
+  if (inRepo) {
+    const modified = (await gitModifiedFiles(cwd)).sort();
+    if (modified.length > 0) {
+      warn(
+        `WARNING: Files with uncommitted changes will be present in the dev container:\n${modified.map((f) => `  ${f}`).join('\n')}`,
+      );
+    }
+    const untracked = (await gitUntrackedFiles(cwd)).sort();
+    if (untracked.length > 0) {
+      warn(
+        `WARNING: Untracked files will be present in the dev container:\n${untracked.map((f) => `  ${f}`).join('\n')}`,
+      );
+    }
   }
   if (plan.pushes) await ensureRegistryAccess(input, plan, log);
   checkDockerfile(plan, cwd, cwd, false);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DockerClient } from '../../src/docker/client.js';
 import { detectCapabilities, type DetectedCapabilities } from '../../src/build/capabilities.js';
-import { buildAndPush } from '../../src/build/push.js';
+import { buildAndPush, buildDev } from '../../src/build/push.js';
 import { pullOnHosts, stepText, type RemoteExec } from '../../src/build/pull.js';
 import { resolveVersion } from '../../src/build/version.js';
 import type { BuildSpec } from '../../src/build/spec.js';
@@ -159,6 +159,35 @@ describe('wharf build on the local fleet', () => {
       log.some((l) => l.startsWith('Resetting local clone')),
       log.join('\n'),
     );
+  });
+
+  test('build dev: the working tree as it is, tagged -dirty, into the local image store only', async () => {
+    const repo = join(work, 'hello');
+    writeFileSync(join(repo, 'extra.txt'), 'new\n');
+    const version = await resolveVersion({ cwd: repo, env: {} });
+    const warnings: string[] = [];
+    const result = await buildDev({
+      spec: spec('hello', version),
+      client,
+      cwd: repo,
+      warn: (l) => warnings.push(l),
+    });
+    assert.deepEqual(result.tags, [
+      `${fleet.registry}/hello:${version}-dirty`,
+      `${fleet.registry}/hello:latest-dirty`,
+    ]);
+    assert.equal(result.plan.pushes, false);
+    assert.deepEqual(warnings, [
+      'WARNING: Files with uncommitted changes will be present in the dev container:\n  message.txt',
+      'WARNING: Untracked files will be present in the dev container:\n  extra.txt',
+    ]);
+    const env = dockerEnv(fleet);
+    const content = spawnSync('docker', ['run', '--rm', result.tags[0]!, 'cat', '/message.txt'], {
+      env,
+      encoding: 'utf8',
+    });
+    assert.equal(content.stdout, 'uncommitted\n');
+    assert.ok(!(await registryTags(port, 'hello')).includes(`${version}-dirty`));
   });
 
   test('the label check fails on a server for an image without the service label', async () => {
