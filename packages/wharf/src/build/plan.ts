@@ -164,6 +164,11 @@ function planDockerBuild(spec: BuildSpec, view: BuilderView, options: BuildOptio
       `builder.remote (${spec.builder.remote}) needs buildx, which this machine's docker CLI lacks; ${NEEDS_BUILDX} or remove builder.remote.`,
     );
   }
+  if (view.arches.length > 1 && spec.builder.arch === undefined) {
+    throw new UserError(
+      `builder.arch is not set, so the default is to build for amd64 and arm64, which needs buildx (missing on this machine); set builder.arch to ${engineArch} or ${NEEDS_BUILDX}.`,
+    );
+  }
   if (view.arches.length > 1) {
     throw new UserError(
       `builder.arch lists ${view.arches.join(' and ')}, but a multi-arch build needs buildx, which this machine's docker CLI lacks; ${NEEDS_BUILDX} or set builder.arch to ${engineArch}.`,

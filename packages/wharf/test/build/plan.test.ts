@@ -322,6 +322,10 @@ describe('plain docker build (no buildx)', () => {
           !e.message.includes('\n'),
       );
     refuse({ arch: ['amd64', 'arm64'] }, /multi-arch build needs buildx/);
+    assert.throws(
+      () => planBuild({ ...nobx(), builder: {} }),
+      /^UserError: builder.arch is not set, so the default is to build for amd64 and arm64/,
+    );
     refuse({ arch: 'arm64' }, /only builds for the engine's own architecture \(amd64\)/);
     refuse({ remote: 'ssh://builder@host' }, /builder.remote \(ssh:\/\/builder@host\) needs buildx/);
     refuse({ arch: 'amd64', remote: 'ssh://builder@host' }, /builder.remote/);
