@@ -1,6 +1,10 @@
 /** An accessory (database, cache, ...) run next to the app (Kamal's Configuration::Accessory). */
-import { isAbsolute, resolve } from 'node:path';
-import { Env } from './env.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { Env, type SecretLookup } from './env.js';
+import { ErbError, renderErb } from './erb.js';
+import { shellCommandRunner } from './erb-commands.js';
+import { UserError } from '../util/errors.js';
 import { Proxy } from './proxy.js';
 import { Registry } from './sections.js';
 import { argumentize, optionize, present, rubyString } from './shell-args.js';
@@ -173,6 +177,49 @@ export class Accessory {
   }
   get runningProxy(): boolean {
     return present(this.raw.proxy);
+  }
+
+  /**
+   * The content to upload for a file: `.erb` files are rendered with the
+   * accessory's env (clear values and secrets from `lookup`) in ENV, as Kamal
+   * does; other files are read as they are.
+   */
+  renderFile(
+    file: AccessoryPath,
+    lookup: SecretLookup,
+    options: { env?: Record<string, string | undefined>; allowCommands?: boolean } = {},
+  ): string {
+    const shown = relative(this.config.cwd, file.local) || file.local;
+    let text: string;
+    try {
+      text = readFileSync(file.local, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new UserError(
+        `accessories.${this.name}.files: ${shown} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}; fix the local path.`,
+      );
+    }
+    if (!file.erb) return text;
+    const env = { ...(options.env ?? process.env), ...this.env.toRecord(lookup) };
+    try {
+      return renderErb(text, {
+        env,
+        runCommand:
+          options.allowCommands === false
+            ? () => {
+                throw new Error('commands are not run in this mode');
+              }
+            : shellCommandRunner(this.config.cwd, env, 60_000),
+        readFile: (p) => readFileSync(resolve(this.config.cwd, p), 'utf8'),
+        fileExists: (p) => existsSync(resolve(this.config.cwd, p)),
+      }).text;
+    } catch (error) {
+      if (error instanceof ErbError)
+        throw new UserError(
+          `${shown}:${error.line}: ERB in the file of accessory ${this.name}: ${error.message}.`,
+        );
+      throw error;
+    }
   }
 }
 

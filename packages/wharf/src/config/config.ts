@@ -264,6 +264,10 @@ export class Config {
   loggingArgs(): string[] {
     return this.logging.args();
   }
+  /** The Docker network app containers join (Kamal's fixed `kamal`). */
+  get network(): string {
+    return 'kamal';
+  }
   /** Always `.kamal` on the hosts (run_directory is accepted but, as in Kamal, not used). */
   get runDirectory(): string {
     return '.kamal';

@@ -3,11 +3,11 @@
  * overlay, renders ERB, parses YAML as Psych does, deep-merges the files the
  * way Kamal does, validates everything at once and returns the resolved Config.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, resolve, relative, isAbsolute } from 'node:path';
 import { Config } from './config.js';
 import { ErbError, renderErb } from './erb.js';
+import { shellCommandRunner as runCommand } from './erb-commands.js';
 import { ConfigError, sortProblems, type ConfigProblem, type KeyPath } from './problems.js';
 import { checkSemantics } from './semantics.js';
 import { checkShape } from './shape-check.js';
@@ -65,35 +65,6 @@ export function destinationFile(configFile: string, destination: string): string
 function displayPath(file: string, cwd: string): string {
   const rel = relative(cwd, file);
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
-}
-
-function runCommand(cwd: string, env: Record<string, string | undefined>, timeoutMs: number) {
-  return (command: string): string => {
-    const r = spawnSync('/bin/sh', ['-c', command], {
-      cwd,
-      env: env as NodeJS.ProcessEnv,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: timeoutMs,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    if (r.error)
-      throw new Error(
-        (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT'
-          ? `it ran longer than ${Math.round(timeoutMs / 1000)} s`
-          : r.error.message,
-      );
-    if (r.status !== 0) {
-      const why = (r.stderr ?? '')
-        .split('\n')
-        .find((l) => l.trim() !== '')
-        ?.trim();
-      throw new Error(
-        `it exited with status ${r.status ?? r.signal}${why ? ` (${why.replace(/\.$/, '')})` : ''}`,
-      );
-    }
-    return r.stdout ?? '';
-  };
 }
 
 function readText(path: string, shown: string, problems: ConfigProblem[]): string | undefined {

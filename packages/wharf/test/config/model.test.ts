@@ -343,3 +343,48 @@ accessories:
     ['a', 'b', 'c', 'd'],
   );
 });
+
+test('accessory .erb files render with the accessory env and secrets; other files are read as they are', async () => {
+  const config = await load(
+    `
+service: app
+image: dhh/app
+registry: {username: u, password: p}
+builder: {arch: amd64}
+servers: [1.1.1.1]
+accessories:
+  mysql:
+    image: mysql
+    host: 1.1.1.1
+    env:
+      clear: {MYSQL_USER: app}
+      secret: [MYSQL_PASSWORD, ROOT_PW:ROOT_SECRET]
+    files:
+      - config/my.cnf.erb:/etc/mysql/my.cnf
+      - config/plain.cnf:/etc/mysql/plain.cnf
+      - config/broken.erb:/etc/broken
+`,
+    {
+      files: {
+        'config/my.cnf.erb':
+          'user=<%= ENV["MYSQL_USER"] %>\npassword=<%= ENV["MYSQL_PASSWORD"] %>\nroot=<%= ENV["ROOT_PW"] %>\n',
+        'config/plain.cnf': 'kept <%= as is %>\n',
+        'config/broken.erb': 'line one\n<%= Rails.env %>\n',
+      },
+    },
+  );
+  const mysql = config.accessory('mysql')!;
+  const lookup = (name: string) => `secret-${name}`;
+  const [erbFile, plainFile, brokenFile] = mysql.files;
+  assert.equal(erbFile!.erb, true);
+  assert.equal(
+    mysql.renderFile(erbFile!, lookup, { env: {} }),
+    'user=app\npassword=secret-MYSQL_PASSWORD\nroot=secret-ROOT_SECRET\n',
+  );
+  assert.equal(mysql.renderFile(plainFile!, lookup), 'kept <%= as is %>\n');
+  assert.throws(
+    () => mysql.renderFile(brokenFile!, lookup, { env: {} }),
+    /config\/broken\.erb:2: ERB in the file of accessory mysql/,
+  );
+  assert.equal(config.network, 'kamal');
+});
