@@ -1,6 +1,7 @@
 /** wharf's SSH layer: what the rest of wharf imports. */
 export { SshPool, SshConnectError, withRemoteTimeout } from './pool.js';
 export type { ExecOptions, ExecResult, HostStats, SshLogEvent, SshPoolOptions } from './pool.js';
+export { formatSshLogEvent } from './log-format.js';
 export { SshError, classifySshError, sshFailure } from './errors.js';
 export type { SshFailureKind, SshErrorContext } from './errors.js';
 export { shellQuote, shellJoin, shellRaw, commandText } from './quote.js';
