@@ -68,3 +68,4 @@ export {
   type BuildConfigLike,
   type BuildInputs,
 } from './from-config.js';
+export { pushPhase, pullPhase, deliverPhase, type PushPhaseDeps, type PullPhaseDeps } from './phases.js';

@@ -16,6 +16,7 @@ import { detectCapabilities, type DetectedCapabilities } from '../../src/build/c
 import { buildAndPush, buildDev } from '../../src/build/push.js';
 import { pullOnHosts, stepText, type RemoteExec } from '../../src/build/pull.js';
 import { resolveVersion } from '../../src/build/version.js';
+import { deliverPhase } from '../../src/build/phases.js';
 import type { BuildSpec } from '../../src/build/spec.js';
 import { UserError } from '../../src/util/errors.js';
 import { fleetUp, sshRun, dockerEnv, type TestFleet } from '../support/fleet.js';
@@ -69,7 +70,7 @@ describe('wharf build on the local fleet', () => {
       );
       const tags = listed.stdout
         .split('\n')
-        .filter((t) => /\/(hello|nolabel|broken|uncommitted-dockerfile):/.test(t));
+        .filter((t) => /\/(hello|shop|nolabel|broken|uncommitted-dockerfile):/.test(t));
       if (tags.length > 0) spawnSync('docker', ['image', 'rm', '--force', ...tags], { env });
     }
     fleet?.down();
@@ -188,6 +189,46 @@ describe('wharf build on the local fleet', () => {
     });
     assert.equal(content.stdout, 'uncommitted\n');
     assert.ok(!(await registryTags(port, 'hello')).includes(`${version}-dirty`));
+  });
+
+  test('deliverPhase from a deploy.yml read by the config loader (localhost registry: no login)', async () => {
+    const repo = newApp('shop', `FROM ${fleet.base_images.debian}\nCOPY message.txt /message.txt\n`);
+    execFileSync('mkdir', ['-p', join(repo, 'config')]);
+    writeFileSync(
+      join(repo, 'config', 'deploy.yml'),
+      [
+        'service: shop',
+        'image: shop',
+        'servers:',
+        `  - ${fleet.servers[0]!.address}`,
+        'registry:',
+        `  server: ${fleet.registry}`,
+        'builder:',
+        `  arch: ${caps.engineArch}`,
+        '  args:',
+        '    GREETING: hello',
+        '',
+      ].join('\n'),
+    );
+    git(repo, 'add', '.');
+    git(repo, 'commit', '-q', '-m', 'deploy config');
+    const { loadConfig } = await import('../../src/config/index.js');
+    const config = await loadConfig({ cwd: repo, env: {} });
+    const lookup = (name: string): string => {
+      throw new Error(`no secret ${name} expected`);
+    };
+    const result = await deliverPhase(
+      { config, lookup, client, tmpdir: work, warn: () => {} },
+      { hosts: [fleet.servers[0]!.address], exec: sshExec },
+    );
+    const head = git(repo, 'rev-parse', 'HEAD');
+    assert.deepEqual(result.tags, [`${fleet.registry}/shop:${head}`, `${fleet.registry}/shop:latest`]);
+    const label = sshRun(
+      fleet,
+      fleet.servers[0]!.address,
+      `docker inspect -f '{{ .Config.Labels.service }}' ${result.tags[0]}`,
+    );
+    assert.equal(label.stdout.trim(), 'shop');
   });
 
   test('the label check fails on a server for an image without the service label', async () => {
