@@ -165,3 +165,56 @@ describe('registryForwardPort', () => {
     assert.equal(registryForwardPort({}), undefined);
   });
 });
+
+describe('pullPhase', () => {
+  const config = (server: string | undefined) => ({
+    service: 'app',
+    repository: server ? `${server}/app` : 'dhh/app',
+    version: '7',
+    registry: {
+      server,
+      username: (lookup: (n: string) => string) => lookup('USER'),
+      password: (lookup: (n: string) => string) => lookup('PASS'),
+    },
+    builder: { raw: {} },
+  });
+  const lookup = (name: string) => ({ USER: 'u', PASS: 'p' })[name] ?? '';
+
+  test('a localhost registry pulls inside the port forward, without login', async () => {
+    const { pullPhase } = await import('../../src/build/phases.js');
+    const { calls, exec } = recorder();
+    const forwards: { hosts: readonly string[]; port: number }[] = [];
+    await pullPhase({
+      config: config('localhost:5000'),
+      lookup,
+      hosts: ['h1', 'h2'],
+      exec,
+      withRemoteForward: async (hosts, options, fn) => {
+        forwards.push({ hosts, port: options.remotePort });
+        const before = calls.length;
+        const result = await fn();
+        assert.ok(calls.length > before);
+        return result;
+      },
+    });
+    assert.deepEqual(forwards, [{ hosts: ['h1', 'h2'], port: 5000 }]);
+    assert.ok(!calls.some((c) => c.text.includes('login')));
+    assert.equal(calls.filter((c) => c.text === 'docker pull localhost:5000/app:7').length, 2);
+  });
+
+  test('a real registry logs in with looked-up credentials and needs no forward', async () => {
+    const { pullPhase } = await import('../../src/build/phases.js');
+    const { calls, exec } = recorder();
+    await pullPhase({
+      config: config('ghcr.io'),
+      lookup,
+      hosts: ['h1'],
+      exec,
+      withRemoteForward: () => {
+        throw new Error('no forward expected');
+      },
+    });
+    assert.deepEqual(calls[0]!.env, { WHARF_REGISTRY_USERNAME: 'u', WHARF_REGISTRY_PASSWORD: 'p' });
+    assert.equal(calls[2]!.text, 'docker pull ghcr.io/app:7');
+  });
+});
