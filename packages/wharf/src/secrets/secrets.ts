@@ -240,12 +240,12 @@ class FileSecrets implements Secrets {
   }
 }
 
-const INLINE = /^\s*(?:bundle\s+exec\s+)?(?:\S*\/)?(?:kamal|wharf)\s+secrets\s/;
+const INLINE = /^\s*(?:bundle\s+exec\s+|npx\s+)?(?:\S*\/)?(?:kamal|wharf)\s+secrets\s/;
 
 /**
  * The arguments after `kamal`/`wharf` when a `$(…)` command is a
  * `kamal secrets …` or `wharf secrets …` call (also `bin/kamal`,
- * `bundle exec kamal`), which run in-process as in Kamal; else undefined.
+ * `bundle exec kamal`, `npx wharf`), which run in-process as in Kamal; else undefined.
  */
 export function inlineSecretsArgs(command: string): string[] | undefined {
   if (!INLINE.test(command)) return undefined;
@@ -258,5 +258,6 @@ export function inlineSecretsArgs(command: string): string[] | undefined {
     );
   }
   if (words[0] === 'bundle' && words[1] === 'exec') words = words.slice(2);
+  else if (words[0] === 'npx') words = words.slice(1);
   return words.slice(1);
 }

@@ -337,6 +337,7 @@ test('inlineSecretsArgs recognises kamal, wharf, bin/kamal and bundle exec kamal
     'X',
     '{}',
   ]);
+  assert.deepEqual(inlineSecretsArgs('npx wharf secrets extract X {}'), ['secrets', 'extract', 'X', '{}']);
   assert.equal(inlineSecretsArgs('echo kamal secrets'), undefined);
   assert.equal(inlineSecretsArgs('kamal deploy'), undefined);
 });
