@@ -95,11 +95,24 @@ export class AccessoryCommands {
 
   /** `docker ps [-a] [-q] --filter label=service=<service>` */
   info(options: { all?: boolean; quiet?: boolean } = {}): Command {
-    return docker('ps', options.all ? '-a' : undefined, options.quiet ? '-q' : undefined, ...this.serviceFilter);
+    return docker(
+      'ps',
+      options.all ? '-a' : undefined,
+      options.quiet ? '-q' : undefined,
+      ...this.serviceFilter,
+    );
   }
 
   /** `docker logs <service> [--since S] [--tail N] [--timestamps] 2>&1 [| grep '…' …]` */
-  logs(options: { timestamps?: boolean; since?: string; lines?: number | string; grep?: string; grepOptions?: string } = {}): Command {
+  logs(
+    options: {
+      timestamps?: boolean;
+      since?: string;
+      lines?: number | string;
+      grep?: string;
+      grepOptions?: string;
+    } = {},
+  ): Command {
     const timestamps = options.timestamps ?? true;
     return pipe(
       docker(
@@ -110,7 +123,9 @@ export class AccessoryCommands {
         ...(timestamps ? ['--timestamps'] : []),
         '2>&1',
       ),
-      options.grep !== undefined ? ['grep', singleQuoted(options.grep), ...(options.grepOptions ? [options.grepOptions] : [])] : undefined,
+      options.grep !== undefined
+        ? ['grep', singleQuoted(options.grep), ...(options.grepOptions ? [options.grepOptions] : [])]
+        : undefined,
     );
   }
 
@@ -119,15 +134,33 @@ export class AccessoryCommands {
     const timestamps = options.timestamps ?? true;
     return this.runOverSsh(
       pipe(
-        docker('logs', this.serviceName, ...(timestamps ? ['--timestamps'] : []), '--tail', '10', '--follow', '2>&1'),
-        options.grep !== undefined ? ['grep', doubleQuoted(options.grep), ...(options.grepOptions ? [options.grepOptions] : [])] : undefined,
+        docker(
+          'logs',
+          this.serviceName,
+          ...(timestamps ? ['--timestamps'] : []),
+          '--tail',
+          '10',
+          '--follow',
+          '2>&1',
+        ),
+        options.grep !== undefined
+          ? ['grep', doubleQuoted(options.grep), ...(options.grepOptions ? [options.grepOptions] : [])]
+          : undefined,
       ),
     );
   }
 
   /** `docker exec [-it] <service> <command…>` */
-  executeInExistingContainer(command: string[], options: { interactive?: boolean; tty?: boolean } = {}): Command {
-    return docker('exec', options.interactive ? dockerInteractiveArgs(options.tty ?? true) : undefined, this.serviceName, ...command);
+  executeInExistingContainer(
+    command: string[],
+    options: { interactive?: boolean; tty?: boolean } = {},
+  ): Command {
+    return docker(
+      'exec',
+      options.interactive ? dockerInteractiveArgs(options.tty ?? true) : undefined,
+      this.serviceName,
+      ...command,
+    );
   }
 
   /** `docker run [-it] --rm <network> <env> <volumes> <options> <image> <command…>` */
@@ -157,7 +190,10 @@ export class AccessoryCommands {
   /** Local ssh line to the accessory's first host. */
   runOverSsh(command: Command): Command {
     const host = this.accessory.hosts[0];
-    if (host === undefined) throw new UserError(`Accessory ${this.accessory.name} has no hosts; set accessories.${this.accessory.name}.host in ${this.config.files[0] ?? 'config/deploy.yml'}.`);
+    if (host === undefined)
+      throw new UserError(
+        `Accessory ${this.accessory.name} has no hosts; set accessories.${this.accessory.name}.host in ${this.config.files[0] ?? 'config/deploy.yml'}.`,
+      );
     return runOverSsh(this.config, command, host);
   }
 
@@ -224,7 +260,9 @@ export class AccessoryCommands {
   deploy(target: string): Command {
     const proxy = this.accessory.proxy;
     if (!proxy) {
-      throw new UserError(`Accessory ${this.accessory.name} has no proxy settings; add accessories.${this.accessory.name}.proxy in ${this.config.files[0] ?? 'config/deploy.yml'} to route traffic to it.`);
+      throw new UserError(
+        `Accessory ${this.accessory.name} has no proxy settings; add accessories.${this.accessory.name}.proxy in ${this.config.files[0] ?? 'config/deploy.yml'} to route traffic to it.`,
+      );
     }
     return proxyExec('deploy', this.serviceName, ...proxy.deployCommandArgs(target));
   }

@@ -27,5 +27,19 @@ export function createErrorPagesDirectory(config: Config): Command {
 
 /** Remove every version's pages except the current one. */
 export function cleanUpErrorPages(config: Config): Command {
-  return ['find', errorPagesDirectory(config), '-mindepth', '1', '-maxdepth', '1', '!', '-name', config.version, '-exec', 'rm', '-rf', '{} +'];
+  return [
+    'find',
+    errorPagesDirectory(config),
+    '-mindepth',
+    '1',
+    '-maxdepth',
+    '1',
+    '!',
+    '-name',
+    config.version,
+    '-exec',
+    'rm',
+    '-rf',
+    '{} +',
+  ];
 }

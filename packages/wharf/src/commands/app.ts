@@ -80,7 +80,9 @@ export class AppCommands {
     if (typeof role === 'string') {
       const found = config.role(role);
       if (!found) {
-        throw new UserError(`There is no role named ${role} in ${config.files[0] ?? 'config/deploy.yml'} (roles: ${config.roleNames.join(', ')}).`);
+        throw new UserError(
+          `There is no role named ${role} in ${config.files[0] ?? 'config/deploy.yml'} (roles: ${config.roleNames.join(', ')}).`,
+        );
       }
       this.role = found;
     } else {
@@ -149,13 +151,18 @@ export class AppCommands {
 
   /** Health (or state) of a version's container: `healthy`, `running`, `exited`… */
   status(version: string): Command {
-    return pipe(this.containerIdForVersion(version), xargs(docker('inspect', '--format', DOCKER_HEALTH_STATUS_FORMAT)));
+    return pipe(
+      this.containerIdForVersion(version),
+      xargs(docker('inspect', '--format', DOCKER_HEALTH_STATUS_FORMAT)),
+    );
   }
 
   /** Stop a version's container, or the current running one (`-t N` from stop_timeout / drain_timeout). */
   stop(options: { version?: string } = {}): Command {
     return pipe(
-      options.version !== undefined ? this.containerIdForVersion(options.version) : this.currentRunningContainerId(),
+      options.version !== undefined
+        ? this.containerIdForVersion(options.version)
+        : this.currentRunningContainerId(),
       xargs(docker('stop', ...this.r.stopArgs())),
     );
   }
@@ -190,11 +197,20 @@ export class AppCommands {
   }
 
   private latestImageId(): Command {
-    return docker('image', 'ls', ...argumentize('--filter', `reference=${this.config.latestImage}`), '--format', "'{{.ID}}'");
+    return docker(
+      'image',
+      'ls',
+      ...argumentize('--filter', `reference=${this.config.latestImage}`),
+      '--format',
+      "'{{.ID}}'",
+    );
   }
 
   private currentRunningContainer(format: string[]): Command {
-    return pipe(shell(chain(this.latestImageContainer(format), this.latestContainer(format))), ['head', '-1']);
+    return pipe(shell(chain(this.latestImageContainer(format), this.latestContainer(format))), [
+      'head',
+      '-1',
+    ]);
   }
 
   private latestImageContainer(format: string[]): Command {
@@ -202,12 +218,21 @@ export class AppCommands {
   }
 
   private latestContainer(format: string[], filters: string[] = []): Command {
-    return docker('ps', '--latest', ...format, ...this.containerFilterArgs(ACTIVE_DOCKER_STATUSES), ...filterArgs(filters));
+    return docker(
+      'ps',
+      '--latest',
+      ...format,
+      ...this.containerFilterArgs(ACTIVE_DOCKER_STATUSES),
+      ...filterArgs(filters),
+    );
   }
 
   /** `label=service=…`, `label=destination=…` (empty without destination), `label=role=…`, `status=…`. */
   containerFilters(statuses?: readonly string[]): string[] {
-    const filters = [`label=service=${this.config.service}`, `label=destination=${this.config.destination ?? ''}`];
+    const filters = [
+      `label=service=${this.config.service}`,
+      `label=destination=${this.config.destination ?? ''}`,
+    ];
     if (this.role) filters.push(`label=role=${this.role.name}`);
     for (const s of statuses ?? []) filters.push(`status=${s}`);
     return filters;
@@ -264,7 +289,10 @@ export class AppCommands {
   }
 
   containerHealthLog(version: string): Command {
-    return pipe(containerIdFor(this.containerName(version)), xargs(docker('inspect', '--format', DOCKER_HEALTH_LOG_FORMAT)));
+    return pipe(
+      containerIdFor(this.containerName(version)),
+      xargs(docker('inspect', '--format', DOCKER_HEALTH_LOG_FORMAT)),
+    );
   }
 
   // --- exec ------------------------------------------------------------------------
@@ -281,7 +309,10 @@ export class AppCommands {
   }
 
   /** `docker run [-it] --rm|--detach --name <prefix>-exec-<version>-<hex> …` with the role's env file, logging, volumes and options. */
-  executeInNewContainer(command: string[], options: ExecOptions & { detach?: boolean; name?: string } = {}): Command {
+  executeInNewContainer(
+    command: string[],
+    options: ExecOptions & { detach?: boolean; name?: string } = {},
+  ): Command {
     const role = this.r;
     return docker(
       'run',
@@ -303,13 +334,24 @@ export class AppCommands {
   }
 
   /** Local `ssh -t … 'docker exec -it …'` for an interactive command in the running container. */
-  executeInExistingContainerOverSsh(command: string[], options: Omit<ExecOptions, 'interactive'> = {}): Command {
-    return runOverSsh(this.config, this.executeInExistingContainer(command, { ...options, interactive: true }), this.h);
+  executeInExistingContainerOverSsh(
+    command: string[],
+    options: Omit<ExecOptions, 'interactive'> = {},
+  ): Command {
+    return runOverSsh(
+      this.config,
+      this.executeInExistingContainer(command, { ...options, interactive: true }),
+      this.h,
+    );
   }
 
   /** Local `ssh -t … 'docker run -it --rm …'` for an interactive command in a new container. */
   executeInNewContainerOverSsh(command: string[], options: Omit<ExecOptions, 'interactive'> = {}): Command {
-    return runOverSsh(this.config, this.executeInNewContainer(command, { ...options, interactive: true }), this.h);
+    return runOverSsh(
+      this.config,
+      this.executeInNewContainer(command, { ...options, interactive: true }),
+      this.h,
+    );
   }
 
   /** `<service>-<role>[-<dest>]-exec-<version>-<6 hex>` */
@@ -326,7 +368,13 @@ export class AppCommands {
 
   /** `docker image prune --all --force --filter label=service=<service>` */
   removeImages(): Command {
-    return docker('image', 'prune', '--all', '--force', ...filterArgs([`label=service=${this.config.service}`]));
+    return docker(
+      'image',
+      'prune',
+      '--all',
+      '--force',
+      ...filterArgs([`label=service=${this.config.service}`]),
+    );
   }
 
   /** `docker tag <repo>:<version> <repo>:latest[-<dest>]` */
@@ -356,7 +404,9 @@ export class AppCommands {
         ...(options.lines !== undefined ? ['--tail', String(options.lines)] : []),
         '2>&1',
       ],
-      options.grep !== undefined ? ['grep', singleQuoted(options.grep), ...grepOptionWords(options.grepOptions)] : undefined,
+      options.grep !== undefined
+        ? ['grep', singleQuoted(options.grep), ...grepOptionWords(options.grepOptions)]
+        : undefined,
     );
   }
 
@@ -376,7 +426,9 @@ export class AppCommands {
           '--follow',
           '2>&1',
         ],
-        options.grep !== undefined ? ['grep', doubleQuoted(options.grep), ...grepOptionWords(options.grepOptions)] : undefined,
+        options.grep !== undefined
+          ? ['grep', doubleQuoted(options.grep), ...grepOptionWords(options.grepOptions)]
+          : undefined,
       ),
       options.host,
     );
@@ -429,8 +481,10 @@ export class AppCommands {
     const proxy = this.proxy;
     if (!proxy.customSslCertificate) return [];
     const files: RemoteFile[] = [];
-    if (proxy.hostTlsCert && proxy.certificatePemSecret) files.push({ path: proxy.hostTlsCert, content: lookup(proxy.certificatePemSecret), mode: '0644' });
-    if (proxy.hostTlsKey && proxy.privateKeyPemSecret) files.push({ path: proxy.hostTlsKey, content: lookup(proxy.privateKeyPemSecret), mode: '0644' });
+    if (proxy.hostTlsCert && proxy.certificatePemSecret)
+      files.push({ path: proxy.hostTlsCert, content: lookup(proxy.certificatePemSecret), mode: '0644' });
+    if (proxy.hostTlsKey && proxy.privateKeyPemSecret)
+      files.push({ path: proxy.hostTlsKey, content: lookup(proxy.privateKeyPemSecret), mode: '0644' });
     return files;
   }
 

@@ -23,13 +23,20 @@ export class Auditor {
 
   /** The line as written to the log. */
   auditLine(line: string, details: Record<string, TagValue> = {}): string {
-    const tags = Tags.fromConfig(this.config, this.stamp, { ...this.details, ...details }).except('version', 'service_version', 'service');
+    const tags = Tags.fromConfig(this.config, this.stamp, { ...this.details, ...details }).except(
+      'version',
+      'service_version',
+      'service',
+    );
     return `${tags.toString()} ${line}`;
   }
 
   /** `mkdir -p .kamal && echo "<line>" >> .kamal/<app>-audit.log` */
   record(line: string, details: Record<string, TagValue> = {}): Command {
-    return combine([['mkdir', '-p', this.config.runDirectory], append(['echo', escapeShellValue(this.auditLine(line, details))], this.auditLogFile)]);
+    return combine([
+      ['mkdir', '-p', this.config.runDirectory],
+      append(['echo', escapeShellValue(this.auditLine(line, details))], this.auditLogFile),
+    ]);
   }
 
   /** `tail -n 50 <audit log>` */

@@ -25,7 +25,8 @@ export interface EnvCommand {
 }
 
 /** `docker inspect --format` template for a container's health (or state when it has no healthcheck). */
-export const DOCKER_HEALTH_STATUS_FORMAT = "'{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}'";
+export const DOCKER_HEALTH_STATUS_FORMAT =
+  "'{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}'";
 /** `docker inspect --format` template for a container's health log. */
 export const DOCKER_HEALTH_LOG_FORMAT = "'{{json .State.Health}}'";
 /** The network app containers, accessories and the proxy share. */
@@ -126,7 +127,14 @@ export function removeFile(path: string): Command {
 
 /** `docker container ls [--all] --filter 'name=^<name>$' --quiet`: the id of a container with exactly that name. */
 export function containerIdFor(containerName: string, options: { onlyRunning?: boolean } = {}): Command {
-  return docker('container', 'ls', options.onlyRunning ? undefined : '--all', '--filter', `'name=^${containerName}$'`, '--quiet');
+  return docker(
+    'container',
+    'ls',
+    options.onlyRunning ? undefined : '--all',
+    '--filter',
+    `'name=^${containerName}$'`,
+    '--quiet',
+  );
 }
 
 /** `--filter k=v` pairs for a list of filters. */

@@ -10,7 +10,16 @@ export const NETWORK_EXISTS_MARKER = 'already exists';
 
 /** `sh -c 'curl -fsSL https://get.docker.com || wget -O - https://get.docker.com || echo "exit 1"' | sh` */
 export function install(): Command {
-  return pipe(shell(any(['curl', '-fsSL', 'https://get.docker.com'], ['wget', '-O -', 'https://get.docker.com'], ['echo', '"exit 1"'])), ['sh']);
+  return pipe(
+    shell(
+      any(
+        ['curl', '-fsSL', 'https://get.docker.com'],
+        ['wget', '-O -', 'https://get.docker.com'],
+        ['echo', '"exit 1"'],
+      ),
+    ),
+    ['sh'],
+  );
 }
 
 /** `docker -v` (fails when Docker is not installed). */

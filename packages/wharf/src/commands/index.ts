@@ -33,7 +33,14 @@ export {
   DOCKER_NETWORK,
 } from './base.js';
 export { Tags, serviceVersion, type Stamp, type TagValue } from './tags.js';
-export { AppCommands, ACTIVE_DOCKER_STATUSES, containerHostname, type RemoteFile, type LogOptions, type ExecOptions } from './app.js';
+export {
+  AppCommands,
+  ACTIVE_DOCKER_STATUSES,
+  containerHostname,
+  type RemoteFile,
+  type LogOptions,
+  type ExecOptions,
+} from './app.js';
 export { extractAssets, syncAssetVolumes, cleanUpAssets } from './app-assets.js';
 export {
   ERROR_PAGES_PATTERN,
@@ -51,7 +58,14 @@ export {
   type BootConfigOptions,
   type BootConfigFile,
 } from './proxy.js';
-export { LockCommands, encode64, lockDetails, LOCK_HELD_MARKER, AUTOMATIC_DEPLOY_LOCK_MESSAGE, type LockDetails } from './lock.js';
+export {
+  LockCommands,
+  encode64,
+  lockDetails,
+  LOCK_HELD_MARKER,
+  AUTOMATIC_DEPLOY_LOCK_MESSAGE,
+  type LockDetails,
+} from './lock.js';
 export { Auditor } from './auditor.js';
 export { PruneCommands } from './prune.js';
 export { RegistryCommands, LOCAL_REGISTRY_CONTAINER } from './registry.js';

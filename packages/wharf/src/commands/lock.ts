@@ -49,17 +49,26 @@ export class LockCommands {
 
   /** `mkdir <lock dir> && echo "<base64>" > <lock dir>/details` (fails when the lock is held). */
   acquire(details: LockDetails): Command {
-    return combine([['mkdir', this.lockDirectory], write(['echo', `"${encode64(lockDetails(details))}"`], this.lockDetailsFile)]);
+    return combine([
+      ['mkdir', this.lockDirectory],
+      write(['echo', `"${encode64(lockDetails(details))}"`], this.lockDetailsFile),
+    ]);
   }
 
   /** `rm <lock dir>/details && rm -r <lock dir>` */
   release(): Command {
-    return combine([['rm', this.lockDetailsFile], ['rm', '-r', this.lockDirectory]]);
+    return combine([
+      ['rm', this.lockDetailsFile],
+      ['rm', '-r', this.lockDirectory],
+    ]);
   }
 
   /** `stat <lock dir> > /dev/null && cat <lock dir>/details | base64 -d` (fails when there is no lock). */
   status(): Command {
-    return combine([write(['stat', this.lockDirectory], '/dev/null'), pipe(['cat', this.lockDetailsFile], ['base64', '-d'])]);
+    return combine([
+      write(['stat', this.lockDirectory], '/dev/null'),
+      pipe(['cat', this.lockDetailsFile], ['base64', '-d']),
+    ]);
   }
 
   /** `mkdir -p .kamal` */

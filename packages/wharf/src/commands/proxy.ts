@@ -177,10 +177,22 @@ export class ProxyCommands {
 
   /** The running proxy's image tag, e.g. `v0.9.2` (empty when none runs). */
   version(): Command {
-    return pipe(docker('inspect', this.containerName, '--format', "'{{.Config.Image}}'"), ['awk', '-F:', "'{print $NF}'"]);
+    return pipe(docker('inspect', this.containerName, '--format', "'{{.Config.Image}}'"), [
+      'awk',
+      '-F:',
+      "'{print $NF}'",
+    ]);
   }
 
-  logs(options: { timestamps?: boolean; since?: string; lines?: number | string; grep?: string; grepOptions?: string } = {}): Command {
+  logs(
+    options: {
+      timestamps?: boolean;
+      since?: string;
+      lines?: number | string;
+      grep?: string;
+      grepOptions?: string;
+    } = {},
+  ): Command {
     const timestamps = options.timestamps ?? true;
     return pipe(
       docker(
@@ -191,7 +203,9 @@ export class ProxyCommands {
         ...(timestamps ? ['--timestamps'] : []),
         '2>&1',
       ),
-      options.grep !== undefined ? ['grep', singleQuoted(options.grep), ...(options.grepOptions ? [options.grepOptions] : [])] : undefined,
+      options.grep !== undefined
+        ? ['grep', singleQuoted(options.grep), ...(options.grepOptions ? [options.grepOptions] : [])]
+        : undefined,
     );
   }
 
@@ -201,8 +215,18 @@ export class ProxyCommands {
     return runOverSsh(
       this.config,
       pipe(
-        docker('logs', this.containerName, ...(timestamps ? ['--timestamps'] : []), '--tail', '10', '--follow', '2>&1'),
-        options.grep !== undefined ? ['grep', doubleQuoted(options.grep), ...(options.grepOptions ? [options.grepOptions] : [])] : undefined,
+        docker(
+          'logs',
+          this.containerName,
+          ...(timestamps ? ['--timestamps'] : []),
+          '--tail',
+          '10',
+          '--follow',
+          '2>&1',
+        ),
+        options.grep !== undefined
+          ? ['grep', doubleQuoted(options.grep), ...(options.grepOptions ? [options.grepOptions] : [])]
+          : undefined,
       ),
       this.host,
     );
@@ -224,7 +248,14 @@ export class ProxyCommands {
       docker('container', 'stop', 'traefik'),
       combine([
         docker('container', 'prune', '--force', '--filter', 'label=org.opencontainers.image.title=Traefik'),
-        docker('image', 'prune', '--all', '--force', '--filter', 'label=org.opencontainers.image.title=Traefik'),
+        docker(
+          'image',
+          'prune',
+          '--all',
+          '--force',
+          '--filter',
+          'label=org.opencontainers.image.title=Traefik',
+        ),
       ]),
     );
   }
@@ -285,27 +316,44 @@ export class ProxyCommands {
     const publish = options.publish ?? true;
     const logMaxSize = options.logMaxSize ?? '10m';
     const bootOptions = [
-      ...(publish ? [publishWords(options.httpPort ?? 80, options.httpsPort ?? 443, options.publishHostIps).join(' ')] : []),
+      ...(publish
+        ? [publishWords(options.httpPort ?? 80, options.httpsPort ?? 443, options.publishHostIps).join(' ')]
+        : []),
       ...(present(logMaxSize) ? argumentize('--log-opt', `max-size=${logMaxSize}`) : []),
       ...(options.metricsPort !== undefined ? [`--expose=${options.metricsPort}`] : []),
       ...(options.dockerOptions ?? []).map((o) => `--${o}`),
     ];
-    const image = [present(options.registry) ? options.registry : undefined, present(options.repository) ? options.repository : 'basecamp', 'kamal-proxy']
+    const image = [
+      present(options.registry) ? options.registry : undefined,
+      present(options.repository) ? options.repository : 'basecamp',
+      'kamal-proxy',
+    ]
       .filter((x) => x !== undefined)
       .join('/');
     const runOptions: Record<string, unknown> = {};
     if (options.debug) runOptions.debug = true;
     if (options.metricsPort !== undefined) runOptions['metrics-port'] = options.metricsPort;
-    const runCommand = Object.keys(runOptions).length > 0 ? `kamal-proxy run ${optionize(runOptions).join(' ')}` : undefined;
-    const defaultOptions = [boot.defaultBootOptions.slice(0, 4).join(' '), ...boot.defaultBootOptions.slice(4)];
-    const sameOptions = bootOptions.length === defaultOptions.length && bootOptions.every((o, i) => o === defaultOptions[i]);
+    const runCommand =
+      Object.keys(runOptions).length > 0 ? `kamal-proxy run ${optionize(runOptions).join(' ')}` : undefined;
+    const defaultOptions = [
+      boot.defaultBootOptions.slice(0, 4).join(' '),
+      ...boot.defaultBootOptions.slice(4),
+    ];
+    const sameOptions =
+      bootOptions.length === defaultOptions.length && bootOptions.every((o, i) => o === defaultOptions[i]);
     return [
-      sameOptions ? { path: boot.optionsFile, reset: this.resetBootOptions() } : { path: boot.optionsFile, content: bootOptions.join(' ') },
-      image === boot.imageDefault ? { path: boot.imageFile, reset: this.resetImage() } : { path: boot.imageFile, content: image },
+      sameOptions
+        ? { path: boot.optionsFile, reset: this.resetBootOptions() }
+        : { path: boot.optionsFile, content: bootOptions.join(' ') },
+      image === boot.imageDefault
+        ? { path: boot.imageFile, reset: this.resetImage() }
+        : { path: boot.imageFile, content: image },
       options.imageVersion !== undefined
         ? { path: boot.imageVersionFile, content: options.imageVersion }
         : { path: boot.imageVersionFile, reset: this.resetImageVersion() },
-      runCommand !== undefined ? { path: boot.runCommandFile, content: runCommand } : { path: boot.runCommandFile, reset: this.resetRunCommand() },
+      runCommand !== undefined
+        ? { path: boot.runCommandFile, content: runCommand }
+        : { path: boot.runCommandFile, reset: this.resetRunCommand() },
     ];
   }
 }

@@ -32,7 +32,13 @@ export class PruneCommands {
       throw new Error(`retain must be a whole number of at least 1 (got ${retain})`);
     }
     return pipe(
-      docker('ps', '-q', '-a', ...this.serviceFilter, ...['created', 'exited', 'dead'].flatMap((s) => ['--filter', `status=${s}`])),
+      docker(
+        'ps',
+        '-q',
+        '-a',
+        ...this.serviceFilter,
+        ...['created', 'exited', 'dead'].flatMap((s) => ['--filter', `status=${s}`]),
+      ),
       ['tail', '-n', `+${retain + 1}`],
       ['while read container_id; do docker rm $container_id; done'],
     );

@@ -28,7 +28,11 @@ export class RegistryCommands {
    */
   login(lookup: SecretLookup, registry: Registry = this.config.registry): EnvCommand | undefined {
     if (registry.local) return undefined;
-    const step = remoteLoginStep({ server: registry.server, username: registry.username(lookup), password: registry.password(lookup) });
+    const step = remoteLoginStep({
+      server: registry.server,
+      username: registry.username(lookup),
+      password: registry.password(lookup),
+    });
     if (!step) return undefined;
     return { command: step.command.map((word) => commandText([word])), env: step.env ?? {} };
   }

@@ -15,8 +15,13 @@ const BASE: Raw = {
   builder: { arch: 'amd64' },
 };
 
-async function app(options: { raw?: Raw; destination?: string; role?: string; host?: string; extra?: Raw } = {}): Promise<AppCommands> {
-  const config = await load({ ...(options.raw ?? BASE), ...(options.extra ?? {}) }, { destination: options.destination });
+async function app(
+  options: { raw?: Raw; destination?: string; role?: string; host?: string; extra?: Raw } = {},
+): Promise<AppCommands> {
+  const config = await load(
+    { ...(options.raw ?? BASE), ...(options.extra ?? {}) },
+    { destination: options.destination },
+  );
   return new AppCommands(config, { role: options.role ?? 'web', host: options.host ?? '1.1.1.1' });
 }
 
@@ -66,7 +71,10 @@ test('run with volumes', async () => {
 
 test('run with custom options (cmd, options with a value and a bare flag)', async () => {
   const raw = with_((r) => {
-    r.servers = { web: ['1.1.1.1'], jobs: { hosts: ['1.1.1.2'], cmd: 'bin/jobs', options: { mount: 'somewhere', 'cap-add': true } } };
+    r.servers = {
+      web: ['1.1.1.1'],
+      jobs: { hosts: ['1.1.1.2'], cmd: 'bin/jobs', options: { mount: 'somewhere', 'cap-add': true } },
+    };
   });
   assert.equal(
     line((await app({ raw, role: 'jobs', host: '1.1.1.2' })).run()),
@@ -86,7 +94,13 @@ test('run with custom restart policy', async () => {
 
 test('run with logging config', async () => {
   assert.equal(
-    line((await app({ extra: { logging: { driver: 'local', options: { 'max-size': '100m', 'max-file': '3' } } } })).run()),
+    line(
+      (
+        await app({
+          extra: { logging: { driver: 'local', options: { 'max-size': '100m', 'max-file': '3' } } },
+        })
+      ).run(),
+    ),
     'docker run --detach --restart unless-stopped --name app-web-999 --network kamal --env KAMAL_CONTAINER_NAME="app-web-999" --env KAMAL_VERSION="999" --env KAMAL_HOST="1.1.1.1" --env-file .kamal/apps/app/env/roles/web.env --log-driver "local" --log-opt max-size="100m" --log-opt max-file="3" --label service="app" --label role="web" --label destination dhh/app:999',
   );
 });
@@ -94,7 +108,9 @@ test('run with logging config', async () => {
 test('run with role logging config merged over the root', async () => {
   const raw = with_((r) => {
     r.logging = { driver: 'local', options: { 'max-size': '10m', 'max-file': '3' } };
-    r.servers = { web: { hosts: ['1.1.1.1'], logging: { driver: 'local', options: { 'max-size': '100m' } } } };
+    r.servers = {
+      web: { hosts: ['1.1.1.1'], logging: { driver: 'local', options: { 'max-size': '100m' } } },
+    };
   });
   assert.equal(
     line((await app({ raw })).run()),
@@ -115,7 +131,10 @@ test('run with host tags adds the tag env', async () => {
 
 test('run with asset_path mounts the asset volume after the config volumes', async () => {
   const a = await app({ extra: { asset_path: '/public/assets', volumes: ['/v:/v'] } });
-  assert.match(line(a.run()), / --volume \/v:\/v --volume \$PWD\/\.kamal\/apps\/app\/assets\/volumes\/web-999:\/public\/assets --label service="app"/);
+  assert.match(
+    line(a.run()),
+    / --volume \/v:\/v --volume \$PWD\/\.kamal\/apps\/app\/assets\/volumes\/web-999:\/public\/assets --label service="app"/,
+  );
 });
 
 test('start', async () => {
@@ -130,24 +149,42 @@ test('stop the current container', async () => {
 test('stop with custom drain timeout: -t only for roles without proxy', async () => {
   const extra = { drain_timeout: 20 };
   assert.equal(line((await app({ extra })).stop()), `${CURRENT_WEB} | xargs docker stop`);
-  assert.equal(line((await app({ extra, role: 'workers', host: '1.1.1.2' })).stop()), `${CURRENT_WORKERS} | xargs docker stop -t 20`);
+  assert.equal(
+    line((await app({ extra, role: 'workers', host: '1.1.1.2' })).stop()),
+    `${CURRENT_WORKERS} | xargs docker stop -t 20`,
+  );
 });
 
 test('stop with stop_timeout per role', async () => {
   const raw = with_((r) => {
-    r.servers = { web: { hosts: ['1.1.1.1'], stop_timeout: 30 }, workers: { hosts: ['1.1.1.2'], cmd: 'bin/jobs', stop_timeout: 60 } };
+    r.servers = {
+      web: { hosts: ['1.1.1.1'], stop_timeout: 30 },
+      workers: { hosts: ['1.1.1.2'], cmd: 'bin/jobs', stop_timeout: 60 },
+    };
   });
   assert.equal(line((await app({ raw })).stop()), `${CURRENT_WEB} | xargs docker stop -t 30`);
-  assert.equal(line((await app({ raw, role: 'workers' })).stop()), `${CURRENT_WORKERS} | xargs docker stop -t 60`);
+  assert.equal(
+    line((await app({ raw, role: 'workers' })).stop()),
+    `${CURRENT_WORKERS} | xargs docker stop -t 60`,
+  );
 });
 
 test('stop with version', async () => {
-  assert.equal(line((await app()).stop({ version: '123' })), "docker container ls --all --filter 'name=^app-web-123$' --quiet | xargs docker stop");
+  assert.equal(
+    line((await app()).stop({ version: '123' })),
+    "docker container ls --all --filter 'name=^app-web-123$' --quiet | xargs docker stop",
+  );
 });
 
 test('info', async () => {
-  assert.equal(line((await app()).info()), 'docker ps --filter label=service=app --filter label=destination= --filter label=role=web');
-  assert.equal(line((await app({ destination: 'staging' })).info()), 'docker ps --filter label=service=app --filter label=destination=staging --filter label=role=web');
+  assert.equal(
+    line((await app()).info()),
+    'docker ps --filter label=service=app --filter label=destination= --filter label=role=web',
+  );
+  assert.equal(
+    line((await app({ destination: 'staging' })).info()),
+    'docker ps --filter label=service=app --filter label=destination=staging --filter label=role=web',
+  );
 });
 
 test('status of a version', async () => {
@@ -161,7 +198,10 @@ const PROXY_DEFAULTS =
   '--deploy-timeout="30s" --drain-timeout="30s" --buffer-requests --buffer-responses --log-request-header="Cache-Control" --log-request-header="Last-Modified" --log-request-header="User-Agent"';
 
 test('deploy', async () => {
-  assert.equal(line((await app()).deploy('172.1.0.2')), `docker exec kamal-proxy kamal-proxy deploy app-web --target="172.1.0.2:80" ${PROXY_DEFAULTS}`);
+  assert.equal(
+    line((await app()).deploy('172.1.0.2')),
+    `docker exec kamal-proxy kamal-proxy deploy app-web --target="172.1.0.2:80" ${PROXY_DEFAULTS}`,
+  );
 });
 
 test('deploy with SSL', async () => {
@@ -173,7 +213,11 @@ test('deploy with SSL', async () => {
 
 test('deploy with SSL targeting multiple hosts', async () => {
   assert.equal(
-    line((await app({ extra: { proxy: { ssl: true, hosts: ['example.com', 'anotherexample.com'] } } })).deploy('172.1.0.2')),
+    line(
+      (await app({ extra: { proxy: { ssl: true, hosts: ['example.com', 'anotherexample.com'] } } })).deploy(
+        '172.1.0.2',
+      ),
+    ),
     `docker exec kamal-proxy kamal-proxy deploy app-web --target="172.1.0.2:80" --host="example.com" --host="anotherexample.com" --tls ${PROXY_DEFAULTS}`,
   );
 });
@@ -202,7 +246,10 @@ test('deploy with error pages points the proxy at this version', async () => {
 
 test('deploy for a role without proxy is refused with a sentence naming the role', async () => {
   const a = await app({ role: 'workers', host: '1.1.1.2' });
-  assert.throws(() => a.deploy('abc'), (e: unknown) => e instanceof UserError && /Role workers does not run behind kamal-proxy/.test(e.message));
+  assert.throws(
+    () => a.deploy('abc'),
+    (e: unknown) => e instanceof UserError && /Role workers does not run behind kamal-proxy/.test(e.message),
+  );
 });
 
 test('remove from proxy', async () => {
@@ -212,14 +259,38 @@ test('remove from proxy', async () => {
 test('logs', async () => {
   const a = await app();
   assert.equal(line(a.logs()), `${CURRENT_WEB} | xargs docker logs --timestamps 2>&1`);
-  assert.equal(line(a.logs({ containerId: 'C137' })), "sh -c 'echo C137' | xargs docker logs --timestamps 2>&1");
-  assert.equal(line(a.logs({ since: '5m' })), `${CURRENT_WEB} | xargs docker logs --timestamps --since 5m 2>&1`);
-  assert.equal(line(a.logs({ lines: '100' })), `${CURRENT_WEB} | xargs docker logs --timestamps --tail 100 2>&1`);
-  assert.equal(line(a.logs({ since: '5m', lines: '100' })), `${CURRENT_WEB} | xargs docker logs --timestamps --since 5m --tail 100 2>&1`);
-  assert.equal(line(a.logs({ grep: 'my-id' })), `${CURRENT_WEB} | xargs docker logs --timestamps 2>&1 | grep 'my-id'`);
-  assert.equal(line(a.logs({ grep: 'my-id', grepOptions: '-C 2' })), `${CURRENT_WEB} | xargs docker logs --timestamps 2>&1 | grep 'my-id' -C 2`);
-  assert.equal(line(a.logs({ since: '5m', grep: 'my-id', grepOptions: '-C 2' })), `${CURRENT_WEB} | xargs docker logs --timestamps --since 5m 2>&1 | grep 'my-id' -C 2`);
-  assert.equal(line(a.logs({ since: '5m', grep: 'my-id' })), `${CURRENT_WEB} | xargs docker logs --timestamps --since 5m 2>&1 | grep 'my-id'`);
+  assert.equal(
+    line(a.logs({ containerId: 'C137' })),
+    "sh -c 'echo C137' | xargs docker logs --timestamps 2>&1",
+  );
+  assert.equal(
+    line(a.logs({ since: '5m' })),
+    `${CURRENT_WEB} | xargs docker logs --timestamps --since 5m 2>&1`,
+  );
+  assert.equal(
+    line(a.logs({ lines: '100' })),
+    `${CURRENT_WEB} | xargs docker logs --timestamps --tail 100 2>&1`,
+  );
+  assert.equal(
+    line(a.logs({ since: '5m', lines: '100' })),
+    `${CURRENT_WEB} | xargs docker logs --timestamps --since 5m --tail 100 2>&1`,
+  );
+  assert.equal(
+    line(a.logs({ grep: 'my-id' })),
+    `${CURRENT_WEB} | xargs docker logs --timestamps 2>&1 | grep 'my-id'`,
+  );
+  assert.equal(
+    line(a.logs({ grep: 'my-id', grepOptions: '-C 2' })),
+    `${CURRENT_WEB} | xargs docker logs --timestamps 2>&1 | grep 'my-id' -C 2`,
+  );
+  assert.equal(
+    line(a.logs({ since: '5m', grep: 'my-id', grepOptions: '-C 2' })),
+    `${CURRENT_WEB} | xargs docker logs --timestamps --since 5m 2>&1 | grep 'my-id' -C 2`,
+  );
+  assert.equal(
+    line(a.logs({ since: '5m', grep: 'my-id' })),
+    `${CURRENT_WEB} | xargs docker logs --timestamps --since 5m 2>&1 | grep 'my-id'`,
+  );
 });
 
 test('logs of a version container (boot failure) and without timestamps', async () => {
@@ -236,13 +307,22 @@ test('logs grep pattern with a single quote stays one shell word (deliberate: Ka
 
 test('follow logs', async () => {
   const a = await app();
-  assert.equal(line(a.followLogs({ host: 'app-1' })), `ssh -t root@app-1 -p 22 '${CURRENT_WEB_OVER_SSH} | xargs docker logs --timestamps --follow 2>&1'`);
+  assert.equal(
+    line(a.followLogs({ host: 'app-1' })),
+    `ssh -t root@app-1 -p 22 '${CURRENT_WEB_OVER_SSH} | xargs docker logs --timestamps --follow 2>&1'`,
+  );
   assert.equal(
     line(a.followLogs({ host: 'app-1', grep: 'Completed' })),
     `ssh -t root@app-1 -p 22 '${CURRENT_WEB_OVER_SSH} | xargs docker logs --timestamps --follow 2>&1 | grep "Completed"'`,
   );
-  assert.equal(line(a.followLogs({ host: 'app-1', containerId: 'ID321' })), "ssh -t root@app-1 -p 22 'sh -c '\\''echo ID321'\\'' | xargs docker logs --timestamps --follow 2>&1'");
-  assert.equal(line(a.followLogs({ host: 'app-1', lines: 123 })), `ssh -t root@app-1 -p 22 '${CURRENT_WEB_OVER_SSH} | xargs docker logs --timestamps --tail 123 --follow 2>&1'`);
+  assert.equal(
+    line(a.followLogs({ host: 'app-1', containerId: 'ID321' })),
+    "ssh -t root@app-1 -p 22 'sh -c '\\''echo ID321'\\'' | xargs docker logs --timestamps --follow 2>&1'",
+  );
+  assert.equal(
+    line(a.followLogs({ host: 'app-1', lines: 123 })),
+    `ssh -t root@app-1 -p 22 '${CURRENT_WEB_OVER_SSH} | xargs docker logs --timestamps --tail 123 --follow 2>&1'`,
+  );
   assert.equal(
     line(a.followLogs({ host: 'app-1', lines: 123, grep: 'Completed' })),
     `ssh -t root@app-1 -p 22 '${CURRENT_WEB_OVER_SSH} | xargs docker logs --timestamps --tail 123 --follow 2>&1 | grep "Completed"'`,
@@ -255,12 +335,22 @@ test('follow logs', async () => {
 
 test('follow logs with ssh keys, proxy_command and config file', async () => {
   const tail = `'${CURRENT_WEB_OVER_SSH} | xargs docker logs --timestamps --follow 2>&1'`;
-  assert.equal(line((await app({ extra: { ssh: { keys: ['path_to_key.pem'] } } })).followLogs({ host: 'app-1' })), `ssh -i path_to_key.pem -t root@app-1 -p 22 ${tail}`);
   assert.equal(
-    line((await app({ extra: { ssh: { proxy_command: 'ssh -W %h:%p user@proxy-server' } } })).followLogs({ host: 'app-1' })),
+    line((await app({ extra: { ssh: { keys: ['path_to_key.pem'] } } })).followLogs({ host: 'app-1' })),
+    `ssh -i path_to_key.pem -t root@app-1 -p 22 ${tail}`,
+  );
+  assert.equal(
+    line(
+      (await app({ extra: { ssh: { proxy_command: 'ssh -W %h:%p user@proxy-server' } } })).followLogs({
+        host: 'app-1',
+      }),
+    ),
     `ssh -o ProxyCommand='ssh -W %h:%p user@proxy-server' -t root@app-1 -p 22 ${tail}`,
   );
-  assert.equal(line((await app({ extra: { ssh: { config: '~/.ssh/custom_config' } } })).followLogs({ host: 'app-1' })), `ssh -F ~/.ssh/custom_config -t root@app-1 -p 22 ${tail}`);
+  assert.equal(
+    line((await app({ extra: { ssh: { config: '~/.ssh/custom_config' } } })).followLogs({ host: 'app-1' })),
+    `ssh -F ~/.ssh/custom_config -t root@app-1 -p 22 ${tail}`,
+  );
 });
 
 const EXEC_NAME = /app-web-exec-999-[0-9a-f]{6}/.source;
@@ -269,7 +359,9 @@ test('execute in new container', async () => {
   const a = await app();
   assert.match(
     line(a.executeInNewContainer(['bin/rails', 'db:setup'])),
-    new RegExp(`^docker run --rm --name ${EXEC_NAME} --network kamal --env-file \\.kamal/apps/app/env/roles/web\\.env --log-opt max-size="10m" dhh/app:999 bin/rails db:setup$`),
+    new RegExp(
+      `^docker run --rm --name ${EXEC_NAME} --network kamal --env-file \\.kamal/apps/app/env/roles/web\\.env --log-opt max-size="10m" dhh/app:999 bin/rails db:setup$`,
+    ),
   );
   assert.equal(
     line(a.executeInNewContainer(['bin/rails', 'db:setup'], { name: 'fixed' })),
@@ -278,7 +370,9 @@ test('execute in new container', async () => {
 });
 
 test('execute in new container with logging', async () => {
-  const a = await app({ extra: { logging: { driver: 'local', options: { 'max-size': '100m', 'max-file': '3' } } } });
+  const a = await app({
+    extra: { logging: { driver: 'local', options: { 'max-size': '100m', 'max-file': '3' } } },
+  });
   assert.equal(
     line(a.executeInNewContainer(['bin/rails', 'db:setup'], { name: 'x' })),
     'docker run --rm --name x --network kamal --env-file .kamal/apps/app/env/roles/web.env --log-driver "local" --log-opt max-size="100m" --log-opt max-file="3" dhh/app:999 bin/rails db:setup',
@@ -295,7 +389,9 @@ test('execute in new container with env', async () => {
 test('execute in new detached container', async () => {
   assert.match(
     line((await app()).executeInNewContainer(['bin/rails', 'db:setup'], { detach: true })),
-    new RegExp(`^docker run --detach --name ${EXEC_NAME} --network kamal --env-file \\.kamal/apps/app/env/roles/web\\.env --log-opt max-size="10m" dhh/app:999 bin/rails db:setup$`),
+    new RegExp(
+      `^docker run --detach --name ${EXEC_NAME} --network kamal --env-file \\.kamal/apps/app/env/roles/web\\.env --log-opt max-size="10m" dhh/app:999 bin/rails db:setup$`,
+    ),
   );
 });
 
@@ -312,27 +408,46 @@ test('execute in new container with tags', async () => {
 
 test('execute in new container with custom options, restart policy left out', async () => {
   const raw = with_((r) => {
-    r.servers = { web: { hosts: ['1.1.1.1'], options: { restart: 'on-failure', mount: 'somewhere', 'cap-add': true } } };
+    r.servers = {
+      web: { hosts: ['1.1.1.1'], options: { restart: 'on-failure', mount: 'somewhere', 'cap-add': true } },
+    };
   });
   const cmd = line((await app({ raw })).executeInNewContainer(['bin/rails', 'db:setup'], { name: 'x' }));
-  assert.equal(cmd, 'docker run --rm --name x --network kamal --env-file .kamal/apps/app/env/roles/web.env --log-opt max-size="10m" --mount "somewhere" --cap-add dhh/app:999 bin/rails db:setup');
+  assert.equal(
+    cmd,
+    'docker run --rm --name x --network kamal --env-file .kamal/apps/app/env/roles/web.env --log-opt max-size="10m" --mount "somewhere" --cap-add dhh/app:999 bin/rails db:setup',
+  );
   assert.doesNotMatch(cmd, /--restart/);
 });
 
 test('execute in existing container', async () => {
   const a = await app();
-  assert.equal(line(a.executeInExistingContainer(['bin/rails', 'db:setup'])), 'docker exec app-web-999 bin/rails db:setup');
-  assert.equal(line(a.executeInExistingContainer(['bin/rails', 'db:setup'], { env: { foo: 'bar' } })), 'docker exec --env foo="bar" app-web-999 bin/rails db:setup');
+  assert.equal(
+    line(a.executeInExistingContainer(['bin/rails', 'db:setup'])),
+    'docker exec app-web-999 bin/rails db:setup',
+  );
+  assert.equal(
+    line(a.executeInExistingContainer(['bin/rails', 'db:setup'], { env: { foo: 'bar' } })),
+    'docker exec --env foo="bar" app-web-999 bin/rails db:setup',
+  );
 });
 
 test('execute over ssh: -it with a terminal, -i with piped input', async () => {
   const a = await app();
   assert.match(
     line(a.executeInNewContainerOverSsh(['bin/rails', 'c'])),
-    new RegExp(`^ssh -t root@1\\.1\\.1\\.1 -p 22 'docker run -it --rm --name ${EXEC_NAME} --network kamal --env-file \\.kamal/apps/app/env/roles/web\\.env --log-opt max-size="10m" dhh/app:999 bin/rails c'$`),
+    new RegExp(
+      `^ssh -t root@1\\.1\\.1\\.1 -p 22 'docker run -it --rm --name ${EXEC_NAME} --network kamal --env-file \\.kamal/apps/app/env/roles/web\\.env --log-opt max-size="10m" dhh/app:999 bin/rails c'$`,
+    ),
   );
-  assert.equal(line(a.executeInExistingContainerOverSsh(['bin/rails', 'c'])), "ssh -t root@1.1.1.1 -p 22 'docker exec -it app-web-999 bin/rails c'");
-  assert.equal(line(a.executeInExistingContainerOverSsh(['bin/rails', 'c'], { tty: false })), "ssh -t root@1.1.1.1 -p 22 'docker exec -i app-web-999 bin/rails c'");
+  assert.equal(
+    line(a.executeInExistingContainerOverSsh(['bin/rails', 'c'])),
+    "ssh -t root@1.1.1.1 -p 22 'docker exec -it app-web-999 bin/rails c'",
+  );
+  assert.equal(
+    line(a.executeInExistingContainerOverSsh(['bin/rails', 'c'], { tty: false })),
+    "ssh -t root@1.1.1.1 -p 22 'docker exec -i app-web-999 bin/rails c'",
+  );
 });
 
 test('execute over ssh with tags and with custom options', async () => {
@@ -362,10 +477,19 @@ test('run over ssh: user, port, jump host, keys, proxy command, config files', a
     [{ proxy: 'app@2.2.2.2' }, "ssh -J app@2.2.2.2 -t root@1.1.1.1 -p 22 'ls'"],
     [{ user: 'app', proxy: '2.2.2.2' }, "ssh -J root@2.2.2.2 -t app@1.1.1.1 -p 22 'ls'"],
     [{ keys: ['path_to_key.pem'] }, "ssh -i path_to_key.pem -t root@1.1.1.1 -p 22 'ls'"],
-    [{ keys: ['path_to_key.pem'], keys_only: true }, "ssh -i path_to_key.pem -o IdentitiesOnly=yes -t root@1.1.1.1 -p 22 'ls'"],
-    [{ proxy_command: 'ssh -W %h:%p user@proxy-server' }, "ssh -o ProxyCommand='ssh -W %h:%p user@proxy-server' -t root@1.1.1.1 -p 22 'ls'"],
+    [
+      { keys: ['path_to_key.pem'], keys_only: true },
+      "ssh -i path_to_key.pem -o IdentitiesOnly=yes -t root@1.1.1.1 -p 22 'ls'",
+    ],
+    [
+      { proxy_command: 'ssh -W %h:%p user@proxy-server' },
+      "ssh -o ProxyCommand='ssh -W %h:%p user@proxy-server' -t root@1.1.1.1 -p 22 'ls'",
+    ],
     [{ config: '~/.ssh/custom_config' }, "ssh -F ~/.ssh/custom_config -t root@1.1.1.1 -p 22 'ls'"],
-    [{ config: ['~/.ssh/config1', '~/.ssh/config2'] }, "ssh -F ~/.ssh/config1 -F ~/.ssh/config2 -t root@1.1.1.1 -p 22 'ls'"],
+    [
+      { config: ['~/.ssh/config1', '~/.ssh/config2'] },
+      "ssh -F ~/.ssh/config1 -F ~/.ssh/config2 -t root@1.1.1.1 -p 22 'ls'",
+    ],
     [{ config: false }, "ssh -F /dev/null -t root@1.1.1.1 -p 22 'ls'"],
     [{ config: true }, "ssh -t root@1.1.1.1 -p 22 'ls'"],
   ];
@@ -386,8 +510,14 @@ test('current running container id', async () => {
 
 test('container id for a name', async () => {
   const { containerIdFor } = await import('../../src/commands/index.js');
-  assert.equal(line(containerIdFor('app-999')), "docker container ls --all --filter 'name=^app-999$' --quiet");
-  assert.equal(line(containerIdFor('app-999', { onlyRunning: true })), "docker container ls --filter 'name=^app-999$' --quiet");
+  assert.equal(
+    line(containerIdFor('app-999')),
+    "docker container ls --all --filter 'name=^app-999$' --quiet",
+  );
+  assert.equal(
+    line(containerIdFor('app-999', { onlyRunning: true })),
+    "docker container ls --filter 'name=^app-999$' --quiet",
+  );
 });
 
 test('current running version', async () => {
@@ -410,8 +540,14 @@ test('list versions', async () => {
 });
 
 test('list containers and container names', async () => {
-  assert.equal(line((await app()).listContainers()), 'docker container ls --all --filter label=service=app --filter label=destination= --filter label=role=web');
-  assert.equal(line((await app({ destination: 'staging' })).listContainers()), 'docker container ls --all --filter label=service=app --filter label=destination=staging --filter label=role=web');
+  assert.equal(
+    line((await app()).listContainers()),
+    'docker container ls --all --filter label=service=app --filter label=destination= --filter label=role=web',
+  );
+  assert.equal(
+    line((await app({ destination: 'staging' })).listContainers()),
+    'docker container ls --all --filter label=service=app --filter label=destination=staging --filter label=role=web',
+  );
   assert.equal(
     line((await app()).listContainerNames()),
     "docker container ls --all --filter label=service=app --filter label=destination= --filter label=role=web --format '{{ .Names }}'",
@@ -420,36 +556,64 @@ test('list containers and container names', async () => {
 
 test('list containers without a role covers every role', async () => {
   const config = await load(BASE);
-  assert.equal(line(new AppCommands(config).listContainers()), 'docker container ls --all --filter label=service=app --filter label=destination=');
+  assert.equal(
+    line(new AppCommands(config).listContainers()),
+    'docker container ls --all --filter label=service=app --filter label=destination=',
+  );
 });
 
 test('remove container', async () => {
-  assert.equal(line((await app()).removeContainer('999')), "docker container ls --all --filter 'name=^app-web-999$' --quiet | xargs docker container rm");
-  assert.equal(line((await app({ destination: 'staging' })).removeContainer('999')), "docker container ls --all --filter 'name=^app-web-staging-999$' --quiet | xargs docker container rm");
+  assert.equal(
+    line((await app()).removeContainer('999')),
+    "docker container ls --all --filter 'name=^app-web-999$' --quiet | xargs docker container rm",
+  );
+  assert.equal(
+    line((await app({ destination: 'staging' })).removeContainer('999')),
+    "docker container ls --all --filter 'name=^app-web-staging-999$' --quiet | xargs docker container rm",
+  );
 });
 
 test('remove containers', async () => {
-  assert.equal(line((await app()).removeContainers()), 'docker container prune --force --filter label=service=app --filter label=destination= --filter label=role=web');
-  assert.equal(line((await app({ destination: 'staging' })).removeContainers()), 'docker container prune --force --filter label=service=app --filter label=destination=staging --filter label=role=web');
+  assert.equal(
+    line((await app()).removeContainers()),
+    'docker container prune --force --filter label=service=app --filter label=destination= --filter label=role=web',
+  );
+  assert.equal(
+    line((await app({ destination: 'staging' })).removeContainers()),
+    'docker container prune --force --filter label=service=app --filter label=destination=staging --filter label=role=web',
+  );
 });
 
 test('rename container and health log', async () => {
   const a = await app();
-  assert.equal(line(a.renameContainer('999', '999_replaced_0123456789abcdef')), 'docker rename app-web-999 app-web-999_replaced_0123456789abcdef');
-  assert.equal(line(a.containerHealthLog('999')), "docker container ls --all --filter 'name=^app-web-999$' --quiet | xargs docker inspect --format '{{json .State.Health}}'");
+  assert.equal(
+    line(a.renameContainer('999', '999_replaced_0123456789abcdef')),
+    'docker rename app-web-999 app-web-999_replaced_0123456789abcdef',
+  );
+  assert.equal(
+    line(a.containerHealthLog('999')),
+    "docker container ls --all --filter 'name=^app-web-999$' --quiet | xargs docker inspect --format '{{json .State.Health}}'",
+  );
 });
 
 test('images: list, remove, tag latest', async () => {
   const a = await app();
   assert.equal(line(a.listImages()), 'docker image ls dhh/app');
   assert.equal(line(a.removeImages()), 'docker image prune --all --force --filter label=service=app');
-  assert.equal(line((await app({ destination: 'staging' })).removeImages()), 'docker image prune --all --force --filter label=service=app');
+  assert.equal(
+    line((await app({ destination: 'staging' })).removeImages()),
+    'docker image prune --all --force --filter label=service=app',
+  );
   assert.equal(line(a.tagLatestImage()), 'docker tag dhh/app:999 dhh/app:latest');
-  assert.equal(line((await app({ destination: 'staging' })).tagLatestImage()), 'docker tag dhh/app:999 dhh/app:latest-staging');
+  assert.equal(
+    line((await app({ destination: 'staging' })).tagLatestImage()),
+    'docker tag dhh/app:999 dhh/app:latest-staging',
+  );
 });
 
 test('extract assets (words as Kamal lists them)', async () => {
   const a = await app({ extra: { asset_path: '/public/assets' } });
+  // prettier-ignore
   assert.deepEqual(a.extractAssets(), [
     'mkdir', '-p', '.kamal/apps/app/assets/extracted/web-999', '&&',
     'docker', 'container', 'rm', 'app-web-assets', '2> /dev/null', '|| true', '&&',
@@ -461,21 +625,25 @@ test('extract assets (words as Kamal lists them)', async () => {
 
 test('sync asset volumes, with and without an old version', async () => {
   const a = await app({ extra: { asset_path: '/public/assets' } });
+  // prettier-ignore
   assert.deepEqual(a.syncAssetVolumes(), [
     'mkdir', '-p', '.kamal/apps/app/assets/volumes/web-999', ';',
     'cp', '-rnT', '.kamal/apps/app/assets/extracted/web-999', '.kamal/apps/app/assets/volumes/web-999',
   ]);
+  // prettier-ignore
   assert.deepEqual(a.syncAssetVolumes({ oldVersion: '998' }), [
     'mkdir', '-p', '.kamal/apps/app/assets/volumes/web-999', ';',
     'cp', '-rnT', '.kamal/apps/app/assets/extracted/web-999', '.kamal/apps/app/assets/volumes/web-999', ';',
     'cp', '-rnT', '.kamal/apps/app/assets/extracted/web-999', '.kamal/apps/app/assets/volumes/web-998', '|| true', ';',
     'cp', '-rnT', '.kamal/apps/app/assets/extracted/web-998', '.kamal/apps/app/assets/volumes/web-999', '|| true',
   ]);
+  // prettier-ignore
   assert.deepEqual(a.syncAssetVolumes({ oldVersion: '' }), a.syncAssetVolumes());
 });
 
 test('clean up assets', async () => {
   const a = await app({ extra: { asset_path: '/public/assets' } });
+  // prettier-ignore
   assert.deepEqual(a.cleanUpAssets(), [
     'find', '.kamal/apps/app/assets/extracted', '-maxdepth 1', '-name', "'web-*'", '!', '-name', 'web-999', '-exec rm -rf "{}" +', ';',
     'find', '.kamal/apps/app/assets/volumes', '-maxdepth 1', '-name', "'web-*'", '!', '-name', 'web-999', '-exec rm -rf "{}" +',
@@ -486,21 +654,33 @@ test('live and maintenance', async () => {
   const a = await app();
   assert.equal(line(a.live()), 'docker exec kamal-proxy kamal-proxy resume app-web');
   assert.equal(line(a.maintenance()), 'docker exec kamal-proxy kamal-proxy stop app-web');
-  assert.equal(line(a.maintenance({ drainTimeout: 10, message: 'Hi' })), 'docker exec kamal-proxy kamal-proxy stop app-web --drain-timeout="10s" --message="Hi"');
-  assert.equal(line(a.maintenance({ message: 'Back at 5 "soon"' })), 'docker exec kamal-proxy kamal-proxy stop app-web --message="Back at 5 \\"soon\\""');
+  assert.equal(
+    line(a.maintenance({ drainTimeout: 10, message: 'Hi' })),
+    'docker exec kamal-proxy kamal-proxy stop app-web --drain-timeout="10s" --message="Hi"',
+  );
+  assert.equal(
+    line(a.maintenance({ message: 'Back at 5 "soon"' })),
+    'docker exec kamal-proxy kamal-proxy stop app-web --message="Back at 5 \\"soon\\""',
+  );
 });
 
 test('remove proxy app directory, ssl directory', async () => {
   const a = await app();
   assert.equal(line(a.removeProxyAppDirectory()), 'rm -r .kamal/proxy/apps-config/app');
   assert.equal(line(a.createSslDirectory()), 'mkdir -p .kamal/proxy/apps-config/app/tls/web');
-  assert.equal(line((await app({ destination: 'staging' })).removeProxyAppDirectory()), 'rm -r .kamal/proxy/apps-config/app-staging');
+  assert.equal(
+    line((await app({ destination: 'staging' })).removeProxyAppDirectory()),
+    'rm -r .kamal/proxy/apps-config/app-staging',
+  );
 });
 
 test('error pages directory and clean-up', async () => {
   const a = await app({ extra: { error_pages_path: 'public' } });
   assert.equal(line(a.createErrorPagesDirectory()), 'mkdir -p .kamal/proxy/apps-config/app/error_pages');
-  assert.equal(line(a.cleanUpErrorPages()), 'find .kamal/proxy/apps-config/app/error_pages -mindepth 1 -maxdepth 1 ! -name 999 -exec rm -rf {} +');
+  assert.equal(
+    line(a.cleanUpErrorPages()),
+    'find .kamal/proxy/apps-config/app/error_pages -mindepth 1 -maxdepth 1 ! -name 999 -exec rm -rf {} +',
+  );
 });
 
 test('env file: path, directory, content with secrets resolved now (never in a command)', async () => {
@@ -511,20 +691,31 @@ test('env file: path, directory, content with secrets resolved now (never in a c
   assert.equal(line(a.ensureEnvDirectory()), 'mkdir -p .kamal/apps/app/env/roles');
   const secrets: Record<string, string> = { RAILS_MASTER_KEY: 'k3y"x', DATABASE_PASSWORD: 'pa$$ word' };
   const file = a.envFile((name) => secrets[name]!);
-  assert.deepEqual(file, { path: '.kamal/apps/app/env/roles/web.env', content: 'RAILS_MASTER_KEY=k3y"x\nDB=pa$$ word\n', mode: '0600' });
+  assert.deepEqual(file, {
+    path: '.kamal/apps/app/env/roles/web.env',
+    content: 'RAILS_MASTER_KEY=k3y"x\nDB=pa$$ word\n',
+    mode: '0600',
+  });
   const run = line(a.run());
   for (const value of Object.values(secrets)) assert.ok(!run.includes(value));
   assert.match(run, /--env PORT="3000" --env-file \.kamal\/apps\/app\/env\/roles\/web\.env/);
 });
 
 test('custom certificate files for the role', async () => {
-  const a = await app({ extra: { proxy: { host: 'example.com', ssl: { certificate_pem: 'CERT_PEM', private_key_pem: 'KEY_PEM' } } } });
+  const a = await app({
+    extra: {
+      proxy: { host: 'example.com', ssl: { certificate_pem: 'CERT_PEM', private_key_pem: 'KEY_PEM' } },
+    },
+  });
   const files = a.sslCertificateFiles((n) => `<${n}>`);
   assert.deepEqual(files, [
     { path: '.kamal/proxy/apps-config/app/tls/web/cert.pem', content: '<CERT_PEM>', mode: '0644' },
     { path: '.kamal/proxy/apps-config/app/tls/web/key.pem', content: '<KEY_PEM>', mode: '0644' },
   ]);
-  assert.match(line(a.deploy('x')), /--tls --tls-certificate-path="\/home\/kamal-proxy\/\.apps-config\/app\/tls\/web\/cert\.pem" --tls-private-key-path="\/home\/kamal-proxy\/\.apps-config\/app\/tls\/web\/key\.pem"/);
+  assert.match(
+    line(a.deploy('x')),
+    /--tls --tls-certificate-path="\/home\/kamal-proxy\/\.apps-config\/app\/tls\/web\/cert\.pem" --tls-private-key-path="\/home\/kamal-proxy\/\.apps-config\/app\/tls\/web\/key\.pem"/,
+  );
 });
 
 test('boot hostname: first 51 characters of the host, trailing dot dropped, 12 hex', () => {
@@ -537,7 +728,10 @@ test('boot hostname: first 51 characters of the host, trailing dot dropped, 12 h
 
 test('an unknown role is a UserError naming the roles', async () => {
   const config = await load(BASE);
-  assert.throws(() => new AppCommands(config, { role: 'jobs' }), (e: unknown) => e instanceof UserError && /no role named jobs .*roles: web, workers/.test(e.message));
+  assert.throws(
+    () => new AppCommands(config, { role: 'jobs' }),
+    (e: unknown) => e instanceof UserError && /no role named jobs .*roles: web, workers/.test(e.message),
+  );
 });
 
 test('app boot with --version: the config version drives names and image', async () => {

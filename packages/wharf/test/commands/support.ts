@@ -13,7 +13,10 @@ const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 export type Raw = Record<string, unknown>;
 
 /** Loads `raw` as config/deploy.yml (plus an empty overlay when a destination is given). */
-export async function load(raw: Raw | string, options: { destination?: string; version?: string; files?: Record<string, string> } = {}): Promise<Config> {
+export async function load(
+  raw: Raw | string,
+  options: { destination?: string; version?: string; files?: Record<string, string> } = {},
+): Promise<Config> {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-commands-'));
   const files: Record<string, string> = {
     'config/deploy.yml': typeof raw === 'string' ? raw : JSON.stringify(raw, null, 1),
@@ -24,7 +27,13 @@ export async function load(raw: Raw | string, options: { destination?: string; v
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), content);
   }
-  return loadConfig({ cwd: dir, env, version: options.version ?? '999', destination: options.destination, localArch: 'amd64' });
+  return loadConfig({
+    cwd: dir,
+    env,
+    version: options.version ?? '999',
+    destination: options.destination,
+    localArch: 'amd64',
+  });
 }
 
 /** A deep copy, for per-test changes to a shared base hash. */
