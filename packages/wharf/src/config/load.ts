@@ -236,6 +236,11 @@ export function loadConfigFromSources(sources: ConfigSource[], options: LoadOpti
   const shapePaths = new Set(shapeProblems.map((p) => pathKey(p.path)));
   const all = [...shapeProblems, ...semantic.errors.filter((p) => !shapePaths.has(pathKey(p.path)))];
   for (const w of semantic.warnings) warnings.push({ ...w, ...locate(files, w.path) });
+  const sortedWarnings = sortProblems(
+    warnings,
+    files.map((f) => f.file),
+  );
+  warnings.splice(0, warnings.length, ...sortedWarnings);
   if (all.length > 0) {
     throw new ConfigError(
       sortProblems(

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { KAMAL_COMPATIBLE_VERSION, type Config } from './config.js';
-import type { ConfigProblem, KeyPath } from './problems.js';
+import { suggestKey, type ConfigProblem, type KeyPath } from './problems.js';
 import { present, rubyString } from './shell-args.js';
 
 type Hash = Record<string, unknown>;
@@ -130,7 +130,7 @@ export function checkSemantics(config: Config, opts: { checkHooks?: boolean } = 
         raw.primary_role === undefined ? ['servers'] : ['primary_role'],
         raw.primary_role === undefined
           ? `has no \`web\` role, which is the primary role by default; add a web role or set primary_role to one of ${config.roleNames.join(', ')}`
-          : `names the role ${JSON.stringify(config.primaryRoleName)}, which is not defined under servers (roles: ${config.roleNames.join(', ') || 'none'})`,
+          : `names the role ${JSON.stringify(config.primaryRoleName)}, which is not defined under servers${didYouMean(config.primaryRoleName, config.roleNames)}`,
       );
       return;
     }
@@ -309,12 +309,12 @@ export function checkSemantics(config: Config, opts: { checkHooks?: boolean } = 
         if (missing.length > 0)
           err(
             [...base, 'roles'],
-            `names unknown role${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (roles: ${roleNames.join(', ') || 'none'})`,
+            `names unknown role${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${didYouMean(missing[0]!, roleNames)}`,
           );
       } else if (a.role !== undefined && !roleNames.includes(rubyString(a.role))) {
         err(
           [...base, 'role'],
-          `names the unknown role ${rubyString(a.role)} (roles: ${roleNames.join(', ') || 'none'})`,
+          `names the unknown role ${rubyString(a.role)}${didYouMean(rubyString(a.role), roleNames)}`,
         );
       }
       if (acc.proxy && isHash(a.proxy)) checkProxy(a.proxy, [...base, 'proxy'], err, warn);
@@ -373,6 +373,8 @@ export function checkSemantics(config: Config, opts: { checkHooks?: boolean } = 
     }
   });
 
+  guard(() => checkLikelyMistakes(config, warn));
+
   guard(() => {
     if (isHash(raw.labels))
       for (const k of Object.keys(raw.labels))
@@ -384,6 +386,99 @@ export function checkSemantics(config: Config, opts: { checkHooks?: boolean } = 
   });
 
   return { errors, warnings };
+}
+
+/** `; did you mean `web`?` or ` (roles: a, b)`. */
+function didYouMean(name: string, valid: string[]): string {
+  const s = suggestKey(name, valid);
+  return s ? `; did you mean \`${s}\`?` : ` (roles: ${valid.join(', ') || 'none'})`;
+}
+
+const PORT_KEYS = ['http_port', 'https_port', 'metrics_port'];
+
+/** Things Kamal accepts that will fail later or are almost certainly mistakes: warnings, never errors. */
+function checkLikelyMistakes(config: Config, warn: (path: KeyPath, message: string) => void): void {
+  const raw = config.raw as Hash;
+  const b = isHash(raw.builder) ? raw.builder : {};
+  const arches = Array.isArray(b.arch) ? b.arch : b.arch === undefined ? [] : [b.arch];
+  arches.forEach((a, i) => {
+    const s = rubyString(a);
+    if (s !== 'amd64' && s !== 'arm64') {
+      const hint = suggestKey(s, ['amd64', 'arm64']);
+      warn(
+        Array.isArray(b.arch) ? ['builder', 'arch', i] : ['builder', 'arch'],
+        `is ${JSON.stringify(s)}, but Docker builds for amd64 or arm64${hint ? `; did you mean ${hint}?` : ''}`,
+      );
+    }
+  });
+  const proxies: [KeyPath, unknown][] = [[['proxy'], raw.proxy]];
+  for (const role of config.roles)
+    proxies.push([['servers', role.name, 'proxy'], role.specializations.proxy]);
+  for (const acc of config.accessories) proxies.push([['accessories', acc.name, 'proxy'], acc.raw.proxy]);
+  for (const [base, p] of proxies) {
+    if (!isHash(p)) continue;
+    const hosts = Array.isArray(p.hosts)
+      ? p.hosts.map(rubyString)
+      : p.host !== undefined
+        ? rubyString(p.host).split(',')
+        : [];
+    hosts.forEach((h) => {
+      if (/:\/\/|\//.test(h))
+        warn(
+          [...base, Array.isArray(p.hosts) ? 'hosts' : 'host'],
+          `contains ${JSON.stringify(h)}, which is a URL; give the host name only, e.g. example.com`,
+        );
+    });
+    if (typeof p.app_port === 'number' && (p.app_port < 1 || p.app_port > 65535))
+      warn([...base, 'app_port'], `is ${p.app_port}, which is not a TCP port (1 to 65535)`);
+    if (
+      isHash(p.healthcheck) &&
+      p.healthcheck.path !== undefined &&
+      !rubyString(p.healthcheck.path).startsWith('/')
+    ) {
+      warn(
+        [...base, 'healthcheck', 'path'],
+        `is ${JSON.stringify(rubyString(p.healthcheck.path))}; a health check path starts with /`,
+      );
+    }
+    const prefixes = Array.isArray(p.path_prefixes)
+      ? p.path_prefixes.map(rubyString)
+      : p.path_prefix !== undefined
+        ? rubyString(p.path_prefix).split(',')
+        : [];
+    for (const prefix of prefixes)
+      if (!prefix.startsWith('/'))
+        warn(
+          [...base, Array.isArray(p.path_prefixes) ? 'path_prefixes' : 'path_prefix'],
+          `has ${JSON.stringify(prefix)}; path prefixes start with /`,
+        );
+    if (isHash(p.run)) {
+      for (const k of PORT_KEYS) {
+        const v = p.run[k];
+        if (typeof v === 'number' && (v < 1 || v > 65535))
+          warn([...base, 'run', k], `is ${v}, which is not a TCP port (1 to 65535)`);
+      }
+    }
+  }
+  const asset = raw.asset_path;
+  if (asset !== undefined && !rubyString(asset).startsWith('/'))
+    warn(
+      ['asset_path'],
+      `is ${JSON.stringify(rubyString(asset))}; the asset path is a path inside the container and should be absolute`,
+    );
+  for (const acc of config.accessories) {
+    const port = acc.raw.port;
+    if (
+      port !== undefined &&
+      port !== null &&
+      !/^(\[[0-9a-f:.]+\]:|[0-9.]+:)?\d{1,5}(:\d{1,5})?(\/(tcp|udp|sctp))?$/i.test(rubyString(port))
+    ) {
+      warn(
+        ['accessories', acc.name, 'port'],
+        `is ${JSON.stringify(rubyString(port))}, which is not a port mapping like 5432, 5432:5432 or 127.0.0.1:5432:5432`,
+      );
+    }
+  }
 }
 
 function checkRegistry(
