@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { WHARF_VERSION } from '../version.js';
 import { configCommand, docsCommand, loadConfigFromFlags } from './config-command.js';
 import { fleetCommand } from './fleet-command.js';
+import { deployCommands } from './deploy-command.js';
 import { initProject } from '../init/init.js';
 import { secretsCommand } from './secrets-command.js';
 
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
 
   const globals = () => program.opts<GlobalFlags>();
 
+  for (const command of deployCommands(globals)) program.addCommand(command);
   program.addCommand(configCommand(globals));
   program.addCommand(docsCommand());
   program.addCommand(

@@ -12,6 +12,8 @@ import { createSecrets, type Secrets } from '../secrets/index.js';
 import { SshPool, type SshSettings } from '../ssh/index.js';
 import { Reporter, reporterMode } from './reporter.js';
 import { Selection } from './selection.js';
+import { identify } from './identity.js';
+import type { Stamp } from '../commands/tags.js';
 
 export interface ContextOptions {
   flags: GlobalFlags & { json?: boolean };
@@ -27,11 +29,24 @@ export class Context {
   private secretsValue?: Secrets;
   private poolValue?: SshPool;
   private selectionValue?: Selection;
+  private stampValue?: Promise<Stamp & { lockedBy: string }>;
+  /** Kamal's command and subcommand names (for hooks and audit lines), set by the CLI. */
+  command?: string;
+  subcommand?: string;
+  /** True while this process holds the deploy lock (or KAMAL_LOCK=true says a parent does). */
+  holdingLock: boolean;
 
   constructor(options: ContextOptions) {
     this.flags = options.flags;
     this.env = options.env ?? process.env;
     this.reporter = options.reporter ?? new Reporter(reporterMode(options.flags));
+    this.holdingLock = this.env.KAMAL_LOCK === 'true' || this.env.WHARF_LOCK === 'true';
+  }
+
+  /** Who runs this command and when (once per invocation). */
+  async stamp(): Promise<Stamp & { lockedBy: string }> {
+    this.stampValue ??= this.config().then((c) => identify(c.cwd));
+    return this.stampValue;
   }
 
   config(): Promise<Config> {

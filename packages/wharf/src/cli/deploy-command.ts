@@ -1,0 +1,102 @@
+import { Command } from 'commander';
+import { AppCommands } from '../commands/app.js';
+import { deploy, formatSummary, rollback, type DeploySummary } from '../deploy/deploy.js';
+import { Remote } from '../deploy/remote.js';
+import { Context } from '../runtime/context.js';
+import { UserError } from '../util/errors.js';
+import type { GlobalFlags } from './program.js';
+
+interface LockWaitFlags {
+  lockWait?: boolean;
+  lockWaitTimeout?: string;
+  lockWaitInterval?: string;
+}
+
+export function addLockWaitOptions(command: Command): Command {
+  return command
+    .option('--lock-wait', 'Wait for the deploy lock instead of failing when it is held')
+    .option('--lock-wait-timeout <seconds>', 'Longest wait for the deploy lock', '900')
+    .option('--lock-wait-interval <seconds>', 'Seconds between checks of the deploy lock', '15');
+}
+
+export function lockWaitFrom(flags: LockWaitFlags) {
+  return {
+    wait: Boolean(flags.lockWait),
+    timeoutSeconds: Number(flags.lockWaitTimeout ?? 900),
+    intervalSeconds: Number(flags.lockWaitInterval ?? 15),
+  };
+}
+
+function report(ctx: Context, summary: DeploySummary): void {
+  ctx.reporter.emit('summary', { ...summary });
+  if (ctx.reporter.mode !== 'json') ctx.reporter.result(formatSummary(summary));
+}
+
+type DeployFlags = LockWaitFlags & { skipPush?: boolean; cache?: boolean; json?: boolean };
+
+function deployLike(name: 'deploy' | 'redeploy', description: string, globals: () => GlobalFlags): Command {
+  const command = new Command(name)
+    .description(description)
+    .helpOption('--help', 'Show help for this command')
+    .option('-P, --skip-push', 'Skip the image build and push (pull the existing image)')
+    .option('--no-cache', 'Build the image without the build cache')
+    .option('--json', 'Print progress and the summary as JSON events (one per line)');
+  addLockWaitOptions(command).action(async (opts: DeployFlags) => {
+    const ctx = new Context({ flags: { ...globals(), json: opts.json } });
+    ctx.command = name;
+    const summary = await deploy(ctx, {
+      skipPush: opts.skipPush,
+      noCache: opts.cache === false,
+      redeploy: name === 'redeploy',
+      lockWait: lockWaitFrom(opts),
+    });
+    report(ctx, summary);
+  });
+  return command;
+}
+
+/** The newest version of the primary role on the primary host that is not the running one. */
+async function previousVersion(ctx: Context): Promise<string> {
+  const config = await ctx.config();
+  const host = config.primaryHost;
+  const role = config.primaryRole;
+  if (!host || !role) throw new UserError('There is no primary host to find the previous version on; pass the VERSION to roll back to.');
+  const remote = await Remote.of(ctx);
+  const app = new AppCommands(config, { role, host });
+  const current = await remote.capture(host, app.currentRunningVersion(), 'find the running version');
+  const versions = (await remote.capture(host, app.listVersions(['--all']), 'list versions')).split('\n').map((v) => v.trim());
+  const previous = versions.find((v) => v && v !== current && !v.includes('_replaced_'));
+  if (!previous) {
+    throw new UserError(`No earlier version of ${role.name} is left on ${host} to roll back to; run \`wharf app containers\` to see what is there.`);
+  }
+  return previous;
+}
+
+export function deployCommands(globals: () => GlobalFlags): Command[] {
+  const rollbackCommand = new Command('rollback')
+    .description('Roll back to VERSION (default: the previous version still on the servers)')
+    .helpOption('--help', 'Show help for this command')
+    .argument('[version]', 'the version to roll back to')
+    .option('--json', 'Print progress and the summary as JSON events');
+  addLockWaitOptions(rollbackCommand).action(async (version: string | undefined, opts: LockWaitFlags & { json?: boolean }) => {
+    let target = version;
+    if (!target) {
+      const probe = new Context({ flags: { ...globals(), quiet: true } });
+      try {
+        target = await previousVersion(probe);
+      } finally {
+        await probe.close();
+      }
+    }
+    const ctx = new Context({ flags: { ...globals(), version: target, json: opts.json } });
+    ctx.command = 'rollback';
+    const summary = await rollback(ctx, lockWaitFrom(opts));
+    report(ctx, summary);
+  });
+  return [
+    deployLike('deploy', 'Build and push the image, then roll it out to every server with zero downtime', globals),
+    deployLike('redeploy', 'Deploy without booting the proxy or pruning (faster, for quick iterations)', globals),
+    rollbackCommand,
+  ];
+}
+

@@ -1,0 +1,77 @@
+/**
+ * The deploy lock on the primary host (Kamal's layout, so Kamal and wharf see
+ * each other's locks): acquire, release, status, and --lock-wait.
+ */
+import { AUTOMATIC_DEPLOY_LOCK_MESSAGE, LOCK_HELD_MARKER, LockCommands } from '../commands/lock.js';
+import { combine } from '../commands/base.js';
+import type { Context } from '../runtime/context.js';
+import { UserError } from '../util/errors.js';
+import { Remote } from './remote.js';
+
+export interface LockWait {
+  wait?: boolean;
+  timeoutSeconds?: number;
+  intervalSeconds?: number;
+}
+
+export async function lockHost(ctx: Context): Promise<string> {
+  const config = await ctx.config();
+  const host = config.primaryHost ?? config.allHosts[0];
+  if (!host) throw new UserError(`${config.files[0] ?? 'config/deploy.yml'} lists no hosts, so there is nowhere to keep the deploy lock.`);
+  return host;
+}
+
+/** The lock's details, or undefined when there is no lock. */
+export async function lockStatus(ctx: Context, remote: Remote): Promise<string | undefined> {
+  const config = await ctx.config();
+  const host = await lockHost(ctx);
+  const result = await remote.run(host, new LockCommands(config).status(), 'read the deploy lock', { allowFailure: true });
+  return result.code === 0 ? result.stdout.trim() : undefined;
+}
+
+/** Takes the lock; throws one sentence naming the holder when it is held (after waiting with --lock-wait). */
+export async function acquireLock(ctx: Context, remote: Remote, message: string, wait: LockWait = {}): Promise<void> {
+  const config = await ctx.config();
+  const host = await lockHost(ctx);
+  const stamp = await ctx.stamp();
+  const lock = new LockCommands(config);
+  const command = combine([lock.ensureLocksDirectory(), lock.acquire({ message, version: config.version, lockedBy: stamp.lockedBy, at: new Date() })]);
+  const deadline = Date.now() + (wait.timeoutSeconds ?? 900) * 1000;
+  for (;;) {
+    const result = await remote.run(host, command, 'acquire the deploy lock', { allowFailure: true });
+    if (result.code === 0) {
+      ctx.holdingLock = true;
+      return;
+    }
+    if (!result.stderr.includes(LOCK_HELD_MARKER)) {
+      throw new UserError(`Acquiring the deploy lock on ${host} failed: ${result.stderr.trim().split('\n').pop()}.`);
+    }
+    const details = (await lockStatus(ctx, remote)) ?? '';
+    const manual = !details.includes(`Message: ${AUTOMATIC_DEPLOY_LOCK_MESSAGE}`);
+    if (!wait.wait || manual || Date.now() >= deadline) {
+      const summary = details.replace(/\s*\n\s*/g, '; ');
+      const hint = wait.wait && !manual ? 'it was still held when --lock-wait-timeout ran out' : 'wait for that deploy, retry with --lock-wait, or run `wharf lock release` if it is stale';
+      throw new UserError(`The deploy lock on ${host} is held (${summary || 'no details'}); ${hint}.`);
+    }
+    ctx.reporter.info(`  Waiting for the deploy lock on ${host} (${details.split('\n')[0] ?? ''})…`);
+    await new Promise((r) => setTimeout(r, (wait.intervalSeconds ?? 15) * 1000));
+  }
+}
+
+export async function releaseLock(ctx: Context, remote: Remote): Promise<void> {
+  const config = await ctx.config();
+  const host = await lockHost(ctx);
+  await remote.run(host, new LockCommands(config).release(), 'release the deploy lock');
+  ctx.holdingLock = false;
+}
+
+/** Runs fn holding the lock (unless this process, or a parent via KAMAL_LOCK, already holds it). */
+export async function withLock<T>(ctx: Context, remote: Remote, wait: LockWait, fn: () => Promise<T>): Promise<T> {
+  if (ctx.holdingLock) return fn();
+  await acquireLock(ctx, remote, AUTOMATIC_DEPLOY_LOCK_MESSAGE, wait);
+  try {
+    return await fn();
+  } finally {
+    await releaseLock(ctx, remote).catch((error: Error) => ctx.reporter.warn(`could not release the deploy lock: ${error.message}`));
+  }
+}
