@@ -41,6 +41,8 @@ export interface OpenOptions {
   sock?: Duplex;
   channelsPerConnection?: number;
   debug?: (message: string) => void;
+  /** Gives up the handshake (the pool is closing). */
+  signal?: AbortSignal;
 }
 
 export interface RemoteForwardHandle {
@@ -95,7 +97,7 @@ export class SshConnection {
       const fail = (error: Error): void => {
         if (settled) return;
         settled = true;
-        client.end();
+        client.destroy();
         if (options.sock) options.sock.destroy();
         reject(hostKeyError ?? error);
       };
@@ -107,6 +109,13 @@ export class SshConnection {
       });
       client.on('error', fail);
       client.on('close', () => fail(new SshDropError('connection closed before it was ready')));
+      if (options.signal) {
+        if (options.signal.aborted) return fail(new SshDropError('the pool was closed'));
+        const onAbort = (): void => fail(new SshDropError('the pool was closed'));
+        options.signal.addEventListener('abort', onAbort, { once: true });
+        client.once('ready', () => options.signal!.removeEventListener('abort', onAbort));
+        client.once('close', () => options.signal!.removeEventListener('abort', onAbort));
+      }
 
       void options.hostKeys.algorithmsFor(target.host, target.port, target.knownHostsFiles).then(
         (serverHostKey) => {

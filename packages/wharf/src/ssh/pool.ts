@@ -121,6 +121,8 @@ export class SshPool {
   private readonly authPlans = new Map<string, Promise<AuthPlan>>();
   private nextId = 1;
   private closed = false;
+  /** Aborts handshakes still in progress when close() is called. */
+  private readonly aborter = new AbortController();
 
   constructor(options: SshPoolOptions = {}) {
     this.options = options;
@@ -188,8 +190,14 @@ export class SshPool {
     const context = { ...this.errorContext(target, step), connecting: true, ...(slot.jumpFor ? { jumpFor: slot.jumpFor } : {}) };
     const started = Date.now();
     const connection = await this.dial(target, step).catch((error: unknown) => {
+      if (this.closed) throw new SshError(`The SSH pool was closed while connecting to ${target.name} during ${step}.`, 'dropped', target.name, error);
       throw sshFailure(error, context);
     });
+    if (this.closed) {
+      // close() ran while this connection was being set up: don't leave it open.
+      await connection.close();
+      throw new SshError(`The SSH pool was closed while connecting to ${target.name} during ${step}.`, 'dropped', target.name);
+    }
     slot.connection = connection;
     slot.stats.connections++;
     slot.stats.connectMs = Date.now() - started;
@@ -264,6 +272,7 @@ export class SshPool {
   private openOver(target: ConnectTarget, auth: AuthPlan, sock: import('node:stream').Duplex | undefined): Promise<SshConnection> {
     const debug = this.settings.logLevel === 'debug' && this.options.log ? this.options.log : undefined;
     return SshConnection.open(target, {
+      signal: this.aborter.signal,
       hostKeys: this.hostKeys,
       auth,
       ...(sock ? { sock } : {}),
@@ -499,6 +508,7 @@ export class SshPool {
     this.closed = true;
     const slots = [...this.slots.values()];
     for (const slot of slots) if (slot.idleTimer) clearTimeout(slot.idleTimer);
+    this.aborter.abort();
     const direct = slots.filter((s) => !s.isJump && s.connection).map((s) => s.connection!);
     const jumps = slots.filter((s) => s.isJump && s.connection).map((s) => s.connection!);
     await Promise.all(direct.map((c) => c.close()));

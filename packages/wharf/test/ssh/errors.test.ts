@@ -221,6 +221,17 @@ describe('SshPool failures against real local sockets', () => {
     await p.close();
   });
 
+  test('close() gives up handshakes in progress at once', async () => {
+    const port = await listen((socket) => socket.resume());
+    const p = pool(port, { connectTimeoutMs: 30_000 });
+    const connecting = p.connect(['127.0.0.1'], 'connect to servers');
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    await p.close();
+    await assert.rejects(connecting, /^SshConnectError: The SSH pool was closed while connecting to 127\.0\.0\.1 during connect to servers\.$/);
+    assert.ok(Date.now() - started < 5000);
+  });
+
   test('no usable key is one sentence naming the keys tried', async () => {
     const p = new SshPool({
       settings: { keys: ['/nonexistent/id_ed25519'], keyData: ['not a key'], keysOnly: true, config: false },
