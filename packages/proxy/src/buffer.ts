@@ -36,6 +36,7 @@ export class SpillBuffer {
    * settles once it is on disk. Throws BodyTooLargeError past the limit.
    */
   write(chunk: Buffer): true | Promise<void> {
+    if (chunk.length === 0) return true;
     this.size += chunk.length;
     if (this.maxSize > 0 && this.size > this.maxSize) throw new BodyTooLargeError(this.maxSize);
     if (this.path === null && this.size <= this.memoryLimit) {

@@ -429,6 +429,7 @@ export class Exchange implements InflightRequest {
 
   onData(chunk: Buffer): boolean {
     if (this.finished) return false;
+    if (chunk.length === 0) return true;
     const buffer = this.respBuffer;
     if (buffer !== null) {
       let r: true | Promise<void>;
@@ -725,7 +726,7 @@ function dropConnectionTokens(out: string[], connection: string): void {
   }
 }
 
-/** Replaces (or adds) a header in a flat name/value list. */
+/** Replaces (or adds, at the front, keeping X-Kamal-Target last) a header in a flat name/value list. */
 export function setHeader(out: string[], name: string, value: string): void {
   let found = false;
   for (let i = out.length - 2; i >= 0; i -= 2) {
@@ -737,7 +738,7 @@ export function setHeader(out: string[], name: string, value: string): void {
       }
     }
   }
-  if (!found) out.push(name, value);
+  if (!found) out.unshift(name, value);
 }
 
 function headerFrom(out: string[] | null, name: string): string {

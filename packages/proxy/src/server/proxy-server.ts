@@ -280,7 +280,8 @@ function listen(server: http.Server | http2.Http2SecureServer, port: number, bin
 
 /** Malformed requests (bad framing, smuggling attempts, oversized headers, timeouts). */
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-  if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+  const inProgress = (socket as Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;
+  if (!socket.writable || (inProgress && inProgress.headersSent)) {
     socket.destroy();
     return;
   }
