@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { fakeWorld, type FakeWorld } from './support.js';
 
-const CLI = fileURLToPath(new URL('./support-bin/secrets-cli.js', import.meta.url));
+/** The real wharf binary (dist/src/bin.js). */
+const CLI = fileURLToPath(new URL('../../src/bin.js', import.meta.url));
 
 function wharf(w: FakeWorld, ...args: string[]) {
   const result = spawnSync(process.execPath, [CLI, ...args], { cwd: w.dir, env: w.env, encoding: 'utf8' });
