@@ -6,9 +6,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -367,6 +367,55 @@ describe('SSH layer on the local fleet', () => {
     assert.equal((await p.run('fleet-web', 'hostname')).stdout.trim(), names[0]);
     assert.equal(p.target('fleet-web').host, hosts[0]);
     assert.equal(p.stats()['fleet-web']!.connections, 1);
+  });
+
+  test('ssh-agent: keys from the agent log in; keys_only leaves the agent out', async () => {
+    const sock = join(dir, 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 50 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+      const add = spawnSync('ssh-add', [fleet.ssh_key], { env: { ...process.env, SSH_AUTH_SOCK: sock }, encoding: 'utf8' });
+      assert.equal(add.status, 0, add.stderr);
+      const withAgent = new SshPool({
+        settings: { config: false },
+        sshConfig: SshConfig.empty(),
+        hostKeys: { files: [], recordFile: record },
+        env: { SSH_AUTH_SOCK: sock, HOME: dir },
+      });
+      pools.push(withAgent);
+      assert.equal((await withAgent.run(hosts[0]!, 'hostname')).stdout.trim(), names[0]);
+      const keysOnly = new SshPool({
+        settings: { config: false, keysOnly: true, keys: [] },
+        sshConfig: SshConfig.empty(),
+        hostKeys: { files: [], recordFile: record },
+        env: { SSH_AUTH_SOCK: sock, HOME: dir },
+      });
+      pools.push(keysOnly);
+      await assert.rejects(keysOnly.exec(hosts[0]!, 'true'), /No usable SSH private key to log in as root on 172\./);
+    } finally {
+      agent.kill();
+    }
+  });
+
+  test('ProxyJump chain from an ssh config file: two hops, one connection each', async () => {
+    const config = join(dir, 'ssh_config_chain');
+    writeFileSync(
+      config,
+      [`Host hop1`, `  HostName ${hosts[0]}`, `Host hop2`, `  HostName ${hosts[1]}`, `Host deep`, `  HostName ${hosts[2]}`, `  ProxyJump root@hop1,root@hop2`, `Host *`, `  IdentityFile ${fleet.ssh_key}`, ''].join('\n'),
+    );
+    const p = new SshPool({ settings: { config }, hostKeys: { files: [], recordFile: join(dir, 'chain_known_hosts') }, env: {} });
+    pools.push(p);
+    const from = await p.run('deep', 'hostname; echo $SSH_CLIENT');
+    const [hostname, client] = from.stdout.trim().split('\n');
+    assert.equal(hostname, names[2]);
+    assert.equal(client!.split(' ')[0], hosts[1], 'the last hop connects to the target');
+    const stats = p.stats();
+    assert.equal(stats['deep']!.connections, 1);
+    assert.equal(stats['root@hop2:22']!.connections, 1);
+    assert.equal(stats['root@hop1:22']!.connections, 1);
+    // Each hop's key was checked and recorded under its real address.
+    const recorded = readFileSync(join(dir, 'chain_known_hosts'), 'utf8');
+    for (const h of hosts) assert.ok(recorded.includes(`${h} ssh-ed25519 `), `${h} recorded`);
   });
 
   test('a key the server does not accept is one sentence naming user and host', async () => {
