@@ -41,3 +41,4 @@ export { deployJsonSchema } from './json-schema.js';
 export { checkShape } from './shape-check.js';
 export { checkSemantics, BUILT_IN_COMMANDS } from './semantics.js';
 export type { RawConfig, RawRole, RawProxy, RawAccessory, RawBuilder, RawRegistry } from './schema.js';
+export { selectTargets, filterSpecificItems, fnmatch, type Targets, type TargetOptions } from './targets.js';
