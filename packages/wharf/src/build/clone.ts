@@ -22,15 +22,19 @@ export interface ClonePaths {
   buildDirectory: string;
 }
 
+/** `<tmpdir>/kamal-clones/<service>-<13 hex of sha256(cwd)>` (Ruby's [0..12] is inclusive). */
+export function cloneDirectoryFor(input: { service: string; cwd: string; tmpdir?: string }): string {
+  const sha = createHash('sha256').update(input.cwd).digest('hex').slice(0, 13);
+  return join(input.tmpdir ?? osTmpdir(), 'kamal-clones', `${input.service}-${sha}`);
+}
+
 export function clonePaths(input: {
   service: string;
   cwd: string;
   gitRoot: string;
   tmpdir?: string;
 }): ClonePaths {
-  // Ruby's [0..12] is inclusive: 13 characters.
-  const sha = createHash('sha256').update(input.cwd).digest('hex').slice(0, 13);
-  const cloneDirectory = join(input.tmpdir ?? osTmpdir(), 'kamal-clones', `${input.service}-${sha}`);
+  const cloneDirectory = cloneDirectoryFor(input);
   const relative = input.cwd.startsWith(input.gitRoot) ? input.cwd.slice(input.gitRoot.length) : '';
   return { cloneDirectory, buildDirectory: join(cloneDirectory, basename(input.gitRoot), relative) };
 }

@@ -6,10 +6,12 @@
  * tree, tagged `-dirty`, into the local image store.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { DockerClient } from '../docker/client.js';
 import { UserError } from '../util/errors.js';
-import { prepareClone } from './clone.js';
+import { cloneDirectoryFor, prepareClone } from './clone.js';
+import { withLocalLock } from '../util/lock.js';
 import { failureSentence, summarizeFailure } from './failure.js';
 import { gitModifiedFiles, gitUncommittedChanges, gitUntrackedFiles, gitUsed } from './git.js';
 import { planBuild, type BuildOptions, type BuildPlan } from './plan.js';
@@ -195,27 +197,49 @@ export async function buildAndPush(input: PushInput): Promise<PushResult> {
   const inRepo = await gitUsed(cwd);
   const uncommittedChanges = inRepo ? await gitUncommittedChanges(cwd) : '';
   const cloned = inRepo && input.spec.builder.context === undefined;
-  let buildDirectory = cwd;
-  let revision: string | undefined;
-  if (cloned) {
-    if (uncommittedChanges) {
-      warn(`Building from a local git clone, so ignoring these uncommitted changes:\n ${uncommittedChanges}`);
+  const build = async (): Promise<string> => {
+    let buildDirectory = cwd;
+    let revision: string | undefined;
+    if (cloned) {
+      if (uncommittedChanges) {
+        warn(
+          `Building from a local git clone, so ignoring these uncommitted changes:\n ${uncommittedChanges}`,
+        );
+      }
+      const clone = await prepareClone({
+        service: input.spec.service,
+        cwd,
+        log,
+        ...(input.tmpdir ? { tmpdir: input.tmpdir } : {}),
+      });
+      buildDirectory = clone.buildDirectory;
+      revision = clone.revision;
+    } else if (uncommittedChanges) {
+      warn(`Building with uncommitted changes:\n ${uncommittedChanges}`);
     }
-    const clone = await prepareClone({
+    checkDockerfile(plan, buildDirectory, cwd, cloned, revision);
+    if (plan.builderName) await ensureBuilder(input.spec, { client: input.client, log, warn });
+    await runPlan(input, plan, buildDirectory, log);
+    return buildDirectory;
+  };
+  let buildDirectory: string;
+  if (cloned) {
+    // Two wharf processes building the same app must not reset the clone under each other's build.
+    const cloneDirectory = cloneDirectoryFor({
       service: input.spec.service,
       cwd,
-      log,
       ...(input.tmpdir ? { tmpdir: input.tmpdir } : {}),
     });
-    buildDirectory = clone.buildDirectory;
-    revision = clone.revision;
-  } else if (uncommittedChanges) {
-    warn(`Building with uncommitted changes:\n ${uncommittedChanges}`);
+    await mkdir(dirname(cloneDirectory), { recursive: true });
+    buildDirectory = await withLocalLock(
+      `${cloneDirectory}.lock`,
+      `the build clone ${cloneDirectory}`,
+      build,
+      3_600_000,
+    );
+  } else {
+    buildDirectory = await build();
   }
-  checkDockerfile(plan, buildDirectory, cwd, cloned, revision);
-
-  if (plan.builderName) await ensureBuilder(input.spec, { client: input.client, log, warn });
-  await runPlan(input, plan, buildDirectory, log);
   return { plan, tags: plan.tags, buildDirectory, uncommittedChanges };
 }
 

@@ -15,6 +15,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   realpathSync,
   rmSync,
@@ -32,7 +33,7 @@ import { UserError } from '../../src/util/errors.js';
 
 function fakeDocker(
   dir: string,
-  options: { clientVersion: string; buildx: boolean; failBuild?: boolean },
+  options: { clientVersion: string; buildx: boolean; failBuild?: boolean; slowBuild?: boolean },
 ): string {
   const path = join(dir, 'docker');
   writeFileSync(
@@ -58,6 +59,7 @@ case "$2" in
     echo "secret TOKEN=$TOKEN" > "$D/build-env"
     echo "BUILDKIT_NO_CLIENT_TOKEN=$BUILDKIT_NO_CLIENT_TOKEN" >> "$D/build-env"
     pwd > "$D/build-cwd"
+    ${options.slowBuild ? 'echo start >> "$D/timeline"; sleep 0.4; echo end >> "$D/timeline"' : ''}
     ${
       options.failBuild
         ? `echo "#5 [2/2] RUN make"; echo "------"; echo " > [2/2] RUN make:"; echo "------"; echo "Dockerfile:2"; echo "ERROR: failed to solve: process \\"/bin/sh -c make\\" did not complete successfully: exit code: 2" >&2; exit 1`
@@ -236,6 +238,32 @@ describe('buildx push flow', () => {
       /builder.secrets lists TOKEN, but no secret TOKEN is set/,
     );
     assert.ok(!existsSync(join(dir, 'build-env')));
+  });
+
+  test('two builds of the same app from the same clone run one after the other', async () => {
+    const { dir, client } = setup('concurrent', { clientVersion: '27.3.1', buildx: true, slowBuild: true });
+    const cache = join(base, 'concurrent-cache');
+    const one = () =>
+      buildAndPush({
+        spec: spec(),
+        client,
+        cwd: repo,
+        tmpdir: cache,
+        registry: { username: 'u', password: 'p' },
+        warn: () => {},
+      });
+    await Promise.all([one(), one()]);
+    assert.deepEqual(readFileSync(join(dir, 'timeline'), 'utf8').trim().split('\n'), [
+      'start',
+      'end',
+      'start',
+      'end',
+    ]);
+    // The lock is released afterwards.
+    assert.deepEqual(
+      readdirSync(join(cache, 'kamal-clones')).filter((n) => n.endsWith('.lock')),
+      [],
+    );
   });
 
   test('ensureBuilder leaves an existing builder alone; details names the builder', async () => {
