@@ -84,7 +84,8 @@ export interface SshPoolOptions {
 export function withRemoteTimeout(script: string, timeoutMs: number | undefined): string {
   if (timeoutMs === undefined) return script;
   const seconds = Math.ceil(timeoutMs / 1000) + 1;
-  return `timeout -k 5 ${seconds} sh -c ${shellQuote(script)}`;
+  // The user's login shell again (as without a timeout), so the command means the same thing.
+  return `timeout -k 5 ${seconds} "\${SHELL:-/bin/sh}" -c ${shellQuote(script)}`;
 }
 
 interface HostSlot {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { envPreamble, ENV_PREAMBLE_FAILED } from '../../src/ssh/env-stdin.js';
 import { formatMode, uploadCommand } from '../../src/ssh/upload.js';
+import { withRemoteTimeout } from '../../src/ssh/pool.js';
 
 function sh(script: string, input: Buffer | string, shell = '/bin/sh') {
   const result = spawnSync(shell, ['-c', script], { input, encoding: 'utf8' });
@@ -116,5 +117,28 @@ describe('uploadCommand', () => {
     const result = sh(uploadCommand(join(dir, 'd', 'x'), { mode: 0o755 }), '#!/bin/sh\n');
     assert.equal(result.code, 0, result.stderr);
     assert.equal(statSync(join(dir, 'd', 'x')).mode & 0o7777, 0o755);
+  });
+});
+
+describe('withRemoteTimeout', () => {
+  test('no timeout leaves the script alone', () => {
+    assert.equal(withRemoteTimeout('echo hi', undefined), 'echo hi');
+  });
+
+  test('the wrapped script runs in the login shell with stdin and env values intact', () => {
+    const p = envPreamble({ A: 'from env' });
+    const script = withRemoteTimeout(`${p.script}echo "$A"; cat`, 5000);
+    const result = spawnSync('/bin/sh', ['-c', script], {
+      input: Buffer.concat([p.stdinHead, Buffer.from('stdin\n')]),
+      encoding: 'utf8',
+      env: { ...process.env, SHELL: '/bin/bash' },
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout, 'from env\nstdin\n');
+  });
+
+  test('the server-side timeout ends a command that runs too long (exit 124)', () => {
+    const result = spawnSync('/bin/sh', ['-c', withRemoteTimeout('sleep 30', 10)], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(result.status, 124);
   });
 });
