@@ -66,9 +66,10 @@ test('--roles with wildcards narrows roles and hosts; --primary picks its primar
 test('--hosts narrows roles to those on the hosts', () => {
   const t = selectTargets(config, { hosts: '1.1.1.3,2.2.2.*' });
   assert.deepEqual(t.hosts, ['1.1.1.3', '2.2.2.1']);
+  // The primary host is the first given host; its role sorts first.
   assert.deepEqual(
     t.roles.map((r) => r.name),
-    ['web_eu', 'workers'],
+    ['workers', 'web_eu'],
   );
   assert.equal(t.primaryHost, '1.1.1.3');
   assert.equal(t.primaryRole!.name, 'workers');
