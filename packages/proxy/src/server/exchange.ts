@@ -142,7 +142,7 @@ export class Exchange implements InflightRequest {
       const lower = name.toLowerCase();
       switch (lower) {
         case 'host':
-          if (host !== undefined && !this.http2) return this.respondError(400, '');
+          if (host !== undefined && !this.http2) return this.respondError(400, '', true);
           host = value;
           continue;
         case ':authority':
@@ -192,6 +192,7 @@ export class Exchange implements InflightRequest {
     if (connection !== '') dropConnectionTokens(out, connection);
     if (host === undefined) host = '';
     this.host = host;
+    if (!validHost(host)) return this.respondError(400, '', true);
     this.hasBody = chunked || this.reqContentLength > 0 || (this.http2 && !(req as Http2ServerRequest).stream.endAfterHeaders);
     if (this.requestId === '') {
       this.requestId = randomUUID();
@@ -697,6 +698,24 @@ export class Exchange implements InflightRequest {
 }
 
 // ---- helpers -------------------------------------------------------------------
+
+/** Host header syntax: name or IP literal, optional port; nothing else. */
+function validHost(host: string): boolean {
+  for (let i = 0; i < host.length; i++) {
+    const c = host.charCodeAt(i);
+    const ok =
+      (c >= 97 && c <= 122) || // a-z
+      (c >= 65 && c <= 90) || // A-Z
+      (c >= 48 && c <= 58) || // 0-9 and ':'
+      c === 45 || // -
+      c === 46 || // .
+      c === 95 || // _
+      c === 91 || // [
+      c === 93; // ]
+    if (!ok) return false;
+  }
+  return true;
+}
 
 function isEventStream(contentType: string): boolean {
   return contentType.length >= 17 && contentType.slice(0, 17).toLowerCase() === 'text/event-stream';
