@@ -724,6 +724,15 @@ test('boot hostname: first 51 characters of the host, trailing dot dropped, 12 h
   const long = `${'a'.repeat(50)}.example.com`;
   assert.equal(containerHostname(long, 'abcdef012345'), `${'a'.repeat(50)}-abcdef012345`);
   assert.match(containerHostname('h'), /^h-[0-9a-f]{12}$/);
+  // Kamal cli/app_test "long hostname" and "hostname is trimmed if will end with a period".
+  assert.match(
+    containerHostname('this-hostname-is-really-unacceptably-long-to-be-honest.example.com'),
+    /^this-hostname-is-really-unacceptably-long-to-be-hon-[0-9a-f]{12}$/,
+  );
+  assert.match(
+    containerHostname('this-hostname-with-random-part-is-too-long.example.com'),
+    /^this-hostname-with-random-part-is-too-long\.example-[0-9a-f]{12}$/,
+  );
 });
 
 test('an unknown role is a UserError naming the roles', async () => {
@@ -740,4 +749,51 @@ test('app boot with --version: the config version drives names and image', async
   const a = new AppCommands(config, { role: 'web', host: '1.1.1.1' });
   assert.match(line(a.run()), /--name app-web-123 .* dhh\/app:123$/);
   assert.equal(line(a.tagLatestImage()), 'docker tag dhh/app:123 dhh/app:latest');
+});
+
+test('role proxy settings merged over the root proxy (Kamal cli/app_test "boot proxy with role specific config")', async () => {
+  const raw: Raw = {
+    service: 'app',
+    image: 'dhh/app',
+    servers: {
+      web: { hosts: ['1.1.1.1', '1.1.1.2'] },
+      web2: { hosts: ['1.1.1.3', '1.1.1.4'], proxy: { response_timeout: 15 } },
+    },
+    registry: { username: 'user', password: 'pw' },
+    builder: { arch: 'amd64' },
+    proxy: { response_timeout: 10 },
+    readiness_delay: 0,
+    deploy_timeout: 6,
+  };
+  const tail =
+    '--buffer-requests --buffer-responses --log-request-header="Cache-Control" --log-request-header="Last-Modified" --log-request-header="User-Agent"';
+  assert.equal(
+    line((await app({ raw })).deploy('123')),
+    `docker exec kamal-proxy kamal-proxy deploy app-web --target="123:80" --deploy-timeout="6s" --drain-timeout="30s" --target-timeout="10s" ${tail}`,
+  );
+  assert.equal(
+    line((await app({ raw, role: 'web2', host: '1.1.1.3' })).deploy('123')),
+    `docker exec kamal-proxy kamal-proxy deploy app-web2 --target="123:80" --deploy-timeout="6s" --drain-timeout="30s" --target-timeout="15s" ${tail}`,
+  );
+});
+
+test('boot of a clashing version (Kamal cli/app_test "boot proxy"): rename, run, deploy, stop the old one', async () => {
+  const config = await load({ ...BASE, servers: ['1.1.1.1'] }, { version: 'latest' });
+  const a = new AppCommands(config, { role: 'web', host: '1.1.1.1' });
+  assert.match(
+    line(a.renameContainer('latest', 'latest_replaced_0123456789abcdef')),
+    /^docker rename app-web-latest app-web-latest_replaced_[0-9a-f]{16}$/,
+  );
+  assert.match(
+    line(a.run({ hostname: containerHostname('1.1.1.1') })),
+    /^docker run --detach --restart unless-stopped --name app-web-latest --network kamal --hostname 1\.1\.1\.1-[0-9a-f]{12} --env KAMAL_CONTAINER_NAME="app-web-latest" --env KAMAL_VERSION="latest" --env KAMAL_HOST="1\.1\.1\.1" --env-file \.kamal\/apps\/app\/env\/roles\/web\.env --log-opt max-size="10m" --label service="app" --label role="web" --label destination dhh\/app:latest$/,
+  );
+  assert.match(
+    line(a.deploy('123')),
+    /^docker exec kamal-proxy kamal-proxy deploy app-web --target="123:80"/,
+  );
+  assert.equal(
+    line(a.stop({ version: '123' })),
+    "docker container ls --all --filter 'name=^app-web-123$' --quiet | xargs docker stop",
+  );
 });

@@ -213,3 +213,53 @@ test('proxy version checks (v0.9.2 minimum)', () => {
   assert.equal(proxyVersionTooOld(''), false);
   assert.equal(proxyVersionTooOld('v0.9.2'), false);
 });
+
+test('proxy.run differs per host: roles on one host, an accessory on another (Kamal fixture deploy_with_proxy_run_config.yml)', async () => {
+  const yaml = `service: app
+image: dhh/app
+servers:
+  web:
+    - "1.1.1.1"
+    - "1.1.1.2"
+  workers:
+    - "1.1.1.3"
+    - "1.1.1.4"
+registry:
+  username: user
+  password: pw
+builder:
+  arch: amd64
+proxy:
+  run:
+    registry: registry:4443
+    debug: true
+    metrics_port: 9090
+    options:
+      cpus: 1.5
+accessories:
+  mysql:
+    image: mysql:5.7
+    host: 1.1.1.3
+    port: 3306
+    env:
+      clear:
+        MYSQL_ROOT_HOST: '%'
+      secret:
+        - MYSQL_ROOT_PASSWORD
+    proxy:
+      run:
+        debug: false
+        metrics_port: 9190
+readiness_delay: 0
+deploy_timeout: 6
+`;
+  const config = await load(yaml);
+  assert.equal(
+    line(new ProxyCommands(config, '1.1.1.1').startOrRun()),
+    `docker container start kamal-proxy || ${RUN_PREFIX} --publish 80:80 --publish 443:443 --log-opt max-size=10m --expose=9090 --cpus "1.5" registry:4443/basecamp/kamal-proxy:v0.9.2 kamal-proxy run --debug --metrics-port "9090"`,
+  );
+  assert.equal(
+    line(new ProxyCommands(config, '1.1.1.3').startOrRun()),
+    `docker container start kamal-proxy || ${RUN_PREFIX} --publish 80:80 --publish 443:443 --log-opt max-size=10m --expose=9190 basecamp/kamal-proxy:v0.9.2 kamal-proxy run --metrics-port "9190"`,
+  );
+});
