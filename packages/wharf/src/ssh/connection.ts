@@ -93,7 +93,11 @@ export class SshConnection {
       let settled = false;
       let hostKeyError: Error | undefined;
       let hostKeyStatus: SshConnection['hostKeyStatus'];
-      const connection = new SshConnection(target, client, options.channelsPerConnection ?? DEFAULT_CHANNELS_PER_CONNECTION);
+      const connection = new SshConnection(
+        target,
+        client,
+        options.channelsPerConnection ?? DEFAULT_CHANNELS_PER_CONNECTION,
+      );
       const fail = (error: Error): void => {
         if (settled) return;
         settled = true;
@@ -231,7 +235,8 @@ export class SshConnection {
             this.inFlight.delete(abort);
             settled = true;
             if (this.closedWith) return reject(new SshDropError(error.message));
-            if (/open failed|administratively prohibited|resource shortage/i.test(error.message)) return reject(new ChannelRefused(error));
+            if (/open failed|administratively prohibited|resource shortage/i.test(error.message))
+              return reject(new ChannelRefused(error));
             return reject(error);
           }
           if (settled) {
@@ -258,7 +263,10 @@ export class SshConnection {
             options.onStderr?.(chunk);
           });
           stream.on('exit', (code: number | null, signal?: string) => {
-            exit = code === null || code === undefined ? { code: 128 + signalNumber(signal), ...(signal ? { signal } : {}) } : { code };
+            exit =
+              code === null || code === undefined
+                ? { code: 128 + signalNumber(signal), ...(signal ? { signal } : {}) }
+                : { code };
           });
           stream.on('close', () => {
             if (exit) return finish(undefined);
@@ -295,7 +303,12 @@ export class SshConnection {
    * Asks the server to listen on bindAddress:remotePort and sends each
    * connection to localHost:localPort on this machine (ssh -R).
    */
-  forwardRemote(remotePort: number, localPort: number, bindAddress = 'localhost', localHost = '127.0.0.1'): Promise<RemoteForwardHandle> {
+  forwardRemote(
+    remotePort: number,
+    localPort: number,
+    bindAddress = 'localhost',
+    localHost = '127.0.0.1',
+  ): Promise<RemoteForwardHandle> {
     return new Promise((resolve, reject) => {
       if (this.closedWith) return reject(new SshDropError('connection is closed'));
       this.client.forwardIn(bindAddress, remotePort, (error, boundPort) => {
@@ -367,7 +380,17 @@ function writeStdin(stream: ssh2.ClientChannel, options: RawExecOptions): void {
   }
 }
 
-const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, ABRT: 6, KILL: 9, SEGV: 11, PIPE: 13, ALRM: 14, TERM: 15 };
+const SIGNALS: Record<string, number> = {
+  HUP: 1,
+  INT: 2,
+  QUIT: 3,
+  ABRT: 6,
+  KILL: 9,
+  SEGV: 11,
+  PIPE: 13,
+  ALRM: 14,
+  TERM: 15,
+};
 
 function signalNumber(signal: string | undefined): number {
   return (signal && SIGNALS[signal.replace(/^SIG/, '')]) || 0;
@@ -377,7 +400,8 @@ function signalNumber(signal: string | undefined): number {
 function authSequence(user: string, plan: AuthPlan): ssh2.AuthHandlerMiddleware {
   const attempts: ssh2.AnyAuthMethod[] = [];
   if (plan.agent) attempts.push({ type: 'agent', username: user, agent: plan.agent });
-  for (const identity of plan.identities) attempts.push({ type: 'publickey', username: user, key: identity.key });
+  for (const identity of plan.identities)
+    attempts.push({ type: 'publickey', username: user, key: identity.key });
   let next = 0;
   return (methodsLeft, _partial, callback) => {
     while (next < attempts.length) {

@@ -68,9 +68,16 @@ export function classifySshError(error: unknown): SshFailureKind {
   const level = e?.level ?? '';
   const message = e?.message ?? String(error);
   if (code === 'ECONNREFUSED') return 'refused';
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME' || level === 'client-dns') return 'dns';
-  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EHOSTDOWN' || code === 'ENETDOWN') return 'unreachable';
-  if (code === 'ETIMEDOUT' || level === 'client-timeout' || /Timed out while waiting for handshake/i.test(message)) return 'timeout';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME' || level === 'client-dns')
+    return 'dns';
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EHOSTDOWN' || code === 'ENETDOWN')
+    return 'unreachable';
+  if (
+    code === 'ETIMEDOUT' ||
+    level === 'client-timeout' ||
+    /Timed out while waiting for handshake/i.test(message)
+  )
+    return 'timeout';
   if (level === 'client-authentication' || /authentication methods failed/i.test(message)) return 'auth';
   if (/host key/i.test(message) && /verif|mismatch/i.test(message)) return 'host-key';
   if (
@@ -82,7 +89,8 @@ export function classifySshError(error: unknown): SshFailureKind {
     )
   )
     return 'dropped';
-  if (level === 'handshake' || level === 'protocol' || /handshake|negotiat/i.test(message)) return 'handshake';
+  if (level === 'handshake' || level === 'protocol' || /handshake|negotiat/i.test(message))
+    return 'handshake';
   return 'unknown';
 }
 
@@ -102,7 +110,8 @@ export function sshFailure(error: unknown, context: SshErrorContext): SshError {
   const via = context.via ? ` (via ${context.via})` : '';
   const during = `during ${step}`;
   const running = context.command ? ` while running \`${short(context.command)}\`` : '';
-  const seconds = context.timeoutMs !== undefined ? `${Math.round(context.timeoutMs / 100) / 10} s` : undefined;
+  const seconds =
+    context.timeoutMs !== undefined ? `${Math.round(context.timeoutMs / 100) / 10} s` : undefined;
   const detail = (error as Error | undefined)?.message ?? String(error);
   let message: string;
   switch (kind) {

@@ -33,7 +33,12 @@ export interface HostKeyStoreOptions {
 
 /** The files OpenSSH reads by default. */
 export function defaultKnownHostsFiles(home: string = homedir()): string[] {
-  return [join(home, '.ssh/known_hosts'), join(home, '.ssh/known_hosts2'), '/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'];
+  return [
+    join(home, '.ssh/known_hosts'),
+    join(home, '.ssh/known_hosts2'),
+    '/etc/ssh/ssh_known_hosts',
+    '/etc/ssh/ssh_known_hosts2',
+  ];
 }
 
 export function defaultRecordFile(): string {
@@ -95,7 +100,12 @@ export class HostKeyStore {
    * Accepts the key or throws HostKeyError. An unknown host under `tofu` is
    * appended to the record file before this resolves.
    */
-  async verify(host: string, port: number, blob: Buffer, extraFiles: readonly string[] = []): Promise<'known' | 'recorded'> {
+  async verify(
+    host: string,
+    port: number,
+    blob: Buffer,
+    extraFiles: readonly string[] = [],
+  ): Promise<'known' | 'recorded'> {
     const entries = await this.load(extraFiles);
     const verdict = checkHostKey(entries, host, port, blob);
     const fingerprint = keyFingerprint(blob);
@@ -133,7 +143,8 @@ export class HostKeyStore {
     const line = knownHostsLine(host, port, blob);
     const write = this.writes.then(async () => {
       // Another connection in this process may have recorded it meanwhile.
-      if (checkHostKey(await this.readFileEntries(this.recordFile), host, port, blob).status === 'known') return;
+      if (checkHostKey(await this.readFileEntries(this.recordFile), host, port, blob).status === 'known')
+        return;
       await mkdir(dirname(this.recordFile), { recursive: true, mode: 0o700 });
       await appendFile(this.recordFile, `${line}\n`, { mode: 0o600 });
       this.cache.delete(this.recordFile);

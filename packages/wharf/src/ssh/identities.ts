@@ -42,7 +42,10 @@ export function expandHomePath(path: string, home: string = homedir()): string {
 }
 
 /** Reads and parses every source; keys that can't be used are listed in `skipped`. */
-export async function loadAuthPlan(sources: readonly IdentitySource[], agent: string | undefined): Promise<AuthPlan> {
+export async function loadAuthPlan(
+  sources: readonly IdentitySource[],
+  agent: string | undefined,
+): Promise<AuthPlan> {
   const identities: Identity[] = [];
   const skipped: string[] = [];
   for (const source of sources) {
@@ -50,12 +53,16 @@ export async function loadAuthPlan(sources: readonly IdentitySource[], agent: st
     try {
       key = source.data !== undefined ? Buffer.from(source.data) : await readFile(source.path!);
     } catch (error) {
-      skipped.push(`${source.label} (${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unreadable'})`);
+      skipped.push(
+        `${source.label} (${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unreadable'})`,
+      );
       continue;
     }
     const parsed = ssh2.utils.parseKey(key);
     if (parsed instanceof Error) {
-      skipped.push(`${source.label} (${/passphrase|encrypt/i.test(parsed.message) ? 'encrypted; load it into ssh-agent' : 'not a private key'})`);
+      skipped.push(
+        `${source.label} (${/passphrase|encrypt/i.test(parsed.message) ? 'encrypted; load it into ssh-agent' : 'not a private key'})`,
+      );
       continue;
     }
     const first = Array.isArray(parsed) ? parsed[0] : parsed;

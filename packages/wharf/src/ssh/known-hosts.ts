@@ -138,7 +138,12 @@ export type HostKeyVerdict =
  * with no entries is unknown. `@cert-authority` lines are not used (host
  * certificates are not supported), so they count for nothing.
  */
-export function checkHostKey(entries: readonly KnownHostEntry[], host: string, port: number, blob: Buffer): HostKeyVerdict {
+export function checkHostKey(
+  entries: readonly KnownHostEntry[],
+  host: string,
+  port: number,
+  blob: Buffer,
+): HostKeyVerdict {
   const presented = blob.toString('base64');
   const forHost = entries.filter((e) => e.marker !== '@cert-authority' && entryMatchesHost(e, host, port));
   const revoked = forHost.find((e) => e.marker === '@revoked' && sameKey(e.keyBase64, presented));
@@ -181,11 +186,16 @@ const ALGORITHMS_FOR_TYPE: Record<string, string[]> = {
  * for it first (as OpenSSH does), so a server with several host keys presents
  * the one we know instead of tripping a false mismatch.
  */
-export function hostKeyAlgorithmsFor(entries: readonly KnownHostEntry[], host: string, port: number): string[] {
+export function hostKeyAlgorithmsFor(
+  entries: readonly KnownHostEntry[],
+  host: string,
+  port: number,
+): string[] {
   const known = entries.filter((e) => e.marker === undefined && entryMatchesHost(e, host, port));
   const first: string[] = [];
   for (const entry of known) {
-    for (const algorithm of ALGORITHMS_FOR_TYPE[entry.keyType] ?? []) if (!first.includes(algorithm)) first.push(algorithm);
+    for (const algorithm of ALGORITHMS_FOR_TYPE[entry.keyType] ?? [])
+      if (!first.includes(algorithm)) first.push(algorithm);
   }
   return [...first, ...DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => !first.includes(a))];
 }

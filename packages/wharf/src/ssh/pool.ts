@@ -18,7 +18,13 @@ import { spawnProxyCommand } from './proxy-command.js';
 import { commandText, shellQuote, type RemoteCommand } from './quote.js';
 import { Semaphore } from './semaphore.js';
 import type { SshConfig } from './ssh-config.js';
-import { describeRoute, loadSshConfig, resolveTarget, type ConnectTarget, type SshSettings } from './target.js';
+import {
+  describeRoute,
+  loadSshConfig,
+  resolveTarget,
+  type ConnectTarget,
+  type SshSettings,
+} from './target.js';
 import { uploadCommand, formatMode, type UploadOptions } from './upload.js';
 
 export interface ExecOptions {
@@ -42,10 +48,27 @@ export interface ExecResult {
 }
 
 export type SshLogEvent =
-  | { type: 'connect'; host: string; user: string; port: number; via?: string; ms: number; hostKey: 'known' | 'recorded' }
+  | {
+      type: 'connect';
+      host: string;
+      user: string;
+      port: number;
+      via?: string;
+      ms: number;
+      hostKey: 'known' | 'recorded';
+    }
   | { type: 'exec'; host: string; id: number; step?: string; command: string; env?: string[] }
   | { type: 'exit'; host: string; id: number; code: number; ms: number }
-  | { type: 'upload'; host: string; id: number; step?: string; path: string; bytes: number; mode: string; owner?: string }
+  | {
+      type: 'upload';
+      host: string;
+      id: number;
+      step?: string;
+      path: string;
+      bytes: number;
+      mode: string;
+      owner?: string;
+    }
   | { type: 'forward'; host: string; remote: string; local: string }
   | { type: 'close'; host: string }
   | { type: 'debug'; host: string; message: string };
@@ -129,7 +152,8 @@ export class SshPool {
     this.options = options;
     this.settings = options.settings ?? {};
     this.sshConfigValue = options.sshConfig;
-    this.hostKeys = options.hostKeys instanceof HostKeyStore ? options.hostKeys : new HostKeyStore(options.hostKeys ?? {});
+    this.hostKeys =
+      options.hostKeys instanceof HostKeyStore ? options.hostKeys : new HostKeyStore(options.hostKeys ?? {});
     this.starts = new Semaphore(this.settings.maxConcurrentStarts ?? 30);
     this.redact = options.redact ?? ((text) => text);
   }
@@ -152,8 +176,12 @@ export class SshPool {
           target ??
           resolveTarget(host, this.settings, this.sshConfig, {
             ...(this.options.env ? { env: this.options.env } : {}),
-            ...(this.options.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.options.connectTimeoutMs } : {}),
-            ...(this.options.keepaliveIntervalMs !== undefined ? { keepaliveIntervalMs: this.options.keepaliveIntervalMs } : {}),
+            ...(this.options.connectTimeoutMs !== undefined
+              ? { connectTimeoutMs: this.options.connectTimeoutMs }
+              : {}),
+            ...(this.options.keepaliveIntervalMs !== undefined
+              ? { keepaliveIntervalMs: this.options.keepaliveIntervalMs }
+              : {}),
           }),
         stats: { connections: 0, roundTrips: 0, connectMs: 0 },
       };
@@ -171,7 +199,9 @@ export class SshPool {
     const results = await Promise.allSettled(hosts.map((host) => this.connection(host, step)));
     const failures = results
       .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
-      .map((r) => (r.reason instanceof SshError ? r.reason : sshFailure(r.reason, { host: 'unknown', step })));
+      .map((r) =>
+        r.reason instanceof SshError ? r.reason : sshFailure(r.reason, { host: 'unknown', step }),
+      );
     if (failures.length > 0) throw new SshConnectError(failures);
   }
 
@@ -188,16 +218,30 @@ export class SshPool {
 
   private async open(key: string, slot: HostSlot, step: string): Promise<SshConnection> {
     const target = slot.target;
-    const context = { ...this.errorContext(target, step), connecting: true, ...(slot.jumpFor ? { jumpFor: slot.jumpFor } : {}) };
+    const context = {
+      ...this.errorContext(target, step),
+      connecting: true,
+      ...(slot.jumpFor ? { jumpFor: slot.jumpFor } : {}),
+    };
     const started = Date.now();
     const connection = await this.dial(target, step).catch((error: unknown) => {
-      if (this.closed) throw new SshError(`The SSH pool was closed while connecting to ${target.name} during ${step}.`, 'dropped', target.name, error);
+      if (this.closed)
+        throw new SshError(
+          `The SSH pool was closed while connecting to ${target.name} during ${step}.`,
+          'dropped',
+          target.name,
+          error,
+        );
       throw sshFailure(error, context);
     });
     if (this.closed) {
       // close() ran while this connection was being set up: don't leave it open.
       await connection.close();
-      throw new SshError(`The SSH pool was closed while connecting to ${target.name} during ${step}.`, 'dropped', target.name);
+      throw new SshError(
+        `The SSH pool was closed while connecting to ${target.name} during ${step}.`,
+        'dropped',
+        target.name,
+      );
     }
     slot.connection = connection;
     slot.stats.connections++;
@@ -227,7 +271,8 @@ export class SshPool {
     slot.idleTimer = setTimeout(() => {
       const connection = slot.connection;
       if (!connection?.alive) return;
-      if (connection.channelsInUse === 0 && Date.now() - connection.lastUsed >= idleMs) void connection.close();
+      if (connection.channelsInUse === 0 && Date.now() - connection.lastUsed >= idleMs)
+        void connection.close();
       else this.armIdleTimer(slot);
     }, idleMs);
     slot.idleTimer.unref();
@@ -270,7 +315,11 @@ export class SshPool {
     }
   }
 
-  private openOver(target: ConnectTarget, auth: AuthPlan, sock: import('node:stream').Duplex | undefined): Promise<SshConnection> {
+  private openOver(
+    target: ConnectTarget,
+    auth: AuthPlan,
+    sock: import('node:stream').Duplex | undefined,
+  ): Promise<SshConnection> {
     const debug = this.settings.logLevel === 'debug' && this.options.log ? this.options.log : undefined;
     return SshConnection.open(target, {
       signal: this.aborter.signal,
@@ -278,7 +327,12 @@ export class SshPool {
       auth,
       ...(sock ? { sock } : {}),
       channelsPerConnection: this.options.channelsPerConnection ?? DEFAULT_CHANNELS_PER_CONNECTION,
-      ...(debug ? { debug: (message: string) => debug({ type: 'debug', host: target.name, message: this.redact(message) }) } : {}),
+      ...(debug
+        ? {
+            debug: (message: string) =>
+              debug({ type: 'debug', host: target.name, message: this.redact(message) }),
+          }
+        : {}),
     });
   }
 
@@ -303,7 +357,12 @@ export class SshPool {
     return plan;
   }
 
-  private errorContext(target: ConnectTarget, step: string, command?: string, timeoutMs?: number): SshErrorContext {
+  private errorContext(
+    target: ConnectTarget,
+    step: string,
+    command?: string,
+    timeoutMs?: number,
+  ): SshErrorContext {
     const via = describeRoute(target);
     return {
       host: target.name,
@@ -397,25 +456,46 @@ export class SshPool {
   async execBatch(
     host: string,
     commands: readonly RemoteCommand[],
-    options: Omit<ExecOptions, 'stdin' | 'onStdout' | 'onStderr' | 'capture'> & { stopOnError?: boolean } = {},
+    options: Omit<ExecOptions, 'stdin' | 'onStdout' | 'onStderr' | 'capture'> & {
+      stopOnError?: boolean;
+    } = {},
   ): Promise<BatchResult[]> {
     if (commands.length === 0) return [];
     const nonce = newBatchNonce();
     const id = this.nextId++;
     for (const command of commands) {
-      this.options.log?.({ type: 'exec', host, id, ...(options.step ? { step: options.step } : {}), command: this.redact(commandText(command)) });
+      this.options.log?.({
+        type: 'exec',
+        host,
+        id,
+        ...(options.step ? { step: options.step } : {}),
+        command: this.redact(commandText(command)),
+      });
     }
     const preamble = envPreamble(options.env);
     const script = batchScript(commands, nonce, options.stopOnError !== false);
     const shown = this.redact(commands.map((c) => commandText(c)).join(' ; '));
-    const raw = await this.runText(host, withRemoteTimeout(preamble.script + script, options.timeoutMs), shown, id, {
-      ...options,
-      ...(preamble.stdinHead.length > 0 ? { stdinHead: preamble.stdinHead } : {}),
-    });
+    const raw = await this.runText(
+      host,
+      withRemoteTimeout(preamble.script + script, options.timeoutMs),
+      shown,
+      id,
+      {
+        ...options,
+        ...(preamble.stdinHead.length > 0 ? { stdinHead: preamble.stdinHead } : {}),
+      },
+    );
     const results = splitBatchOutput(raw.stdout, raw.stderr, nonce);
-    if (results.length < commands.length && (options.stopOnError === false || results.every((r) => r.code === 0))) {
+    if (
+      results.length < commands.length &&
+      (options.stopOnError === false || results.every((r) => r.code === 0))
+    ) {
       // The shell itself ended early (killed, or a command replaced it with exec): report it on the next command.
-      results.push({ code: raw.code === 0 ? 255 : raw.code, stdout: batchTail(raw.stdout, nonce), stderr: batchTail(raw.stderr, nonce) });
+      results.push({
+        code: raw.code === 0 ? 255 : raw.code,
+        stdout: batchTail(raw.stdout, nonce),
+        stderr: batchTail(raw.stderr, nonce),
+      });
     }
     return results;
   }
@@ -425,7 +505,12 @@ export class SshPool {
    * (temporary file + mv), with the given mode and owner. The content never
    * appears in logs.
    */
-  async upload(host: string, path: string, content: string | Buffer, options: UploadOptions & { step?: string } = {}): Promise<void> {
+  async upload(
+    host: string,
+    path: string,
+    content: string | Buffer,
+    options: UploadOptions & { step?: string } = {},
+  ): Promise<void> {
     const text = uploadCommand(path, options);
     const id = this.nextId++;
     const bytes = Buffer.byteLength(content);
@@ -441,7 +526,10 @@ export class SshPool {
       ...(options.owner ? { owner: options.owner } : {}),
     });
     const step = options.step ?? `upload ${path}`;
-    const result = await this.runText(host, text, `upload ${this.redact(path)}`, id, { step, stdin: content });
+    const result = await this.runText(host, text, `upload ${this.redact(path)}`, id, {
+      step,
+      stdin: content,
+    });
     if (result.code !== 0) {
       throw new SshError(
         `Could not write ${this.redact(path)} on ${host} during ${step}: ${firstLine(result.stderr) || `exit code ${result.code}`}; check that ${this.target(host).user} may write there.`,
@@ -458,7 +546,13 @@ export class SshPool {
    */
   async forwardRemote(
     host: string,
-    options: { remotePort: number; localPort?: number; localHost?: string; bindAddress?: string; step?: string },
+    options: {
+      remotePort: number;
+      localPort?: number;
+      localHost?: string;
+      bindAddress?: string;
+      step?: string;
+    },
   ): Promise<RemoteForwardHandle> {
     const step = options.step ?? `forward port ${options.remotePort}`;
     const connection = await this.connection(host, step);
@@ -467,10 +561,16 @@ export class SshPool {
     const bind = options.bindAddress ?? 'localhost';
     try {
       const handle = await connection.forwardRemote(options.remotePort, localPort, bind, localHost);
-      this.options.log?.({ type: 'forward', host, remote: `${bind}:${handle.remotePort}`, local: `${localHost}:${localPort}` });
+      this.options.log?.({
+        type: 'forward',
+        host,
+        remote: `${bind}:${handle.remotePort}`,
+        local: `${localHost}:${localPort}`,
+      });
       return handle;
     } catch (error) {
-      if (classifySshError(error) === 'dropped') throw sshFailure(error, this.errorContext(this.target(host), step));
+      if (classifySshError(error) === 'dropped')
+        throw sshFailure(error, this.errorContext(this.target(host), step));
       throw new SshError(
         `The server ${host} would not listen on ${bind}:${options.remotePort} for the port forward during ${step} (${(error as Error).message}); free that port on the server or check AllowTcpForwarding in its sshd_config.`,
         'unknown',
@@ -487,7 +587,9 @@ export class SshPool {
     fn: () => Promise<T>,
   ): Promise<T> {
     const settled = await Promise.allSettled(hosts.map((host) => this.forwardRemote(host, options)));
-    const handles = settled.filter((s): s is PromiseFulfilledResult<RemoteForwardHandle> => s.status === 'fulfilled').map((s) => s.value);
+    const handles = settled
+      .filter((s): s is PromiseFulfilledResult<RemoteForwardHandle> => s.status === 'fulfilled')
+      .map((s) => s.value);
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     try {
       if (failed) throw failed.reason;

@@ -40,7 +40,9 @@ export function sshProbe(target: ProbeTarget, command: string, timeoutMs = 10_00
         let stderr = '';
         stream.on('data', (d: Buffer) => (stdout += d.toString()));
         stream.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        stream.on('close', (code: number | null) => finish(undefined, { hostKey, code: code ?? 255, stdout, stderr }));
+        stream.on('close', (code: number | null) =>
+          finish(undefined, { hostKey, code: code ?? 255, stdout, stderr }),
+        );
       });
     });
     client.on('error', (error) => finish(error));

@@ -95,7 +95,14 @@ function parseInto(file: string, home: string, depth: number, blocks: Block[], s
   return parseTextInto(text, file, home, depth, blocks, start);
 }
 
-function parseTextInto(text: string, file: string, home: string, depth: number, blocks: Block[], start: Block): Block {
+function parseTextInto(
+  text: string,
+  file: string,
+  home: string,
+  depth: number,
+  blocks: Block[],
+  start: Block,
+): Block {
   let block = start;
   text.split(/\r?\n/).forEach((raw, index) => {
     const parsed = splitConfigLine(raw);
@@ -180,7 +187,14 @@ export class SshConfig {
     const user = one('user');
     const portText = one('port');
     const port = portText !== undefined && /^\d+$/.test(portText) ? Number(portText) : undefined;
-    const tokens = { h: effectiveHost, n: host, ...(user ? { r: user } : {}), ...(port ? { p: String(port) } : {}), d: this.home, u: localUser() };
+    const tokens = {
+      h: effectiveHost,
+      n: host,
+      ...(user ? { r: user } : {}),
+      ...(port ? { p: String(port) } : {}),
+      d: this.home,
+      u: localUser(),
+    };
     for (const f of first.get('userknownhostsfile') ?? []) {
       if (f.toLowerCase() !== 'none') knownHosts.push(expandHome(expandTokens(f, tokens), this.home));
     }
@@ -198,10 +212,13 @@ export class SshConfig {
     if (port !== undefined) result.port = port;
     if (identitiesOnly !== undefined) result.identitiesOnly = identitiesOnly.toLowerCase() === 'yes';
     if (proxyJump !== undefined && proxyJump.toLowerCase() !== 'none') result.proxyJump = proxyJump;
-    if (proxyCommand !== undefined && proxyCommand.toLowerCase() !== 'none') result.proxyCommand = proxyCommand;
+    if (proxyCommand !== undefined && proxyCommand.toLowerCase() !== 'none')
+      result.proxyCommand = proxyCommand;
     if (knownHosts.length > 0) result.userKnownHostsFiles = knownHosts;
-    if (connectTimeout !== undefined && /^\d+$/.test(connectTimeout)) result.connectTimeoutSeconds = Number(connectTimeout);
-    if (serverAlive !== undefined && /^\d+$/.test(serverAlive)) result.serverAliveIntervalSeconds = Number(serverAlive);
+    if (connectTimeout !== undefined && /^\d+$/.test(connectTimeout))
+      result.connectTimeoutSeconds = Number(connectTimeout);
+    if (serverAlive !== undefined && /^\d+$/.test(serverAlive))
+      result.serverAliveIntervalSeconds = Number(serverAlive);
     return result;
   }
 }

@@ -101,19 +101,42 @@ export interface ResolveOptions {
 }
 
 /** Resolves one host named in the deploy config into a ConnectTarget. */
-export function resolveTarget(name: string, settings: SshSettings, config: SshConfig, options: ResolveOptions = {}): ConnectTarget {
+export function resolveTarget(
+  name: string,
+  settings: SshSettings,
+  config: SshConfig,
+  options: ResolveOptions = {},
+): ConnectTarget {
   const env = options.env ?? process.env;
   const hostConfig = config.resolve(name);
-  const base = baseTarget(name, hostConfig, settings, env, options, settings.user ?? 'root', settings.port ?? 22);
+  const base = baseTarget(
+    name,
+    hostConfig,
+    settings,
+    env,
+    options,
+    settings.user ?? 'root',
+    settings.port ?? 22,
+  );
   if (settings.proxy) {
     const spec = parseJumpSpec(settings.proxy);
     base.jump = jumpTarget(spec, settings, config, env, options, 'root');
   } else if (settings.proxyCommand) {
-    base.proxyCommand = expandTokens(settings.proxyCommand, { h: base.host, p: String(base.port), r: base.user, n: name });
+    base.proxyCommand = expandTokens(settings.proxyCommand, {
+      h: base.host,
+      p: String(base.port),
+      r: base.user,
+      n: name,
+    });
   } else if (hostConfig.proxyJump) {
     base.jump = jumpChain(hostConfig.proxyJump, settings, config, env, options);
   } else if (hostConfig.proxyCommand) {
-    base.proxyCommand = expandTokens(hostConfig.proxyCommand, { h: base.host, p: String(base.port), r: base.user, n: name });
+    base.proxyCommand = expandTokens(hostConfig.proxyCommand, {
+      h: base.host,
+      p: String(base.port),
+      r: base.user,
+      n: name,
+    });
   }
   return base;
 }
@@ -140,8 +163,12 @@ function baseTarget(
     }),
     useAgent: !keysOnly && Boolean(env.SSH_AUTH_SOCK),
     knownHostsFiles: hostConfig.userKnownHostsFiles ?? [],
-    connectTimeoutMs: options.connectTimeoutMs ?? (hostConfig.connectTimeoutSeconds ? hostConfig.connectTimeoutSeconds * 1000 : 20_000),
-    keepaliveIntervalMs: options.keepaliveIntervalMs ?? (hostConfig.serverAliveIntervalSeconds ? hostConfig.serverAliveIntervalSeconds * 1000 : 30_000),
+    connectTimeoutMs:
+      options.connectTimeoutMs ??
+      (hostConfig.connectTimeoutSeconds ? hostConfig.connectTimeoutSeconds * 1000 : 20_000),
+    keepaliveIntervalMs:
+      options.keepaliveIntervalMs ??
+      (hostConfig.serverAliveIntervalSeconds ? hostConfig.serverAliveIntervalSeconds * 1000 : 30_000),
   };
 }
 
@@ -154,13 +181,30 @@ function jumpTarget(
   defaultUser: string,
 ): ConnectTarget {
   const hostConfig = config.resolve(spec.host);
-  return baseTarget(spec.host, hostConfig, settings, env, options, spec.user ?? hostConfig.user ?? defaultUser, spec.port ?? hostConfig.port ?? 22);
+  return baseTarget(
+    spec.host,
+    hostConfig,
+    settings,
+    env,
+    options,
+    spec.user ?? hostConfig.user ?? defaultUser,
+    spec.port ?? hostConfig.port ?? 22,
+  );
 }
 
 /** ProxyJump `a,b` means: reach b through a, then the target through b. */
-function jumpChain(list: string, settings: SshSettings, config: SshConfig, env: NodeJS.ProcessEnv, options: ResolveOptions): ConnectTarget {
+function jumpChain(
+  list: string,
+  settings: SshSettings,
+  config: SshConfig,
+  env: NodeJS.ProcessEnv,
+  options: ResolveOptions,
+): ConnectTarget {
   let previous: ConnectTarget | undefined;
-  for (const hop of list.split(',').map((h) => h.trim()).filter((h) => h !== '')) {
+  for (const hop of list
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '')) {
     const target = jumpTarget(parseJumpSpec(hop), settings, config, env, options, env.USER ?? 'root');
     if (previous) target.jump = previous;
     previous = target;
@@ -171,7 +215,8 @@ function jumpChain(list: string, settings: SshSettings, config: SshConfig, env: 
 
 /** A short description of the route to a target, for messages: "via root@bastion". */
 export function describeRoute(target: ConnectTarget): string | undefined {
-  if (target.jump) return `${target.jump.user}@${target.jump.name}${target.jump.port === 22 ? '' : `:${target.jump.port}`}`;
+  if (target.jump)
+    return `${target.jump.user}@${target.jump.name}${target.jump.port === 22 ? '' : `:${target.jump.port}`}`;
   if (target.proxyCommand) return `proxy command \`${target.proxyCommand}\``;
   return undefined;
 }

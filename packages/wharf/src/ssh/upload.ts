@@ -22,16 +22,28 @@ export function formatMode(mode: number): string {
   return mode.toString(8).padStart(4, '0');
 }
 
-export function uploadCommand(path: string, options: UploadOptions = {}, suffix: string = randomBytes(6).toString('hex')): string {
+export function uploadCommand(
+  path: string,
+  options: UploadOptions = {},
+  suffix: string = randomBytes(6).toString('hex'),
+): string {
   if (path === '' || path.endsWith('/')) throw new Error(`upload path "${path}" must name a file`);
-  if (options.owner !== undefined && !/^[A-Za-z0-9._][A-Za-z0-9._-]*(:[A-Za-z0-9._][A-Za-z0-9._-]*)?$/.test(options.owner)) {
+  if (
+    options.owner !== undefined &&
+    !/^[A-Za-z0-9._][A-Za-z0-9._-]*(:[A-Za-z0-9._][A-Za-z0-9._-]*)?$/.test(options.owner)
+  ) {
     throw new Error(`owner "${options.owner}" is not a user or user:group`);
   }
   const dir = posix.dirname(path);
   const temp = `${path}.wharf-tmp-${suffix}`;
   const steps: string[] = [];
   if (options.mkdir !== false && dir !== '.' && dir !== '/') steps.push(`mkdir -p ${shellQuote(dir)}`);
-  steps.push('umask 077', `wharf_tmp=${shellQuote(temp)}`, 'cat > "$wharf_tmp"', `chmod ${formatMode(options.mode ?? 0o644)} "$wharf_tmp"`);
+  steps.push(
+    'umask 077',
+    `wharf_tmp=${shellQuote(temp)}`,
+    'cat > "$wharf_tmp"',
+    `chmod ${formatMode(options.mode ?? 0o644)} "$wharf_tmp"`,
+  );
   if (options.owner !== undefined) steps.push(`chown ${shellQuote(options.owner)} "$wharf_tmp"`);
   steps.push(`mv -f "$wharf_tmp" ${shellQuote(path)}`);
   return `${steps.join(' && ')} || { s=$?; rm -f "$wharf_tmp"; exit $s; }`;

@@ -84,7 +84,9 @@ describe('SSH layer on the local fleet', () => {
     const events: SshLogEvent[] = [];
     const p = pool({ log: (e) => events.push(e) });
     await p.connect(hosts);
-    const connects = events.filter((e): e is Extract<SshLogEvent, { type: 'connect' }> => e.type === 'connect');
+    const connects = events.filter(
+      (e): e is Extract<SshLogEvent, { type: 'connect' }> => e.type === 'connect',
+    );
     assert.deepEqual(connects.map((e) => e.host).sort(), [...hosts].sort());
     assert.ok(connects.every((e) => e.hostKey === 'recorded'));
     for (const host of hosts) assert.equal(p.stats()[host]!.connections, 1);
@@ -98,7 +100,9 @@ describe('SSH layer on the local fleet', () => {
     const again: SshLogEvent[] = [];
     const q = pool({ log: (e) => again.push(e) });
     await q.connect(hosts);
-    assert.ok(again.filter((e) => e.type === 'connect').every((e) => e.type === 'connect' && e.hostKey === 'known'));
+    assert.ok(
+      again.filter((e) => e.type === 'connect').every((e) => e.type === 'connect' && e.hostKey === 'known'),
+    );
     assert.equal(readFileSync(record, 'utf8').trim().split('\n').length, 3);
     await q.close();
 
@@ -116,7 +120,10 @@ describe('SSH layer on the local fleet', () => {
     assert.deepEqual(result, { code: 0, stdout: args.map((a) => `${a}|`).join(''), stderr: '' });
     const failing = await p.exec(hosts[0]!, 'echo out; echo err >&2; exit 3');
     assert.deepEqual(failing, { code: 3, stdout: 'out\n', stderr: 'err\n' });
-    await assert.rejects(p.run(hosts[0]!, ['sh', '-c', 'echo nope >&2; exit 4'], { step: 'check' }), /`sh -c 'echo nope >&2; exit 4'` failed on 172\.\S+ during check with exit code 4: nope\./);
+    await assert.rejects(
+      p.run(hosts[0]!, ['sh', '-c', 'echo nope >&2; exit 4'], { step: 'check' }),
+      /`sh -c 'echo nope >&2; exit 4'` failed on 172\.\S+ during check with exit code 4: nope\./,
+    );
     assert.equal(p.stats()[hosts[0]!]!.roundTrips, 3);
     assert.equal(p.stats()[hosts[0]!]!.connections, 1);
   });
@@ -128,7 +135,12 @@ describe('SSH layer on the local fleet', () => {
     await p.connect([host]);
     const results = await p.execBatch(
       host,
-      [['docker', 'info', '--format', '{{.ServerVersion}}'], 'echo "$GREETING"; echo warn >&2', ['sh', '-c', 'exit 5'], ['echo', 'skipped']],
+      [
+        ['docker', 'info', '--format', '{{.ServerVersion}}'],
+        'echo "$GREETING"; echo warn >&2',
+        ['sh', '-c', 'exit 5'],
+        ['echo', 'skipped'],
+      ],
       { step: 'inspect servers', env: { GREETING: 'hello there' } },
     );
     assert.equal(results.length, 3);
@@ -147,7 +159,10 @@ describe('SSH layer on the local fleet', () => {
     const count = 25;
     const results = await Promise.all(
       Array.from({ length: count }, (_, i) =>
-        p.exec(host, `touch /tmp/cc/${i}; sleep 0.3; n=$(ls /tmp/cc | wc -l); rm /tmp/cc/${i}; echo "${i} $n"`),
+        p.exec(
+          host,
+          `touch /tmp/cc/${i}; sleep 0.3; n=$(ls /tmp/cc | wc -l); rm /tmp/cc/${i}; echo "${i} $n"`,
+        ),
       ),
     );
     const seen = results.map((r) => r.stdout.trim().split(' ').map(Number));
@@ -164,7 +179,9 @@ describe('SSH layer on the local fleet', () => {
     // A lower limit is honoured too.
     const narrow = pool({ channelsPerConnection: 3 });
     const narrowResults = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => narrow.exec(host, `touch /tmp/cc/n${i}; sleep 0.2; ls /tmp/cc | wc -l; rm /tmp/cc/n${i}`)),
+      Array.from({ length: 8 }, (_, i) =>
+        narrow.exec(host, `touch /tmp/cc/n${i}; sleep 0.2; ls /tmp/cc | wc -l; rm /tmp/cc/n${i}`),
+      ),
     );
     assert.ok(Math.max(...narrowResults.map((r) => Number(r.stdout.trim()))) <= 3);
   });
@@ -172,11 +189,19 @@ describe('SSH layer on the local fleet', () => {
   test('a server that allows fewer sessions than 10 still runs every command', async () => {
     const host = hosts[2]!;
     const name = names[2]!;
-    docker(fleet, ['exec', name, 'sh', '-c', 'echo "MaxSessions 2" > /etc/ssh/sshd_config.d/00-wharf-test.conf && kill -HUP $(cat /run/sshd.pid)']);
+    docker(fleet, [
+      'exec',
+      name,
+      'sh',
+      '-c',
+      'echo "MaxSessions 2" > /etc/ssh/sshd_config.d/00-wharf-test.conf && kill -HUP $(cat /run/sshd.pid)',
+    ]);
     try {
       await new Promise((r) => setTimeout(r, 500));
       const p = pool();
-      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => p.exec(host, `sleep 0.1; echo ${i}`)));
+      const results = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => p.exec(host, `sleep 0.1; echo ${i}`)),
+      );
       assert.deepEqual(
         results.map((r) => r.stdout.trim()),
         Array.from({ length: 12 }, (_, i) => String(i)),
@@ -184,7 +209,13 @@ describe('SSH layer on the local fleet', () => {
       assert.equal(p.stats()[host]!.connections, 1);
       await p.close();
     } finally {
-      docker(fleet, ['exec', name, 'sh', '-c', 'rm -f /etc/ssh/sshd_config.d/00-wharf-test.conf && kill -HUP $(cat /run/sshd.pid)']);
+      docker(fleet, [
+        'exec',
+        name,
+        'sh',
+        '-c',
+        'rm -f /etc/ssh/sshd_config.d/00-wharf-test.conf && kill -HUP $(cat /run/sshd.pid)',
+      ]);
       await new Promise((r) => setTimeout(r, 500));
     }
   });
@@ -229,14 +260,20 @@ describe('SSH layer on the local fleet', () => {
     const content = `SECRET_KEY_BASE=${randomBytes(16).toString('hex')}\n`;
     await p.upload(host, '/root/.kamal/apps/sshtest/env/roles/web.env', content, { mode: 0o600 });
     assert.equal(p.stats()[host]!.roundTrips, before + 1);
-    const check = await p.run(host, 'stat -c "%a %U:%G" /root/.kamal/apps/sshtest/env/roles/web.env; cat /root/.kamal/apps/sshtest/env/roles/web.env; ls -a /root/.kamal/apps/sshtest/env/roles');
+    const check = await p.run(
+      host,
+      'stat -c "%a %U:%G" /root/.kamal/apps/sshtest/env/roles/web.env; cat /root/.kamal/apps/sshtest/env/roles/web.env; ls -a /root/.kamal/apps/sshtest/env/roles',
+    );
     assert.equal(check.stdout, `600 root:root\n${content}.\n..\nweb.env\n`);
     assert.ok(!JSON.stringify(events).includes(content.trim()), 'content never logged');
 
     await p.upload(host, '/tmp/owned/file', 'x', { mode: 0o640, owner: 'nobody:nogroup' });
     assert.equal((await p.run(host, 'stat -c "%a %U:%G" /tmp/owned/file')).stdout, '640 nobody:nogroup\n');
 
-    await assert.rejects(p.upload(host, '/proc/forbidden/file', 'x', { step: 'write env files' }), /Could not write \/proc\/forbidden\/file on 172\.\S+ during write env files: /);
+    await assert.rejects(
+      p.upload(host, '/proc/forbidden/file', 'x', { step: 'write env files' }),
+      /Could not write \/proc\/forbidden\/file on 172\.\S+ during write env files: /,
+    );
   });
 
   test('the command log sees every command, redacted by the caller', async () => {
@@ -244,15 +281,21 @@ describe('SSH layer on the local fleet', () => {
     const secret = 'hunter2-secret';
     const p = pool({ log: (e) => events.push(e), redact: (t) => t.split(secret).join('[REDACTED]') });
     const host = hosts[1]!;
-    await assert.rejects(p.run(host, ['sh', '-c', `echo ${secret} >&2; exit 1`], { step: 'log in to the registry' }), (error: unknown) => {
-      assert.ok(error instanceof SshError);
-      assert.ok(!error.message.includes(secret), error.message);
-      assert.match(error.message, /\[REDACTED\]/);
-      return true;
-    });
+    await assert.rejects(
+      p.run(host, ['sh', '-c', `echo ${secret} >&2; exit 1`], { step: 'log in to the registry' }),
+      (error: unknown) => {
+        assert.ok(error instanceof SshError);
+        assert.ok(!error.message.includes(secret), error.message);
+        assert.match(error.message, /\[REDACTED\]/);
+        return true;
+      },
+    );
     await p.exec(host, ['docker', 'login', '-u', 'me', '-p', secret, 'registry.example']);
     const commands = events.filter((e) => e.type === 'exec').map((e) => (e.type === 'exec' ? e.command : ''));
-    assert.deepEqual(commands, [`sh -c 'echo [REDACTED] >&2; exit 1'`, 'docker login -u me -p [REDACTED] registry.example']);
+    assert.deepEqual(commands, [
+      `sh -c 'echo [REDACTED] >&2; exit 1'`,
+      'docker login -u me -p [REDACTED] registry.example',
+    ]);
     assert.ok(!JSON.stringify(events).includes(secret));
     const exits = events.filter((e) => e.type === 'exit');
     assert.equal(exits.length, 2);
@@ -267,7 +310,14 @@ describe('SSH layer on the local fleet', () => {
       const p = pool();
       const remotePort = 5691;
       await p.withRemoteForward(hosts, { remotePort, localPort }, async () => {
-        const results = await Promise.all(hosts.map((h) => p.run(h, `curl -sS http://localhost:${remotePort}/v2/ && echo && curl -sS http://127.0.0.1:${remotePort}/again`)));
+        const results = await Promise.all(
+          hosts.map((h) =>
+            p.run(
+              h,
+              `curl -sS http://localhost:${remotePort}/v2/ && echo && curl -sS http://127.0.0.1:${remotePort}/again`,
+            ),
+          ),
+        );
         for (const r of results) assert.equal(r.stdout, 'deployer says /v2/\ndeployer says /again');
       });
       // Gone afterwards.
@@ -342,12 +392,18 @@ describe('SSH layer on the local fleet', () => {
     const p = pool();
     const host = hosts[0]!;
     const marker = `sleep 3${Math.floor(Math.random() * 1000)}`;
-    await assert.rejects(p.exec(host, marker, { timeoutMs: 500, step: 'wait for the app' }), (error: unknown) => {
-      assert.ok(error instanceof SshError);
-      assert.equal(error.kind, 'command-timeout');
-      assert.equal(error.message, `\`${marker}\` on ${host} did not finish within 0.5 s during wait for the app; check what it waits for on the server, or allow it more time.`);
-      return true;
-    });
+    await assert.rejects(
+      p.exec(host, marker, { timeoutMs: 500, step: 'wait for the app' }),
+      (error: unknown) => {
+        assert.ok(error instanceof SshError);
+        assert.equal(error.kind, 'command-timeout');
+        assert.equal(
+          error.message,
+          `\`${marker}\` on ${host} did not finish within 0.5 s during wait for the app; check what it waits for on the server, or allow it more time.`,
+        );
+        return true;
+      },
+    );
     // The connection stays usable and the command does not outlive the timeout on the server.
     const deadline = Date.now() + 15_000;
     let left = '';
@@ -374,7 +430,10 @@ describe('SSH layer on the local fleet', () => {
     const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
     try {
       for (let i = 0; i < 50 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
-      const add = spawnSync('ssh-add', [fleet.ssh_key], { env: { ...process.env, SSH_AUTH_SOCK: sock }, encoding: 'utf8' });
+      const add = spawnSync('ssh-add', [fleet.ssh_key], {
+        env: { ...process.env, SSH_AUTH_SOCK: sock },
+        encoding: 'utf8',
+      });
       assert.equal(add.status, 0, add.stderr);
       const withAgent = new SshPool({
         settings: { config: false },
@@ -391,7 +450,10 @@ describe('SSH layer on the local fleet', () => {
         env: { SSH_AUTH_SOCK: sock, HOME: dir },
       });
       pools.push(keysOnly);
-      await assert.rejects(keysOnly.exec(hosts[0]!, 'true'), /No usable SSH private key to log in as root on 172\./);
+      await assert.rejects(
+        keysOnly.exec(hosts[0]!, 'true'),
+        /No usable SSH private key to log in as root on 172\./,
+      );
     } finally {
       agent.kill();
     }
@@ -401,9 +463,24 @@ describe('SSH layer on the local fleet', () => {
     const config = join(dir, 'ssh_config_chain');
     writeFileSync(
       config,
-      [`Host hop1`, `  HostName ${hosts[0]}`, `Host hop2`, `  HostName ${hosts[1]}`, `Host deep`, `  HostName ${hosts[2]}`, `  ProxyJump root@hop1,root@hop2`, `Host *`, `  IdentityFile ${fleet.ssh_key}`, ''].join('\n'),
+      [
+        `Host hop1`,
+        `  HostName ${hosts[0]}`,
+        `Host hop2`,
+        `  HostName ${hosts[1]}`,
+        `Host deep`,
+        `  HostName ${hosts[2]}`,
+        `  ProxyJump root@hop1,root@hop2`,
+        `Host *`,
+        `  IdentityFile ${fleet.ssh_key}`,
+        '',
+      ].join('\n'),
     );
-    const p = new SshPool({ settings: { config }, hostKeys: { files: [], recordFile: join(dir, 'chain_known_hosts') }, env: {} });
+    const p = new SshPool({
+      settings: { config },
+      hostKeys: { files: [], recordFile: join(dir, 'chain_known_hosts') },
+      env: {},
+    });
     pools.push(p);
     const from = await p.run('deep', 'hostname; echo $SSH_CLIENT');
     const [hostname, client] = from.stdout.trim().split('\n');
@@ -424,7 +501,10 @@ describe('SSH layer on the local fleet', () => {
     await assert.rejects(p.exec(hosts[0]!, 'true', { step: 'connect to servers' }), (error: unknown) => {
       assert.ok(error instanceof SshError);
       assert.equal(error.kind, 'auth');
-      assert.match(error.message, /^SSH login as root on 172\.\S+ was refused during connect to servers \(tried ssh\.key_data\[0\]\); add your public key/);
+      assert.match(
+        error.message,
+        /^SSH login as root on 172\.\S+ was refused during connect to servers \(tried ssh\.key_data\[0\]\); add your public key/,
+      );
       return true;
     });
   });
@@ -436,13 +516,19 @@ describe('SSH layer on the local fleet', () => {
     await p.connect([host]); // recorded (or already known) under the old key
     await p.close();
     const regen = docker(fleet, [
-      'exec', name, 'sh', '-c',
+      'exec',
+      name,
+      'sh',
+      '-c',
       'rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && kill -HUP $(cat /run/sshd.pid) && cat /etc/ssh/ssh_host_ed25519_key.pub',
     ]);
     assert.equal(regen.code, 0, regen.stderr);
     const newFingerprint = keyFingerprint(Buffer.from(regen.stdout.trim().split(/\s+/)[1]!, 'base64'));
     await new Promise((r) => setTimeout(r, 500));
-    const lineNo = readFileSync(record, 'utf8').split('\n').findIndex((l) => l.startsWith(`${host} `)) + 1;
+    const lineNo =
+      readFileSync(record, 'utf8')
+        .split('\n')
+        .findIndex((l) => l.startsWith(`${host} `)) + 1;
     const q = pool();
     await assert.rejects(q.exec(host, 'true', { step: 'boot app' }), (error: unknown) => {
       assert.ok(error instanceof SshError);
@@ -455,7 +541,12 @@ describe('SSH layer on the local fleet', () => {
     });
     assert.equal(q.stats()[host]!.connections, 0);
     // Nothing was recorded over the old key.
-    assert.equal(readFileSync(record, 'utf8').split('\n').filter((l) => l.startsWith(`${host} `)).length, 1);
+    assert.equal(
+      readFileSync(record, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith(`${host} `)).length,
+      1,
+    );
   });
 
   test('the connection dropping mid-command is one sentence with host, step and command; the next command reconnects', async () => {
@@ -470,7 +561,10 @@ describe('SSH layer on the local fleet', () => {
     await assert.rejects(running, (error: unknown) => {
       assert.ok(error instanceof SshError);
       assert.equal(error.kind, 'dropped');
-      assert.equal(error.message, `The SSH connection to ${host} dropped during boot app while running \`sleep 30\`; check that the server is up and run the command again.`);
+      assert.equal(
+        error.message,
+        `The SSH connection to ${host} dropped during boot app while running \`sleep 30\`; check that the server is up and run the command again.`,
+      );
       return true;
     });
     await waitForSshd(host);
@@ -488,7 +582,12 @@ describe('SSH layer on the local fleet', () => {
       const p = pool({ connectTimeoutMs: 2000 });
       await assert.rejects(p.connect([hosts[0]!, host], 'connect to servers'), (error: unknown) => {
         assert.ok(error instanceof SshError);
-        assert.match(error.message, new RegExp(`^Cannot connect to ${host.replace(/\./g, '\\.')} during connect to servers: (no answer within 2 s|no route to the host)`));
+        assert.match(
+          error.message,
+          new RegExp(
+            `^Cannot connect to ${host.replace(/\./g, '\\.')} during connect to servers: (no answer within 2 s|no route to the host)`,
+          ),
+        );
         return true;
       });
       // The healthy server was connected all the same.

@@ -13,7 +13,12 @@ describe('command batches (one round trip)', () => {
   const nonce = '0123456789abcdef';
 
   test('each command gets its own exit code, stdout and stderr', () => {
-    const commands = [['echo', 'one'], 'echo two; echo err-two >&2', ['sh', '-c', 'printf "no newline"'], ['true']];
+    const commands = [
+      ['echo', 'one'],
+      'echo two; echo err-two >&2',
+      ['sh', '-c', 'printf "no newline"'],
+      ['true'],
+    ];
     const raw = run(batchScript(commands, nonce));
     assert.equal(raw.code, 0);
     assert.deepEqual(splitBatchOutput(raw.stdout, raw.stderr, nonce), [
@@ -37,7 +42,11 @@ describe('command batches (one round trip)', () => {
     const raw = run(batchScript(['exit 2', ['echo', 'still'], [shellRaw('false')]], nonce, false));
     assert.deepEqual(
       splitBatchOutput(raw.stdout, raw.stderr, nonce).map((r) => [r.code, r.stdout]),
-      [[2, ''], [0, 'still\n'], [1, '']],
+      [
+        [2, ''],
+        [0, 'still\n'],
+        [1, ''],
+      ],
     );
   });
 

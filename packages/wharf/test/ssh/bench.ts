@@ -44,14 +44,21 @@ async function main(): Promise<void> {
       hostKeys: { files: [fleet.known_hosts], recordFile: join(dir, 'known_hosts') },
     });
 
-  console.log(`fleet sshtest2: ${hosts.length} servers; load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `fleet sshtest2: ${hosts.length} servers; load average ${(await import('node:os'))
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   // Warm up sshd (first connection forks and pages in its binaries).
   const warm = makePool();
   await warm.connect(hosts);
   await warm.close();
 
   const rounds = 5;
-  const sizes = [...new Set([1, 2, 3, Math.min(10, hosts.length), hosts.length])].filter((n) => n <= hosts.length);
+  const sizes = [...new Set([1, 2, 3, Math.min(10, hosts.length), hosts.length])].filter(
+    (n) => n <= hosts.length,
+  );
   const connectTimes = new Map<number, number[]>();
   for (const n of sizes) {
     const times: number[] = [];
@@ -67,8 +74,17 @@ async function main(): Promise<void> {
 
   // Baseline: OpenSSH's client, one full connection + `true` (what a naive tool pays per command).
   const sshArgs = (host: string, extra: string[] = []) => [
-    '-i', fleet.ssh_key, '-o', `UserKnownHostsFile=${fleet.known_hosts}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes',
-    ...extra, `root@${host}`, 'true',
+    '-i',
+    fleet.ssh_key,
+    '-o',
+    `UserKnownHostsFile=${fleet.known_hosts}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    ...extra,
+    `root@${host}`,
+    'true',
   ];
   const opensshConnect: number[] = [];
   for (let r = 0; r < rounds; r++) {
@@ -92,7 +108,17 @@ async function main(): Promise<void> {
   const execCpu = process.cpuUsage(cpuExec);
   // Baseline: OpenSSH with a ControlMaster connection (its multiplexed path).
   const control = join(dir, 'cm');
-  spawnSync('ssh', sshArgs(hosts[0]!, ['-o', 'ControlMaster=auto', '-o', `ControlPath=${control}`, '-o', 'ControlPersist=60']));
+  spawnSync(
+    'ssh',
+    sshArgs(hosts[0]!, [
+      '-o',
+      'ControlMaster=auto',
+      '-o',
+      `ControlPath=${control}`,
+      '-o',
+      'ControlPersist=60',
+    ]),
+  );
   const muxed: number[] = [];
   for (let i = 0; i < 30; i++) {
     const start = process.hrtime.bigint();
@@ -109,16 +135,27 @@ async function main(): Promise<void> {
   await pool.close();
 
   console.log('\nconnect in parallel (TCP + handshake + auth), median of 5:');
-  for (const [n, times] of connectTimes) console.log(`  ${String(n).padStart(3)} servers: ${fmt(percentile(times, 50))} ms`);
+  for (const [n, times] of connectTimes)
+    console.log(`  ${String(n).padStart(3)} servers: ${fmt(percentile(times, 50))} ms`);
   const one = percentile(connectTimes.get(1)!, 50);
   const two = percentile(connectTimes.get(2) ?? connectTimes.get(1)!, 50);
   const most = percentile(connectTimes.get(hosts.length)!, 50);
-  console.log(`  ratio ${hosts.length} servers / 2 servers: ${fmt(most / two)}x;  1 server wharf vs \`ssh host true\` (OpenSSH, new connection): ${fmt(one)} vs ${fmt(percentile(opensshConnect, 50))} ms`);
-  console.log(`  wharf's own CPU: ${fmt((connectCpu.user + connectCpu.system) / 1000 / hosts.length)} ms per connection (the rest is sshd on the servers)`);
+  console.log(
+    `  ratio ${hosts.length} servers / 2 servers: ${fmt(most / two)}x;  1 server wharf vs \`ssh host true\` (OpenSSH, new connection): ${fmt(one)} vs ${fmt(percentile(opensshConnect, 50))} ms`,
+  );
+  console.log(
+    `  wharf's own CPU: ${fmt((connectCpu.user + connectCpu.system) / 1000 / hosts.length)} ms per connection (the rest is sshd on the servers)`,
+  );
   console.log('\nexec round trip on an open connection (`true`), 100 runs:');
-  console.log(`  wharf p50 ${fmt(percentile(execs, 50))} ms, p95 ${fmt(percentile(execs, 95))} ms; wharf's own CPU ${fmt((execCpu.user + execCpu.system) / 1000 / 100)} ms per command`);
-  console.log(`  OpenSSH ControlMaster (incl. starting the ssh client) p50 ${fmt(percentile(muxed, 50))} ms  → wharf is ${fmt(percentile(muxed, 50) / percentile(execs, 50))}x faster`);
-  console.log(`\n${hosts.length * 20} commands fanned out over ${hosts.length} servers: ${fmt(fanOut)} ms; connections per host: ${[...new Set(Object.values(stats).map((s) => s.connections))].join(',')}`);
+  console.log(
+    `  wharf p50 ${fmt(percentile(execs, 50))} ms, p95 ${fmt(percentile(execs, 95))} ms; wharf's own CPU ${fmt((execCpu.user + execCpu.system) / 1000 / 100)} ms per command`,
+  );
+  console.log(
+    `  OpenSSH ControlMaster (incl. starting the ssh client) p50 ${fmt(percentile(muxed, 50))} ms  → wharf is ${fmt(percentile(muxed, 50) / percentile(execs, 50))}x faster`,
+  );
+  console.log(
+    `\n${hosts.length * 20} commands fanned out over ${hosts.length} servers: ${fmt(fanOut)} ms; connections per host: ${[...new Set(Object.values(stats).map((s) => s.connections))].join(',')}`,
+  );
   if (!keep) fleet.down();
 }
 

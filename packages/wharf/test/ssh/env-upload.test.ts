@@ -34,7 +34,10 @@ describe('envPreamble', () => {
       const script = `${p.script}printf '%s\\0' "$PLAIN" "$SPACES" "$QUOTES" "$BACKSLASH" "$MULTI" "$EMPTY"; env | grep -c '^PLAIN=value$'; cat`;
       const result = sh(script, Buffer.concat([p.stdinHead, Buffer.from('the command stdin\n')]), shell);
       assert.equal(result.code, 0, result.stderr);
-      const [values, rest] = [result.stdout.split('\0').slice(0, 6), result.stdout.split('\0').slice(6).join('\0')];
+      const [values, rest] = [
+        result.stdout.split('\0').slice(0, 6),
+        result.stdout.split('\0').slice(6).join('\0'),
+      ];
       assert.deepEqual(values, Object.values(env));
       assert.equal(rest, '1\nthe command stdin\n');
     });
@@ -138,7 +141,10 @@ describe('withRemoteTimeout', () => {
   });
 
   test('the server-side timeout ends a command that runs too long (exit 124)', () => {
-    const result = spawnSync('/bin/sh', ['-c', withRemoteTimeout('sleep 30', 10)], { encoding: 'utf8', timeout: 20_000 });
+    const result = spawnSync('/bin/sh', ['-c', withRemoteTimeout('sleep 30', 10)], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     assert.equal(result.status, 124);
   });
 });

@@ -42,12 +42,19 @@ describe('classifySshError', () => {
 describe('sshFailure sentences', () => {
   const context = { host: 'web-1', port: 22, user: 'root', step: 'pull the app image' };
 
-  function check(error: unknown, extra: Partial<typeof context & { command: string; timeoutMs: number; via: string }>, pattern: RegExp) {
+  function check(
+    error: unknown,
+    extra: Partial<typeof context & { command: string; timeoutMs: number; via: string }>,
+    pattern: RegExp,
+  ) {
     const failure = sshFailure(error, { ...context, ...extra });
     assert.ok(failure instanceof SshError);
     assert.match(failure.message, pattern);
     assert.ok(failure.message.includes('web-1'), 'names the host');
-    assert.ok(failure.message.includes('pull the app image') || failure.kind === 'host-key', 'names the step');
+    assert.ok(
+      failure.message.includes('pull the app image') || failure.kind === 'host-key',
+      'names the step',
+    );
     assert.equal(failure.message.trim().split(/\.\s+[A-Z]/).length, 1, `one sentence: ${failure.message}`);
     assert.match(failure.message, /[.]$/);
     return failure;
@@ -58,28 +65,52 @@ describe('sshFailure sentences', () => {
     check(leveled('client-timeout', 'x'), { timeoutMs: 5000 }, /no answer within 5 s/);
     check(errno('ENOTFOUND'), {}, /host name does not resolve/);
     check(errno('EHOSTUNREACH'), { via: 'root@bastion' }, /web-1 \(via root@bastion\).*no route/);
-    check(leveled('client-authentication', 'x'), { user: 'app' }, /SSH login as app on web-1 was refused.*~app\/\.ssh\/authorized_keys/);
+    check(
+      leveled('client-authentication', 'x'),
+      { user: 'app' },
+      /SSH login as app on web-1 was refused.*~app\/\.ssh\/authorized_keys/,
+    );
     check(leveled('handshake', 'no matching cipher'), {}, /handshake with web-1 failed.*no matching cipher/);
-    check(new Error('weird.'), { port: 2222 }, /SSH to web-1:2222 failed during pull the app image \(weird\)\./);
+    check(
+      new Error('weird.'),
+      { port: 2222 },
+      /SSH to web-1:2222 failed during pull the app image \(weird\)\./,
+    );
   });
 
   test('a dropped connection names the command that was running', () => {
-    const f = check(new SshDropError('gone'), { command: 'docker pull registry/app:abc' }, /dropped during pull the app image while running `docker pull registry\/app:abc`/);
+    const f = check(
+      new SshDropError('gone'),
+      { command: 'docker pull registry/app:abc' },
+      /dropped during pull the app image while running `docker pull registry\/app:abc`/,
+    );
     assert.equal(f.kind, 'dropped');
   });
 
   test('a command timeout says how long', () => {
-    check(new SshDropError('x', 'command-timeout'), { command: 'docker stop app', timeoutMs: 30_000 }, /`docker stop app` on web-1 did not finish within 30 s during pull the app image/);
+    check(
+      new SshDropError('x', 'command-timeout'),
+      { command: 'docker stop app', timeoutMs: 30_000 },
+      /`docker stop app` on web-1 did not finish within 30 s during pull the app image/,
+    );
   });
 
   test('host key errors keep their own sentence', () => {
-    const f = sshFailure(new HostKeyError('Refusing to connect to web-1: changed.', 'web-1', 'SHA256:x'), context);
+    const f = sshFailure(
+      new HostKeyError('Refusing to connect to web-1: changed.', 'web-1', 'SHA256:x'),
+      context,
+    );
     assert.equal(f.message, 'Refusing to connect to web-1: changed.');
     assert.equal(f.kind, 'host-key');
   });
 
   test('a jump host names the target it was opened for', () => {
-    const f = sshFailure(errno('ECONNREFUSED'), { host: 'bastion', port: 22, step: 'connect', jumpFor: 'web-1' });
+    const f = sshFailure(errno('ECONNREFUSED'), {
+      host: 'bastion',
+      port: 22,
+      step: 'connect',
+      jumpFor: 'web-1',
+    });
     assert.match(f.message, /^Cannot connect to bastion \(the jump host for web-1\) during connect: /);
   });
 
@@ -133,7 +164,10 @@ describe('SshPool failures against real local sockets', () => {
     await assert.rejects(p.exec('127.0.0.1', ['true'], { step: 'check docker' }), (error: unknown) => {
       assert.ok(error instanceof SshError);
       assert.equal(error.kind, 'refused');
-      assert.equal(error.message, `Cannot connect to 127.0.0.1:${port} during check docker: the connection was refused; check that sshd runs there and that ssh.port (${port}) is right.`);
+      assert.equal(
+        error.message,
+        `Cannot connect to 127.0.0.1:${port} during check docker: the connection was refused; check that sshd runs there and that ssh.port (${port}) is right.`,
+      );
       return true;
     });
     assert.deepEqual(p.stats()['127.0.0.1'], { connections: 0, roundTrips: 0, connectMs: 0 });
@@ -147,7 +181,10 @@ describe('SshPool failures against real local sockets', () => {
     await assert.rejects(p.connect(['127.0.0.1'], 'connect to servers'), (error: unknown) => {
       assert.ok(error instanceof SshConnectError);
       assert.equal(error.kind, 'timeout');
-      assert.match(error.message, /^Cannot connect to 127\.0\.0\.1:\d+ during connect to servers: no answer within 0\.4 s;/);
+      assert.match(
+        error.message,
+        /^Cannot connect to 127\.0\.0\.1:\d+ during connect to servers: no answer within 0\.4 s;/,
+      );
       return true;
     });
     assert.ok(Date.now() - started < 5000);
@@ -159,7 +196,10 @@ describe('SshPool failures against real local sockets', () => {
     const p = pool(port);
     await assert.rejects(p.exec('127.0.0.1', 'true', { step: 'boot' }), (error: unknown) => {
       assert.ok(error instanceof SshError);
-      assert.match(error.message, /^Cannot connect to 127\.0\.0\.1:\d+ during boot: the server closed the connection before SSH was set up; check that port \d+ there is an SSH server/);
+      assert.match(
+        error.message,
+        /^Cannot connect to 127\.0\.0\.1:\d+ during boot: the server closed the connection before SSH was set up; check that port \d+ there is an SSH server/,
+      );
       return true;
     });
     await p.close();
@@ -176,7 +216,10 @@ describe('SshPool failures against real local sockets', () => {
     await assert.rejects(p.connect(['127.0.0.1', '127.0.0.2', '127.0.0.3']), (error: unknown) => {
       assert.ok(error instanceof SshConnectError);
       assert.equal(error.failures.length, 3);
-      assert.deepEqual(error.failures.map((f) => f.host), ['127.0.0.1', '127.0.0.2', '127.0.0.3']);
+      assert.deepEqual(
+        error.failures.map((f) => f.host),
+        ['127.0.0.1', '127.0.0.2', '127.0.0.3'],
+      );
       assert.match(error.message, /^Cannot connect to 127\.0\.0\.1:/);
       return true;
     });
@@ -228,7 +271,10 @@ describe('SshPool failures against real local sockets', () => {
     await new Promise((r) => setTimeout(r, 100));
     const started = Date.now();
     await p.close();
-    await assert.rejects(connecting, /^SshConnectError: The SSH pool was closed while connecting to 127\.0\.0\.1 during connect to servers\.$/);
+    await assert.rejects(
+      connecting,
+      /^SshConnectError: The SSH pool was closed while connecting to 127\.0\.0\.1 during connect to servers\.$/,
+    );
     assert.ok(Date.now() - started < 5000);
   });
 

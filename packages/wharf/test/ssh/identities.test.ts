@@ -23,7 +23,12 @@ describe('identities', () => {
     const home = mkdtempSync(join(tmpdir(), 'wharf-home-'));
     mkdirSync(join(home, '.ssh'));
     writeFileSync(join(home, '.ssh', 'id_ed25519'), 'x');
-    const sources = identitySources({ home, keys: ['~/.ssh/deploy', '/k'], configFiles: ['/k'], keyData: ['PEM'] });
+    const sources = identitySources({
+      home,
+      keys: ['~/.ssh/deploy', '/k'],
+      configFiles: ['/k'],
+      keyData: ['PEM'],
+    });
     assert.deepEqual(
       sources.map((s) => s.label),
       [join(home, '.ssh', 'deploy'), '/k', 'ssh.key_data[0]'],
@@ -34,7 +39,11 @@ describe('identities', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wharf-keys-'));
     const good = ssh2.utils.generateKeyPairSync('ed25519').private;
     writeFileSync(join(dir, 'good'), good);
-    const encrypted = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'passphrase', '-f', join(dir, 'enc')], { encoding: 'utf8' });
+    const encrypted = spawnSync(
+      'ssh-keygen',
+      ['-q', '-t', 'ed25519', '-N', 'passphrase', '-f', join(dir, 'enc')],
+      { encoding: 'utf8' },
+    );
     assert.equal(encrypted.status, 0, encrypted.stderr);
     const plan = await loadAuthPlan(
       [

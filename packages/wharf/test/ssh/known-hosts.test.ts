@@ -21,7 +21,10 @@ import { HostKeyError, HostKeyStore } from '../../src/ssh/host-keys.js';
 
 /** A fresh public key blob of the given type, as a server would present it. */
 function hostKey(type: 'ed25519' | 'ecdsa' | 'rsa' = 'ed25519'): { blob: Buffer; line: string } {
-  const pair = ssh2.utils.generateKeyPairSync(type, type === 'rsa' ? { bits: 2048 } : type === 'ecdsa' ? { bits: 256 } : {});
+  const pair = ssh2.utils.generateKeyPairSync(
+    type,
+    type === 'rsa' ? { bits: 2048 } : type === 'ecdsa' ? { bits: 256 } : {},
+  );
   const [keyType, base64] = pair.public.trim().split(/\s+/);
   return { blob: Buffer.from(base64!, 'base64'), line: `${keyType} ${base64}` };
 }
@@ -115,7 +118,13 @@ describe('host matching', () => {
 
 describe('checkHostKey', () => {
   const entries = parseKnownHosts(
-    [`web ${A.line}`, `@revoked * ${R.line}`, `@cert-authority * ${B.line}`, `multi ${A.line}`, `multi ${R.line}`].join('\n'),
+    [
+      `web ${A.line}`,
+      `@revoked * ${R.line}`,
+      `@cert-authority * ${B.line}`,
+      `multi ${A.line}`,
+      `multi ${R.line}`,
+    ].join('\n'),
     '/home/me/.ssh/known_hosts',
   );
 
@@ -145,9 +154,14 @@ describe('checkHostKey', () => {
   test('fingerprints match ssh-keygen -l', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wharf-kh-'));
     writeFileSync(join(dir, 'k.pub'), `${A.line}\n`);
-    const result = spawnSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(dir, 'k.pub')], { encoding: 'utf8' });
+    const result = spawnSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(dir, 'k.pub')], {
+      encoding: 'utf8',
+    });
     assert.equal(result.status, 0, result.stderr);
-    assert.ok(result.stdout.includes(keyFingerprint(A.blob)), `${result.stdout} vs ${keyFingerprint(A.blob)}`);
+    assert.ok(
+      result.stdout.includes(keyFingerprint(A.blob)),
+      `${result.stdout} vs ${keyFingerprint(A.blob)}`,
+    );
   });
 
   test('the recorded line is a valid known_hosts line', () => {
@@ -183,7 +197,11 @@ describe('HostKeyStore (trust on first use)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wharf-kh-'));
     const record = join(dir, 'known_hosts');
     const store = new HostKeyStore({ files: [], recordFile: record });
-    await Promise.all([store.verify('h1', 22, A.blob), store.verify('h1', 22, A.blob), store.verify('h2', 22, B.blob)]);
+    await Promise.all([
+      store.verify('h1', 22, A.blob),
+      store.verify('h1', 22, A.blob),
+      store.verify('h2', 22, B.blob),
+    ]);
     const lines = readFileSync(record, 'utf8').trim().split('\n');
     assert.equal(lines.length, 2);
   });
@@ -194,7 +212,10 @@ describe('HostKeyStore (trust on first use)', () => {
     writeFileSync(user, `# mine\n${hashHostName('[bastion]:2200')} ${A.line}\n`);
     const store = new HostKeyStore({ files: [user], recordFile: join(dir, 'wharf_known_hosts') });
     assert.equal(await store.verify('bastion', 2200, A.blob), 'known');
-    await assert.rejects(store.verify('bastion', 2200, B.blob), new RegExp(`${user.replace(/[/.]/g, '\\$&')}:2`));
+    await assert.rejects(
+      store.verify('bastion', 2200, B.blob),
+      new RegExp(`${user.replace(/[/.]/g, '\\$&')}:2`),
+    );
   });
 
   test('UserKnownHostsFile files from the ssh config are consulted for that host', async () => {
@@ -212,7 +233,10 @@ describe('HostKeyStore (trust on first use)', () => {
   test('strict policy on a non-standard port suggests ssh-keyscan -p', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wharf-kh-'));
     const store = new HostKeyStore({ files: [], recordFile: join(dir, 'k'), policy: 'strict' });
-    await assert.rejects(store.verify('10.0.0.9', 2222, A.blob), /^HostKeyError: Refusing to connect to \[10\.0\.0\.9\]:2222: .*ssh-keyscan -p 2222 10\.0\.0\.9 >> /);
+    await assert.rejects(
+      store.verify('10.0.0.9', 2222, A.blob),
+      /^HostKeyError: Refusing to connect to \[10\.0\.0\.9\]:2222: .*ssh-keyscan -p 2222 10\.0\.0\.9 >> /,
+    );
   });
 
   test('strict policy refuses unknown hosts and records nothing', async () => {

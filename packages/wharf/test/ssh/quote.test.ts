@@ -48,7 +48,7 @@ const NASTY = [
   '--flag=value with space',
   'ünïcødé ✓',
   'emoji 🚢',
-  "mixed 'single' and \"double\" and $vars and `ticks`",
+  'mixed \'single\' and "double" and $vars and `ticks`',
   '%s %d',
   'KEY=value;rm -rf /',
 ];

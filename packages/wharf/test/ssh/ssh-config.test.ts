@@ -40,7 +40,10 @@ describe('ssh config', () => {
   const config = SshConfig.parse(CONFIG, 'cfg', '/home/me');
 
   test('splits Key Value and Key=Value lines with quotes', () => {
-    assert.deepEqual(splitConfigLine('  IdentityFile "/a b/c"  '), { keyword: 'identityfile', args: ['/a b/c'] });
+    assert.deepEqual(splitConfigLine('  IdentityFile "/a b/c"  '), {
+      keyword: 'identityfile',
+      args: ['/a b/c'],
+    });
     assert.deepEqual(splitConfigLine('Port=22'), { keyword: 'port', args: ['22'] });
     assert.deepEqual(splitConfigLine('Host a b # trailing'), { keyword: 'host', args: ['a', 'b'] });
     assert.equal(splitConfigLine('# only a comment'), undefined);
@@ -51,7 +54,11 @@ describe('ssh config', () => {
     assert.equal(web1.hostName, 'web-1.internal.example');
     assert.equal(web1.user, 'deploy');
     assert.equal(web1.port, 2222);
-    assert.deepEqual(web1.identityFiles, ['/home/me/.ssh/web_key', '/keys/with space', '/home/me/.ssh/everyone']);
+    assert.deepEqual(web1.identityFiles, [
+      '/home/me/.ssh/web_key',
+      '/keys/with space',
+      '/home/me/.ssh/everyone',
+    ]);
     assert.equal(web1.connectTimeoutSeconds, 7);
     assert.equal(web1.serverAliveIntervalSeconds, 15);
     assert.equal(web1.identitiesOnly, false);
@@ -83,7 +90,10 @@ describe('ssh config', () => {
   });
 
   test('tokens expand and unknown ones stay', () => {
-    assert.equal(expandTokens('ssh -W %h:%p %r@jump %% %z', { h: 'web', p: '22', r: 'root' }), 'ssh -W web:22 root@jump % %z');
+    assert.equal(
+      expandTokens('ssh -W %h:%p %r@jump %% %z', { h: 'web', p: '22', r: 'root' }),
+      'ssh -W web:22 root@jump % %z',
+    );
   });
 });
 
@@ -113,16 +123,27 @@ describe('resolveTarget (Kamal ssh settings + ssh config)', () => {
     assert.equal(t.host, 'web-2.internal.example');
     assert.equal(t.name, 'web-2');
     assert.equal(t.useAgent, true);
-    assert.deepEqual(t.identities.map((i) => i.label), ['/home/me/.ssh/web_key', '/home/me/.ssh/everyone']);
+    assert.deepEqual(
+      t.identities.map((i) => i.label),
+      ['/home/me/.ssh/web_key', '/home/me/.ssh/everyone'],
+    );
     assert.equal(t.connectTimeoutMs, 7000);
   });
 
   test('ssh.user, ssh.port, keys, key_data and keys_only', () => {
-    const t = resolveTarget('10.0.0.1', { user: 'app', port: 2200, keys: ['/k1'], keyData: ['PEM'], keysOnly: true }, SshConfig.empty(), { env });
+    const t = resolveTarget(
+      '10.0.0.1',
+      { user: 'app', port: 2200, keys: ['/k1'], keyData: ['PEM'], keysOnly: true },
+      SshConfig.empty(),
+      { env },
+    );
     assert.equal(t.user, 'app');
     assert.equal(t.port, 2200);
     assert.equal(t.useAgent, false);
-    assert.deepEqual(t.identities.map((i) => i.label), ['/k1', 'ssh.key_data[0]']);
+    assert.deepEqual(
+      t.identities.map((i) => i.label),
+      ['/k1', 'ssh.key_data[0]'],
+    );
     assert.equal(t.identities[1]!.data, 'PEM');
   });
 
@@ -137,7 +158,12 @@ describe('resolveTarget (Kamal ssh settings + ssh config)', () => {
   });
 
   test('ssh.proxy_command gets %h %p %r', () => {
-    const t = resolveTarget('10.0.0.3', { proxyCommand: 'ssh -W %h:%p %r@jump', user: 'app' }, SshConfig.empty(), { env });
+    const t = resolveTarget(
+      '10.0.0.3',
+      { proxyCommand: 'ssh -W %h:%p %r@jump', user: 'app' },
+      SshConfig.empty(),
+      { env },
+    );
     assert.equal(t.proxyCommand, 'ssh -W 10.0.0.3:22 app@jump');
   });
 
