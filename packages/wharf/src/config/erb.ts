@@ -31,7 +31,11 @@ export interface ErbContext {
   readFile(path: string): string;
   /** Whether a file exists, for File.exist?. */
   fileExists(path: string): boolean;
+  /** Docker's name for the local architecture, for Kamal::Utils.docker_arch (default: this machine's). */
+  dockerArch?: () => string;
 }
+
+const KAMAL_VERSION = '2.12.0';
 
 // ---------------------------------------------------------------------------
 // Template scanning (ERB with trim_mode "-")
@@ -719,8 +723,27 @@ class Parser {
           items: t.v.map((w) => ({ k: 'lit', v: w, line: t.line }) as Expr),
           line: t.line,
         };
-      case 'const':
-        return { k: 'const', name: t.v, line: t.line };
+      case 'const': {
+        // Kamal::Utils.docker_arch and Kamal::VERSION are the Kamal constants real configs use.
+        let name = t.v;
+        while (this.isOp('::')) {
+          this.i++;
+          const part = this.next();
+          if (part.t !== 'const')
+            throw new ErbError(
+              `expected a constant name after \`::\` but found ${describe(part)}`,
+              part.line,
+            );
+          name += `::${part.v}`;
+        }
+        if (name.includes('::') && name !== 'Kamal::Utils' && name !== 'Kamal::VERSION') {
+          throw new ErbError(
+            `the Ruby constant \`${name}\` is outside the ERB subset wharf evaluates (only ENV, File, Kamal::Utils.docker_arch and Kamal::VERSION)`,
+            t.line,
+          );
+        }
+        return { k: 'const', name, line: t.line };
+      }
       case 'id':
         if (t.v === 'true') return { k: 'lit', v: true, line: t.line };
         if (t.v === 'false') return { k: 'lit', v: false, line: t.line };
@@ -914,7 +937,8 @@ class Interpreter {
           e.line,
         );
       case 'const':
-        if (e.name === 'ENV' || e.name === 'File') return `<${e.name}>`;
+        if (e.name === 'Kamal::VERSION') return KAMAL_VERSION;
+        if (e.name === 'ENV' || e.name === 'File' || e.name === 'Kamal::Utils') return `<${e.name}>`;
         throw new ErbError(
           `the Ruby constant \`${e.name}\` is outside the ERB subset wharf evaluates (only ENV and File.read)`,
           e.line,
@@ -998,6 +1022,15 @@ class Interpreter {
   private call(e: Extract<Expr, { k: 'call' }>): RubyValue {
     if (e.target.k === 'const' && e.target.name === 'ENV') return this.envCall(e);
     if (e.target.k === 'const' && e.target.name === 'File') return this.fileCall(e);
+    if (e.target.k === 'const' && e.target.name === 'Kamal::Utils') {
+      if (e.name !== 'docker_arch')
+        throw new ErbError(
+          `\`Kamal::Utils.${e.name}\` is outside the ERB subset wharf evaluates (only Kamal::Utils.docker_arch)`,
+          e.line,
+        );
+      if (this.ctx.dockerArch) return this.ctx.dockerArch();
+      return process.arch === 'x64' ? 'amd64' : process.arch === 'arm64' ? 'arm64' : process.arch;
+    }
     const target = this.eval(e.target);
     const args = e.args.map((a) => this.eval(a));
     const argStr = (i: number): string => {

@@ -90,6 +90,7 @@ interface ParseContext {
   env: Record<string, string | undefined>;
   timeoutMs: number;
   allowCommands: boolean;
+  localArch?: string;
 }
 
 function parseConfigText(
@@ -111,6 +112,7 @@ function parseConfigText(
           },
       readFile: (p) => readFileSync(resolve(cwd, p), 'utf8'),
       fileExists: (p) => existsSync(resolve(cwd, p)),
+      ...(pc.localArch ? { dockerArch: () => pc.localArch! } : {}),
     });
   } catch (error) {
     if (error instanceof ErbError) {

@@ -121,6 +121,19 @@ test('File.read and File.exist?', () => {
   assert.match(erbError(() => render('<%= File.read("NO") %>')).message, /no such file/);
 });
 
+test("Kamal::Utils.docker_arch and Kamal::VERSION, as Kamal's own fixtures use them", () => {
+  const r = renderErb(
+    'arch: <%= Kamal::Utils.docker_arch == "arm64" ? "amd64" : "arm64" %> v<%= Kamal::VERSION %>',
+    { ...ctx(), dockerArch: () => 'arm64' },
+  );
+  assert.equal(r.text, 'arch: amd64 v2.12.0');
+  assert.match(erbError(() => render('<%= Kamal::Configuration.new %>')).message, /Kamal::Configuration/);
+  assert.match(
+    erbError(() => render('<%= Kamal::Utils.escape_shell_value("x") %>')).message,
+    /escape_shell_value/,
+  );
+});
+
 test('comments and <%% are handled', () => {
   assert.equal(render('a<%# ignored %>b <%%= literal %>'), 'ab <%= literal %>');
 });
