@@ -107,6 +107,8 @@ export function sendRequest(
       headers: scenario.headers,
       agent: secure ? agents.https : agents.http,
     });
+    // The idle timer set when the socket went back to the pool must not run while it is in use.
+    req.on('socket', (socket) => socket.setTimeout(0));
     const timeoutMs = scenario.timeoutMs ?? 10_000;
     const timer = setTimeout(() => {
       timedOut = true;

@@ -114,6 +114,7 @@ export function readEventStream(
       headers: { accept: 'text/event-stream', 'cache-control': 'no-cache' },
       agent: secure ? agents.https : agents.http,
     });
+    req.on('socket', (socket) => socket.setTimeout(0));
     const timeoutMs = options.timeoutMs ?? 30_000;
     const timer = setTimeout(() => {
       finish({

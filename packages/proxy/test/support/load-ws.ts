@@ -119,7 +119,11 @@ export class WsSlot {
       this.scheduleReconnect(100);
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
-      if (!opened && !refused) {
+      if (!opened && this.stopping) {
+        // stop() closed a socket still connecting: not a failure.
+        refused = true;
+        resolveClosed();
+      } else if (!opened && !refused) {
         refused = true;
         this.failures.record('connection', SCENARIO, `${error.code ?? ''} ${error.message}`.trim());
         resolveClosed();
@@ -148,7 +152,7 @@ export class WsSlot {
       clearInterval(this.sendTimer);
       if (!opened) {
         resolveClosed();
-        if (!refused) {
+        if (!refused && !this.stopping) {
           refused = true;
           this.failures.record('connection', SCENARIO, `closed (${code}) before the handshake finished`);
           this.scheduleReconnect(100);
