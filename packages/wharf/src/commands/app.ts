@@ -69,6 +69,27 @@ export function containerHostname(host: string, hex: string = randomBytes(6).toS
   return `${h}-${hex}`;
 }
 
+/** Kamal's default line count for `app logs`: 100 (10 when following) unless --since or --grep is given. */
+export function defaultLogLines(options: {
+  lines?: number;
+  since?: string;
+  grep?: string;
+  follow?: boolean;
+}): number | undefined {
+  if (options.lines !== undefined) return options.lines;
+  if (options.since !== undefined || options.grep !== undefined) return undefined;
+  return options.follow ? 10 : 100;
+}
+
+/** Versions from `listVersions()` output other than the current one (from `currentRunningVersion()` output): the stale containers. */
+export function staleVersions(listVersionsOutput: string, currentVersionOutput: string): string[] {
+  const current = currentVersionOutput.trim();
+  return listVersionsOutput
+    .split('\n')
+    .map((v) => v.trim())
+    .filter((v) => v !== '' && v !== current);
+}
+
 export class AppCommands {
   readonly role: Role | undefined;
 

@@ -18,7 +18,7 @@ export class Auditor {
 
   /** `.kamal/<service>[-<destination>]-audit.log` */
   get auditLogFile(): string {
-    return `${this.config.runDirectory}/${[this.config.service, this.config.destination, 'audit.log'].filter((x) => x !== undefined).join('-')}`;
+    return this.config.auditLogFile;
   }
 
   /** The line as written to the log. */

@@ -38,7 +38,7 @@ export interface HookDetails {
   command?: string;
   /** `boot`, `reboot`… for subcommand groups. */
   subcommand?: string;
-  /** Seconds the command took (post-deploy). */
+  /** Seconds the command took (post-deploy); rounded, as Kamal does. */
   runtime?: number;
   /** Anything else, added as KAMAL_<NAME>. */
   extra?: Record<string, TagValue>;
@@ -68,7 +68,7 @@ export class HookCommands {
       lock: details.lock === undefined ? undefined : String(details.lock),
       command: details.command,
       subcommand: details.subcommand,
-      runtime: details.runtime,
+      runtime: details.runtime === undefined ? undefined : Math.round(details.runtime),
       ...(details.extra ?? {}),
     });
     return { ...tags.env('KAMAL'), ...tags.env('WHARF'), ...(secrets ?? {}) };

@@ -37,6 +37,8 @@ export {
   AppCommands,
   ACTIVE_DOCKER_STATUSES,
   containerHostname,
+  defaultLogLines,
+  staleVersions,
   type RemoteFile,
   type LogOptions,
   type ExecOptions,

@@ -40,7 +40,7 @@ export class LockCommands {
 
   /** `.kamal/lock-<service>[-<destination>]` */
   get lockDirectory(): string {
-    return `${this.config.runDirectory}/${['lock', this.config.service, this.config.destination].filter((x) => x !== undefined).join('-')}`;
+    return this.config.lockDirectory;
   }
 
   get lockDetailsFile(): string {

@@ -2,7 +2,14 @@
 // Kamal's test/commands/app_test.rb (config built through wharf's loader).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AppCommands, commandLine, containerHostname, type Command } from '../../src/commands/index.js';
+import {
+  AppCommands,
+  commandLine,
+  containerHostname,
+  defaultLogLines,
+  staleVersions,
+  type Command,
+} from '../../src/commands/index.js';
 import { UserError } from '../../src/util/errors.js';
 import { clone, load, type Raw } from './support.js';
 
@@ -796,4 +803,18 @@ test('boot of a clashing version (Kamal cli/app_test "boot proxy"): rename, run,
     line(a.stop({ version: '123' })),
     "docker container ls --all --filter 'name=^app-web-123$' --quiet | xargs docker stop",
   );
+});
+
+test('default log lines: 100, 10 when following, none with since or grep', () => {
+  assert.equal(defaultLogLines({}), 100);
+  assert.equal(defaultLogLines({ follow: true }), 10);
+  assert.equal(defaultLogLines({ since: '5m' }), undefined);
+  assert.equal(defaultLogLines({ grep: 'x', follow: true }), undefined);
+  assert.equal(defaultLogLines({ lines: 7, grep: 'x' }), 7);
+});
+
+test('stale versions: listed versions except the current one', () => {
+  assert.deepEqual(staleVersions('v1\nv2\nv3\n', 'v2\n'), ['v1', 'v3']);
+  assert.deepEqual(staleVersions('', ''), []);
+  assert.deepEqual(staleVersions('v1\n', ''), ['v1']);
 });

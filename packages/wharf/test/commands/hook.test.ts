@@ -80,7 +80,7 @@ test('env with the invocation details (deploy, destination, roles, lock, runtime
     lock: true,
     command: 'deploy',
     subcommand: undefined,
-    runtime: 42,
+    runtime: 41.6,
   });
   assert.deepEqual(
     env,
