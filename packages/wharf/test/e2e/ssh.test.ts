@@ -495,6 +495,21 @@ describe('SSH layer on the local fleet', () => {
     for (const h of hosts) assert.ok(recorded.includes(`${h} ssh-ed25519 `), `${h} recorded`);
   });
 
+  test('sshkit.pool_idle_timeout: an idle connection is closed and the next command reconnects', async () => {
+    const events: SshLogEvent[] = [];
+    const p = pool({ log: (e) => events.push(e) }, { poolIdleTimeoutSeconds: 0.4 });
+    const host = hosts[0]!;
+    await p.run(host, 'true');
+    for (let i = 0; i < 40 && !events.some((e) => e.type === 'close'); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    assert.ok(
+      events.some((e) => e.type === 'close' && e.host === host),
+      'closed when idle',
+    );
+    await p.run(host, 'true');
+    assert.equal(p.stats()[host]!.connections, 2);
+  });
+
   test('a key the server does not accept is one sentence naming user and host', async () => {
     const other = ssh2.utils.generateKeyPairSync('ed25519').private;
     const p = pool({}, { keys: [], keyData: [other] });
