@@ -125,10 +125,15 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Proxy
     ],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let output = '';
+  // The last ~200 kB of output, kept as chunks: the access log runs at the request rate.
+  const chunks: string[] = [];
+  let kept = 0;
   const keep = (chunk: string) => {
-    output = (output + chunk).slice(-200_000);
+    chunks.push(chunk);
+    kept += chunk.length;
+    while (kept - chunks[0]!.length > 200_000) kept -= chunks.shift()!.length;
   };
+  const output = () => chunks.join('');
   child.stdout!.setEncoding('utf8').on('data', keep);
   child.stderr!.setEncoding('utf8').on('data', keep);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -151,7 +156,7 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Proxy
       }
       return result;
     },
-    output: () => output,
+    output,
     async stop(graceMs = 10_000) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
@@ -166,7 +171,7 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Proxy
     if (child.exitCode !== null || child.signalCode !== null) {
       await proxy.stop();
       throw new Error(
-        `wharf-proxy run exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output.trim()}`,
+        `wharf-proxy run exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output().trim()}`,
       );
     }
     if (await canConnect(httpPort)) {
@@ -180,7 +185,7 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Proxy
     if (performance.now() > deadline) {
       await proxy.stop();
       throw new Error(
-        `wharf-proxy run did not listen on 127.0.0.1:${httpPort} within the timeout:\n${output.trim()}`,
+        `wharf-proxy run did not listen on 127.0.0.1:${httpPort} within the timeout:\n${output().trim()}`,
       );
     }
     await new Promise((r) => setTimeout(r, 50));
