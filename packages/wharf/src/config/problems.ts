@@ -19,6 +19,7 @@ export function dottedPath(path: KeyPath): string {
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
+    else if (!/^[A-Za-z0-9_-]+$/.test(part)) out += `[${JSON.stringify(part)}]`;
     else out += out === '' ? part : `.${part}`;
   }
   return out;

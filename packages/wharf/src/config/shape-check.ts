@@ -5,7 +5,7 @@
  */
 import type * as z from 'zod';
 import { ENV_SPECIAL_KEYS, flatEnv, rootSchema, rootShape } from './schema.js';
-import { describeValue, suggestKey, type ConfigProblem, type KeyPath } from './problems.js';
+import { describeValue, dottedPath, suggestKey, type ConfigProblem, type KeyPath } from './problems.js';
 
 type Issue = z.core.$ZodIssue;
 
@@ -176,13 +176,7 @@ export function unknownKeyProblem(path: KeyPath, valid: readonly string[]): Conf
   const key = String(path[path.length - 1]);
   const parent = path.slice(0, -1);
   const suggestion = suggestKey(key, valid);
-  const where =
-    parent.length === 0
-      ? 'at the top level'
-      : `in ${parent
-          .map((p) => (typeof p === 'number' ? `[${p}]` : p))
-          .join('.')
-          .replace(/\.\[/g, '[')}`;
+  const where = parent.length === 0 ? 'at the top level' : `in ${dottedPath(parent)}`;
   const hint = suggestion
     ? `; did you mean \`${suggestion}\`?`
     : valid.length > 0 && valid.length <= 12

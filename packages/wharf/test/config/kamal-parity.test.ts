@@ -231,6 +231,6 @@ test('configuration-level checks', () => {
     proxy: { hosts: ['a'], ssl: { certificate_pem: 'C', private_key_pem: 'K' } },
   });
   rejectsAt({ aliases: { deploy: 'app boot' } }, 'aliases.deploy');
-  rejectsAt({ aliases: { 'Bad!': 'x' } }, 'aliases.Bad!');
+  rejectsAt({ aliases: { 'Bad!': 'x' } }, 'aliases["Bad!"]');
   rejectsAt({ proxy: { run: { publish: false, http_port: 8080 } } }, 'proxy.run.publish');
 });
