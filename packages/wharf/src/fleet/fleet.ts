@@ -6,6 +6,7 @@ import type { DockerClient } from '../docker/client.js';
 import { ensureEngine, findEngine, stopPrivateEngine, type Engine } from '../docker/engine.js';
 import { firstLine, UserError } from '../util/errors.js';
 import { execFile } from '../util/exec.js';
+import { httpStatus } from '../util/http-probe.js';
 import { withLocalLock } from '../util/lock.js';
 import { wharfHome } from '../util/paths.js';
 import { ensureKeyPair } from '../ssh/keys.js';
@@ -321,12 +322,7 @@ function describe(state: FleetState, engine: Engine, images: BaseImageRefs): Fle
 }
 
 async function registryAnswers(port: number): Promise<boolean> {
-  try {
-    const response = await fetch(`http://127.0.0.1:${port}/v2/`, { signal: AbortSignal.timeout(3000) });
-    return response.status === 200;
-  } catch {
-    return false;
-  }
+  return (await httpStatus(`http://127.0.0.1:${port}/v2/`)) === 200;
 }
 
 /** The command a server must pass to count as ready: its engine answers and the registry is reachable. */
