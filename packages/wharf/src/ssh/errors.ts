@@ -116,7 +116,10 @@ export function sshFailure(error: unknown, context: SshErrorContext): SshError {
   let message: string;
   switch (kind) {
     case 'host-key':
-      message = error instanceof Error ? error.message : `Host key of ${at} could not be verified ${during}.`;
+      message =
+        error instanceof HostKeyError
+          ? `Refusing to connect to ${error.knownName}${context.jumpFor ? ` (the jump host for ${context.jumpFor})` : ''}${via} ${during}: ${error.detail}`
+          : `Host key of ${at}${via} could not be verified ${during} (${detail.replace(/\.$/, '')}).`;
       break;
     case 'refused':
       message = `Cannot connect to ${at}${via} ${during}: the connection was refused; check that sshd runs there and that ${context.jumpFor ? 'the port in ssh.proxy' : 'ssh.port'} (${port}) is right.`;

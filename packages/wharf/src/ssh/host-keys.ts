@@ -49,11 +49,17 @@ export function defaultRecordFile(): string {
 export class HostKeyError extends UserError {
   readonly host: string;
   readonly fingerprint: string;
-  constructor(message: string, host: string, fingerprint: string) {
-    super(message);
+  /** The known_hosts name (`host` or `[host]:port`). */
+  readonly knownName: string;
+  /** The sentence after "Refusing to connect to NAME: ", so callers can add the step. */
+  readonly detail: string;
+  constructor(knownName: string, detail: string, host: string, fingerprint: string) {
+    super(`Refusing to connect to ${knownName}: ${detail}`);
     this.name = 'HostKeyError';
     this.host = host;
     this.fingerprint = fingerprint;
+    this.knownName = knownName;
+    this.detail = detail;
   }
 }
 
@@ -116,20 +122,23 @@ export class HostKeyStore {
         return 'known';
       case 'revoked':
         throw new HostKeyError(
-          `Refusing to connect to ${name}: its host key (${shown}) is marked @revoked in ${verdict.entry.file}:${verdict.entry.line}; give the server a new host key.`,
+          name,
+          `its host key (${shown}) is marked @revoked in ${verdict.entry.file}:${verdict.entry.line}; give the server a new host key.`,
           host,
           fingerprint,
         );
       case 'mismatch':
         throw new HostKeyError(
-          `Refusing to connect to ${name}: it presented host key ${shown}, which does not match the key recorded in ${verdict.entry.file}:${verdict.entry.line}; if the server was rebuilt, delete that line (ssh-keygen -R ${shellSafe(name)} -f ${verdict.entry.file}) and run again, otherwise someone may be intercepting the connection.`,
+          name,
+          `it presented host key ${shown}, which does not match the key recorded in ${verdict.entry.file}:${verdict.entry.line}; if the server was rebuilt, delete that line (ssh-keygen -R ${shellSafe(name)} -f ${verdict.entry.file}) and run again, otherwise someone may be intercepting the connection.`,
           host,
           fingerprint,
         );
       case 'unknown':
         if (this.policy === 'strict') {
           throw new HostKeyError(
-            `Refusing to connect to ${name}: its host key (${shown}) is not in any known_hosts file; check the fingerprint on the server and add it with ssh-keyscan ${port === 22 ? '' : `-p ${port} `}${shellSafe(host)} >> ${this.recordFile}.`,
+            name,
+            `its host key (${shown}) is not in any known_hosts file; check the fingerprint on the server and add it with ssh-keyscan ${port === 22 ? '' : `-p ${port} `}${shellSafe(host)} >> ${this.recordFile}.`,
             host,
             fingerprint,
           );

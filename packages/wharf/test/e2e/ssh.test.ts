@@ -550,7 +550,7 @@ describe('SSH layer on the local fleet', () => {
       assert.equal(error.kind, 'host-key');
       assert.equal(
         error.message,
-        `Refusing to connect to ${host}: it presented host key ssh-ed25519 ${newFingerprint}, which does not match the key recorded in ${record}:${lineNo}; if the server was rebuilt, delete that line (ssh-keygen -R ${host} -f ${record}) and run again, otherwise someone may be intercepting the connection.`,
+        `Refusing to connect to ${host} during boot app: it presented host key ssh-ed25519 ${newFingerprint}, which does not match the key recorded in ${record}:${lineNo}; if the server was rebuilt, delete that line (ssh-keygen -R ${host} -f ${record}) and run again, otherwise someone may be intercepting the connection.`,
       );
       return true;
     });

@@ -25,7 +25,7 @@ describe('classifySshError', () => {
     [errno('EHOSTUNREACH'), 'unreachable'],
     [errno('ENETUNREACH'), 'unreachable'],
     [leveled('client-authentication', 'All configured authentication methods failed'), 'auth'],
-    [new HostKeyError('Refusing to connect to x: …', 'x', 'SHA256:abc'), 'host-key'],
+    [new HostKeyError('x', 'it changed.', 'x', 'SHA256:abc'), 'host-key'],
     [errno('ECONNRESET', 'read ECONNRESET'), 'dropped'],
     [new Error('Connection lost before handshake'), 'dropped'],
     [new Error('No response from server'), 'dropped'],
@@ -95,12 +95,14 @@ describe('sshFailure sentences', () => {
     );
   });
 
-  test('host key errors keep their own sentence', () => {
-    const f = sshFailure(
-      new HostKeyError('Refusing to connect to web-1: changed.', 'web-1', 'SHA256:x'),
-      context,
+  test('host key errors get the step (and route) added to their sentence', () => {
+    const error = new HostKeyError('[web-1]:2222', 'it presented another key; fix it.', 'web-1', 'SHA256:x');
+    assert.equal(error.message, 'Refusing to connect to [web-1]:2222: it presented another key; fix it.');
+    const f = sshFailure(error, { ...context, via: 'root@bastion' });
+    assert.equal(
+      f.message,
+      'Refusing to connect to [web-1]:2222 (via root@bastion) during pull the app image: it presented another key; fix it.',
     );
-    assert.equal(f.message, 'Refusing to connect to web-1: changed.');
     assert.equal(f.kind, 'host-key');
   });
 
