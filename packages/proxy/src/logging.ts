@@ -31,7 +31,7 @@ export class Logger {
   log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
     if (this.sink === null) return;
     if (level === 'DEBUG' && !this.debugEnabled) return;
-    let line = `{"time":"${new Date().toISOString()}","level":"${level}","msg":${JSON.stringify(msg)}`;
+    let line = `{"time":"${isoNow()}","level":"${level}","msg":${JSON.stringify(msg)}`;
     if (fields) {
       for (const key of Object.keys(fields)) {
         const value = fields[key];
@@ -76,6 +76,18 @@ export class Logger {
     this.pending = '';
     this.sink(chunk);
   }
+}
+
+let isoMs = 0;
+let isoText = '';
+/** The current time as an ISO-8601 string, formatted at most once per millisecond. */
+export function isoNow(): string {
+  const now = Date.now();
+  if (now !== isoMs) {
+    isoMs = now;
+    isoText = new Date(now).toISOString();
+  }
+  return isoText;
 }
 
 /** JSON string literal for a value known to be a string (fast path for plain ASCII). */

@@ -172,7 +172,9 @@ export class Router {
       this.logger.info('Removed', { service: name });
       const lbs = [service.active, service.rollout].filter((lb): lb is LoadBalancer => lb !== null);
       service.pause.resume();
-      await Promise.all(lbs.map((lb) => lb.drainAll(DEFAULTS.drainTimeoutMs)));
+      // Like kamal-proxy, remove returns at once; in-flight requests get the
+      // default drain window in the background, then the pools are closed.
+      void Promise.all(lbs.map((lb) => lb.drainAll(DEFAULTS.drainTimeoutMs))).catch(() => undefined);
     });
   }
 

@@ -32,9 +32,10 @@ test('forward headers: incoming X-Forwarded-* kept and appended when enabled, re
   const proxy = await startTestProxy();
   try {
     await proxy.call('Deploy', deployArgs('app', [backend.name]));
-    const headers = { 'x-forwarded-for': '10.10.10.10', 'x-forwarded-proto': 'https', 'x-request-id': 'abc', 'x-request-start': 't=1' };
+    const headers = { 'x-forwarded-for': '10.10.10.10', 'x-forwarded-proto': 'https', 'x-request-id': 'abc', 'x-request-start': 't=1', 'x-kamal-target': 'edge' };
     await request(proxy.httpPort, '/', { headers });
     let seen = backend.seen.at(-1)!;
+    assert.equal(seen.headers['x-kamal-target'], `edge, ${backend.name}`);
     assert.equal(seen.headers['x-forwarded-for'], '10.10.10.10, 127.0.0.1');
     assert.equal(seen.headers['x-forwarded-proto'], 'https');
     assert.equal(seen.headers['x-request-id'], 'abc');
@@ -45,6 +46,7 @@ test('forward headers: incoming X-Forwarded-* kept and appended when enabled, re
     seen = backend.seen.at(-1)!;
     assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
     assert.equal(seen.headers['x-forwarded-proto'], 'http');
+    assert.equal(seen.headers['x-kamal-target'], backend.name);
   } finally {
     await proxy.stop();
     await backend.close();

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { BodyTooLargeError, SpillBuffer, bufferStream } from '../buffer.js';
-import { jsonString } from '../logging.js';
+import { isoNow, jsonString } from '../logging.js';
 import type { LoadBalancer } from '../loadbalancer.js';
 import { errorPage } from '../pages.js';
 import type { Binding } from '../router.js';
@@ -84,6 +84,7 @@ export class Exchange implements InflightRequest {
   private upstreamPath = '';
   private headers: string[] = [];
   private xffIn = '';
+  private kamalTargetPrefix = '';
   private clientAddr = '';
   private clientPort = 0;
   private userAgent = '';
@@ -239,7 +240,8 @@ export class Exchange implements InflightRequest {
     out.push('X-Forwarded-For', forward && this.xffIn !== '' ? this.xffIn + ', ' + client : client);
     out.push('X-Forwarded-Proto', forward && xfp !== '' ? xfp : this.tls ? 'https' : 'http');
     out.push('X-Forwarded-Host', forward && xfh !== '' ? xfh : host);
-    out.push('X-Kamal-Target', forward && xkt !== '' ? xkt + ', ' : '');
+    this.kamalTargetPrefix = forward && xkt !== '' ? xkt + ', ' : '';
+    out.push('X-Kamal-Target', '');
 
     if (service.pause.state !== 'running') {
       const targetPath = q === -1 ? this.upstreamPath : this.upstreamPath.slice(0, this.upstreamPath.indexOf('?'));
@@ -321,9 +323,7 @@ export class Exchange implements InflightRequest {
   private dispatchTo(target: Target): void {
     this.target = target;
     const h = this.headers;
-    const last = h.length - 1;
-    const prefix = h[last]!;
-    h[last] = prefix === '' || prefix.endsWith(', ') ? prefix + target.name : target.name;
+    h[h.length - 1] = this.kamalTargetPrefix === '' ? target.name : this.kamalTargetPrefix + target.name;
     let body: Buffer | Readable | null = null;
     if (this.reqBuffer !== null) body = this.reqBuffer.body();
     else if (this.hasBody) body = this.req as Readable;
@@ -641,7 +641,7 @@ export class Exchange implements InflightRequest {
     const service = this.service;
     let line =
       '{"time":"' +
-      new Date().toISOString() +
+      isoNow() +
       '","level":"INFO","msg":"Request","host":' +
       jsonString(this.host) +
       ',"port":' +
@@ -736,6 +736,8 @@ function normalizeHostForCookie(host: string): string {
 
 /** Removes the headers a Connection header names (besides the standard tokens). */
 function dropConnectionTokens(out: string[], connection: string): void {
+  const l = connection.length;
+  if ((l === 10 || l === 5) && /^(keep-alive|close)$/i.test(connection)) return;
   for (const token of connection.split(',')) {
     const t = token.trim().toLowerCase();
     if (t === '' || t === 'close' || t === 'keep-alive' || t === 'upgrade') continue;
