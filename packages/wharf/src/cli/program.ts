@@ -5,6 +5,19 @@ import { fleetCommand } from './fleet-command.js';
 import { deployCommands } from './deploy-command.js';
 import { initProject } from '../init/init.js';
 import { secretsCommand } from './secrets-command.js';
+import { expandAlias, globalFlagArgs, MAX_ALIAS_DEPTH } from './alias.js';
+import { appCommand } from './app-command.js';
+import { buildCommand } from './build-command.js';
+import { lockCommand } from './lock-command.js';
+import { mainCommands } from './main-command.js';
+import { proxyCommand } from './proxy-command.js';
+import { pruneCommand } from './prune-command.js';
+import { registryCommand } from './registry-command.js';
+import { serverCommand } from './server-command.js';
+import { UserError } from '../util/errors.js';
+
+/** How many aliases deep the current run is (an alias may name another alias, not itself). */
+let aliasDepth = 0;
 
 /** Kamal's global options; -h is --hosts (as in Kamal), so help is --help only. */
 export interface GlobalFlags {
@@ -63,6 +76,49 @@ export function buildProgram(): Command {
     }),
   );
   program.addCommand(fleetCommand(globals));
+  for (const command of mainCommands(globals)) program.addCommand(command);
+  program.addCommand(appCommand(globals));
+  program.addCommand(proxyCommand(globals));
+  program.addCommand(buildCommand(globals));
+  program.addCommand(registryCommand(globals));
+  program.addCommand(lockCommand(globals));
+  program.addCommand(pruneCommand(globals));
+  program.addCommand(serverCommand(globals));
+  // Anything else: an alias from the config's `aliases`, shell-split and run again (Kamal's Cli::Alias).
+  program
+    .argument('[alias...]', 'an alias from the config (aliases: in config/deploy.yml)')
+    .allowUnknownOption()
+    .action(async () => {
+      const words = program.args;
+      const name = words.find((w) => !w.startsWith('-'));
+      if (name === undefined) {
+        if (words.length > 0) throw new UserError(`Unknown option ${words[0]}; run \`wharf --help\` for the options.`);
+        program.outputHelp();
+        return;
+      }
+      let definition: string | undefined;
+      let problem: string | undefined;
+      try {
+        definition = (await loadConfigFromFlags({ ...globals(), quiet: true })).aliases[name];
+      } catch (error) {
+        problem = (error as Error).message;
+      }
+      if (definition === undefined) {
+        throw new UserError(
+          `Unknown command '${name}'; run \`wharf --help\` for the commands${problem ? '' : ', or define it under aliases in the config'}.`,
+        );
+      }
+      if (aliasDepth >= MAX_ALIAS_DEPTH) throw new UserError(`The alias ${name} refers to aliases more than ${MAX_ALIAS_DEPTH} deep; check aliases in the config for a loop.`);
+      const args = [...globalFlagArgs(globals()), ...expandAlias(words, name, definition)];
+      aliasDepth++;
+      try {
+        const again = buildProgram();
+        again.exitOverride();
+        await again.parseAsync(args, { from: 'user' });
+      } finally {
+        aliasDepth--;
+      }
+    });
   program
     .command('init')
     .description('Create config/deploy.yml, .kamal/secrets and sample hooks (never overwrites a file)')
