@@ -71,14 +71,24 @@ export function resolvePlainScalar(s: string): YamlValue {
   if (/^[-+]?[0-9][0-9_]*(:[0-5]?[0-9]){1,2}$/.test(s))
     return sexagesimal(s, (n) => parseInt(n.replace(/_/g, ''), 10) || 0);
   if (/^[-+]?[0-9][0-9_]*(:[0-5]?[0-9]){1,2}\.[0-9_]*$/.test(s))
-    return sexagesimal(s, (n) => parseFloat(n.replace(/_/g, '')) || 0);
+    return rubyFloat(sexagesimal(s, (n) => parseFloat(n.replace(/_/g, '')) || 0));
   if (FLOAT.test(s)) {
     if (/^[-+]?\.$/.test(s)) return s;
-    return parseFloat(s.replace(/[,_]|\.([Ee]|$)/g, '$1'));
+    return rubyFloat(parseFloat(s.replace(/[,_]|\.([Ee]|$)/g, '$1')));
   }
   const digits = s.replace(/[,_]/g, '');
   if (INTEGER.test(digits)) return parseRubyInteger(digits);
   return s;
+}
+
+/**
+ * A Ruby Float. Kamal never accepts a Float where it wants a number (every
+ * numeric key is Integer-typed) and prints a whole Float as "30.0", so a whole
+ * float becomes that string: `deploy_timeout: 30.0` is rejected as in Kamal,
+ * and `cpus: 2.0` reaches docker as "2.0". Other floats stay numbers.
+ */
+function rubyFloat(f: number): YamlValue {
+  return Number.isInteger(f) && Math.abs(f) < 1e16 ? `${f}.0` : f;
 }
 
 function sexagesimal(s: string, num: (n: string) => number): number {
@@ -265,7 +275,7 @@ class Converter {
         }
         case '!!float': {
           const f = parseFloat(text.replace(/_/g, ''));
-          return Number.isNaN(f) ? text : f;
+          return Number.isNaN(f) ? text : rubyFloat(f);
         }
         case '!!bool': {
           const v = resolvePlainScalar(text);

@@ -66,6 +66,15 @@ test('wrong root types', () => {
   for (const key of ['deploy_timeout', 'drain_timeout', 'retain_containers', 'readiness_delay'])
     rejectsAt({ [key]: 'foo' }, key);
   rejectsAt({ volumes: 'foo' }, 'volumes');
+  // A Ruby Float is not an Integer, even a whole one.
+  assert.throws(
+    () =>
+      loadConfigFromSources(
+        [{ file: 'config/deploy.yml', text: `${stringify(VALID)}deploy_timeout: 30.0\n` }],
+        { cwd, version: '1', env: {} },
+      ),
+    /deploy_timeout should be an integer/,
+  );
   rejectsAt({ servers: 'foo' }, 'servers');
   for (const key of [
     'labels',
