@@ -74,7 +74,7 @@ export class SshConnection {
   private readonly routes = new Map<number, ForwardRoute>();
   private readonly inFlight = new Set<() => void>();
   /** Host key check outcome: 'known' or 'recorded' (first use). */
-  hostKeyStatus: 'known' | 'recorded' | undefined;
+  hostKeyStatus: 'known' | 'recorded' | 'unchecked' | undefined;
   lastUsed = Date.now();
 
   private constructor(target: ConnectTarget, client: ssh2.Client, channels: number) {
@@ -135,16 +135,18 @@ export class SshConnection {
               keepaliveCountMax: 3,
               algorithms: { serverHostKey: serverHostKey as ssh2.ServerHostKeyAlgorithm[] },
               hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
-                options.hostKeys.verify(target.host, target.port, key, target.knownHostsFiles).then(
-                  (status) => {
-                    hostKeyStatus = status;
-                    verify(true);
-                  },
-                  (error: Error) => {
-                    hostKeyError = error;
-                    verify(false);
-                  },
-                );
+                options.hostKeys
+                  .verify(target.host, target.port, key, target.knownHostsFiles, target.hostKeyChecking)
+                  .then(
+                    (status) => {
+                      hostKeyStatus = status;
+                      verify(true);
+                    },
+                    (error: Error) => {
+                      hostKeyError = error;
+                      verify(false);
+                    },
+                  );
               },
               authHandler: authSequence(target.user, options.auth),
               ...(options.debug ? { debug: options.debug } : {}),

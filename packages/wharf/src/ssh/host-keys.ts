@@ -111,7 +111,10 @@ export class HostKeyStore {
     port: number,
     blob: Buffer,
     extraFiles: readonly string[] = [],
-  ): Promise<'known' | 'recorded'> {
+    checking?: 'yes' | 'accept-new' | 'no',
+  ): Promise<'known' | 'recorded' | 'unchecked'> {
+    // StrictHostKeyChecking no for this host in the user's ssh config: as OpenSSH (and Net::SSH) do, accept.
+    if (checking === 'no') return 'unchecked';
     const entries = await this.load(extraFiles);
     const verdict = checkHostKey(entries, host, port, blob);
     const fingerprint = keyFingerprint(blob);
@@ -135,7 +138,7 @@ export class HostKeyStore {
           fingerprint,
         );
       case 'unknown':
-        if (this.policy === 'strict') {
+        if (checking === 'yes' || (checking === undefined && this.policy === 'strict')) {
           throw new HostKeyError(
             name,
             `its host key (${shown}) is not in any known_hosts file; check the fingerprint on the server and add it with ssh-keyscan ${port === 22 ? '' : `-p ${port} `}${shellSafe(host)} >> ${this.recordFile}.`,

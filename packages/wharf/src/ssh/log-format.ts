@@ -8,7 +8,7 @@ import type { SshLogEvent } from './pool.js';
 export function formatSshLogEvent(event: SshLogEvent): string {
   switch (event.type) {
     case 'connect':
-      return `[${event.host}] connected as ${event.user}${event.port === 22 ? '' : ` port ${event.port}`}${event.via ? ` via ${event.via}` : ''} in ${event.ms} ms${event.hostKey === 'recorded' ? ' (new host key recorded)' : ''}`;
+      return `[${event.host}] connected as ${event.user}${event.port === 22 ? '' : ` port ${event.port}`}${event.via ? ` via ${event.via}` : ''} in ${event.ms} ms${event.hostKey === 'recorded' ? ' (new host key recorded)' : event.hostKey === 'unchecked' ? ' (host key not checked: StrictHostKeyChecking no)' : ''}`;
     case 'exec':
       return `[${event.host}] #${event.id}${event.step ? ` ${event.step}:` : ''} ${event.env && event.env.length > 0 ? `(env ${event.env.join(' ')}) ` : ''}$ ${event.command}`;
     case 'exit':

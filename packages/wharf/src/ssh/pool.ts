@@ -55,7 +55,7 @@ export type SshLogEvent =
       port: number;
       via?: string;
       ms: number;
-      hostKey: 'known' | 'recorded';
+      hostKey: 'known' | 'recorded' | 'unchecked';
     }
   | { type: 'exec'; host: string; id: number; step?: string; command: string; env?: string[] }
   | { type: 'exit'; host: string; id: number; code: number; ms: number }

@@ -36,6 +36,8 @@ export interface SshHostConfig {
   userKnownHostsFiles?: string[];
   connectTimeoutSeconds?: number;
   serverAliveIntervalSeconds?: number;
+  /** StrictHostKeyChecking: yes (refuse unknown), accept-new (record unknown), no (check nothing). */
+  strictHostKeyChecking?: 'yes' | 'accept-new' | 'no';
 }
 
 /** Splits one config line into keyword and arguments (handles `Key=Value` and double quotes). */
@@ -202,6 +204,7 @@ export class SshConfig {
     const proxyCommandArgs = first.get('proxycommand');
     const proxyCommand = proxyCommandArgs ? proxyCommandArgs.join(' ') : undefined;
     const identitiesOnly = one('identitiesonly');
+    const strict = one('stricthostkeychecking')?.toLowerCase();
     const connectTimeout = one('connecttimeout');
     const serverAlive = one('serveraliveinterval');
     const result: SshHostConfig = {
@@ -211,6 +214,9 @@ export class SshConfig {
     if (user !== undefined) result.user = user;
     if (port !== undefined) result.port = port;
     if (identitiesOnly !== undefined) result.identitiesOnly = identitiesOnly.toLowerCase() === 'yes';
+    if (strict === 'yes' || strict === 'ask') result.strictHostKeyChecking = 'yes';
+    else if (strict === 'accept-new') result.strictHostKeyChecking = 'accept-new';
+    else if (strict === 'no' || strict === 'off') result.strictHostKeyChecking = 'no';
     if (proxyJump !== undefined && proxyJump.toLowerCase() !== 'none') result.proxyJump = proxyJump;
     if (proxyCommand !== undefined && proxyCommand.toLowerCase() !== 'none')
       result.proxyCommand = proxyCommand;

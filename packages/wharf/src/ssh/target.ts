@@ -51,6 +51,8 @@ export interface ConnectTarget {
   proxyCommand?: string;
   /** UserKnownHostsFile entries from the ssh config. */
   knownHostsFiles: string[];
+  /** StrictHostKeyChecking from the ssh config, when set (else the pool's policy). */
+  hostKeyChecking?: 'yes' | 'accept-new' | 'no';
   connectTimeoutMs: number;
   keepaliveIntervalMs: number;
 }
@@ -163,6 +165,7 @@ function baseTarget(
     }),
     useAgent: !keysOnly && Boolean(env.SSH_AUTH_SOCK),
     knownHostsFiles: hostConfig.userKnownHostsFiles ?? [],
+    ...(hostConfig.strictHostKeyChecking ? { hostKeyChecking: hostConfig.strictHostKeyChecking } : {}),
     connectTimeoutMs:
       options.connectTimeoutMs ??
       (hostConfig.connectTimeoutSeconds ? hostConfig.connectTimeoutSeconds * 1000 : 20_000),

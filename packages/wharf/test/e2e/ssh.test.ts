@@ -555,6 +555,19 @@ describe('SSH layer on the local fleet', () => {
       return true;
     });
     assert.equal(q.stats()[host]!.connections, 0);
+    // A host the user's ssh config marks StrictHostKeyChecking no is not checked (as OpenSSH and Kamal do).
+    const config = join(dir, 'ssh_config_unchecked');
+    writeFileSync(config, `Host ${host}\n  StrictHostKeyChecking no\n  IdentityFile ${fleet.ssh_key}\n`);
+    const events: SshLogEvent[] = [];
+    const unchecked = new SshPool({
+      settings: { config },
+      hostKeys: { files: [], recordFile: record },
+      env: {},
+      log: (e) => events.push(e),
+    });
+    pools.push(unchecked);
+    assert.equal((await unchecked.run(host, 'hostname')).stdout.trim(), name);
+    assert.ok(events.some((e) => e.type === 'connect' && e.hostKey === 'unchecked'));
     // Nothing was recorded over the old key.
     assert.equal(
       readFileSync(record, 'utf8')

@@ -239,6 +239,18 @@ describe('HostKeyStore (trust on first use)', () => {
     );
   });
 
+  test('StrictHostKeyChecking from the ssh config: no accepts anything, yes refuses unknown hosts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wharf-kh-'));
+    const record = join(dir, 'known_hosts');
+    writeFileSync(record, `web ${A.line}\n`);
+    const store = new HostKeyStore({ files: [], recordFile: record });
+    assert.equal(await store.verify('web', 22, B.blob, [], 'no'), 'unchecked');
+    assert.equal(await store.verify('new', 22, B.blob, [], 'no'), 'unchecked');
+    await assert.rejects(store.verify('other', 22, B.blob, [], 'yes'), /not in any known_hosts file/);
+    await assert.rejects(store.verify('web', 22, B.blob, [], 'accept-new'), /does not match/);
+    assert.equal(readFileSync(record, 'utf8'), `web ${A.line}\n`);
+  });
+
   test('strict policy refuses unknown hosts and records nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wharf-kh-'));
     const record = join(dir, 'known_hosts');

@@ -76,6 +76,18 @@ describe('ssh config', () => {
     assert.equal(config.resolve('legacy').proxyCommand, 'ssh -W %h:%p jump');
   });
 
+  test('StrictHostKeyChecking values', () => {
+    const c = SshConfig.parse(
+      'Host a\n StrictHostKeyChecking no\nHost b\n StrictHostKeyChecking accept-new\nHost c\n StrictHostKeyChecking ask\n',
+      'cfg',
+      '/h',
+    );
+    assert.equal(c.resolve('a').strictHostKeyChecking, 'no');
+    assert.equal(c.resolve('b').strictHostKeyChecking, 'accept-new');
+    assert.equal(c.resolve('c').strictHostKeyChecking, 'yes');
+    assert.equal(c.resolve('d').strictHostKeyChecking, undefined);
+  });
+
   test('Match criteria other than all and host never match', () => {
     assert.equal(config.resolve('other').user, undefined);
   });
