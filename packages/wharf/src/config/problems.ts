@@ -84,6 +84,7 @@ export function suggestKey(typo: string, valid: readonly string[]): string | und
   let bestScore = Infinity;
   for (const candidate of valid) {
     const c = candidate.toLowerCase();
+    if (Math.abs(c.length - t.length) > 3) continue;
     let score = editDistance(t, c);
     if (c.replace(/[-_]/g, '') === t.replace(/[-_]/g, '')) score = 0.5;
     if (score < bestScore) {
