@@ -199,6 +199,11 @@ export function validateServiceOptions(service: string, raw: ServiceOptions): vo
         `service ${service}: automatic TLS does not support wildcard hosts; pass --tls-certificate-path and --tls-private-key-path`,
       );
     }
+    if (options.tlsCertificatePath === '') {
+      throw new ProxyError(
+        `service ${service}: automatic TLS certificates (ACME) are not supported by wharf-proxy yet; pass --tls-certificate-path and --tls-private-key-path`,
+      );
+    }
   }
   if ((options.tlsCertificatePath === '') !== (options.tlsPrivateKeyPath === '')) {
     throw new ProxyError(

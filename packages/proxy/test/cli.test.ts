@@ -59,10 +59,12 @@ test('deploy flags map to kamal-proxy defaults and validation', () => {
   assert.equal(d.serviceOptions.stripPrefix, true);
   assert.equal(d.serviceOptions.tlsRedirect, true);
   assert.equal(d.targetOptions.forwardHeaders, true, 'forward headers default on without TLS');
-  const tls = parse(['--target=a:1', '--host=example.com', '--tls', '--tls-staging']);
+  const certFlags = ['--tls-certificate-path=/c.pem', '--tls-private-key-path=/k.pem'];
+  const tls = parse(['--target=a:1', '--host=example.com', '--tls', '--tls-staging', ...certFlags]);
   assert.equal(tls.targetOptions.forwardHeaders, false, 'forward headers default off with TLS');
   assert.match(tls.serviceOptions.acmeDirectory, /acme-staging-v02/);
-  assert.equal(parse(['--target=a:1', '--tls', '--host=x.com', '--forward-headers']).targetOptions.forwardHeaders, true);
+  assert.equal(parse(['--target=a:1', '--tls', '--host=x.com', '--forward-headers', ...certFlags]).targetOptions.forwardHeaders, true);
+  assert.throws(() => parse(['--target=a:1', '--tls', '--host=x.com']), /automatic TLS certificates \(ACME\) are not supported by wharf-proxy yet/);
   // Kamal's own invocation.
   const kamal = parse([
     '--target=172.1.0.2:80',

@@ -62,6 +62,20 @@ test('a missing or duplicated Host header gets 400', async () => {
   }
 });
 
+test('absolute-form request targets are routed by their host; other forms get 400', async () => {
+  const { proxy, backend } = await setup();
+  try {
+    const abs = await raw(proxy.httpPort, 'GET http://example.com/abs?x=1 HTTP/1.1\r\nHost: other.com\r\nConnection: close\r\n\r\n');
+    assert.match(abs.reply, /^HTTP\/1\.1 200/);
+    assert.match(abs.reply, /v1 GET \/abs\?x=1/);
+    assert.equal(backend.seen.at(-1)!.headers.host, 'example.com');
+    assert.match((await raw(proxy.httpPort, 'OPTIONS * HTTP/1.1\r\nHost: x.com\r\n\r\n')).reply, /^HTTP\/1\.1 400/);
+  } finally {
+    await proxy.stop();
+    await backend.close();
+  }
+});
+
 test('oversized headers get 431', async () => {
   const { proxy, backend } = await setup({ maxHeaderSize: 8 * 1024 });
   try {

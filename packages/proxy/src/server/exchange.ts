@@ -201,7 +201,16 @@ export class Exchange implements InflightRequest {
     }
     if (!requestStart) out.push('X-Request-Start', 't=' + Date.now());
 
-    const url = req.url ?? '/';
+    let url = req.url ?? '/';
+    if (url.charCodeAt(0) !== 47 /* / */) {
+      // absolute-form (GET http://host/path): its host wins over the Host header.
+      const m = /^https?:\/\/([^/?#]+)([^#]*)/i.exec(url);
+      if (m === null) return this.respondError(400, '', true);
+      host = m[1]!;
+      this.host = host;
+      url = m[2] === '' ? '/' : m[2]!.charCodeAt(0) === 63 ? '/' + m[2] : m[2]!;
+      if (!validHost(host)) return this.respondError(400, '', true);
+    }
     const q = url.indexOf('?');
     this.path = q === -1 ? url : url.slice(0, q);
     this.query = q === -1 ? '' : url.slice(q + 1);
