@@ -15,6 +15,8 @@ import { patternListMatches, wildcardMatch } from './known-hosts.js';
 export interface SshConfigLine {
   keyword: string;
   args: string[];
+  /** The value as written (for ProxyCommand, which is shell text). */
+  raw: string;
   file: string;
   line: number;
 }
@@ -41,11 +43,11 @@ export interface SshHostConfig {
 }
 
 /** Splits one config line into keyword and arguments (handles `Key=Value` and double quotes). */
-export function splitConfigLine(text: string): { keyword: string; args: string[] } | undefined {
+export function splitConfigLine(text: string): { keyword: string; args: string[]; raw: string } | undefined {
   const line = text.trim();
   if (line === '' || line.startsWith('#')) return undefined;
   const m = /^([A-Za-z][A-Za-z0-9]*)\s*(?:=\s*|\s+)(.*)$/.exec(line);
-  if (!m) return { keyword: line.toLowerCase(), args: [] };
+  if (!m) return { keyword: line.toLowerCase(), args: [], raw: '' };
   const args: string[] = [];
   const rest = m[2]!;
   const re = /"([^"]*)"|(\S+)/g;
@@ -55,7 +57,7 @@ export function splitConfigLine(text: string): { keyword: string; args: string[]
     if (t[2]?.startsWith('#')) break;
     args.push(word);
   }
-  return { keyword: m[1]!.toLowerCase(), args };
+  return { keyword: m[1]!.toLowerCase(), args, raw: rest.trim() };
 }
 
 function expandHome(path: string, home: string): string {
@@ -109,7 +111,7 @@ function parseTextInto(
   text.split(/\r?\n/).forEach((raw, index) => {
     const parsed = splitConfigLine(raw);
     if (!parsed) return;
-    const { keyword, args } = parsed;
+    const { keyword, args, raw: value } = parsed;
     if (keyword === 'host') {
       const list = args.join(',');
       block = { condition: (host) => patternListMatches(list, host), lines: [] };
@@ -120,7 +122,7 @@ function parseTextInto(
     } else if (keyword === 'include') {
       if (depth < 16) for (const pattern of args) block = readIncluded(pattern, home, depth, blocks, block);
     } else {
-      block.lines.push({ keyword, args, file, line: index + 1 });
+      block.lines.push({ keyword, args, raw: value, file, line: index + 1 });
     }
   });
   return block;
@@ -171,6 +173,7 @@ export class SshConfig {
   /** The settings that apply to `host` (the name given to wharf, before HostName). */
   resolve(host: string): SshHostConfig {
     const first = new Map<string, string[]>();
+    const firstRaw = new Map<string, string>();
     const identityFiles: string[] = [];
     const knownHosts: string[] = [];
     for (const block of this.blocks) {
@@ -180,6 +183,7 @@ export class SshConfig {
           if (line.args[0]) identityFiles.push(line.args[0]);
         } else if (!first.has(line.keyword)) {
           first.set(line.keyword, line.args);
+          firstRaw.set(line.keyword, line.raw);
         }
       }
     }
@@ -201,8 +205,7 @@ export class SshConfig {
       if (f.toLowerCase() !== 'none') knownHosts.push(expandHome(expandTokens(f, tokens), this.home));
     }
     const proxyJump = one('proxyjump');
-    const proxyCommandArgs = first.get('proxycommand');
-    const proxyCommand = proxyCommandArgs ? proxyCommandArgs.join(' ') : undefined;
+    const proxyCommand = firstRaw.get('proxycommand');
     const identitiesOnly = one('identitiesonly');
     const strict = one('stricthostkeychecking')?.toLowerCase();
     const connectTimeout = one('connecttimeout');

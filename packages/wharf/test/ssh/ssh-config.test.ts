@@ -25,7 +25,7 @@ Host db
   UserKnownHostsFile ~/.ssh/known_db /etc/known_db
 
 Host legacy
-  ProxyCommand ssh -W %h:%p jump
+  ProxyCommand ssh -o "ProxyCommand none" -W %h:%p jump
 
 Match host=other
   User nobody
@@ -43,9 +43,10 @@ describe('ssh config', () => {
     assert.deepEqual(splitConfigLine('  IdentityFile "/a b/c"  '), {
       keyword: 'identityfile',
       args: ['/a b/c'],
+      raw: '"/a b/c"',
     });
-    assert.deepEqual(splitConfigLine('Port=22'), { keyword: 'port', args: ['22'] });
-    assert.deepEqual(splitConfigLine('Host a b # trailing'), { keyword: 'host', args: ['a', 'b'] });
+    assert.deepEqual(splitConfigLine('Port=22'), { keyword: 'port', args: ['22'], raw: '22' });
+    assert.deepEqual(splitConfigLine('Host a b # trailing')?.args, ['a', 'b']);
     assert.equal(splitConfigLine('# only a comment'), undefined);
   });
 
@@ -73,7 +74,7 @@ describe('ssh config', () => {
   test('ProxyJump, ProxyCommand and UserKnownHostsFile', () => {
     assert.equal(config.resolve('db').proxyJump, 'admin@bastion:2200,inner');
     assert.deepEqual(config.resolve('db').userKnownHostsFiles, ['/home/me/.ssh/known_db', '/etc/known_db']);
-    assert.equal(config.resolve('legacy').proxyCommand, 'ssh -W %h:%p jump');
+    assert.equal(config.resolve('legacy').proxyCommand, 'ssh -o "ProxyCommand none" -W %h:%p jump');
   });
 
   test('StrictHostKeyChecking values', () => {
