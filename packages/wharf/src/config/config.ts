@@ -219,6 +219,33 @@ export class Config {
       .filter((r): r is NonNullable<typeof r> => r !== undefined);
   }
 
+  /**
+   * Every secret name the config refers to (env secrets of roles, tags and
+   * accessories, registry credentials in list form, builder secrets, ssh
+   * key_data, custom SSL certificates), for the secrets module to fetch.
+   */
+  secretNames(): string[] {
+    const names = new Set<string>();
+    const add = (n: string | undefined) => n !== undefined && n !== '' && names.add(n);
+    for (const role of this.roles) for (const host of role.hosts) role.env(host).secretNames.forEach(add);
+    this.env.secretNames.forEach(add);
+    for (const tag of this.envTags) tag.env.secretNames.forEach(add);
+    for (const registry of [this.registry, ...this.accessories.map((a) => a.registry)]) {
+      for (const c of [registry?.usernameCredential, registry?.passwordCredential])
+        if (c && 'secret' in c) add(c.secret);
+    }
+    for (const a of this.accessories) a.env.secretNames.forEach(add);
+    this.builder.secrets.forEach(add);
+    this.ssh.keyData?.forEach(add);
+    for (const p of [...this.roles.map((r) => r.proxy), ...this.accessories.map((a) => a.proxy)]) {
+      if (p?.customSslCertificate) {
+        add(p.certificatePemSecret);
+        add(p.privateKeyPemSecret);
+      }
+    }
+    return [...names];
+  }
+
   // --- env ------------------------------------------------------------------
 
   /** Env of each tag in the root `env.tags`. */
