@@ -293,7 +293,9 @@ export class SshPool {
     if (target.proxyCommand) {
       const proxy = spawnProxyCommand(target.proxyCommand, this.options.env ?? process.env);
       try {
-        return await this.starts.use(() => this.openOver(target, auth, proxy.stream));
+        const connection = await this.starts.use(() => this.openOver(target, auth, proxy.stream));
+        connection.onClose(() => proxy.kill());
+        return connection;
       } catch (error) {
         proxy.kill();
         const stderr = proxy.stderr();
