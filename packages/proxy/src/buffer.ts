@@ -72,7 +72,8 @@ export class SpillBuffer {
 
   /** The whole body: a Buffer when it stayed in memory, a stream from the file otherwise. */
   body(): Buffer | Readable {
-    if (this.path === null) return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size);
+    if (this.path === null)
+      return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size);
     return createReadStream(this.path);
   }
 

@@ -22,7 +22,9 @@ const MAX_REDIRECTS = 5;
 const BODY_EXCERPT = 200;
 
 export function checkHealth(req: HealthCheckRequest): Promise<HealthResult> {
-  const url = new URL(`http://${formatHost(req.host)}:${req.port}${req.path.startsWith('/') ? req.path : '/' + req.path}`);
+  const url = new URL(
+    `http://${formatHost(req.host)}:${req.port}${req.path.startsWith('/') ? req.path : '/' + req.path}`,
+  );
   const deadline = Date.now() + req.timeoutMs;
   return attempt(url, req.hostHeader, deadline, 0);
 }
@@ -44,40 +46,50 @@ function attempt(url: URL, hostHeader: string, deadline: number, redirects: numb
       clearTimeout(timer);
       resolve(r);
     };
-    const request = mod.request(url, { method: 'GET', headers, agent: false, rejectUnauthorized: false }, (res) => {
-      const status = res.statusCode ?? 0;
-      const location = res.headers.location;
-      if (status >= 300 && status < 400 && location && redirects < MAX_REDIRECTS) {
-        res.resume();
-        let next: URL;
-        try {
-          next = new URL(location, url);
-        } catch {
-          finish({ healthy: false, detail: `${status} redirect to an invalid location ${JSON.stringify(location)}` });
+    const request = mod.request(
+      url,
+      { method: 'GET', headers, agent: false, rejectUnauthorized: false },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        const location = res.headers.location;
+        if (status >= 300 && status < 400 && location && redirects < MAX_REDIRECTS) {
+          res.resume();
+          let next: URL;
+          try {
+            next = new URL(location, url);
+          } catch {
+            finish({
+              healthy: false,
+              detail: `${status} redirect to an invalid location ${JSON.stringify(location)}`,
+            });
+            return;
+          }
+          attempt(next, hostHeader, deadline, redirects + 1).then(finish, () => undefined);
           return;
         }
-        attempt(next, hostHeader, deadline, redirects + 1).then(finish, () => undefined);
-        return;
-      }
-      if (status >= 200 && status < 300) {
-        res.resume();
-        finish({ healthy: true, detail: String(status) });
-        return;
-      }
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        if (body.length < BODY_EXCERPT) body += chunk;
-        if (body.length >= BODY_EXCERPT) res.destroy();
-      });
-      const done = (): void => {
-        const excerpt = body.replace(/\s+/g, ' ').trim().slice(0, BODY_EXCERPT);
-        finish({ healthy: false, detail: excerpt === '' ? `status ${status}` : `status ${status}: ${excerpt}` });
-      };
-      res.on('end', done);
-      res.on('close', done);
-      res.on('error', done);
-    });
+        if (status >= 200 && status < 300) {
+          res.resume();
+          finish({ healthy: true, detail: String(status) });
+          return;
+        }
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if (body.length < BODY_EXCERPT) body += chunk;
+          if (body.length >= BODY_EXCERPT) res.destroy();
+        });
+        const done = (): void => {
+          const excerpt = body.replace(/\s+/g, ' ').trim().slice(0, BODY_EXCERPT);
+          finish({
+            healthy: false,
+            detail: excerpt === '' ? `status ${status}` : `status ${status}: ${excerpt}`,
+          });
+        };
+        res.on('end', done);
+        res.on('close', done);
+        res.on('error', done);
+      },
+    );
     const timer = setTimeout(() => {
       request.destroy();
       finish({ healthy: false, detail: `no response within ${remaining}ms` });

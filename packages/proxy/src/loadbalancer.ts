@@ -100,7 +100,9 @@ export class LoadBalancer {
         this.healthWaiters = this.healthWaiters.filter((w) => w !== onHealthy);
         const failing = this.all()
           .filter((t) => t.state !== 'healthy')
-          .map((t) => `${t.name} (${t.lastResult ? t.lastResult.detail : 'no health check has finished yet'})`);
+          .map(
+            (t) => `${t.name} (${t.lastResult ? t.lastResult.detail : 'no health check has finished yet'})`,
+          );
         reject(
           new ProxyError(
             `target failed to become healthy within configured timeout (${formatDuration(timeoutMs)}) for service ${service}: ` +
@@ -132,7 +134,12 @@ function routable(targets: Target[]): Target[] {
   return targets.filter((t) => t.state === 'restoring');
 }
 
-function pick(list: Target[], lb: LoadBalancer, key: 'writerIndex' | 'readerIndex', exclude: Target | null): Target | null {
+function pick(
+  list: Target[],
+  lb: LoadBalancer,
+  key: 'writerIndex' | 'readerIndex',
+  exclude: Target | null,
+): Target | null {
   const n = list.length;
   if (n === 0) return null;
   if (n === 1) {

@@ -3,7 +3,17 @@
 // and kamal_proxy_http_in_flight_requests.
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-const STANDARD_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE']);
+const STANDARD_METHODS = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'CONNECT',
+  'OPTIONS',
+  'TRACE',
+]);
 
 interface Series {
   service: string;
@@ -33,7 +43,14 @@ export class Metrics {
     const key = service + '\0' + m + '\0' + status;
     let s = this.series.get(key);
     if (s === undefined) {
-      s = { service, method: m, status, count: 0, sum: 0, buckets: new Array<number>(BUCKETS.length).fill(0) };
+      s = {
+        service,
+        method: m,
+        status,
+        count: 0,
+        sum: 0,
+        buckets: new Array<number>(BUCKETS.length).fill(0),
+      };
       this.series.set(key, s);
     }
     s.count++;
@@ -52,7 +69,15 @@ export class Metrics {
     lines.push('# HELP kamal_proxy_http_requests_total Total number of HTTP requests');
     lines.push('# TYPE kamal_proxy_http_requests_total counter');
     const all = [...this.series.values()].sort((a, b) =>
-      a.service === b.service ? (a.method === b.method ? a.status - b.status : a.method < b.method ? -1 : 1) : a.service < b.service ? -1 : 1,
+      a.service === b.service
+        ? a.method === b.method
+          ? a.status - b.status
+          : a.method < b.method
+            ? -1
+            : 1
+        : a.service < b.service
+          ? -1
+          : 1,
     );
     for (const s of all) {
       lines.push(`kamal_proxy_http_requests_total{${labels(s)}} ${s.count}`);
@@ -63,7 +88,9 @@ export class Metrics {
       let cumulative = 0;
       for (let i = 0; i < BUCKETS.length; i++) {
         cumulative += s.buckets[i]!;
-        lines.push(`kamal_proxy_http_request_duration_seconds_bucket{${labels(s)},le="${BUCKETS[i]}"} ${cumulative}`);
+        lines.push(
+          `kamal_proxy_http_request_duration_seconds_bucket{${labels(s)},le="${BUCKETS[i]}"} ${cumulative}`,
+        );
       }
       lines.push(`kamal_proxy_http_request_duration_seconds_bucket{${labels(s)},le="+Inf"} ${s.count}`);
       lines.push(`kamal_proxy_http_request_duration_seconds_sum{${labels(s)}} ${s.sum}`);

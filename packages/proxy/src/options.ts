@@ -168,7 +168,9 @@ export function validateServiceOptions(service: string, raw: ServiceOptions): vo
   if (options.tlsEnabled) {
     if (options.tlsOnDemandUrl !== '') {
       if (options.hosts.length > 0) {
-        throw new ProxyError(`service ${service}: --host cannot be combined with --tls-on-demand-url; drop one of them`);
+        throw new ProxyError(
+          `service ${service}: --host cannot be combined with --tls-on-demand-url; drop one of them`,
+        );
       }
       if (options.tlsCertificatePath !== '' || options.tlsPrivateKeyPath !== '') {
         throw new ProxyError(
@@ -187,7 +189,9 @@ export function validateServiceOptions(service: string, raw: ServiceOptions): vo
         );
       }
     } else if (options.hosts.length === 0) {
-      throw new ProxyError(`service ${service}: TLS needs at least one --host; add --host=<name> to the deploy`);
+      throw new ProxyError(
+        `service ${service}: TLS needs at least one --host; add --host=<name> to the deploy`,
+      );
     }
     if (!options.pathPrefixes.includes('/')) {
       throw new ProxyError(
@@ -210,7 +214,11 @@ export function validateServiceOptions(service: string, raw: ServiceOptions): vo
       `service ${service}: --tls-certificate-path and --tls-private-key-path must be given together`,
     );
   }
-  if (options.canonicalHost !== '' && options.hosts.length > 0 && !options.hosts.includes(options.canonicalHost)) {
+  if (
+    options.canonicalHost !== '' &&
+    options.hosts.length > 0 &&
+    !options.hosts.includes(options.canonicalHost)
+  ) {
     throw new ProxyError(
       `service ${service}: canonical host "${options.canonicalHost}" must be one of the hosts (${options.hosts.join(', ')}); add it with --host`,
     );

@@ -43,16 +43,21 @@ export class ErrorPages {
     try {
       entries = readdirSync(dir);
     } catch (err) {
-      throw new ProxyError(`service ${service}: cannot read error pages directory ${dir}; check --error-pages`, {
-        cause: err,
-      });
+      throw new ProxyError(
+        `service ${service}: cannot read error pages directory ${dir}; check --error-pages`,
+        {
+          cause: err,
+        },
+      );
     }
     for (const entry of entries) {
       const m = /^(\d{3})\.html$/.exec(entry);
       if (m) templates.set(Number(m[1]), readFileSync(join(dir, entry), 'utf8'));
     }
     if (templates.size === 0) {
-      throw new ProxyError(`service ${service}: ${dir} has no <status>.html error pages; check --error-pages`);
+      throw new ProxyError(
+        `service ${service}: ${dir} has no <status>.html error pages; check --error-pages`,
+      );
     }
     return new ErrorPages(templates);
   }

@@ -57,7 +57,10 @@ export class PauseController {
         this.waiters.delete(waiter);
         resolve(outcome);
       };
-      const timer = setTimeout(() => waiter({ proceed: false, status: 504, message: '' }), this.pauseTimeoutMs);
+      const timer = setTimeout(
+        () => waiter({ proceed: false, status: 504, message: '' }),
+        this.pauseTimeoutMs,
+      );
       this.waiters.add(waiter);
     });
   }

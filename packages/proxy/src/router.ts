@@ -213,7 +213,8 @@ export class Router {
     return this.serialize(args.service, async () => {
       const name = args.service;
       const service = this.requireService(name);
-      if (args.targets.length === 0) throw new ProxyError(`service ${name}: no rollout target given; pass --target`);
+      if (args.targets.length === 0)
+        throw new ProxyError(`service ${name}: no rollout target given; pass --target`);
       args.targets.forEach((t) => validateTarget(name, t));
       args.readers.forEach((t) => validateTarget(name, t));
       const lb = new LoadBalancer(args.targets, args.readers, service.targetOptions, this.logger);
@@ -239,10 +240,14 @@ export class Router {
     return this.serialize(name, async () => {
       const service = this.requireService(name);
       if (service.rollout === null) {
-        throw new ProxyError(`rollout target not set for service ${name}; run \`rollout deploy ${name}\` first`);
+        throw new ProxyError(
+          `rollout target not set for service ${name}; run \`rollout deploy ${name}\` first`,
+        );
       }
       if (!Number.isInteger(percentage) || percentage < 0 || percentage > 100) {
-        throw new ProxyError(`rollout percentage ${percentage} for service ${name} must be a whole number from 0 to 100`);
+        throw new ProxyError(
+          `rollout percentage ${percentage} for service ${name} must be a whole number from 0 to 100`,
+        );
       }
       service.rolloutController = new RolloutController(percentage, allowlist);
       this.save();
@@ -313,15 +318,31 @@ export class Router {
         const options = normalizeServiceOptions(entry.options);
         const service = new Service(entry.name, options, entry.targetOptions);
         if (entry.activeTargets.length > 0) {
-          service.active = new LoadBalancer(entry.activeTargets, entry.activeReaders ?? [], entry.targetOptions, this.logger, true);
+          service.active = new LoadBalancer(
+            entry.activeTargets,
+            entry.activeReaders ?? [],
+            entry.targetOptions,
+            this.logger,
+            true,
+          );
           service.active.startHealthChecks();
         }
         if (entry.rolloutTargets?.length > 0) {
-          service.rollout = new LoadBalancer(entry.rolloutTargets, entry.rolloutReaders ?? [], entry.targetOptions, this.logger, true);
+          service.rollout = new LoadBalancer(
+            entry.rolloutTargets,
+            entry.rolloutReaders ?? [],
+            entry.targetOptions,
+            this.logger,
+            true,
+          );
           service.rollout.startHealthChecks();
         }
         if (entry.pause) service.pause.restore(entry.pause);
-        if (entry.rollout) service.rolloutController = new RolloutController(entry.rollout.percentage, entry.rollout.allowlist);
+        if (entry.rollout)
+          service.rolloutController = new RolloutController(
+            entry.rollout.percentage,
+            entry.rollout.allowlist,
+          );
         this.services.set(entry.name, service);
         restored++;
       } catch (err) {

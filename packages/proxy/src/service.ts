@@ -30,7 +30,8 @@ export class Service {
 
   /** Installs new options; loads error pages and certificates first so a bad file fails the deploy. */
   applyOptions(options: ServiceOptions, targetOptions: TargetOptions): void {
-    const errorPages = options.errorPagePath !== '' ? ErrorPages.fromDirectory(options.errorPagePath, this.name) : null;
+    const errorPages =
+      options.errorPagePath !== '' ? ErrorPages.fromDirectory(options.errorPagePath, this.name) : null;
     const secureContext =
       options.tlsEnabled && options.tlsCertificatePath !== ''
         ? loadCertificate(this.name, options.tlsCertificatePath, options.tlsPrivateKeyPath)

@@ -1,6 +1,15 @@
 // The state file: every service with its options and targets, written
 // atomically (temp file + fsync + rename) after each change and read on start.
-import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync, readFileSync, unlinkSync } from 'node:fs';
+import {
+  mkdirSync,
+  openSync,
+  writeSync,
+  fsyncSync,
+  closeSync,
+  renameSync,
+  readFileSync,
+  unlinkSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { homedir, tmpdir } from 'node:os';
 import type { PauseSnapshot } from './pause.js';
@@ -61,7 +70,9 @@ export function writeStateAtomically(path: string, state: StateFile): void {
     } catch {
       /* nothing to clean */
     }
-    throw new ProxyError(`cannot write the state file ${path} (${describeError(err)}); check the directory's permissions`);
+    throw new ProxyError(
+      `cannot write the state file ${path} (${describeError(err)}); check the directory's permissions`,
+    );
   }
 }
 
@@ -84,7 +95,9 @@ export function readState(path: string): StateFile | null {
   }
   const obj = parsed as Partial<StateFile>;
   if (typeof obj !== 'object' || obj === null || !Array.isArray(obj.services)) {
-    throw new ProxyError(`the state file ${path} has no services list; move it away and redeploy the services`);
+    throw new ProxyError(
+      `the state file ${path} has no services list; move it away and redeploy the services`,
+    );
   }
   return { version: 1, services: obj.services };
 }

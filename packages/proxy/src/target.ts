@@ -163,7 +163,10 @@ export class Target {
     if (this.inflight.size > 0) {
       await this.waitForIdle(timeoutMs);
       if (this.inflight.size > 0) {
-        this.logger.info('Request cancelled due to draining', { target: this.name, count: this.inflight.size });
+        this.logger.info('Request cancelled due to draining', {
+          target: this.name,
+          count: this.inflight.size,
+        });
         for (const request of [...this.inflight]) request.cancelForDrain();
         await this.waitForIdle(DRAIN_CANCEL_GRACE_MS);
       }

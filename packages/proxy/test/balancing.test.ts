@@ -104,7 +104,13 @@ test('read targets take GET/HEAD; writes set the writer-affinity cookie that pin
   const reader = await startBackend('reader');
   const proxy = await startTestProxy();
   try {
-    await proxy.call('Deploy', deployArgs('app', [writer.name], { readers: [reader.name], service: { writerAffinityTimeoutMs: 2_000 } }));
+    await proxy.call(
+      'Deploy',
+      deployArgs('app', [writer.name], {
+        readers: [reader.name],
+        service: { writerAffinityTimeoutMs: 2_000 },
+      }),
+    );
     assert.match((await request(proxy.httpPort, '/')).body, /^reader/);
     const post = await request(proxy.httpPort, '/', { method: 'POST', body: 'x' });
     assert.match(post.body, /^writer/);
@@ -112,7 +118,9 @@ test('read targets take GET/HEAD; writes set the writer-affinity cookie that pin
     assert.match(cookie, /^kamal-writer=\d+; Path=\/; Max-Age=2; HttpOnly$/);
     const pinned = await request(proxy.httpPort, '/', { headers: { cookie: cookie.split(';')[0]! } });
     assert.match(pinned.body, /^writer/);
-    const expired = await request(proxy.httpPort, '/', { headers: { cookie: `kamal-writer=${Date.now() - 1}` } });
+    const expired = await request(proxy.httpPort, '/', {
+      headers: { cookie: `kamal-writer=${Date.now() - 1}` },
+    });
     assert.match(expired.body, /^reader/);
   } finally {
     await proxy.stop();
@@ -145,7 +153,12 @@ test('a client that goes away is logged as 499 and the upstream request is cance
   const proxy = await startTestProxy();
   try {
     await proxy.call('Deploy', deployArgs('app', [slow.name]));
-    const req = http.request({ host: '127.0.0.1', port: proxy.httpPort, path: '/gone', headers: { host: 'x.com' } });
+    const req = http.request({
+      host: '127.0.0.1',
+      port: proxy.httpPort,
+      path: '/gone',
+      headers: { host: 'x.com' },
+    });
     req.on('error', () => undefined);
     req.end();
     await waitFor(() => slow.seen.some((s) => s.url === '/gone'), 2_000, 'request reached target');

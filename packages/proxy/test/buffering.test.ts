@@ -17,7 +17,9 @@ async function startEchoBackend() {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      res.end(`${body.length} ${digest(body)} ${req.headers['content-length'] ?? 'none'} ${req.headers['transfer-encoding'] ?? 'none'}`);
+      res.end(
+        `${body.length} ${digest(body)} ${req.headers['content-length'] ?? 'none'} ${req.headers['transfer-encoding'] ?? 'none'}`,
+      );
     });
   });
 }
@@ -32,20 +34,34 @@ test('buffered requests: in memory and spilled to disk arrive whole with a Conte
   try {
     await proxy.call(
       'Deploy',
-      deployArgs('app', [backend.name], { target: { bufferRequests: true, maxMemoryBufferSize: 1024, maxRequestBodySize: 64 * 1024 } }),
+      deployArgs('app', [backend.name], {
+        target: { bufferRequests: true, maxMemoryBufferSize: 1024, maxRequestBodySize: 64 * 1024 },
+      }),
     );
     const small = Buffer.alloc(500, 'a');
     let r = await request(proxy.httpPort, '/', { method: 'POST', body: small });
     assert.equal(r.body, `500 ${digest(small)} 500 none`);
 
     const large = Buffer.alloc(40 * 1024, 'b');
-    r = await request(proxy.httpPort, '/', { method: 'POST', body: large, headers: { 'transfer-encoding': 'chunked' } });
-    assert.equal(r.body, `${large.length} ${digest(large)} ${large.length} none`, 'chunked upload re-sent with a length');
+    r = await request(proxy.httpPort, '/', {
+      method: 'POST',
+      body: large,
+      headers: { 'transfer-encoding': 'chunked' },
+    });
+    assert.equal(
+      r.body,
+      `${large.length} ${digest(large)} ${large.length} none`,
+      'chunked upload re-sent with a length',
+    );
     await waitFor(() => spillFiles().length === 0, 2_000, 'spill file removed');
 
     r = await request(proxy.httpPort, '/', { method: 'POST', body: Buffer.alloc(65 * 1024) });
     assert.equal(r.status, 413, 'declared length over the limit');
-    r = await request(proxy.httpPort, '/', { method: 'POST', body: Buffer.alloc(65 * 1024), headers: { 'transfer-encoding': 'chunked' } });
+    r = await request(proxy.httpPort, '/', {
+      method: 'POST',
+      body: Buffer.alloc(65 * 1024),
+      headers: { 'transfer-encoding': 'chunked' },
+    });
     assert.equal(r.status, 413, 'chunked body over the limit');
     assert.match(r.body, /413/);
   } finally {
@@ -60,7 +76,11 @@ test('without buffering, bodies stream through and limits do not apply', async (
   try {
     await proxy.call('Deploy', deployArgs('app', [backend.name]));
     const body = Buffer.alloc(200 * 1024, 'c');
-    const r = await request(proxy.httpPort, '/', { method: 'PUT', body, headers: { 'transfer-encoding': 'chunked' } });
+    const r = await request(proxy.httpPort, '/', {
+      method: 'PUT',
+      body,
+      headers: { 'transfer-encoding': 'chunked' },
+    });
     assert.equal(r.body, `${body.length} ${digest(body)} none chunked`);
   } finally {
     await proxy.stop();
@@ -75,7 +95,9 @@ test('a malformed chunked body is refused with 400', async () => {
     await proxy.call('Deploy', deployArgs('app', [backend.name], { target: { bufferRequests: true } }));
     const reply = await new Promise<string>((resolve) => {
       const s = net.connect(proxy.httpPort, '127.0.0.1', () => {
-        s.write('POST / HTTP/1.1\r\nHost: x.com\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\nhello\r\n0\r\n\r\n');
+        s.write(
+          'POST / HTTP/1.1\r\nHost: x.com\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\nhello\r\n0\r\n\r\n',
+        );
       });
       let data = '';
       s.on('data', (d) => (data += d));
@@ -112,7 +134,9 @@ test('buffered responses: sent whole with a length, spilled when large, 500 over
   try {
     await proxy.call(
       'Deploy',
-      deployArgs('app', [backend.name], { target: { bufferResponses: true, maxMemoryBufferSize: 8 * 1024, maxResponseBodySize: 256 * 1024 } }),
+      deployArgs('app', [backend.name], {
+        target: { bufferResponses: true, maxMemoryBufferSize: 8 * 1024, maxResponseBodySize: 256 * 1024 },
+      }),
     );
     let r = await request(proxy.httpPort, '/?size=1000');
     assert.equal(r.status, 200);

@@ -18,7 +18,10 @@ test('Go durations parse and print like kamal-proxy', () => {
   assert.equal(parseDuration('500ms'), 500);
   assert.equal(parseDuration('1.5h'), 5_400_000);
   assert.equal(parseDuration('0'), 0);
-  assert.throws(() => parseDuration('30', 'deploy-timeout'), /invalid argument "30" for "--deploy-timeout" flag/);
+  assert.throws(
+    () => parseDuration('30', 'deploy-timeout'),
+    /invalid argument "30" for "--deploy-timeout" flag/,
+  );
   assert.equal(formatDuration(30_000), '30s');
   assert.equal(formatDuration(90_000), '1m30s');
   assert.equal(formatDuration(300), '300ms');
@@ -32,7 +35,20 @@ test('flags follow pflag rules: =value, separate value, bool forms, repeated and
     { name: 'timeout', type: 'duration' as const, default: 1000, help: '' },
     { name: 'message', type: 'string' as const, default: '', help: '' },
   ];
-  const f = parseFlags(['svc', '--target=a:80,b:80', '--target', 'c:80', '--tls', '--strip=false', '--timeout', '2s', '--message=hi, there'], specs);
+  const f = parseFlags(
+    [
+      'svc',
+      '--target=a:80,b:80',
+      '--target',
+      'c:80',
+      '--tls',
+      '--strip=false',
+      '--timeout',
+      '2s',
+      '--message=hi, there',
+    ],
+    specs,
+  );
   assert.deepEqual(f.positional, ['svc']);
   assert.deepEqual(f.values.get('target'), ['a:80', 'b:80', 'c:80']);
   assert.equal(f.values.get('tls'), true);
@@ -63,8 +79,15 @@ test('deploy flags map to kamal-proxy defaults and validation', () => {
   const tls = parse(['--target=a:1', '--host=example.com', '--tls', '--tls-staging', ...certFlags]);
   assert.equal(tls.targetOptions.forwardHeaders, false, 'forward headers default off with TLS');
   assert.match(tls.serviceOptions.acmeDirectory, /acme-staging-v02/);
-  assert.equal(parse(['--target=a:1', '--tls', '--host=x.com', '--forward-headers', ...certFlags]).targetOptions.forwardHeaders, true);
-  assert.throws(() => parse(['--target=a:1', '--tls', '--host=x.com']), /automatic TLS certificates \(ACME\) are not supported by wharf-proxy yet/);
+  assert.equal(
+    parse(['--target=a:1', '--tls', '--host=x.com', '--forward-headers', ...certFlags]).targetOptions
+      .forwardHeaders,
+    true,
+  );
+  assert.throws(
+    () => parse(['--target=a:1', '--tls', '--host=x.com']),
+    /automatic TLS certificates \(ACME\) are not supported by wharf-proxy yet/,
+  );
   // Kamal's own invocation.
   const kamal = parse([
     '--target=172.1.0.2:80',
@@ -82,9 +105,15 @@ test('deploy flags map to kamal-proxy defaults and validation', () => {
   assert.deepEqual(kamal.targetOptions.logRequestHeaders, ['Cache-Control', 'Last-Modified', 'User-Agent']);
   assert.equal(kamal.targetOptions.bufferRequests, true);
   assert.throws(() => parse(['--target=a:1', '--tls']), /TLS needs at least one --host/);
-  assert.throws(() => parse(['--target=a:1', '--tls-certificate-path=/c.pem']), /tls-certificate-path tls-private-key-path/);
+  assert.throws(
+    () => parse(['--target=a:1', '--tls-certificate-path=/c.pem']),
+    /tls-certificate-path tls-private-key-path/,
+  );
   assert.throws(() => parse(['--target=a:1', '--host=a.com', '--canonical-host=b.com']), /canonical host/);
-  assert.throws(() => parse(['--target=a:1', '--max-response-body=5']), /max-response-body can only be set when response buffering is enabled/);
+  assert.throws(
+    () => parse(['--target=a:1', '--max-response-body=5']),
+    /max-response-body can only be set when response buffering is enabled/,
+  );
 });
 
 test('CLI deploy, list, pause/resume, rollout and remove over the control socket', async () => {
@@ -95,7 +124,14 @@ test('CLI deploy, list, pause/resume, rollout and remove over the control socket
   try {
     let c = capture();
     let code = await main(
-      ['deploy', 'app', `--target=${backend.name}`, '--host=example.com', '--deploy-timeout=5s', '--health-check-interval=50ms'],
+      [
+        'deploy',
+        'app',
+        `--target=${backend.name}`,
+        '--host=example.com',
+        '--deploy-timeout=5s',
+        '--health-check-interval=50ms',
+      ],
       c.io,
     );
     assert.equal(code, 0, c.err.join(''));
@@ -105,7 +141,10 @@ test('CLI deploy, list, pause/resume, rollout and remove over the control socket
     assert.equal(await main(['ls'], c.io), 0);
     const table = c.out.join('').replace(/\x1b\[[0-9;]*m/g, '');
     assert.match(table, /^Service\s+Host\s+Path\s+Target\s+State\s+TLS/);
-    assert.match(table, new RegExp(`app\\s+example\\.com\\s+/\\s+${backend.name.replace(/\./g, '\\.')}\\s+running\\s+no`));
+    assert.match(
+      table,
+      new RegExp(`app\\s+example\\.com\\s+/\\s+${backend.name.replace(/\./g, '\\.')}\\s+running\\s+no`),
+    );
 
     assert.equal(await main(['pause', 'app', '--drain-timeout=1s', '--max-pause=2s'], capture().io), 0);
     assert.equal(proxy.router.services.get('app')!.pause.state, 'paused');
@@ -123,7 +162,10 @@ test('CLI deploy, list, pause/resume, rollout and remove over the control socket
     c = capture();
     code = await main(['deploy', 'app', `--target=${backend.name}`, '--max-request-body=10'], c.io);
     assert.equal(code, 1);
-    assert.equal(c.err.join(''), 'Error: max-request-body can only be set when request buffering is enabled\n');
+    assert.equal(
+      c.err.join(''),
+      'Error: max-request-body can only be set when request buffering is enabled\n',
+    );
 
     c = capture();
     assert.equal(await main(['deploy', 'app'], c.io), 1);
@@ -145,7 +187,10 @@ test('CLI reports an unreachable proxy in one sentence', async () => {
   try {
     const c = capture();
     assert.equal(await main(['list'], c.io), 1);
-    assert.match(c.err.join(''), /^Error: cannot reach the proxy at \/nonexistent\/kamal-proxy\.sock: start it with `wharf-proxy run`/);
+    assert.match(
+      c.err.join(''),
+      /^Error: cannot reach the proxy at \/nonexistent\/kamal-proxy\.sock: start it with `wharf-proxy run`/,
+    );
   } finally {
     if (previous === undefined) delete process.env['KAMAL_PROXY_SOCKET'];
     else process.env['KAMAL_PROXY_SOCKET'] = previous;
@@ -159,8 +204,20 @@ test('unknown commands and help', async () => {
   c = capture();
   assert.equal(await main(['deploy', '--help'], c.io), 0);
   const help = c.out.join('');
-  for (const flag of ['--target', '--read-target', '--host', '--path-prefix', '--tls-certificate-path', '--buffer-memory', '--writer-affinity-timeout', '--forward-headers']) {
+  for (const flag of [
+    '--target',
+    '--read-target',
+    '--host',
+    '--path-prefix',
+    '--tls-certificate-path',
+    '--buffer-memory',
+    '--writer-affinity-timeout',
+    '--forward-headers',
+  ]) {
     assert.ok(help.includes(flag), `help mentions ${flag}`);
   }
-  assert.match(help, /--deploy-timeout duration\s+Maximum time to wait for the new target to become healthy \(default 30s\)/);
+  assert.match(
+    help,
+    /--deploy-timeout duration\s+Maximum time to wait for the new target to become healthy \(default 30s\)/,
+  );
 });

@@ -74,7 +74,10 @@ test('stop uses the service error pages when given', async () => {
     assert.equal(r.body, '<p>custom: brb</p>');
     assert.equal(r.headers['content-type'], 'text/html; charset=utf-8');
     await assert.rejects(
-      proxy.call('Deploy', deployArgs('app', [backend.name], { service: { errorPagePath: '/nonexistent-pages' } })),
+      proxy.call(
+        'Deploy',
+        deployArgs('app', [backend.name], { service: { errorPagePath: '/nonexistent-pages' } }),
+      ),
       /cannot read error pages directory \/nonexistent-pages/,
     );
   } finally {
@@ -89,7 +92,10 @@ test('rollout by cookie allowlist and by percentage', async () => {
   const proxy = await startTestProxy();
   try {
     await proxy.call('Deploy', deployArgs('app', [stable.name]));
-    await assert.rejects(proxy.call('RolloutSet', { service: 'app', percentage: 10, allowlist: [] }), /rollout target not set/);
+    await assert.rejects(
+      proxy.call('RolloutSet', { service: 'app', percentage: 10, allowlist: [] }),
+      /rollout target not set/,
+    );
     await proxy.call('RolloutDeploy', {
       service: 'app',
       targets: [canary.name],
@@ -138,12 +144,19 @@ test('access log: one JSON line per request with kamal-proxy fields, durations i
   try {
     await proxy.call(
       'Deploy',
-      deployArgs('app', [backend.name], { target: { logRequestHeaders: ['Cache-Control'], logResponseHeaders: ['X-Runtime'] } }),
+      deployArgs('app', [backend.name], {
+        target: { logRequestHeaders: ['Cache-Control'], logResponseHeaders: ['X-Runtime'] },
+      }),
     );
     await request(proxy.httpPort, '/things?page=2', {
       method: 'POST',
       body: 'abc',
-      headers: { 'content-type': 'text/plain', 'user-agent': 'tester', 'cache-control': 'no-cache', 'x-request-id': 'rid-1' },
+      headers: {
+        'content-type': 'text/plain',
+        'user-agent': 'tester',
+        'cache-control': 'no-cache',
+        'x-request-id': 'rid-1',
+      },
     });
     await waitFor(() => proxy.logs.some((l) => l.includes('"msg":"Request"')), 2_000, 'log');
     const line = JSON.parse(proxy.logs.find((l) => l.includes('"msg":"Request"'))!);
@@ -182,21 +195,29 @@ test('Prometheus metrics count requests per service, method and status', async (
   const backend = await startBackend('v1');
   const proxy = await startTestProxy({ metricsPort: 0 });
   try {
-    await proxy.call('Deploy', deployArgs('app', [backend.name], { service: { excludeMetricsPaths: ['/skip'] } }));
+    await proxy.call(
+      'Deploy',
+      deployArgs('app', [backend.name], { service: { excludeMetricsPaths: ['/skip'] } }),
+    );
     await request(proxy.httpPort, '/');
     await request(proxy.httpPort, '/');
     await request(proxy.httpPort, '/skip');
     await request(proxy.httpPort, '/', { method: 'PURGE' });
     const text = await new Promise<string>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port: proxy.metricsPort!, path: '/metrics' }, (res) => {
-        let body = '';
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve(body));
-      }).on('error', reject);
+      http
+        .get({ host: '127.0.0.1', port: proxy.metricsPort!, path: '/metrics' }, (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve(body));
+        })
+        .on('error', reject);
     });
     assert.match(text, /kamal_proxy_http_requests_total\{service="app",method="GET",status="200"\} 2\n/);
     assert.match(text, /kamal_proxy_http_requests_total\{service="app",method="OTHER",status="200"\} 1\n/);
-    assert.match(text, /kamal_proxy_http_request_duration_seconds_bucket\{service="app",method="GET",status="200",le="\+Inf"\} 2\n/);
+    assert.match(
+      text,
+      /kamal_proxy_http_request_duration_seconds_bucket\{service="app",method="GET",status="200",le="\+Inf"\} 2\n/,
+    );
     assert.match(text, /kamal_proxy_http_in_flight_requests\{service="app"\} 0\n/);
   } finally {
     await proxy.stop();

@@ -32,7 +32,13 @@ test('forward headers: incoming X-Forwarded-* kept and appended when enabled, re
   const proxy = await startTestProxy();
   try {
     await proxy.call('Deploy', deployArgs('app', [backend.name]));
-    const headers = { 'x-forwarded-for': '10.10.10.10', 'x-forwarded-proto': 'https', 'x-request-id': 'abc', 'x-request-start': 't=1', 'x-kamal-target': 'edge' };
+    const headers = {
+      'x-forwarded-for': '10.10.10.10',
+      'x-forwarded-proto': 'https',
+      'x-request-id': 'abc',
+      'x-request-start': 't=1',
+      'x-kamal-target': 'edge',
+    };
     await request(proxy.httpPort, '/', { headers });
     let seen = backend.seen.at(-1)!;
     assert.equal(seen.headers['x-kamal-target'], `edge, ${backend.name}`);
@@ -74,7 +80,10 @@ test('a deploy whose target never becomes healthy fails with the last check resu
 
     const nothing = await freePort();
     await assert.rejects(
-      proxy.call('Deploy', deployArgs('app', [`127.0.0.1:${nothing}`], { deployment: { deployTimeoutMs: 300 } })),
+      proxy.call(
+        'Deploy',
+        deployArgs('app', [`127.0.0.1:${nothing}`], { deployment: { deployTimeoutMs: 300 } }),
+      ),
       /connection refused/,
     );
     assert.equal((await request(proxy.httpPort, '/')).body, 'good GET /');
@@ -101,9 +110,16 @@ test('redeploy switches atomically and lets in-flight requests on the old target
     await proxy.call('Deploy', deployArgs('app', [v1.name]));
     const slow = request(proxy.httpPort, '/slow');
     await waitFor(() => v1.seen.some((s) => s.url === '/slow'), 2_000, 'slow request');
-    const deploying = proxy.call('Deploy', deployArgs('app', [v2.name], { deployment: { drainTimeoutMs: 5_000 } }));
+    const deploying = proxy.call(
+      'Deploy',
+      deployArgs('app', [v2.name], { deployment: { drainTimeoutMs: 5_000 } }),
+    );
     // The switch happens before the drain ends: new requests reach v2 at once.
-    await waitFor(async () => (await request(proxy.httpPort, '/')).body.startsWith('v2'), 3_000, 'switch to v2');
+    await waitFor(
+      async () => (await request(proxy.httpPort, '/')).body.startsWith('v2'),
+      3_000,
+      'switch to v2',
+    );
     let deployed = false;
     void deploying.then(() => (deployed = true));
     await sleep(100);
@@ -150,7 +166,11 @@ test('old target idle upstream connections are closed after the drain', async ()
     const open = await new Promise<number>((r) => v1.server.getConnections((_e, n) => r(n)));
     assert.ok(open >= 1, 'a pooled upstream connection exists');
     await proxy.call('Deploy', deployArgs('app', [v2.name]));
-    await waitFor(async () => (await new Promise<number>((r) => v1.server.getConnections((_e, n) => r(n)))) === 0, 2_000, 'old pool closed');
+    await waitFor(
+      async () => (await new Promise<number>((r) => v1.server.getConnections((_e, n) => r(n)))) === 0,
+      2_000,
+      'old pool closed',
+    );
   } finally {
     await proxy.stop();
     await v1.close();
@@ -164,7 +184,10 @@ test('remove, list and 404 for unknown hosts', async () => {
   const proxy = await startTestProxy();
   try {
     await proxy.call('Deploy', deployArgs('app-a', [a.name], { service: { hosts: ['a.example.com'] } }));
-    await proxy.call('Deploy', deployArgs('app-b', [b.name], { service: { hosts: ['b.example.com'], pathPrefixes: ['/api'] } }));
+    await proxy.call(
+      'Deploy',
+      deployArgs('app-b', [b.name], { service: { hosts: ['b.example.com'], pathPrefixes: ['/api'] } }),
+    );
     assert.deepEqual(await proxy.call('List', {}), {
       'app-a': { host: 'a.example.com', path: '/', target: a.name, state: 'running', tls: false },
       'app-b': { host: 'b.example.com', path: '/api', target: b.name, state: 'running', tls: false },
@@ -189,7 +212,10 @@ test('state is written atomically and restored on start; restored targets serve,
     await first.call('Pause', { service: 'app', drainTimeoutMs: 100, pauseTimeoutMs: 1_000 });
     await first.call('Resume', { service: 'app' });
     assert.ok(existsSync(first.statePath!));
-    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+      [],
+    );
     const state = JSON.parse(readFileSync(first.statePath!, 'utf8'));
     assert.equal(state.services[0].name, 'app');
     assert.deepEqual(state.services[0].activeTargets, [backend.name]);

@@ -5,7 +5,11 @@ import { startBackend, type Backend } from './support/backend.js';
 import { deployArgs, request, sleep, startTestProxy, type TestProxy } from './support/proxy.js';
 
 /** Sends raw bytes, returns what came back and how long until the proxy closed the connection. */
-function raw(port: number, data: string | Buffer, o: { localAddress?: string; waitMs?: number } = {}): Promise<{ reply: string; closedAfter: number }> {
+function raw(
+  port: number,
+  data: string | Buffer,
+  o: { localAddress?: string; waitMs?: number } = {},
+): Promise<{ reply: string; closedAfter: number }> {
   return new Promise((resolve) => {
     const started = Date.now();
     const s = net.connect({ port, host: '127.0.0.1', localAddress: o.localAddress });
@@ -35,11 +39,20 @@ test('request smuggling attempts are refused with 400 and never reach the target
       'POST / HTTP/1.1\r\nHost: x.com\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x.com\r\n\r\n',
     );
     assert.match(clte.reply, /^HTTP\/1\.1 400/);
-    const doubleCl = await raw(proxy.httpPort, 'POST / HTTP/1.1\r\nHost: x.com\r\nContent-Length: 3\r\nContent-Length: 40\r\n\r\nabc');
+    const doubleCl = await raw(
+      proxy.httpPort,
+      'POST / HTTP/1.1\r\nHost: x.com\r\nContent-Length: 3\r\nContent-Length: 40\r\n\r\nabc',
+    );
     assert.match(doubleCl.reply, /^HTTP\/1\.1 400/);
-    const badTe = await raw(proxy.httpPort, 'POST / HTTP/1.1\r\nHost: x.com\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n');
+    const badTe = await raw(
+      proxy.httpPort,
+      'POST / HTTP/1.1\r\nHost: x.com\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n',
+    );
     assert.match(badTe.reply, /^HTTP\/1\.1 400/);
-    const spaceBeforeColon = await raw(proxy.httpPort, 'POST / HTTP/1.1\r\nHost: x.com\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n');
+    const spaceBeforeColon = await raw(
+      proxy.httpPort,
+      'POST / HTTP/1.1\r\nHost: x.com\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n',
+    );
     assert.match(spaceBeforeColon.reply, /^HTTP\/1\.1 400/);
     assert.equal(backend.seen.length, before, 'nothing reached the target');
     assert.ok(!backend.seen.some((s) => s.url === '/smuggled'));
@@ -53,9 +66,15 @@ test('a missing or duplicated Host header gets 400', async () => {
   const { proxy, backend } = await setup();
   try {
     assert.match((await raw(proxy.httpPort, 'GET / HTTP/1.1\r\n\r\n')).reply, /^HTTP\/1\.1 400/);
-    assert.match((await raw(proxy.httpPort, 'GET / HTTP/1.1\r\nHost: a.com\r\nHost: b.com\r\n\r\n')).reply, /^HTTP\/1\.1 400/);
+    assert.match(
+      (await raw(proxy.httpPort, 'GET / HTTP/1.1\r\nHost: a.com\r\nHost: b.com\r\n\r\n')).reply,
+      /^HTTP\/1\.1 400/,
+    );
     assert.match((await raw(proxy.httpPort, 'GET / HTTP/1.1\r\nHost: a b\r\n\r\n')).reply, /^HTTP\/1\.1 400/);
-    assert.match((await raw(proxy.httpPort, 'GET / HTTP/1.1\r\nHost: evil.com/@x\r\n\r\n')).reply, /^HTTP\/1\.1 400/);
+    assert.match(
+      (await raw(proxy.httpPort, 'GET / HTTP/1.1\r\nHost: evil.com/@x\r\n\r\n')).reply,
+      /^HTTP\/1\.1 400/,
+    );
   } finally {
     await proxy.stop();
     await backend.close();
@@ -65,11 +84,17 @@ test('a missing or duplicated Host header gets 400', async () => {
 test('absolute-form request targets are routed by their host; other forms get 400', async () => {
   const { proxy, backend } = await setup();
   try {
-    const abs = await raw(proxy.httpPort, 'GET http://example.com/abs?x=1 HTTP/1.1\r\nHost: other.com\r\nConnection: close\r\n\r\n');
+    const abs = await raw(
+      proxy.httpPort,
+      'GET http://example.com/abs?x=1 HTTP/1.1\r\nHost: other.com\r\nConnection: close\r\n\r\n',
+    );
     assert.match(abs.reply, /^HTTP\/1\.1 200/);
     assert.match(abs.reply, /v1 GET \/abs\?x=1/);
     assert.equal(backend.seen.at(-1)!.headers.host, 'example.com');
-    assert.match((await raw(proxy.httpPort, 'OPTIONS * HTTP/1.1\r\nHost: x.com\r\n\r\n')).reply, /^HTTP\/1\.1 400/);
+    assert.match(
+      (await raw(proxy.httpPort, 'OPTIONS * HTTP/1.1\r\nHost: x.com\r\n\r\n')).reply,
+      /^HTTP\/1\.1 400/,
+    );
   } finally {
     await proxy.stop();
     await backend.close();
@@ -79,7 +104,10 @@ test('absolute-form request targets are routed by their host; other forms get 40
 test('oversized headers get 431', async () => {
   const { proxy, backend } = await setup({ maxHeaderSize: 8 * 1024 });
   try {
-    const r = await raw(proxy.httpPort, `GET / HTTP/1.1\r\nHost: x.com\r\nX-Big: ${'a'.repeat(16 * 1024)}\r\n\r\n`);
+    const r = await raw(
+      proxy.httpPort,
+      `GET / HTTP/1.1\r\nHost: x.com\r\nX-Big: ${'a'.repeat(16 * 1024)}\r\n\r\n`,
+    );
     assert.match(r.reply, /^HTTP\/1\.1 431/);
   } finally {
     await proxy.stop();
@@ -124,7 +152,11 @@ test('slow headers and slow bodies are cut within the configured time, while oth
       setTimeout(() => s.destroy(), 5_000).unref();
     });
     await sleep(100);
-    assert.equal((await request(proxy.httpPort, '/', { method: 'POST', body: 'fine' })).body, 'ok', 'others are served meanwhile');
+    assert.equal(
+      (await request(proxy.httpPort, '/', { method: 'POST', body: 'fine' })).body,
+      'ok',
+      'others are served meanwhile',
+    );
     const h = await slowHeaders;
     assert.ok(h.closedAfter < 3_000, `slow headers closed after ${h.closedAfter} ms`);
     assert.match(h.reply, /^(HTTP\/1\.1 408|)/);
@@ -150,7 +182,9 @@ test('a connection flood from one address is capped without affecting other clie
     await sleep(300);
     assert.ok(closedByProxy >= 40, `excess connections closed (${closedByProxy})`);
     // Another address is served normally.
-    const other = await raw(proxy.httpPort, 'GET / HTTP/1.1\r\nHost: x.com\r\nConnection: close\r\n\r\n', { localAddress: '127.0.0.3' });
+    const other = await raw(proxy.httpPort, 'GET / HTTP/1.1\r\nHost: x.com\r\nConnection: close\r\n\r\n', {
+      localAddress: '127.0.0.3',
+    });
     assert.match(other.reply, /^HTTP\/1\.1 200/);
     assert.match(other.reply, /v1 GET \//);
   } finally {
@@ -163,7 +197,10 @@ test('a connection flood from one address is capped without affecting other clie
 test('garbage and half-open connections do not disturb the proxy', async () => {
   const { proxy, backend } = await setup({ headersTimeoutMs: 300 });
   try {
-    const garbage = await raw(proxy.httpPort, Buffer.from([0x16, 0x03, 0x01, 0x00, 0xff, 0x00, 0x00, 0x13, 0x37]));
+    const garbage = await raw(
+      proxy.httpPort,
+      Buffer.from([0x16, 0x03, 0x01, 0x00, 0xff, 0x00, 0x00, 0x13, 0x37]),
+    );
     assert.match(garbage.reply, /^(HTTP\/1\.1 400|)$/m);
     const idle = await raw(proxy.httpPort, '', { waitMs: 5_000 });
     assert.ok(idle.closedAfter < 3_000, `idle connection closed after ${idle.closedAfter} ms`);

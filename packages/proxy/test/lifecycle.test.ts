@@ -23,7 +23,10 @@ test('`run` serves until SIGTERM, then finishes in-flight requests and exits 0; 
     }
     res.end('v1');
   });
-  const child = spawn(process.execPath, [bin, 'run', '--http-port=0', '--https-port=0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, 'run', '--http-port=0', '--https-port=0'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
@@ -31,7 +34,18 @@ test('`run` serves until SIGTERM, then finishes in-flight requests and exits 0; 
     await waitFor(() => out.includes('"msg":"Server started"'), 10_000, 'server start');
     const started = JSON.parse(out.split('\n').find((l) => l.includes('Server started'))!);
     const port = started.http as number;
-    await run(process.execPath, [bin, 'deploy', 'app', `--target=${backend.name}`, '--health-check-interval=50ms', '--deploy-timeout=5s'], { env });
+    await run(
+      process.execPath,
+      [
+        bin,
+        'deploy',
+        'app',
+        `--target=${backend.name}`,
+        '--health-check-interval=50ms',
+        '--deploy-timeout=5s',
+      ],
+      { env },
+    );
     assert.equal((await request(port, '/')).body, 'v1');
     const { stdout } = await run(process.execPath, [bin, 'list'], { env });
     assert.match(stdout.replace(/\x1b\[[0-9;]*m/g, ''), /app\s+\*\s+\/\s+127\.0\.0\.1:\d+\s+running\s+no/);
@@ -58,7 +72,9 @@ test('the same entry answers to the name kamal-proxy', async () => {
     const { stdout } = await run(process.execPath, [join(dir, 'kamal-proxy'), '--help']);
     assert.match(stdout, /kamal-proxy \[command\]/);
     assert.match(stdout, /rollout\s+Control rollout deployments/);
-    const err = await run(process.execPath, [join(dir, 'kamal-proxy'), 'deploy']).catch((e: { code: number; stderr: string }) => e);
+    const err = await run(process.execPath, [join(dir, 'kamal-proxy'), 'deploy']).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     assert.equal((err as { code: number }).code, 1);
     assert.match((err as { stderr: string }).stderr, /^Error: accepts 1 arg\(s\), received 0/);
   } finally {

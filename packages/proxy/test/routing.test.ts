@@ -16,7 +16,9 @@ async function withServices(
       backends.set(s.name, b);
       await proxy.call(
         'Deploy',
-        deployArgs(s.name, [b.name], { service: { hosts: s.hosts ?? [], pathPrefixes: s.paths ?? [], stripPrefix: s.strip ?? true } }),
+        deployArgs(s.name, [b.name], {
+          service: { hosts: s.hosts ?? [], pathPrefixes: s.paths ?? [], stripPrefix: s.strip ?? true },
+        }),
       );
     }
     await fn(proxy, backends);
@@ -77,14 +79,25 @@ test('conflicting host and path bindings are rejected with a clear error', async
     const b = await startBackend('two');
     try {
       await assert.rejects(
-        proxy.call('Deploy', deployArgs('two', [b.name], { service: { hosts: ['example.com', 'other.com'], pathPrefixes: ['/app'] } })),
+        proxy.call(
+          'Deploy',
+          deployArgs('two', [b.name], {
+            service: { hosts: ['example.com', 'other.com'], pathPrefixes: ['/app'] },
+          }),
+        ),
         /host settings conflict with another service: host example\.com with path \/app is already served by service one/,
       );
       // A different path on the same host is fine.
-      await proxy.call('Deploy', deployArgs('two', [b.name], { service: { hosts: ['example.com'], pathPrefixes: ['/other'] } }));
+      await proxy.call(
+        'Deploy',
+        deployArgs('two', [b.name], { service: { hosts: ['example.com'], pathPrefixes: ['/other'] } }),
+      );
       // Default-host conflicts too.
       await proxy.call('Deploy', deployArgs('three', [b.name]));
-      await assert.rejects(proxy.call('Deploy', deployArgs('four', [b.name])), /the default host \(no --host\) with path \/ is already served by service three/);
+      await assert.rejects(
+        proxy.call('Deploy', deployArgs('four', [b.name])),
+        /the default host \(no --host\) with path \/ is already served by service three/,
+      );
     } finally {
       await b.close();
     }
@@ -99,10 +112,16 @@ test('invalid options are rejected before any health check', async () => {
       /TLS needs at least one --host/,
     );
     await assert.rejects(
-      proxy.call('Deploy', deployArgs('app', ['127.0.0.1:1'], { service: { hosts: ['a.com'], canonicalHost: 'b.com' } })),
+      proxy.call(
+        'Deploy',
+        deployArgs('app', ['127.0.0.1:1'], { service: { hosts: ['a.com'], canonicalHost: 'b.com' } }),
+      ),
       /canonical host "b\.com" must be one of the hosts/,
     );
-    await assert.rejects(proxy.call('Deploy', deployArgs('app', ['not a target'])), /is not of the form host\[:port\]/);
+    await assert.rejects(
+      proxy.call('Deploy', deployArgs('app', ['not a target'])),
+      /is not of the form host\[:port\]/,
+    );
   } finally {
     await proxy.stop();
   }

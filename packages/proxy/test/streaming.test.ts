@@ -8,7 +8,9 @@ import { deployArgs, sleep, startTestProxy, waitFor } from './support/proxy.js';
 import { FrameTracker, closeFrame } from '../src/server/websocket.js';
 
 /** A backend that serves /up and echoes WebSocket messages with a prefix. */
-async function startWsBackend(label: string): Promise<{ name: string; closes: number[]; close(): Promise<void> }> {
+async function startWsBackend(
+  label: string,
+): Promise<{ name: string; closes: number[]; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     res.writeHead(req.url === '/up' ? 200 : 404);
     res.end();
@@ -35,11 +37,16 @@ async function startWsBackend(label: string): Promise<{ name: string; closes: nu
   };
 }
 
-function connect(port: number, path = '/'): Promise<{ ws: WebSocket; messages: string[]; closed: Promise<{ code: number; at: number }> }> {
+function connect(
+  port: number,
+  path = '/',
+): Promise<{ ws: WebSocket; messages: string[]; closed: Promise<{ code: number; at: number }> }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers: { host: 'example.com' } });
     const messages: string[] = [];
-    const closed = new Promise<{ code: number; at: number }>((r) => ws.on('close', (code) => r({ code, at: Date.now() })));
+    const closed = new Promise<{ code: number; at: number }>((r) =>
+      ws.on('close', (code) => r({ code, at: Date.now() })),
+    );
     ws.on('message', (m) => messages.push(m.toString()));
     ws.once('open', () => resolve({ ws, messages, closed }));
     ws.once('error', reject);
@@ -59,7 +66,13 @@ test('WebSockets are proxied, and survive a deploy until the drain timeout, then
     await waitFor(() => c.messages.includes('v1: ping'), 2_000, 'echo');
 
     const started = Date.now();
-    const deploying = proxy.call('Deploy', deployArgs('app', [v2.name], { service: { pathPrefixes: ['/cable'] }, deployment: { drainTimeoutMs: 600 } }));
+    const deploying = proxy.call(
+      'Deploy',
+      deployArgs('app', [v2.name], {
+        service: { pathPrefixes: ['/cable'] },
+        deployment: { drainTimeoutMs: 600 },
+      }),
+    );
     // During the drain the old connection keeps working.
     await sleep(200);
     c.ws.send('still here');
@@ -101,10 +114,16 @@ test('a large message in transit is finished before the close frame is sent', as
     const c = await connect(proxy.httpPort);
     c.ws.send('go');
     // Start the drain while the 2 MiB frame streams; the cancel comes at once.
-    const deploying = proxy.call('Deploy', deployArgs('app', [other.name], { deployment: { drainTimeoutMs: 1 } }));
+    const deploying = proxy.call(
+      'Deploy',
+      deployArgs('app', [other.name], { deployment: { drainTimeoutMs: 1 } }),
+    );
     const closed = await c.closed;
     assert.equal(closed.code, 1001);
-    assert.ok(c.messages.length === 0 || c.messages[0]!.length === big.length, 'no truncated message was delivered');
+    assert.ok(
+      c.messages.length === 0 || c.messages[0]!.length === big.length,
+      'no truncated message was delivered',
+    );
     await deploying;
   } finally {
     await proxy.stop();
@@ -131,7 +150,10 @@ test('SSE streams are not buffered and get the drain window, then end cleanly', 
     let ended = false;
     let errored = false;
     const res = await new Promise<http.IncomingMessage>((resolve) =>
-      http.get({ host: '127.0.0.1', port: proxy.httpPort, path: '/stream', headers: { host: 'x.com' } }, resolve),
+      http.get(
+        { host: '127.0.0.1', port: proxy.httpPort, path: '/stream', headers: { host: 'x.com' } },
+        resolve,
+      ),
     );
     res.setEncoding('utf8');
     res.on('data', (d: string) => events.push(d));

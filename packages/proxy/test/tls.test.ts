@@ -11,16 +11,39 @@ import { startBackend } from './support/backend.js';
 import { deployArgs, request, startTestProxy } from './support/proxy.js';
 
 const fixtures = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
-const cert = { tlsCertificatePath: fixtures + 'example.cert.pem', tlsPrivateKeyPath: fixtures + 'example.key.pem' };
+const cert = {
+  tlsCertificatePath: fixtures + 'example.cert.pem',
+  tlsPrivateKeyPath: fixtures + 'example.key.pem',
+};
 
-function httpsGet(port: number, servername: string, path: string, host = servername): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders; alpn: string }> {
+function httpsGet(
+  port: number,
+  servername: string,
+  path: string,
+  host = servername,
+): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders; alpn: string }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { host: '127.0.0.1', port, path, servername, headers: { host }, rejectUnauthorized: false, agent: false },
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        servername,
+        headers: { host },
+        rejectUnauthorized: false,
+        agent: false,
+      },
       (res) => {
         let body = '';
         res.on('data', (c) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers, alpn: String((res.socket as { alpnProtocol?: string }).alpnProtocol) }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body,
+            headers: res.headers,
+            alpn: String((res.socket as { alpnProtocol?: string }).alpnProtocol),
+          }),
+        );
       },
     );
     req.on('error', reject);
@@ -32,7 +55,12 @@ test('TLS with a custom certificate: HTTPS over HTTP/1.1 and HTTP/2, redirect fr
   const backend = await startBackend('secure');
   const proxy = await startTestProxy({ httpsPort: 0 });
   try {
-    await proxy.call('Deploy', deployArgs('app', [backend.name], { service: { hosts: ['example.com', 'www.example.com'], tlsEnabled: true, ...cert } }));
+    await proxy.call(
+      'Deploy',
+      deployArgs('app', [backend.name], {
+        service: { hosts: ['example.com', 'www.example.com'], tlsEnabled: true, ...cert },
+      }),
+    );
     const r = await httpsGet(proxy.httpsPort!, 'example.com', '/a?b=1');
     assert.equal(r.status, 200);
     assert.equal(r.body, 'secure GET /a?b=1');
@@ -43,7 +71,10 @@ test('TLS with a custom certificate: HTTPS over HTTP/1.1 and HTTP/2, redirect fr
     assert.equal(redirect.headers.location, 'https://example.com/path?q=1');
 
     // HTTP/2 via ALPN.
-    const session = http2.connect(`https://127.0.0.1:${proxy.httpsPort}`, { servername: 'www.example.com', rejectUnauthorized: false });
+    const session = http2.connect(`https://127.0.0.1:${proxy.httpsPort}`, {
+      servername: 'www.example.com',
+      rejectUnauthorized: false,
+    });
     const h2 = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const stream = session.request({ ':path': '/h2', ':authority': 'www.example.com' });
       let status = 0;
@@ -74,7 +105,13 @@ test('tls-redirect off serves plain HTTP; canonical host redirects to the one ho
     await proxy.call(
       'Deploy',
       deployArgs('app', [backend.name], {
-        service: { hosts: ['example.com', 'www.example.com'], tlsEnabled: true, tlsRedirect: false, canonicalHost: 'example.com', ...cert },
+        service: {
+          hosts: ['example.com', 'www.example.com'],
+          tlsEnabled: true,
+          tlsRedirect: false,
+          canonicalHost: 'example.com',
+          ...cert,
+        },
       }),
     );
     assert.equal((await request(proxy.httpPort, '/', { host: 'example.com' })).status, 200);
@@ -94,16 +131,34 @@ test('an HTTPS request for a service without TLS gets 503; a bad certificate fai
   const backend = await startBackend('v1');
   const proxy = await startTestProxy({ httpsPort: 0 });
   try {
-    await proxy.call('Deploy', deployArgs('secure', [backend.name], { service: { hosts: ['example.com'], tlsEnabled: true, ...cert } }));
+    await proxy.call(
+      'Deploy',
+      deployArgs('secure', [backend.name], {
+        service: { hosts: ['example.com'], tlsEnabled: true, ...cert },
+      }),
+    );
     await proxy.call('Deploy', deployArgs('plain', [backend.name], { service: { hosts: ['plain.test'] } }));
     const r = await httpsGet(proxy.httpsPort!, 'example.com', '/', 'plain.test');
     assert.equal(r.status, 503);
     await assert.rejects(
-      proxy.call('Deploy', deployArgs('bad', [backend.name], { service: { hosts: ['bad.com'], tlsEnabled: true, tlsCertificatePath: fixtures + 'example.cert.pem', tlsPrivateKeyPath: '/nope.pem' } })),
+      proxy.call(
+        'Deploy',
+        deployArgs('bad', [backend.name], {
+          service: {
+            hosts: ['bad.com'],
+            tlsEnabled: true,
+            tlsCertificatePath: fixtures + 'example.cert.pem',
+            tlsPrivateKeyPath: '/nope.pem',
+          },
+        }),
+      ),
       /cannot read TLS private key \/nope\.pem/,
     );
     await assert.rejects(
-      proxy.call('Deploy', deployArgs('wild', [backend.name], { service: { hosts: ['*.example.org'], tlsEnabled: true } })),
+      proxy.call(
+        'Deploy',
+        deployArgs('wild', [backend.name], { service: { hosts: ['*.example.org'], tlsEnabled: true } }),
+      ),
       /automatic TLS does not support wildcard hosts/,
     );
   } finally {
@@ -123,9 +178,16 @@ test('WebSockets work over TLS (HTTP/1.1 upgrade on the HTTPS listener)', async 
   const name = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   const proxy = await startTestProxy({ httpsPort: 0 });
   try {
-    await proxy.call('Deploy', deployArgs('app', [name], { service: { hosts: ['example.com'], tlsEnabled: true, ...cert } }));
+    await proxy.call(
+      'Deploy',
+      deployArgs('app', [name], { service: { hosts: ['example.com'], tlsEnabled: true, ...cert } }),
+    );
     const message = await new Promise<string>((resolve, reject) => {
-      const ws = new WebSocket(`wss://127.0.0.1:${proxy.httpsPort}/cable`, { servername: 'example.com', headers: { host: 'example.com' }, rejectUnauthorized: false } as unknown as { headers: Record<string, string> });
+      const ws = new WebSocket(`wss://127.0.0.1:${proxy.httpsPort}/cable`, {
+        servername: 'example.com',
+        headers: { host: 'example.com' },
+        rejectUnauthorized: false,
+      } as unknown as { headers: Record<string, string> });
       ws.on('message', (m) => {
         resolve(m.toString());
         ws.close();

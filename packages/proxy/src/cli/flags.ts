@@ -39,7 +39,8 @@ export function parseFlags(args: readonly string[], specs: readonly FlagSpec[]):
       continue;
     }
     if (!arg.startsWith('--') || arg === '-') {
-      if (arg.startsWith('-') && arg !== '-') throw new ProxyError(`unknown shorthand flag: '${arg.slice(1, 2)}' in ${arg}`);
+      if (arg.startsWith('-') && arg !== '-')
+        throw new ProxyError(`unknown shorthand flag: '${arg.slice(1, 2)}' in ${arg}`);
       positional.push(arg);
       continue;
     }

@@ -66,15 +66,30 @@ const runCommand: Command = {
   args: 0,
   flags: () => [
     { name: 'debug', type: 'bool', default: envBool('DEBUG', false), help: 'Include debugging logs' },
-    { name: 'http-port', type: 'int', default: envInt('HTTP_PORT', DEFAULTS.httpPort), help: 'Port to serve HTTP traffic on' },
-    { name: 'https-port', type: 'int', default: envInt('HTTPS_PORT', DEFAULTS.httpsPort), help: 'Port to serve HTTPS traffic on' },
+    {
+      name: 'http-port',
+      type: 'int',
+      default: envInt('HTTP_PORT', DEFAULTS.httpPort),
+      help: 'Port to serve HTTP traffic on',
+    },
+    {
+      name: 'https-port',
+      type: 'int',
+      default: envInt('HTTPS_PORT', DEFAULTS.httpsPort),
+      help: 'Port to serve HTTPS traffic on',
+    },
     {
       name: 'metrics-port',
       type: 'int',
       default: envInt('METRICS_PORT', 0),
       help: 'Publish metrics on the specified port (default zero to disable)',
     },
-    { name: 'http3', type: 'bool', default: false, help: 'Enable HTTP/3 (not supported by wharf-proxy; ignored)' },
+    {
+      name: 'http3',
+      type: 'bool',
+      default: false,
+      help: 'Enable HTTP/3 (not supported by wharf-proxy; ignored)',
+    },
   ],
   async run(f) {
     const metricsPort = get<number>(f, 'metrics-port');
@@ -84,7 +99,8 @@ const runCommand: Command = {
       metricsPort: metricsPort > 0 ? metricsPort : null,
       debug: get<boolean>(f, 'debug'),
     });
-    if (get<boolean>(f, 'http3')) handle.logger.warn('HTTP/3 is not supported by wharf-proxy; serving HTTP/1.1 and HTTP/2 only');
+    if (get<boolean>(f, 'http3'))
+      handle.logger.warn('HTTP/3 is not supported by wharf-proxy; serving HTTP/1.1 and HTTP/2 only');
     await new Promise<void>((resolve) => {
       const stop = (signal: string): void => {
         handle.logger.info('Shutting down', { signal });
@@ -102,40 +118,195 @@ const runCommand: Command = {
 export const deployFlags = (): FlagSpec[] => [
   { name: 'target', type: 'strings', default: [], help: 'Target host(s) to deploy' },
   { name: 'read-target', type: 'strings', default: [], help: 'Read-only target host(s) to deploy' },
-  { name: 'host', type: 'strings', default: [], help: 'Host(s) to serve this target on (empty for wildcard)' },
-  { name: 'path-prefix', type: 'strings', default: [], help: 'Deploy the service below the specified path(s)' },
-  { name: 'strip-path-prefix', type: 'bool', default: true, help: 'With --path-prefix, strip prefix from request before forwarding' },
-  { name: 'tls', type: 'bool', default: false, help: 'Configure TLS for this target (requires a non-empty host)' },
-  { name: 'tls-on-demand-url', type: 'string', default: '', help: 'URL asked whether a host may have a certificate issued' },
-  { name: 'tls-staging', type: 'bool', default: false, help: "Use Let's Encrypt staging environment for certificate provisioning" },
-  { name: 'tls-certificate-path', type: 'string', default: '', help: 'Configure custom TLS certificate path (PEM format)' },
-  { name: 'tls-private-key-path', type: 'string', default: '', help: 'Configure custom TLS private key path (PEM format)' },
-  { name: 'tls-acme-cache-path', type: 'string', default: join(defaultConfigDir(), 'certs'), help: 'Location to store ACME assets' },
+  {
+    name: 'host',
+    type: 'strings',
+    default: [],
+    help: 'Host(s) to serve this target on (empty for wildcard)',
+  },
+  {
+    name: 'path-prefix',
+    type: 'strings',
+    default: [],
+    help: 'Deploy the service below the specified path(s)',
+  },
+  {
+    name: 'strip-path-prefix',
+    type: 'bool',
+    default: true,
+    help: 'With --path-prefix, strip prefix from request before forwarding',
+  },
+  {
+    name: 'tls',
+    type: 'bool',
+    default: false,
+    help: 'Configure TLS for this target (requires a non-empty host)',
+  },
+  {
+    name: 'tls-on-demand-url',
+    type: 'string',
+    default: '',
+    help: 'URL asked whether a host may have a certificate issued',
+  },
+  {
+    name: 'tls-staging',
+    type: 'bool',
+    default: false,
+    help: "Use Let's Encrypt staging environment for certificate provisioning",
+  },
+  {
+    name: 'tls-certificate-path',
+    type: 'string',
+    default: '',
+    help: 'Configure custom TLS certificate path (PEM format)',
+  },
+  {
+    name: 'tls-private-key-path',
+    type: 'string',
+    default: '',
+    help: 'Configure custom TLS private key path (PEM format)',
+  },
+  {
+    name: 'tls-acme-cache-path',
+    type: 'string',
+    default: join(defaultConfigDir(), 'certs'),
+    help: 'Location to store ACME assets',
+  },
   { name: 'tls-redirect', type: 'bool', default: true, help: 'Redirect HTTP traffic to HTTPS' },
-  { name: 'canonical-host', type: 'string', default: '', help: 'Redirect all requests to this host (e.g., force root or www)' },
-  { name: 'deploy-timeout', type: 'duration', default: DEFAULTS.deployTimeoutMs, help: 'Maximum time to wait for the new target to become healthy' },
-  { name: 'drain-timeout', type: 'duration', default: DEFAULTS.drainTimeoutMs, help: 'Maximum time to allow existing connections to drain before removing old target' },
+  {
+    name: 'canonical-host',
+    type: 'string',
+    default: '',
+    help: 'Redirect all requests to this host (e.g., force root or www)',
+  },
+  {
+    name: 'deploy-timeout',
+    type: 'duration',
+    default: DEFAULTS.deployTimeoutMs,
+    help: 'Maximum time to wait for the new target to become healthy',
+  },
+  {
+    name: 'drain-timeout',
+    type: 'duration',
+    default: DEFAULTS.drainTimeoutMs,
+    help: 'Maximum time to allow existing connections to drain before removing old target',
+  },
   { name: 'force', type: 'bool', default: false, help: 'Skip health checks and force deployment' },
-  { name: 'health-check-interval', type: 'duration', default: DEFAULTS.healthCheckIntervalMs, help: 'Interval between health checks' },
-  { name: 'health-check-timeout', type: 'duration', default: DEFAULTS.healthCheckTimeoutMs, help: 'Time each health check must complete in' },
-  { name: 'health-check-path', type: 'string', default: DEFAULTS.healthCheckPath, help: 'Path to check for health' },
-  { name: 'health-check-port', type: 'int', default: DEFAULTS.healthCheckPort, help: 'Port to check for health (default matches target port)' },
-  { name: 'health-check-host', type: 'string', default: '', help: 'Host header to send with health check requests' },
-  { name: 'writer-affinity-timeout', type: 'duration', default: DEFAULTS.writerAffinityTimeoutMs, help: 'Time after a write before read requests will be routed to readers' },
-  { name: 'read-target-websockets', type: 'bool', default: false, help: 'Route WebSocket traffic to read targets, when available' },
-  { name: 'target-timeout', type: 'duration', default: DEFAULTS.targetTimeoutMs, help: 'Maximum time to wait for the target server to respond when serving requests' },
-  { name: 'buffer-requests', type: 'bool', default: false, help: 'Buffer requests before forwarding to target' },
-  { name: 'buffer-responses', type: 'bool', default: false, help: 'Buffer responses before forwarding to client' },
-  { name: 'buffer-memory', type: 'int', default: DEFAULTS.maxMemoryBufferSize, help: 'Max size of memory buffer' },
-  { name: 'max-request-body', type: 'int', default: 0, help: 'Max size of request body when buffering (default of 0 means unlimited)' },
-  { name: 'max-response-body', type: 'int', default: 0, help: 'Max size of response body when buffering (default of 0 means unlimited)' },
+  {
+    name: 'health-check-interval',
+    type: 'duration',
+    default: DEFAULTS.healthCheckIntervalMs,
+    help: 'Interval between health checks',
+  },
+  {
+    name: 'health-check-timeout',
+    type: 'duration',
+    default: DEFAULTS.healthCheckTimeoutMs,
+    help: 'Time each health check must complete in',
+  },
+  {
+    name: 'health-check-path',
+    type: 'string',
+    default: DEFAULTS.healthCheckPath,
+    help: 'Path to check for health',
+  },
+  {
+    name: 'health-check-port',
+    type: 'int',
+    default: DEFAULTS.healthCheckPort,
+    help: 'Port to check for health (default matches target port)',
+  },
+  {
+    name: 'health-check-host',
+    type: 'string',
+    default: '',
+    help: 'Host header to send with health check requests',
+  },
+  {
+    name: 'writer-affinity-timeout',
+    type: 'duration',
+    default: DEFAULTS.writerAffinityTimeoutMs,
+    help: 'Time after a write before read requests will be routed to readers',
+  },
+  {
+    name: 'read-target-websockets',
+    type: 'bool',
+    default: false,
+    help: 'Route WebSocket traffic to read targets, when available',
+  },
+  {
+    name: 'target-timeout',
+    type: 'duration',
+    default: DEFAULTS.targetTimeoutMs,
+    help: 'Maximum time to wait for the target server to respond when serving requests',
+  },
+  {
+    name: 'buffer-requests',
+    type: 'bool',
+    default: false,
+    help: 'Buffer requests before forwarding to target',
+  },
+  {
+    name: 'buffer-responses',
+    type: 'bool',
+    default: false,
+    help: 'Buffer responses before forwarding to client',
+  },
+  {
+    name: 'buffer-memory',
+    type: 'int',
+    default: DEFAULTS.maxMemoryBufferSize,
+    help: 'Max size of memory buffer',
+  },
+  {
+    name: 'max-request-body',
+    type: 'int',
+    default: 0,
+    help: 'Max size of request body when buffering (default of 0 means unlimited)',
+  },
+  {
+    name: 'max-response-body',
+    type: 'int',
+    default: 0,
+    help: 'Max size of response body when buffering (default of 0 means unlimited)',
+  },
   { name: 'error-pages', type: 'string', default: '', help: 'Path to custom error pages' },
-  { name: 'log-request-header', type: 'strings', default: [], help: 'Additional request header to log (may be specified multiple times)' },
-  { name: 'log-response-header', type: 'strings', default: [], help: 'Additional response header to log (may be specified multiple times)' },
-  { name: 'exclude-metrics-path', type: 'strings', default: [], help: 'Request path(s) to exclude from Prometheus metrics' },
-  { name: 'forward-headers', type: 'bool', default: false, help: 'Forward X-Forwarded headers to target (default false if TLS enabled; otherwise true)' },
-  { name: 'client-ip-header', type: 'string', default: '', help: 'Request header containing the original client IP; used to populate X-Forwarded-For when present' },
-  { name: 'scope-cookie-paths', type: 'bool', default: false, help: 'Scope cookie paths to match path prefix' },
+  {
+    name: 'log-request-header',
+    type: 'strings',
+    default: [],
+    help: 'Additional request header to log (may be specified multiple times)',
+  },
+  {
+    name: 'log-response-header',
+    type: 'strings',
+    default: [],
+    help: 'Additional response header to log (may be specified multiple times)',
+  },
+  {
+    name: 'exclude-metrics-path',
+    type: 'strings',
+    default: [],
+    help: 'Request path(s) to exclude from Prometheus metrics',
+  },
+  {
+    name: 'forward-headers',
+    type: 'bool',
+    default: false,
+    help: 'Forward X-Forwarded headers to target (default false if TLS enabled; otherwise true)',
+  },
+  {
+    name: 'client-ip-header',
+    type: 'string',
+    default: '',
+    help: 'Request header containing the original client IP; used to populate X-Forwarded-For when present',
+  },
+  {
+    name: 'scope-cookie-paths',
+    type: 'bool',
+    default: false,
+    help: 'Scope cookie paths to match path prefix',
+  },
 ];
 
 /** Turns parsed deploy flags into the call's arguments (pure; validates as kamal-proxy's preRun). */
@@ -240,8 +411,18 @@ const pauseCommand: Command = {
   short: 'Pause a service',
   args: 1,
   flags: () => [
-    { name: 'drain-timeout', type: 'duration', default: DEFAULTS.drainTimeoutMs, help: 'How long to allow in-flight requests to complete' },
-    { name: 'max-pause', type: 'duration', default: DEFAULTS.pauseTimeoutMs, help: 'How long to enqueue requests before shedding load' },
+    {
+      name: 'drain-timeout',
+      type: 'duration',
+      default: DEFAULTS.drainTimeoutMs,
+      help: 'How long to allow in-flight requests to complete',
+    },
+    {
+      name: 'max-pause',
+      type: 'duration',
+      default: DEFAULTS.pauseTimeoutMs,
+      help: 'How long to enqueue requests before shedding load',
+    },
   ],
   async run(f) {
     await callServer(defaultSocketPath(), 'Pause', {
@@ -259,8 +440,18 @@ const stopCommand: Command = {
   short: 'Stop a service',
   args: 1,
   flags: () => [
-    { name: 'drain-timeout', type: 'duration', default: DEFAULTS.drainTimeoutMs, help: 'How long to allow in-flight requests to complete' },
-    { name: 'message', type: 'string', default: DEFAULTS.stopMessage, help: 'Message to display to clients while stopped' },
+    {
+      name: 'drain-timeout',
+      type: 'duration',
+      default: DEFAULTS.drainTimeoutMs,
+      help: 'How long to allow in-flight requests to complete',
+    },
+    {
+      name: 'message',
+      type: 'string',
+      default: DEFAULTS.stopMessage,
+      help: 'Message to display to clients while stopped',
+    },
   ],
   async run(f) {
     await callServer(defaultSocketPath(), 'Stop', {
@@ -327,8 +518,18 @@ const rolloutDeploy: Command = {
   flags: () => [
     { name: 'target', type: 'strings', default: [], help: 'Target host(s) to deploy' },
     { name: 'read-target', type: 'strings', default: [], help: 'Read-only target host(s) to deploy' },
-    { name: 'deploy-timeout', type: 'duration', default: DEFAULTS.deployTimeoutMs, help: 'Maximum time to wait for the new target to become healthy' },
-    { name: 'drain-timeout', type: 'duration', default: DEFAULTS.drainTimeoutMs, help: 'Maximum time to allow existing connections to drain before removing old target' },
+    {
+      name: 'deploy-timeout',
+      type: 'duration',
+      default: DEFAULTS.deployTimeoutMs,
+      help: 'Maximum time to wait for the new target to become healthy',
+    },
+    {
+      name: 'drain-timeout',
+      type: 'duration',
+      default: DEFAULTS.drainTimeoutMs,
+      help: 'Maximum time to allow existing connections to drain before removing old target',
+    },
   ],
   async run(f) {
     if (!f.changed.has('target')) throw new ProxyError('required flag(s) "target" not set');
@@ -336,7 +537,11 @@ const rolloutDeploy: Command = {
       service: f.positional[0]!,
       targets: get<string[]>(f, 'target'),
       readers: get<string[]>(f, 'read-target'),
-      deployment: { deployTimeoutMs: get<number>(f, 'deploy-timeout'), drainTimeoutMs: get<number>(f, 'drain-timeout'), force: false },
+      deployment: {
+        deployTimeoutMs: get<number>(f, 'deploy-timeout'),
+        drainTimeoutMs: get<number>(f, 'drain-timeout'),
+        force: false,
+      },
     });
     return 0;
   },
@@ -376,7 +581,15 @@ const rolloutStop: Command = {
   },
 };
 
-const COMMANDS: Command[] = [runCommand, deployCommand, removeCommand, pauseCommand, stopCommand, resumeCommand, listCommand];
+const COMMANDS: Command[] = [
+  runCommand,
+  deployCommand,
+  removeCommand,
+  pauseCommand,
+  stopCommand,
+  resumeCommand,
+  listCommand,
+];
 const ROLLOUT: Command[] = [rolloutDeploy, rolloutSet, rolloutStop];
 
 function find(list: Command[], name: string): Command | undefined {
@@ -410,7 +623,11 @@ function commandHelp(bin: string, c: Command): string {
  * Runs the CLI with `argv` (without node and the script); returns the exit
  * code. Errors print as `Error: <sentence>` and give 1.
  */
-export async function main(argv: readonly string[], io: Output = STDIO, bin = 'kamal-proxy'): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: Output = STDIO,
+  bin = 'kamal-proxy',
+): Promise<number> {
   try {
     const [first, ...rest] = argv;
     if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
@@ -435,7 +652,9 @@ export async function main(argv: readonly string[], io: Output = STDIO, bin = 'k
     } else {
       command = find(COMMANDS, first);
       if (command === undefined) {
-        throw new ProxyError(`unknown command "${first}" for "${bin}"; run \`${bin} --help\` to see the commands`);
+        throw new ProxyError(
+          `unknown command "${first}" for "${bin}"; run \`${bin} --help\` to see the commands`,
+        );
       }
     }
     const flags = parseFlags(args, command.flags());

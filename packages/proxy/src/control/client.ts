@@ -3,7 +3,11 @@ import net from 'node:net';
 import { ProxyError } from '../errors.js';
 import type { Calls, Method, ReplyMessage } from './protocol.js';
 
-export function callServer<M extends Method>(socketPath: string, method: M, args: Calls[M]['args']): Promise<Calls[M]['result']> {
+export function callServer<M extends Method>(
+  socketPath: string,
+  method: M,
+  args: Calls[M]['args'],
+): Promise<Calls[M]['result']> {
   return new Promise((resolve, reject) => {
     const conn = net.connect(socketPath);
     let buffered = '';
@@ -40,6 +44,8 @@ export function callServer<M extends Method>(socketPath: string, method: M, args
         );
       } else fail(new ProxyError(`lost the connection to the proxy at ${socketPath} (${err.message})`));
     });
-    conn.on('close', () => fail(new ProxyError(`the proxy at ${socketPath} closed the connection before answering`)));
+    conn.on('close', () =>
+      fail(new ProxyError(`the proxy at ${socketPath} closed the connection before answering`)),
+    );
   });
 }

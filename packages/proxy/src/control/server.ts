@@ -44,7 +44,9 @@ export async function dispatchCall(router: Router, method: string, args: unknown
       await router.rolloutStop((args as Calls['RolloutStop']['args']).service);
       return null;
     default:
-      throw new ProxyError(`unknown control call ${JSON.stringify(method)}; the CLI and server versions may differ`);
+      throw new ProxyError(
+        `unknown control call ${JSON.stringify(method)}; the CLI and server versions may differ`,
+      );
   }
 }
 
@@ -86,7 +88,8 @@ export async function startControlServer(path: string, router: Router, logger: L
       const result = await dispatchCall(router, call.method, call.args ?? {});
       return { ok: true, result };
     } catch (err) {
-      if (!(err instanceof ProxyError)) logger.error('Control call failed', { method: call.method, error: describeError(err) });
+      if (!(err instanceof ProxyError))
+        logger.error('Control call failed', { method: call.method, error: describeError(err) });
       return { ok: false, error: describeError(err) };
     }
   }

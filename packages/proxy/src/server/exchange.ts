@@ -51,7 +51,13 @@ const RETRYABLE = new Set([
   'UND_ERR_CLOSED',
 ]);
 
-const EJECTING = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND']);
+const EJECTING = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ENOTFOUND',
+]);
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
@@ -194,7 +200,10 @@ export class Exchange implements InflightRequest {
     if (host === undefined) host = '';
     this.host = host;
     if (!validHost(host)) return this.respondError(400, '', true);
-    this.hasBody = chunked || this.reqContentLength > 0 || (this.http2 && !(req as Http2ServerRequest).stream.endAfterHeaders);
+    this.hasBody =
+      chunked ||
+      this.reqContentLength > 0 ||
+      (this.http2 && !(req as Http2ServerRequest).stream.endAfterHeaders);
     if (this.requestId === '') {
       this.requestId = randomUUID();
       out.push('X-Request-ID', this.requestId);
@@ -253,8 +262,12 @@ export class Exchange implements InflightRequest {
     out.push('X-Kamal-Target', '');
 
     if (service.pause.state !== 'running') {
-      const targetPath = q === -1 ? this.upstreamPath : this.upstreamPath.slice(0, this.upstreamPath.indexOf('?'));
-      if ((req.method === 'GET' || req.method === 'HEAD') && targetPath === service.targetOptions.healthCheck.path) {
+      const targetPath =
+        q === -1 ? this.upstreamPath : this.upstreamPath.slice(0, this.upstreamPath.indexOf('?'));
+      if (
+        (req.method === 'GET' || req.method === 'HEAD') &&
+        targetPath === service.targetOptions.healthCheck.path
+      ) {
         return this.respondEmpty(200);
       }
       const outcome = service.pause.wait();
@@ -403,9 +416,16 @@ export class Exchange implements InflightRequest {
     const lb = this.lb!;
     if (lb.hasReaders && !this.isRead && writerAffinity && service.options.writerAffinityTimeoutMs > 0) {
       const until = Date.now() + service.options.writerAffinityTimeoutMs;
-      out.push('Set-Cookie', `${WRITER_COOKIE}=${until}; Path=/; Max-Age=${Math.ceil(service.options.writerAffinityTimeoutMs / 1000)}; HttpOnly`);
+      out.push(
+        'Set-Cookie',
+        `${WRITER_COOKIE}=${until}; Path=/; Max-Age=${Math.ceil(service.options.writerAffinityTimeoutMs / 1000)}; HttpOnly`,
+      );
     }
-    if (service.targetOptions.scopeCookiePaths && service.options.stripPrefix && this.binding!.prefix !== '/') {
+    if (
+      service.targetOptions.scopeCookiePaths &&
+      service.options.stripPrefix &&
+      this.binding!.prefix !== '/'
+    ) {
       scopeCookies(out, this.binding!.prefix, normalizeHostForCookie(this.host));
     }
     if (service.logResponseHeaders.length > 0) this.respLogHeaders = out;
@@ -481,7 +501,8 @@ export class Exchange implements InflightRequest {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     const target = this.target;
     if (!this.responseStarted && this.respBuffer === null && target !== null && this.cancelReason === null) {
-      if (EJECTING.has(code)) this.lb?.ejectIfOthers(target, code === 'ECONNREFUSED' ? 'connection refused' : code);
+      if (EJECTING.has(code))
+        this.lb?.ejectIfOthers(target, code === 'ECONNREFUSED' ? 'connection refused' : code);
       if (!this.retried && !this.hasBody && RETRYABLE.has(code) && IDEMPOTENT.has(this.req.method ?? '')) {
         const lb = this.lb!;
         const next = this.isRead && lb.hasReaders ? lb.pickReader(target) : lb.pickWriter(target);
@@ -489,7 +510,11 @@ export class Exchange implements InflightRequest {
           this.retried = true;
           target.release(this);
           this.abortUpstream = null;
-          this.ctx.logger.debug('Retrying request on another target', { from: target.name, to: next.name, error: code });
+          this.ctx.logger.debug('Retrying request on another target', {
+            from: target.name,
+            to: next.name,
+            error: code,
+          });
           this.dispatchTo(next);
           return;
         }
@@ -506,7 +531,12 @@ export class Exchange implements InflightRequest {
       else if (err instanceof ResponseTooLarge) status = 500;
       else if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') status = 400;
       if (status === 502) {
-        this.ctx.logger.info('Error while proxying', { target: target?.name ?? '', path: this.path, error: err.message, code });
+        this.ctx.logger.info('Error while proxying', {
+          target: target?.name ?? '',
+          path: this.path,
+          error: err.message,
+          code,
+        });
       }
       this.respondError(status, '');
       return;
@@ -638,7 +668,13 @@ export class Exchange implements InflightRequest {
     const elapsed = performance.now() - this.start;
     const service = this.service;
     if (this.ctx.metrics !== null && service !== null && this.tracked) {
-      this.ctx.metrics.requestFinished(service.name, this.req.method ?? '', this.status, elapsed / 1000, true);
+      this.ctx.metrics.requestFinished(
+        service.name,
+        this.req.method ?? '',
+        this.status,
+        elapsed / 1000,
+        true,
+      );
     }
     if (this.ctx.logger.enabled) this.log(elapsed);
     requestEnded(this.ctx);
@@ -696,10 +732,18 @@ export class Exchange implements InflightRequest {
     if (service !== null) {
       for (const name of service.logRequestHeaders) {
         const v = req.headers[name];
-        line += ',' + jsonString('req_' + name.replace(/-/g, '_')) + ':' + jsonString(Array.isArray(v) ? v.join(',') : (v ?? ''));
+        line +=
+          ',' +
+          jsonString('req_' + name.replace(/-/g, '_')) +
+          ':' +
+          jsonString(Array.isArray(v) ? v.join(',') : (v ?? ''));
       }
       for (const name of service.logResponseHeaders) {
-        line += ',' + jsonString('resp_' + name.replace(/-/g, '_')) + ':' + jsonString(headerFrom(this.respLogHeaders, name));
+        line +=
+          ',' +
+          jsonString('resp_' + name.replace(/-/g, '_')) +
+          ':' +
+          jsonString(headerFrom(this.respLogHeaders, name));
       }
     }
     this.ctx.logger.raw(line + '}\n');

@@ -84,7 +84,10 @@ export interface ProxyServerHandle {
 
 export async function startProxyServer(options: ProxyServerOptions = {}): Promise<ProxyServerHandle> {
   const limits: ProxyLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const logSink = options.log === undefined || options.log === 'stdout' ? (c: string) => process.stdout.write(c) : options.log;
+  const logSink =
+    options.log === undefined || options.log === 'stdout'
+      ? (c: string) => process.stdout.write(c)
+      : options.log;
   const logger = new Logger(logSink, options.debug ?? false);
   const configDir = options.configDir === undefined ? defaultConfigDir() : options.configDir;
   const statePath = configDir === null ? null : statePathIn(configDir);
@@ -137,8 +140,12 @@ export async function startProxyServer(options: ProxyServerOptions = {}): Promis
   );
   httpServer.maxConnections = limits.maxConnections;
   httpServer.on('connection', trackConnection);
-  httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(ctx, req, socket, head, false));
-  httpServer.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket));
+  httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
+    handleUpgrade(ctx, req, socket, head, false),
+  );
+  httpServer.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
+    answerClientError(err, socket),
+  );
 
   let httpsServer: http2.Http2SecureServer | null = null;
   const sessions = new Set<http2.ServerHttp2Session>();
@@ -165,7 +172,9 @@ export async function startProxyServer(options: ProxyServerOptions = {}): Promis
       sessions.add(session);
       session.once('close', () => sessions.delete(session));
     });
-    httpsServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(ctx, req, socket, head, true));
+    httpsServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
+      handleUpgrade(ctx, req, socket, head, true),
+    );
     httpsServer.on('tlsClientError', () => undefined);
   }
 
@@ -257,7 +266,12 @@ export async function startProxyServer(options: ProxyServerOptions = {}): Promis
   };
 }
 
-function listen(server: http.Server | http2.Http2SecureServer, port: number, bind: string, what: string): Promise<number> {
+function listen(
+  server: http.Server | http2.Http2SecureServer,
+  port: number,
+  bind: string,
+  what: string,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       reject(

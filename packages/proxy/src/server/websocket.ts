@@ -102,7 +102,13 @@ type Direction = {
   mode: 'forward' | 'closing' | 'dropping';
 };
 
-export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: Duplex, head: Buffer, tls: boolean): void {
+export function handleUpgrade(
+  ctx: ProxyContext,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  tls: boolean,
+): void {
   new Tunnel(ctx, req, socket, head, tls).start();
 }
 
@@ -168,11 +174,16 @@ class Tunnel implements InflightRequest {
   private connect(service: Service, upstreamPath: string): void {
     let lb = service.active;
     const rc = service.rolloutController;
-    if (rc !== null && service.rollout !== null && rc.usesRollout(cookieValue(this.req.headers.cookie, ROLLOUT_COOKIE))) {
+    if (
+      rc !== null &&
+      service.rollout !== null &&
+      rc.usesRollout(cookieValue(this.req.headers.cookie, ROLLOUT_COOKIE))
+    ) {
       lb = service.rollout;
     }
     if (lb === null) return this.reject(503, '');
-    const useReader = lb.hasReaders && service.options.readTargetsAcceptWebsockets && this.req.method === 'GET';
+    const useReader =
+      lb.hasReaders && service.options.readTargetsAcceptWebsockets && this.req.method === 'GET';
     const target = useReader ? lb.pickReader() : lb.pickWriter();
     if (target === null || !target.claim(this)) return this.reject(503, '');
     this.target = target;
@@ -340,7 +351,13 @@ class Tunnel implements InflightRequest {
     const service = this.service;
     if (this.ctx.metrics !== null && service !== null) {
       this.ctx.metrics.requestStarted(service.name);
-      this.ctx.metrics.requestFinished(service.name, this.req.method ?? 'GET', this.status, elapsed / 1000, true);
+      this.ctx.metrics.requestFinished(
+        service.name,
+        this.req.method ?? 'GET',
+        this.status,
+        elapsed / 1000,
+        true,
+      );
     }
     const req = this.req;
     const clientAddr = clientAddress(req.socket.remoteAddress);

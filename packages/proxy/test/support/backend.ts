@@ -22,7 +22,10 @@ const defaultHandler =
   };
 
 /** Starts a backend; GET /up answers 200 while `healthy` is true, 503 otherwise. */
-export async function startBackend(label = 'backend', handler: Handler = defaultHandler(label)): Promise<Backend> {
+export async function startBackend(
+  label = 'backend',
+  handler: Handler = defaultHandler(label),
+): Promise<Backend> {
   const seen: Backend['seen'] = [];
   const backend = { seen, healthy: true } as Backend & { port: number; name: string; server: http.Server };
   const server = http.createServer((req, res) => {

@@ -4,7 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
-import { startProxyServer, type ProxyServerHandle, type ProxyServerOptions } from '../../src/server/proxy-server.js';
+import {
+  startProxyServer,
+  type ProxyServerHandle,
+  type ProxyServerOptions,
+} from '../../src/server/proxy-server.js';
 import {
   defaultDeploymentOptions,
   defaultServiceOptions,
@@ -62,7 +66,12 @@ export function deployArgs(service: string, targets: string[], o: DeployOverride
     readers: o.readers ?? [],
     serviceOptions: { ...defaultServiceOptions(), ...o.service },
     targetOptions: target,
-    deployment: { ...defaultDeploymentOptions(), deployTimeoutMs: 5_000, drainTimeoutMs: 2_000, ...o.deployment },
+    deployment: {
+      ...defaultDeploymentOptions(),
+      deployTimeoutMs: 5_000,
+      drainTimeoutMs: 2_000,
+      ...o.deployment,
+    },
   };
 }
 
@@ -76,7 +85,13 @@ export interface SimpleResponse {
 export function request(
   port: number,
   path: string,
-  o: { method?: string; host?: string; headers?: Record<string, string>; body?: string | Buffer; agent?: http.Agent } = {},
+  o: {
+    method?: string;
+    host?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+    agent?: http.Agent;
+  } = {},
 ): Promise<SimpleResponse> {
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -91,7 +106,13 @@ export function request(
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString(),
+          }),
+        );
         res.on('error', reject);
       },
     );
@@ -103,7 +124,11 @@ export function request(
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until fn returns true, or fails after the timeout. */
-export async function waitFor(fn: () => boolean | Promise<boolean>, timeoutMs = 5_000, what = 'condition'): Promise<void> {
+export async function waitFor(
+  fn: () => boolean | Promise<boolean>,
+  timeoutMs = 5_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await fn()) return;
