@@ -268,3 +268,43 @@ test('a second deploy of the same target list and keep-alive clients see no erro
     await v2.close();
   }
 });
+
+test('HEAD, 204, 304 and repeated response headers pass through unchanged', async () => {
+  const backend = await startBackend('v1', (req, res) => {
+    if (req.url === '/empty') {
+      res.writeHead(204, { 'x-a': '1' });
+      res.end();
+      return;
+    }
+    if (req.url === '/cached') {
+      res.writeHead(304, { etag: '"abc"' });
+      res.end();
+      return;
+    }
+    res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Path=/']);
+    res.setHeader('connection', 'keep-alive, x-private');
+    res.setHeader('x-private', 'hop');
+    res.setHeader('content-type', 'text/plain');
+    res.end('body');
+  });
+  const proxy = await startTestProxy();
+  try {
+    await proxy.call('Deploy', deployArgs('app', [backend.name]));
+    const head = await request(proxy.httpPort, '/', { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.body, '');
+    const get = await request(proxy.httpPort, '/');
+    assert.deepEqual(get.headers['set-cookie'], ['a=1; Path=/', 'b=2; Path=/']);
+    assert.equal(get.headers['x-private'], undefined, 'headers named in Connection are dropped');
+    assert.equal(get.body, 'body');
+    const empty = await request(proxy.httpPort, '/empty');
+    assert.equal(empty.status, 204);
+    assert.equal(empty.headers['x-a'], '1');
+    const cached = await request(proxy.httpPort, '/cached', { headers: { 'if-none-match': '"abc"' } });
+    assert.equal(cached.status, 304);
+    assert.equal(cached.headers.etag, '"abc"');
+  } finally {
+    await proxy.stop();
+    await backend.close();
+  }
+});

@@ -202,3 +202,38 @@ test('WebSockets work over TLS (HTTP/1.1 upgrade on the HTTPS listener)', async 
     server.close();
   }
 });
+
+test('HTTP/2 requests with bodies reach the target whole', async () => {
+  const backend = await startBackend('echo', (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => res.end(`${req.method} ${Buffer.concat(chunks).length}`));
+  });
+  const proxy = await startTestProxy({ httpsPort: 0 });
+  try {
+    await proxy.call(
+      'Deploy',
+      deployArgs('app', [backend.name], { service: { hosts: ['example.com'], tlsEnabled: true, ...cert } }),
+    );
+    const session = http2.connect(`https://127.0.0.1:${proxy.httpsPort}`, {
+      servername: 'example.com',
+      rejectUnauthorized: false,
+    });
+    const post = (body: Buffer): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const stream = session.request({ ':path': '/p', ':method': 'POST', ':authority': 'example.com' });
+        let out = '';
+        stream.setEncoding('utf8');
+        stream.on('data', (c: string) => (out += c));
+        stream.on('end', () => resolve(out));
+        stream.on('error', reject);
+        stream.end(body);
+      });
+    assert.equal(await post(Buffer.alloc(100_000, 1)), 'POST 100000');
+    assert.equal(await post(Buffer.alloc(0)), 'POST 0');
+    session.close();
+  } finally {
+    await proxy.stop();
+    await backend.close();
+  }
+});
