@@ -224,7 +224,9 @@ export const role = section({
     stringish(),
     'Container path whose files are bridged between versions (`path[:options]`). Default: root asset_path.',
   ),
-});
+}).describe(
+  'A role (web, workers, ...): its hosts and settings merged over the root ones; `wharf docs servers` shows the list form.',
+);
 
 export const roleEntry = z
   .union([hostList, role], { error: 'should be an array or a hash' })
