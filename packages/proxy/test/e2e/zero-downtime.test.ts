@@ -27,6 +27,9 @@ const SERVICE = 'web';
 // how long a deploy can wait for the old version's WebSockets to go.
 const DEPLOY_FLAGS = ['--health-check-path', '/up', '--deploy-timeout', '10s', '--drain-timeout', '5s'];
 
+// Deploys stop (and the test fails with the load report) when they have not finished by then.
+const BUDGET_MS = 180_000;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function servedBy(proxy: ProxyProcess): Promise<string | null> {
@@ -35,7 +38,7 @@ async function servedBy(proxy: ProxyProcess): Promise<string | null> {
   return res.headers.get(IDENTITY_HEADER);
 }
 
-test(`${DEPLOYS} consecutive deploys under ${RATE} req/s lose nothing`, { timeout: 300_000 }, async (t) => {
+test(`${DEPLOYS} consecutive deploys under ${RATE} req/s lose nothing`, { timeout: 360_000 }, async (t) => {
   const apps: AppProcess[] = [];
   let proxy: ProxyProcess | undefined;
   t.after(async () => {
@@ -63,9 +66,13 @@ test(`${DEPLOYS} consecutive deploys under ${RATE} req/s lose nothing`, { timeou
   let deployError: unknown;
   try {
     await sleep(1500); // every kind of traffic is flowing to blue before the first swap
+    const budgetEnds = performance.now() + BUDGET_MS;
     for (let i = 1; i <= DEPLOYS; i++) {
+      if (performance.now() > budgetEnds) {
+        throw new Error(`only ${i - 1} of ${DEPLOYS} deploys finished within ${BUDGET_MS / 1000} s`);
+      }
       const next = i % 2 === 1 ? green : blue;
-      const result = await proxy.deploy(SERVICE, next.target, DEPLOY_FLAGS);
+      const result = await proxy.deploy(SERVICE, next.target, DEPLOY_FLAGS, 60_000);
       deployMs.push(result.ms);
       await sleep(200);
     }
@@ -87,7 +94,11 @@ test(`${DEPLOYS} consecutive deploys under ${RATE} req/s lose nothing`, { timeou
   t.diagnostic(
     `deploy command: ${deployMs.length} runs, p50 ${Math.round(d.p50)} ms, max ${Math.round(d.max)} ms`,
   );
-  if (deployError) throw deployError;
+  if (deployError) {
+    throw new Error(
+      `${deployError instanceof Error ? deployError.message : String(deployError)}\n${summary}`,
+    );
+  }
 
   // Zero failures of any kind: connection, status, truncated, timeout, WebSocket or message.
   assert.equal(report.totalFailures, 0, summary);

@@ -30,7 +30,7 @@ export interface ProxyProcess {
   /** Runs `wharf-proxy ARGS...` against this server. */
   cli(args: string[], timeoutMs?: number): Promise<CliResult>;
   /** `deploy SERVICE --target TARGET ...flags`; throws with the CLI's output when it fails. */
-  deploy(service: string, target: string, flags?: string[]): Promise<CliResult>;
+  deploy(service: string, target: string, flags?: string[], timeoutMs?: number): Promise<CliResult>;
   /** Everything the server printed so far (stdout and stderr, last 200 kB). */
   output(): string;
   /** SIGTERM, then SIGKILL after graceMs; removes the temp HOME. */
@@ -147,8 +147,8 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Proxy
     socket,
     child,
     cli,
-    async deploy(service, target, flags = []) {
-      const result = await cli(['deploy', service, '--target', target, ...flags], 120_000);
+    async deploy(service, target, flags = [], timeoutMs = 120_000) {
+      const result = await cli(['deploy', service, '--target', target, ...flags], timeoutMs);
       if (result.code !== 0) {
         throw new Error(
           `wharf-proxy deploy ${service} --target ${target} exited ${result.code}: ${result.stderr || result.stdout}`,
