@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { startBackend } from './support/backend.js';
@@ -204,4 +205,32 @@ test('frame tracker follows boundaries across chunks and 16/64-bit lengths', () 
   const t2 = new FrameTracker();
   assert.equal(t2.step(stream, 0), 7);
   assert.equal(t2.step(stream, 7), 7 + 308);
+});
+
+test('an upgrade the target refuses is answered once and the connection closed, never left as a tunnel', async () => {
+  const backend = await startBackend('plain');
+  const proxy = await startTestProxy();
+  try {
+    await proxy.call('Deploy', deployArgs('app', [backend.name]));
+    const reply = await new Promise<string>((resolve) => {
+      const s = net.connect(proxy.httpPort, '127.0.0.1', () => {
+        s.write('GET /x HTTP/1.1\r\nHost: x.com\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n');
+      });
+      let data = '';
+      s.on('data', (d) => {
+        data += d;
+        // A second request on the same connection must not reach the target.
+        if (data.includes('plain GET /x')) s.write('GET /second HTTP/1.1\r\nHost: x.com\r\n\r\n');
+      });
+      s.on('close', () => resolve(data));
+      s.on('error', () => resolve(data));
+      setTimeout(() => s.destroy(), 3_000).unref();
+    });
+    assert.match(reply, /^HTTP\/1\.1 200/);
+    assert.match(reply, /plain GET \/x/);
+    assert.ok(!backend.seen.some((r) => r.url === '/second'));
+  } finally {
+    await proxy.stop();
+    await backend.close();
+  }
 });

@@ -122,6 +122,8 @@ class Tunnel implements InflightRequest {
   private finished = false;
   private responseHeadDone = false;
   private responseHead: Buffer[] = [];
+  private notUpgraded = false;
+  private remainingBody = -1;
   private isWebSocket: boolean;
   private readonly up: Direction = { tracker: new FrameTracker(), mode: 'forward' }; // client → target
   private readonly down: Direction = { tracker: new FrameTracker(), mode: 'forward' }; // target → client
@@ -235,6 +237,7 @@ class Tunnel implements InflightRequest {
   }
 
   private forwardUp(chunk: Buffer): void {
+    if (this.notUpgraded) return;
     const upstream = this.upstream!;
     this.pass(chunk, this.up, upstream, this.client, true);
   }
@@ -252,15 +255,38 @@ class Tunnel implements InflightRequest {
       this.responseHead = [];
       const m = /^HTTP\/1\.[01] (\d{3})/.exec(all.subarray(0, Math.min(end, 64)).toString('latin1'));
       this.status = m ? Number(m[1]) : 502;
-      if (this.status !== 101) this.isWebSocket = false;
+      if (this.status !== 101) {
+        // Not upgraded: pass this one response through, then close, so the
+        // connection never becomes an unrouted tunnel for further requests.
+        this.isWebSocket = false;
+        this.notUpgraded = true;
+        const cl = /\r\ncontent-length:\s*(\d+)/i.exec(all.subarray(0, end + 4).toString('latin1'));
+        this.remainingBody = cl ? Number(cl[1]) : -1;
+      }
       this.write(this.client, all.subarray(0, end + 4), this.upstream!);
-      this.bytesToClient += 0;
+      if (this.remainingBody === 0) return this.endAfterResponse();
       const rest = all.subarray(end + 4);
       if (rest.length > 0) this.forwardDown(rest);
       return;
     }
     this.bytesToClient += chunk.length;
+    if (this.notUpgraded) {
+      if (this.remainingBody < 0) {
+        this.write(this.client, chunk, this.upstream!);
+        return;
+      }
+      const part = chunk.subarray(0, this.remainingBody);
+      this.remainingBody -= part.length;
+      this.write(this.client, part, this.upstream!);
+      if (this.remainingBody === 0) this.endAfterResponse();
+      return;
+    }
     this.pass(chunk, this.down, this.client, this.upstream!, false);
+  }
+
+  private endAfterResponse(): void {
+    this.client.end();
+    this.upstream?.destroy();
   }
 
   /** Forwards a chunk in one direction, honouring the closing state. */
