@@ -229,8 +229,6 @@ export class Exchange implements InflightRequest {
     this.binding = binding;
     const service = binding.service;
     this.service = service;
-    this.tracked = !service.excludeMetricsPaths.has(this.path);
-    if (this.ctx.metrics !== null && this.tracked) this.ctx.metrics.requestStarted(service.name);
 
     const options = service.options;
     if (options.clientIpHeader !== '') {
@@ -246,6 +244,14 @@ export class Exchange implements InflightRequest {
     } else {
       this.upstreamPath = url;
     }
+    if (this.ctx.metrics !== null && service.excludeMetricsPaths.size > 0) {
+      // Matched against the path the target sees (after prefix stripping), as kamal-proxy does.
+      const qi = this.upstreamPath.indexOf('?');
+      this.tracked = !service.excludeMetricsPaths.has(
+        qi === -1 ? this.upstreamPath : this.upstreamPath.slice(0, qi),
+      );
+    } else this.tracked = true;
+    if (this.ctx.metrics !== null && this.tracked) this.ctx.metrics.requestStarted(service.name);
 
     if (this.tls && !options.tlsEnabled) return this.respondError(503, '');
     const redirect = this.redirectLocation(service, host, url);
