@@ -15,6 +15,8 @@ loader = Zeitwerk::Loader.new
 loader.push_dir(lib_dir)
 %w[kamal/sshkit_with_ext.rb kamal/cli kamal/cli.rb kamal.rb].each { |p| loader.ignore(File.join(lib_dir, p)) }
 loader.setup
+# The CLI is not loaded; alias validation only asks it for the command names.
+module Kamal::Cli; class Main; def self.commands = {}; end; end
 
 FIXED_TIME = Time.utc(2026, 11, 26, 23, 4, 16)
 class << Time
@@ -43,8 +45,15 @@ end
 
 cases = JSON.parse($stdin.read)
 out = cases.map do |c|
-  raw = c["config"].transform_keys(&:to_sym)
-  config = Kamal::Configuration.new(raw, destination: c["destination"], version: c["version"])
+  config = begin
+    if c["config_file"]
+      Kamal::Configuration.create_from(config_file: Pathname.new(c["config_file"]), destination: c["destination"], version: c["version"])
+    else
+      Kamal::Configuration.new(c["config"].transform_keys(&:to_sym), destination: c["destination"], version: c["version"])
+    end
+  rescue => e
+    next { "error" => "#{e.class}: #{e.message.lines.first.to_s[0, 200]}" }
+  end
   Object.send(:remove_const, :KAMAL) if Object.const_defined?(:KAMAL)
   Object.const_set(:KAMAL, OpenStruct.new(config: config))
   c["calls"].map do |call|
