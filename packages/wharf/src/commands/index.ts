@@ -1,7 +1,18 @@
 /**
  * Commands are data: pure functions and small classes that turn the loaded
  * config into the exact remote commands Kamal 2 runs (same host layout, names
- * and labels), as arrays of shell words. `commandLine` joins them for SSH.
+ * and labels), as arrays of shell words. Run them with
+ * `SshPool#exec(host, commandLine(cmd))`: pass the joined string, never the
+ * array (the SSH layer would quote the words a second time).
+ *
+ * Where the text differs from Kamal's on purpose:
+ * - registry login: `printf '%s\n' "$WHARF_REGISTRY_PASSWORD" | docker login
+ *   <server> -u "$WHARF_REGISTRY_USERNAME" --password-stdin`, credentials in
+ *   the env the SSH layer sends on stdin (Kamal: `-u "user" -p "password"`);
+ * - accessory logs: single spaces (Kamal doubles the space before --since/--tail);
+ * - grep patterns are escaped for the quotes they sit in (Kamal pastes them raw);
+ * - `-it` vs `-i` comes from a `tty` option (Kamal reads STDIN.isatty itself);
+ * - hooks get every KAMAL_* detail again as WHARF_*.
  */
 export {
   type Command,
