@@ -188,22 +188,31 @@ export class SshConnection {
 
   /** Runs one command on a new channel. Rejects with SshDropError when the connection goes away first. */
   async exec(command: string, options: RawExecOptions = {}): Promise<RawExecResult> {
+    let loneRefusals = 0;
     for (let attempt = 0; ; attempt++) {
       const release = await this.channels.acquire();
+      let pause = 0;
       try {
         return await this.execOnChannel(command, options);
       } catch (error) {
         // A server with a lower MaxSessions refuses channels beyond it: lower the limit below what
-        // is in use and queue again. With nothing else in use, the refusal is real.
+        // is in use and queue again. Refused with nothing else in use: the server may not have
+        // finished closing our previous sessions yet, so wait a little (three times) before
+        // taking the refusal as real.
         const others = this.channels.inUse - 1;
-        if (!(error instanceof ChannelRefused) || others === 0 || attempt >= 50) {
-          throw error instanceof ChannelRefused ? error.cause : error;
+        const refused = error instanceof ChannelRefused;
+        if (refused && others === 0 && loneRefusals < 3 && !this.closedWith) {
+          pause = 100 * 2 ** loneRefusals++;
+        } else if (!refused || others === 0 || attempt >= 50) {
+          throw refused ? error.cause : error;
+        } else {
+          this.channels.setLimit(Math.min(this.channels.limit, others));
         }
-        this.channels.setLimit(Math.min(this.channels.limit, others));
       } finally {
         release();
         this.lastUsed = Date.now();
       }
+      if (pause > 0) await new Promise((r) => setTimeout(r, pause));
     }
   }
 

@@ -197,15 +197,25 @@ describe('SSH layer on the local fleet', () => {
       'echo "MaxSessions 2" > /etc/ssh/sshd_config.d/00-wharf-test.conf && kill -HUP $(cat /run/sshd.pid)',
     ]);
     try {
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, 300)); // let sshd take the HUP before probing it
+      await waitForSshd(host);
       const p = pool();
+      await p.exec(host, 'rm -rf /tmp/ms && mkdir -p /tmp/ms');
       const results = await Promise.all(
-        Array.from({ length: 12 }, (_, i) => p.exec(host, `sleep 0.1; echo ${i}`)),
+        Array.from({ length: 12 }, (_, i) =>
+          p.exec(
+            host,
+            `touch /tmp/ms/${i}; sleep 0.2; n=$(ls /tmp/ms | wc -l); rm /tmp/ms/${i}; echo "${i} $n"`,
+          ),
+        ),
       );
+      const seen = results.map((r) => r.stdout.trim().split(' ').map(Number));
       assert.deepEqual(
-        results.map((r) => r.stdout.trim()),
-        Array.from({ length: 12 }, (_, i) => String(i)),
+        seen.map(([i]) => i),
+        Array.from({ length: 12 }, (_, i) => i),
       );
+      // The server's limit held (so the pool really met it), and everything ran on one connection.
+      assert.ok(Math.max(...seen.map(([, n]) => n!)) <= 2);
       assert.equal(p.stats()[host]!.connections, 1);
       await p.close();
     } finally {
@@ -216,7 +226,8 @@ describe('SSH layer on the local fleet', () => {
         '-c',
         'rm -f /etc/ssh/sshd_config.d/00-wharf-test.conf && kill -HUP $(cat /run/sshd.pid)',
       ]);
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, 300));
+      await waitForSshd(host);
     }
   });
 
