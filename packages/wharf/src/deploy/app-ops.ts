@@ -221,11 +221,11 @@ export async function appExec(ctx: Context, remote: Remote, request: ExecRequest
     const app = new AppCommands(config, { role: config.primaryRoleName, host });
     if (request.reuse) {
       ctx.reporter.info(`Launching interactive command with version ${config.version} via SSH from existing container on ${host}...`);
-      return runInTerminal(app.executeInExistingContainerOverSsh([cmd], { env: request.env, tty: process.stdin.isTTY }));
+      return runInTerminal(app.executeInExistingContainerOverSsh([cmd], { env: request.env, tty: Boolean(process.stdin.isTTY) }));
     }
     ctx.reporter.info(`Launching interactive command with version ${config.version} via SSH from new container on ${host}...`);
     await registryLogin(ctx, remote, [host]);
-    return runInTerminal(app.executeInNewContainerOverSsh([cmd], { env: request.env, tty: process.stdin.isTTY }));
+    return runInTerminal(app.executeInNewContainerOverSsh([cmd], { env: request.env, tty: Boolean(process.stdin.isTTY) }));
   }
   const mode = request.reuse ? 'existing' : 'new';
   ctx.reporter.info(`Launching command with version ${config.version} from ${mode} container...`);
