@@ -92,6 +92,7 @@ export function staleVersions(listVersionsOutput: string, currentVersionOutput: 
 
 export class AppCommands {
   readonly role: Role | undefined;
+  readonly host: string | undefined;
 
   constructor(
     readonly config: Config,
@@ -111,8 +112,6 @@ export class AppCommands {
     }
     this.host = options.host;
   }
-
-  readonly host: string | undefined;
 
   private get r(): Role {
     if (!this.role) throw new Error('this app command needs a role');
