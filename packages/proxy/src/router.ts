@@ -273,7 +273,7 @@ export class Router {
         path: s.options.pathPrefixes.join(','),
         target: s.active.writerNames().join(','),
         state: s.pause.state,
-        tls: s.options.tlsEnabled,
+        tls: s.tlsEnabled,
       };
     }
     return out;
@@ -400,6 +400,16 @@ export class Router {
       }
     }
     for (const list of table.values()) list.sort((a, b) => b.prefix.length - a.prefix.length);
+    for (const service of this.services.values()) {
+      service.tlsEnabled = service.options.tlsEnabled;
+      service.tlsRedirect = service.options.tlsRedirect;
+      if (service.options.pathPrefixes.includes('/')) continue;
+      const root = table.get(service.options.hosts[0] ?? '')?.find((b) => b.prefix === '/')?.service;
+      if (root !== undefined && root.options.tlsEnabled) {
+        service.tlsEnabled = true;
+        service.tlsRedirect = root.options.tlsRedirect;
+      }
+    }
     this.table = table;
   }
 

@@ -19,6 +19,13 @@ export class Service {
   errorPages: ErrorPages | null = null;
   secureContext: SecureContext | null = null;
   excludeMetricsPaths: Set<string> = new Set();
+  /**
+   * TLS as applied to requests: a service that does not serve "/" inherits
+   * TLS and the redirect from the root-path service of its first host (as
+   * kamal-proxy does), so /api under a TLS site is served over HTTPS too.
+   */
+  tlsEnabled = false;
+  tlsRedirect = false;
   /** Lower-cased header names to log as req_<name> / resp_<name>. */
   logRequestHeaders: string[] = [];
   logResponseHeaders: string[] = [];
@@ -38,6 +45,8 @@ export class Service {
         : null;
     this.options = options;
     this.targetOptions = targetOptions;
+    this.tlsEnabled = options.tlsEnabled;
+    this.tlsRedirect = options.tlsRedirect;
     this.errorPages = errorPages;
     this.secureContext = secureContext;
     this.excludeMetricsPaths = new Set(options.excludeMetricsPaths);

@@ -237,3 +237,30 @@ test('HTTP/2 requests with bodies reach the target whole', async () => {
     await backend.close();
   }
 });
+
+test('a path service under a TLS host inherits TLS and the redirect from the root service', async () => {
+  const site = await startBackend('site');
+  const api = await startBackend('api');
+  const proxy = await startTestProxy({ httpsPort: 0 });
+  try {
+    await proxy.call(
+      'Deploy',
+      deployArgs('site', [site.name], { service: { hosts: ['example.com'], tlsEnabled: true, ...cert } }),
+    );
+    await proxy.call(
+      'Deploy',
+      deployArgs('api', [api.name], { service: { hosts: ['example.com'], pathPrefixes: ['/api'] } }),
+    );
+    const r = await httpsGet(proxy.httpsPort!, 'example.com', '/api/x');
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'api GET /x');
+    const plain = await request(proxy.httpPort, '/api/x', { host: 'example.com' });
+    assert.equal(plain.status, 301);
+    assert.equal(plain.headers.location, 'https://example.com/api/x');
+    assert.equal((await proxy.call('List', {}))['api']!.tls, true);
+  } finally {
+    await proxy.stop();
+    await site.close();
+    await api.close();
+  }
+});

@@ -253,7 +253,7 @@ export class Exchange implements InflightRequest {
     } else this.tracked = true;
     if (this.ctx.metrics !== null && this.tracked) this.ctx.metrics.requestStarted(service.name);
 
-    if (this.tls && !options.tlsEnabled) return this.respondError(503, '');
+    if (this.tls && !service.tlsEnabled) return this.respondError(503, '');
     const redirect = this.redirectLocation(service, host, url);
     if (redirect !== null) return this.respondRedirect(redirect);
 
@@ -612,7 +612,7 @@ export class Exchange implements InflightRequest {
 
   private redirectLocation(service: Service, host: string, url: string): string | null {
     const o = service.options;
-    const needsTLS = o.tlsEnabled && o.tlsRedirect && !this.tls;
+    const needsTLS = service.tlsEnabled && service.tlsRedirect && !this.tls;
     const bare = hostWithoutPort(host);
     const wrongHost = o.canonicalHost !== '' && bare.toLowerCase() !== o.canonicalHost;
     if (!needsTLS && !wrongHost) return null;

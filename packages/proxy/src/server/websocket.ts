@@ -154,8 +154,8 @@ class Tunnel implements InflightRequest {
     if (binding === null) return this.reject(404, '');
     const service = binding.service;
     this.service = service;
-    if (this.tls && !service.options.tlsEnabled) return this.reject(503, '');
-    if (service.options.tlsEnabled && service.options.tlsRedirect && !this.tls) {
+    if (this.tls && !service.tlsEnabled) return this.reject(503, '');
+    if (service.tlsEnabled && service.tlsRedirect && !this.tls) {
       return this.reject(301, '', `https://${(req.headers.host ?? '').replace(/:\d+$/, '')}${url}`);
     }
     let upstreamPath = url;
