@@ -149,6 +149,7 @@ export class SshConnection {
                   );
               },
               authHandler: authSequence(target.user, options.auth),
+              ...(target.forwardAgent ? { agent: target.forwardAgent, agentForward: true } : {}),
               ...(options.debug ? { debug: options.debug } : {}),
             } as ssh2.ConnectConfig);
             // SSH sends small packets back to back (NEWKEYS then SERVICE_REQUEST; exec then EOF):
@@ -241,55 +242,61 @@ export class SshConnection {
       const abort = (): void => finish(new SshDropError('connection lost while the command ran'));
       this.inFlight.add(abort);
       try {
-        this.client.exec(command, (error, stream) => {
-          if (error) {
-            this.inFlight.delete(abort);
-            settled = true;
-            if (this.closedWith) return reject(new SshDropError(error.message));
-            if (/open failed|administratively prohibited|resource shortage/i.test(error.message))
-              return reject(new ChannelRefused(error));
-            return reject(error);
-          }
-          if (settled) {
-            stream.close();
-            return;
-          }
-          if (options.timeoutMs !== undefined) {
-            timer = setTimeout(() => {
-              try {
-                stream.signal('KILL');
-              } catch {
-                // signal requests are best effort
-              }
+        this.client.exec(
+          command,
+          // ssh2 reads agentForward here; its typings don't list it.
+          (this.target.forwardAgent ? { agentForward: true } : {}) as ssh2.ExecOptions,
+          (error, stream) => {
+            if (error) {
+              this.inFlight.delete(abort);
+              settled = true;
+              if (this.closedWith) return reject(new SshDropError(error.message));
+              if (/open failed|administratively prohibited|resource shortage/i.test(error.message))
+                return reject(new ChannelRefused(error));
+              return reject(error);
+            }
+            if (settled) {
               stream.close();
-              finish(new SshDropError(`no exit within ${options.timeoutMs} ms`, 'command-timeout'));
-            }, options.timeoutMs);
-          }
-          stream.on('data', (chunk: Buffer) => {
-            if (capture) out.push(chunk);
-            options.onStdout?.(chunk);
-          });
-          stream.stderr.on('data', (chunk: Buffer) => {
-            if (capture) err.push(chunk);
-            options.onStderr?.(chunk);
-          });
-          stream.on('exit', (code: number | null, signal?: string) => {
-            exit =
-              code === null || code === undefined
-                ? { code: 128 + signalNumber(signal), ...(signal ? { signal } : {}) }
-                : { code };
-          });
-          stream.on('close', () => {
-            if (exit) return finish(undefined);
-            // ssh2 emits the client's close before closing its channels, so a dead connection shows here.
-            setImmediate(() => {
-              if (this.closedWith || !exit) finish(new SshDropError('channel closed without an exit status'));
-              else finish(undefined);
+              return;
+            }
+            if (options.timeoutMs !== undefined) {
+              timer = setTimeout(() => {
+                try {
+                  stream.signal('KILL');
+                } catch {
+                  // signal requests are best effort
+                }
+                stream.close();
+                finish(new SshDropError(`no exit within ${options.timeoutMs} ms`, 'command-timeout'));
+              }, options.timeoutMs);
+            }
+            stream.on('data', (chunk: Buffer) => {
+              if (capture) out.push(chunk);
+              options.onStdout?.(chunk);
             });
-          });
-          stream.on('error', () => undefined);
-          writeStdin(stream, options);
-        });
+            stream.stderr.on('data', (chunk: Buffer) => {
+              if (capture) err.push(chunk);
+              options.onStderr?.(chunk);
+            });
+            stream.on('exit', (code: number | null, signal?: string) => {
+              exit =
+                code === null || code === undefined
+                  ? { code: 128 + signalNumber(signal), ...(signal ? { signal } : {}) }
+                  : { code };
+            });
+            stream.on('close', () => {
+              if (exit) return finish(undefined);
+              // ssh2 emits the client's close before closing its channels, so a dead connection shows here.
+              setImmediate(() => {
+                if (this.closedWith || !exit)
+                  finish(new SshDropError('channel closed without an exit status'));
+                else finish(undefined);
+              });
+            });
+            stream.on('error', () => undefined);
+            writeStdin(stream, options);
+          },
+        );
       } catch (error) {
         this.inFlight.delete(abort);
         settled = true;

@@ -21,6 +21,8 @@ export interface SshSettings {
   logLevel?: string;
   /** ssh.keys_only: offer only keys/key_data, not ssh-agent. */
   keysOnly?: boolean;
+  /** ssh.forward_agent: forward the local ssh-agent to commands on the servers. Off unless true. */
+  forwardAgent?: boolean;
   /** ssh.keys: private key files. */
   keys?: string[];
   /** ssh.key_data: private key text (already looked up from secrets). */
@@ -45,6 +47,8 @@ export interface ConnectTarget {
   identities: IdentitySource[];
   /** Offer ssh-agent identities (SSH_AUTH_SOCK) too. */
   useAgent: boolean;
+  /** The agent socket to forward to the server (ssh.forward_agent). */
+  forwardAgent?: string;
   /** Connect through this host (forwardOut over its connection). */
   jump?: ConnectTarget;
   /** Connect through this local command's stdin/stdout (tokens already expanded). */
@@ -164,6 +168,7 @@ function baseTarget(
       configFiles: hostConfig.identityFiles,
     }),
     useAgent: !keysOnly && Boolean(env.SSH_AUTH_SOCK),
+    ...(settings.forwardAgent === true && env.SSH_AUTH_SOCK ? { forwardAgent: env.SSH_AUTH_SOCK } : {}),
     knownHostsFiles: hostConfig.userKnownHostsFiles ?? [],
     ...(hostConfig.strictHostKeyChecking ? { hostKeyChecking: hostConfig.strictHostKeyChecking } : {}),
     connectTimeoutMs:

@@ -454,6 +454,17 @@ describe('SSH layer on the local fleet', () => {
       });
       pools.push(withAgent);
       assert.equal((await withAgent.run(hosts[0]!, 'hostname')).stdout.trim(), names[0]);
+      // Not forwarded unless asked (ssh.forward_agent).
+      assert.notEqual((await withAgent.exec(hosts[0]!, 'ssh-add -l')).code, 0);
+      const forwarding = new SshPool({
+        settings: { config: false, forwardAgent: true },
+        sshConfig: SshConfig.empty(),
+        hostKeys: { files: [], recordFile: record },
+        env: { SSH_AUTH_SOCK: sock, HOME: dir },
+      });
+      pools.push(forwarding);
+      const listed = await forwarding.run(hosts[0]!, 'ssh-add -l');
+      assert.match(listed.stdout, /ED25519/);
       const keysOnly = new SshPool({
         settings: { config: false, keysOnly: true, keys: [] },
         sshConfig: SshConfig.empty(),
