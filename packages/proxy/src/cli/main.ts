@@ -99,6 +99,13 @@ const runCommand: Command = {
       metricsPort: metricsPort > 0 ? metricsPort : null,
       debug: get<boolean>(f, 'debug'),
     });
+    // One failing callback must not take every app on the server down with the proxy.
+    process.on('uncaughtException', (err) =>
+      handle.logger.error('Unexpected error', { error: describeError(err) }),
+    );
+    process.on('unhandledRejection', (err) =>
+      handle.logger.error('Unexpected error', { error: describeError(err) }),
+    );
     if (get<boolean>(f, 'http3'))
       handle.logger.warn('HTTP/3 is not supported by wharf-proxy; serving HTTP/1.1 and HTTP/2 only');
     await new Promise<void>((resolve) => {

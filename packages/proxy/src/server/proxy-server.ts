@@ -124,7 +124,14 @@ export async function startProxyServer(options: ProxyServerOptions = {}): Promis
   };
 
   const onRequest = (tls: boolean) => (req: AnyRequest, res: AnyResponse) => {
-    new Exchange(ctx, req, res, tls).handle();
+    const exchange = new Exchange(ctx, req, res, tls);
+    try {
+      exchange.handle();
+    } catch (err) {
+      // A bug must cost one request, never the process or the in-flight count.
+      logger.error('Error while handling request', { path: req.url, error: describeError(err) });
+      exchange.respondError(500, '');
+    }
   };
 
   const httpServer = http.createServer(
@@ -141,7 +148,7 @@ export async function startProxyServer(options: ProxyServerOptions = {}): Promis
   httpServer.maxConnections = limits.maxConnections;
   httpServer.on('connection', trackConnection);
   httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
-    handleUpgrade(ctx, req, socket, head, false),
+    safeUpgrade(ctx, req, socket, head, false),
   );
   httpServer.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
     answerClientError(err, socket),
@@ -173,7 +180,7 @@ export async function startProxyServer(options: ProxyServerOptions = {}): Promis
       session.once('close', () => sessions.delete(session));
     });
     httpsServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
-      handleUpgrade(ctx, req, socket, head, true),
+      safeUpgrade(ctx, req, socket, head, true),
     );
     httpsServer.on('tlsClientError', () => undefined);
   }
@@ -264,6 +271,21 @@ export async function startProxyServer(options: ProxyServerOptions = {}): Promis
     call: (method, args) => dispatchCall(router, method, args) as Promise<never>,
     close,
   };
+}
+
+function safeUpgrade(
+  ctx: ProxyContext,
+  req: http.IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  tls: boolean,
+): void {
+  try {
+    handleUpgrade(ctx, req, socket, head, tls);
+  } catch (err) {
+    ctx.logger.error('Error while handling upgrade', { path: req.url, error: describeError(err) });
+    socket.destroy();
+  }
 }
 
 function listen(
