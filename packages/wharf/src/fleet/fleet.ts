@@ -12,6 +12,7 @@ import { wharfHome } from '../util/paths.js';
 import { ensureKeyPair } from '../ssh/keys.js';
 import { sshProbe } from '../ssh/probe.js';
 import { ensureBaseImages, type BaseImageRefs } from './base-images.js';
+import { replaceKnownHosts } from './known-hosts.js';
 import {
   chooseSubnet,
   DEFAULT_REGISTRY_PORT,
@@ -294,6 +295,10 @@ export async function fleetUp(options: UpOptions): Promise<UpResult> {
       state.servers.map((s) => `${s.address} ${hostKeys.get(s.name)}\n`).join(''),
       { mode: 0o600 },
     );
+    await replaceKnownHosts(
+      state.servers.map((s) => ({ address: s.address, port: 22, key: hostKeys.get(s.name)! })),
+      state.servers.map((s) => s.address),
+    );
     state.complete = true;
     await saveState(state);
     return {
@@ -413,6 +418,8 @@ export async function fleetDown(nameInput: string, log: Log, stopEngine = false)
         removed.push(...volumes);
       }
     }
+    const state = await loadState(name).catch(() => undefined);
+    if (state) await replaceKnownHosts([], state.servers.map((s) => s.address));
     await rm(paths(name).dir, { recursive: true, force: true });
   });
   let engineStopped = false;

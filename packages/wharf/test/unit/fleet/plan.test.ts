@@ -117,3 +117,16 @@ test('apt mirror is read from deb822 and one-line sources, skipping security', (
   );
   assert.equal(parseAptMirror('deb https://packages.cloud.google.com/apt cloud-sdk main\n'), undefined);
 });
+
+test('fleet host keys replace stale lines for the same addresses and keep the rest', async () => {
+  const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { replaceKnownHosts } = await import('../../../src/fleet/known-hosts.js');
+  const file = join(mkdtempSync(join(tmpdir(), 'wharf-kh-')), 'known_hosts');
+  writeFileSync(file, '10.0.0.1 ssh-ed25519 OLD\nexample.com ssh-ed25519 KEEP\n[10.0.0.1]:2222 ssh-ed25519 OLDPORT\n');
+  await replaceKnownHosts([{ address: '10.0.0.1', port: 22, key: 'ssh-ed25519 NEW' }], ['10.0.0.1'], file);
+  assert.equal(readFileSync(file, 'utf8'), 'example.com ssh-ed25519 KEEP\n10.0.0.1 ssh-ed25519 NEW\n');
+  await replaceKnownHosts([], ['10.0.0.1'], file);
+  assert.equal(readFileSync(file, 'utf8'), 'example.com ssh-ed25519 KEEP\n');
+});
