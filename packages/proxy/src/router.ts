@@ -18,6 +18,7 @@ import { RolloutController } from './rollout.js';
 import { Service } from './service.js';
 import { type ServiceState, type StateFile, readState, writeStateAtomically } from './state.js';
 import type { SecureContext } from 'node:tls';
+import type { LoadedCertificate } from './tls.js';
 
 export interface Binding {
   readonly prefix: string;
@@ -89,8 +90,18 @@ export class Router {
       if (service?.options.tlsEnabled && service.secureContext) return service.secureContext;
       return null;
     }
-    for (const s of this.services.values()) {
-      if (s.options.tlsEnabled && s.secureContext && s.options.hosts.length > 0) return s.secureContext;
+    return this.defaultCertificate()?.context ?? null;
+  }
+
+  /** Called after every change of the routing table (the server refreshes its default certificate). */
+  onChange: (() => void) | null = null;
+
+  /** The certificate for clients that send no SNI: the first TLS service (by name) with hosts and a certificate. */
+  defaultCertificate(): LoadedCertificate | null {
+    const names = [...this.services.keys()].sort();
+    for (const name of names) {
+      const s = this.services.get(name)!;
+      if (s.options.tlsEnabled && s.certificate !== null && s.options.hosts.length > 0) return s.certificate;
     }
     return null;
   }
@@ -411,6 +422,7 @@ export class Router {
       }
     }
     this.table = table;
+    this.onChange?.();
   }
 
   private serialize<T>(name: string, fn: () => Promise<T>): Promise<T> {

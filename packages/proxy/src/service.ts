@@ -6,7 +6,7 @@ import type { ServiceOptions, TargetOptions } from './options.js';
 import { ErrorPages } from './pages.js';
 import { PauseController } from './pause.js';
 import type { RolloutController } from './rollout.js';
-import { loadCertificate } from './tls.js';
+import { loadCertificate, type LoadedCertificate } from './tls.js';
 
 export class Service {
   readonly name: string;
@@ -18,6 +18,7 @@ export class Service {
   readonly pause = new PauseController();
   errorPages: ErrorPages | null = null;
   secureContext: SecureContext | null = null;
+  certificate: LoadedCertificate | null = null;
   excludeMetricsPaths: Set<string> = new Set();
   /**
    * TLS as applied to requests: a service that does not serve "/" inherits
@@ -39,7 +40,7 @@ export class Service {
   applyOptions(options: ServiceOptions, targetOptions: TargetOptions): void {
     const errorPages =
       options.errorPagePath !== '' ? ErrorPages.fromDirectory(options.errorPagePath, this.name) : null;
-    const secureContext =
+    const certificate =
       options.tlsEnabled && options.tlsCertificatePath !== ''
         ? loadCertificate(this.name, options.tlsCertificatePath, options.tlsPrivateKeyPath)
         : null;
@@ -48,7 +49,8 @@ export class Service {
     this.tlsEnabled = options.tlsEnabled;
     this.tlsRedirect = options.tlsRedirect;
     this.errorPages = errorPages;
-    this.secureContext = secureContext;
+    this.certificate = certificate;
+    this.secureContext = certificate?.context ?? null;
     this.excludeMetricsPaths = new Set(options.excludeMetricsPaths);
     this.logRequestHeaders = targetOptions.logRequestHeaders.map((h) => h.toLowerCase());
     this.logResponseHeaders = targetOptions.logResponseHeaders.map((h) => h.toLowerCase());

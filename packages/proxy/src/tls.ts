@@ -3,7 +3,13 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { ProxyError, describeError } from './errors.js';
 
-export function loadCertificate(service: string, certPath: string, keyPath: string): SecureContext {
+export interface LoadedCertificate {
+  context: SecureContext;
+  cert: Buffer;
+  key: Buffer;
+}
+
+export function loadCertificate(service: string, certPath: string, keyPath: string): LoadedCertificate {
   let cert: Buffer;
   let key: Buffer;
   try {
@@ -21,7 +27,7 @@ export function loadCertificate(service: string, certPath: string, keyPath: stri
     );
   }
   try {
-    return createSecureContext({ cert, key });
+    return { context: createSecureContext({ cert, key }), cert, key };
   } catch (err) {
     throw new ProxyError(
       `service ${service}: the certificate ${certPath} and key ${keyPath} do not form a valid PEM pair (${describeError(err)})`,

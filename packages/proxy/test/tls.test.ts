@@ -264,3 +264,39 @@ test('a path service under a TLS host inherits TLS and the redirect from the roo
     await api.close();
   }
 });
+
+test('a TLS client that sends no SNI gets the first TLS service certificate', async () => {
+  const backend = await startBackend('nosni');
+  const proxy = await startTestProxy({ httpsPort: 0 });
+  try {
+    await proxy.call(
+      'Deploy',
+      deployArgs('app', [backend.name], { service: { hosts: ['example.com'], tlsEnabled: true, ...cert } }),
+    );
+    // Connecting to an IP address: Node sends no server name.
+    const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = https.request(
+        {
+          host: '127.0.0.1',
+          port: proxy.httpsPort!,
+          path: '/',
+          headers: { host: 'example.com' },
+          rejectUnauthorized: false,
+          agent: false,
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'nosni GET /');
+  } finally {
+    await proxy.stop();
+    await backend.close();
+  }
+});

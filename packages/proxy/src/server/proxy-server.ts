@@ -185,6 +185,21 @@ export async function startProxyServer(options: ProxyServerOptions = {}): Promis
     httpsServer.on('tlsClientError', () => undefined);
   }
 
+  // Clients that send no SNI get the first TLS service's certificate (kamal-proxy's default TLS host).
+  let defaultCert: Buffer | null = null;
+  const refreshDefaultCertificate = (): void => {
+    const cert = router.defaultCertificate();
+    if (httpsServer === null || cert === null || cert.cert === defaultCert) return;
+    defaultCert = cert.cert;
+    try {
+      httpsServer.setSecureContext({ cert: cert.cert, key: cert.key });
+    } catch (err) {
+      logger.error('Could not set the default certificate', { error: describeError(err) });
+    }
+  };
+  router.onChange = refreshDefaultCertificate;
+  refreshDefaultCertificate();
+
   let metricsServer: http.Server | null = null;
   if (metrics !== null) {
     metricsServer = http.createServer((req, res) => {
