@@ -11,7 +11,8 @@ function buildFlags(opts: PushFlags): BuildFlags {
 
 export function buildCommand(globals: Globals): Command {
   const build = new Command('build').description('Build application image').helpOption('--help', 'Show help for this command');
-  const ctxFor = (sub: string) => ({ command: 'build', subcommand: sub });
+  // build push runs the pre-connect hook itself (Kamal does, before the build); the local-only commands never connect.
+  const ctxFor = (sub: string) => ({ command: 'build', subcommand: sub, connects: sub === 'pull' });
   const pushOptions = (command: Command, output: string) =>
     command.option('--output <type>', 'Export the build to this buildx output type (registry, docker, …)', output).option('--no-cache', 'Build without using the build cache');
 

@@ -5,6 +5,7 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
+import { runConfiguredHook } from '../deploy/hook-env.js';
 import { Remote } from '../deploy/remote.js';
 import { Context } from '../runtime/context.js';
 import { UserError } from '../util/errors.js';
@@ -18,6 +19,8 @@ export interface ContextRequest {
   json?: boolean;
   /** Overrides --version (e.g. `latest` for app boot and exec). */
   version?: string;
+  /** False for commands that only work on this machine (no pre-connect hook). */
+  connects?: boolean;
 }
 
 /** Builds the Context for one command, runs fn with it and a Remote, and always closes the SSH pool. */
@@ -28,6 +31,8 @@ export async function withContext<T>(globals: Globals, request: ContextRequest, 
   ctx.command = request.command;
   ctx.subcommand = request.subcommand;
   try {
+    // Kamal runs the pre-connect hook before a command's first SSH connection.
+    if (request.connects !== false) await runConfiguredHook(ctx, 'pre-connect');
     const remote = await Remote.of(ctx);
     return await fn(ctx, remote);
   } finally {

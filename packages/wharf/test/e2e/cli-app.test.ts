@@ -7,8 +7,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { appProject, httpGet, type AppProject } from '../support/app-project.js';
 import { fleetUp, sshRun, wharf, type CliResult, type TestFleet } from '../support/fleet.js';
 
@@ -28,6 +29,8 @@ describe('wharf app, lock, audit, details, server exec and aliases on the fleet'
   before(() => {
     fleet = fleetUp('clitest', 2, 5661);
     app = appProject(fleet);
+    // Its own known_hosts: fleets of other names may have had these addresses (with other host keys) before.
+    app.env.WHARF_HOME = mkdtempSync(join(tmpdir(), 'wharf-home-'));
     // The local `ssh -t` of interactive exec and follow checks the fleet's host keys through an ssh config.
     const sshConfig = join(app.dir, 'ssh_config');
     writeFileSync(sshConfig, `Host *\n  UserKnownHostsFile ${fleet.known_hosts}\n  StrictHostKeyChecking yes\n  BatchMode yes\n`);

@@ -7,8 +7,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { appProject, httpGet, type AppProject } from '../support/app-project.js';
 import { fleetUp, sshRun, wharf, type CliResult, type TestFleet } from '../support/fleet.js';
 
@@ -46,6 +47,8 @@ describe('wharf setup, proxy, build, registry, prune, server bootstrap and remov
   before(() => {
     fleet = fleetUp('clitest2', 2, 5662);
     app = appProject(fleet);
+    // Its own known_hosts: fleets of other names may have had these addresses (with other host keys) before.
+    app.env.WHARF_HOME = mkdtempSync(join(tmpdir(), 'wharf-home-'));
     hookLog = join(app.dir, 'hooks.log');
     const hooks = join(app.dir, '.kamal/hooks');
     mkdirSync(hooks, { recursive: true });
