@@ -234,3 +234,21 @@ test('an upgrade the target refuses is answered once and the connection closed, 
     await backend.close();
   }
 });
+
+test('shutdown closes WebSockets with 1001 instead of waiting out the timeout', async () => {
+  const v1 = await startWsBackend('v1');
+  const proxy = await startTestProxy({ shutdownTimeoutMs: 10_000 });
+  try {
+    await proxy.call('Deploy', deployArgs('app', [v1.name]));
+    const c = await connect(proxy.httpPort);
+    await waitFor(() => c.messages.length === 1, 2_000, 'greeting');
+    const started = Date.now();
+    await proxy.close();
+    const closed = await c.closed;
+    assert.equal(closed.code, 1001);
+    assert.ok(Date.now() - started < 5_000, `shutdown took ${Date.now() - started} ms`);
+  } finally {
+    await proxy.stop();
+    await v1.close();
+  }
+});

@@ -12,6 +12,8 @@ export interface ProxyContext {
   /** Requests and upgraded connections being served, for graceful shutdown. */
   active: number;
   onIdle: (() => void) | null;
+  /** Upgraded connections (WebSockets), closed with 1001 on shutdown. */
+  readonly tunnels: Set<{ cancelForDrain(): void }>;
 }
 
 export function requestStarted(ctx: ProxyContext): void {

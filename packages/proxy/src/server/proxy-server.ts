@@ -94,7 +94,16 @@ export async function startProxyServer(options: ProxyServerOptions = {}): Promis
   const router = new Router(logger, statePath);
   const metricsPortOption = options.metricsPort ?? null;
   const metrics = metricsPortOption === null ? null : new Metrics();
-  const ctx: ProxyContext = { router, logger, metrics, httpPort: 0, httpsPort: 0, active: 0, onIdle: null };
+  const ctx: ProxyContext = {
+    router,
+    logger,
+    metrics,
+    httpPort: 0,
+    httpsPort: 0,
+    active: 0,
+    onIdle: null,
+    tunnels: new Set(),
+  };
   const bind = options.bind ?? '';
 
   try {
@@ -254,6 +263,8 @@ export async function startProxyServer(options: ProxyServerOptions = {}): Promis
       metricsServer?.close();
       httpServer.closeIdleConnections();
       for (const s of sessions) s.close();
+      // WebSockets learn the server is going away (close 1001) instead of waiting out the timeout.
+      for (const t of [...ctx.tunnels]) t.cancelForDrain();
       if (ctx.active > 0) {
         logger.info('Waiting for in-flight requests', { count: ctx.active });
         await new Promise<void>((resolve) => {

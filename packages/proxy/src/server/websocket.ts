@@ -138,6 +138,7 @@ class Tunnel implements InflightRequest {
     private readonly tls: boolean,
   ) {
     requestStarted(ctx);
+    ctx.tunnels.add(this);
     this.isWebSocket = String(req.headers.upgrade ?? '').toLowerCase() === 'websocket';
     const id = req.headers['x-request-id'];
     this.requestId = typeof id === 'string' && id !== '' ? id : randomUUID();
@@ -372,6 +373,7 @@ class Tunnel implements InflightRequest {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    this.ctx.tunnels.delete(this);
     if (this.target !== null) this.target.release(this);
     const elapsed = performance.now() - this.started;
     const service = this.service;
