@@ -308,3 +308,60 @@ test('HEAD, 204, 304 and repeated response headers pass through unchanged', asyn
     await backend.close();
   }
 });
+
+test('health checks use --health-check-port and --health-check-host', async () => {
+  const hosts: string[] = [];
+  const checker = await startBackend('checker', (req, res) => {
+    hosts.push(String(req.headers.host));
+    res.end('ok');
+  });
+  // The app's own port fails its checks: only the check port can make it healthy.
+  const app = await startBackend('app');
+  app.healthy = false;
+  const proxy = await startTestProxy();
+  try {
+    await proxy.call(
+      'Deploy',
+      deployArgs('app', [app.name], {
+        healthCheck: { port: checker.port, host: 'health.internal', path: '/status' },
+      }),
+    );
+    assert.equal((await request(proxy.httpPort, '/')).body, 'app GET /');
+    assert.ok(checker.seen.some((r) => r.url === '/status' && r.headers['user-agent'] === 'kamal-proxy'));
+    assert.ok(hosts.includes('health.internal'));
+  } finally {
+    await proxy.stop();
+    await checker.close();
+    await app.close();
+  }
+});
+
+test('--client-ip-header feeds X-Forwarded-For and the log; --scope-cookie-paths rewrites cookie paths', async () => {
+  const backend = await startBackend('v1', (_req, res) => {
+    res.setHeader('set-cookie', ['s=1; Path=/', 'other=2; Path=/x; Domain=elsewhere.com', 'n=3']);
+    res.end('ok');
+  });
+  const proxy = await startTestProxy();
+  try {
+    await proxy.call(
+      'Deploy',
+      deployArgs('app', [backend.name], {
+        service: { clientIpHeader: 'CF-Connecting-IP', pathPrefixes: ['/app'] },
+        target: { scopeCookiePaths: true },
+      }),
+    );
+    const r = await request(proxy.httpPort, '/app/page', { headers: { 'cf-connecting-ip': '203.0.113.7' } });
+    assert.equal(backend.seen.at(-1)!.headers['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
+    assert.deepEqual(r.headers['set-cookie'], [
+      's=1; Path=/app',
+      'other=2; Path=/x; Domain=elsewhere.com',
+      'n=3; Path=/app',
+    ]);
+    await waitFor(() => proxy.logs.some((l) => l.includes('"msg":"Request"')), 2_000, 'log');
+    const line = JSON.parse(proxy.logs.find((l) => l.includes('"msg":"Request"'))!);
+    assert.equal(line.remote_addr, '203.0.113.7');
+  } finally {
+    await proxy.stop();
+    await backend.close();
+  }
+});
