@@ -83,6 +83,32 @@ test('a request that fails before any response is retried once when idempotent, 
   }
 });
 
+test('with one target, an idempotent request whose connection was reset is retried once on a new connection', async () => {
+  let hits = 0;
+  const flaky = await startBackend('flaky', (req, res) => {
+    hits++;
+    if (req.url === '/always') return void req.socket.destroy();
+    if (hits % 2 === 1) return void req.socket.destroy();
+    res.end('second try');
+  });
+  const proxy = await startTestProxy();
+  try {
+    await proxy.call('Deploy', deployArgs('app', [flaky.name]));
+    const r = await request(proxy.httpPort, '/');
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'second try');
+    hits = 0;
+    assert.equal((await request(proxy.httpPort, '/always')).status, 502);
+    assert.equal(hits, 2, 'one retry, not more');
+    hits = 0;
+    assert.equal((await request(proxy.httpPort, '/', { method: 'POST', body: 'x' })).status, 502);
+    assert.equal(hits, 1, 'POST not retried');
+  } finally {
+    await proxy.stop();
+    await flaky.close();
+  }
+});
+
 test('a single target that stops answering leaves the pool: 503 until it is healthy again', async () => {
   const port = await freePort();
   const live = await startBackend('live');

@@ -51,6 +51,9 @@ const RETRYABLE = new Set([
   'UND_ERR_CLOSED',
 ]);
 
+/** Errors of a connection that was open (reset, closed): the same target may well answer on a new one. */
+const SAME_TARGET_RETRY = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+
 const EJECTING = new Set([
   'ECONNREFUSED',
   'EHOSTUNREACH',
@@ -512,6 +515,15 @@ export class Exchange implements InflightRequest {
       if (!this.retried && !this.hasBody && RETRYABLE.has(code) && IDEMPOTENT.has(this.req.method ?? '')) {
         const lb = this.lb!;
         const next = this.isRead && lb.hasReaders ? lb.pickReader(target) : lb.pickWriter(target);
+        if ((next === null || next === target) && SAME_TARGET_RETRY.has(code) && !target.draining) {
+          // No other target: a reused keep-alive connection the target had just
+          // closed is worth one more try on a fresh connection.
+          this.retried = true;
+          this.abortUpstream = null;
+          this.ctx.logger.debug('Retrying request on the same target', { target: target.name, error: code });
+          this.dispatchTo(target);
+          return;
+        }
         if (next !== null && next !== target && next.claim(this)) {
           this.retried = true;
           target.release(this);
