@@ -24,8 +24,9 @@ export function tagHosts(list: unknown): Map<string, string[]> {
             ? []
             : [rubyString(tags)],
       );
-    } else if (typeof entry === 'string' || typeof entry === 'number' || typeof entry === 'boolean') {
-      out.set(rubyString(entry), []);
+    } else if (typeof entry === 'string') {
+      // Like Kamal, entries that are neither a host name nor a `host: tags` pair are skipped (semantics warns).
+      out.set(entry, []);
     }
   }
   return out;

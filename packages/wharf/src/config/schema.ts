@@ -246,8 +246,8 @@ const credential = (what: string) =>
   z
     .union(
       [
-        stringish(),
-        z.tuple([stringish()], {
+        z.string({ error: 'should be a string or an array with one string (for secret lookup)' }),
+        z.tuple([z.string()], {
           error: 'should be a string or an array with one string (for secret lookup)',
         }),
       ],
@@ -342,7 +342,7 @@ export const accessory = section({
   image: doc(stringish(), 'Image to run (prefixed with this accessory’s registry server if one is set).'),
   registry: doc(registry, 'Registry for this accessory’s image, if not Docker Hub.'),
   host: doc(stringish(), 'Run on this host.'),
-  hosts: doc(arrayOf(stringish()), 'Run on these hosts.'),
+  hosts: doc(hostList, 'Run on these hosts (tags after a host are ignored here).'),
   role: doc(stringish(), 'Run on the hosts of this role.'),
   roles: doc(arrayOf(stringish()), 'Run on the hosts of these roles.'),
   tag: doc(stringish(), 'Run on the hosts carrying this tag.'),

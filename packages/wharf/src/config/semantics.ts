@@ -101,6 +101,13 @@ export function checkSemantics(config: Config, opts: { checkHooks?: boolean } = 
   });
 
   guard(() => {
+    if (present(raw.service) && typeof raw.service !== 'string') {
+      err(
+        ['service'],
+        `should be a name of letters, digits, hyphens and underscores, not ${JSON.stringify(raw.service)}`,
+      );
+      return;
+    }
     if (!present(raw.service))
       err(['service'], 'is required: the name that prefixes every container, e.g. `service: myapp`');
     else if (!/^[a-z0-9_-]+$/i.test(rubyString(raw.service)))
@@ -145,6 +152,60 @@ export function checkSemantics(config: Config, opts: { checkHooks?: boolean } = 
           err(['servers', role.name], 'lists no hosts; add hosts or set `allow_empty_roles: true`');
         }
       }
+    }
+  });
+
+  guard(() => {
+    // Kamal splits proxy.host on commas: a number or boolean there fails at deploy.
+    const proxies: [KeyPath, unknown][] = [[['proxy'], raw.proxy]];
+    for (const role of config.roles)
+      proxies.push([['servers', role.name, 'proxy'], role.specializations.proxy]);
+    for (const a of config.accessories) proxies.push([['accessories', a.name, 'proxy'], a.raw.proxy]);
+    for (const [base, p] of proxies) {
+      if (isHash(p) && p.host !== undefined && p.host !== null && typeof p.host !== 'string') {
+        err(
+          [...base, 'host'],
+          `should be a host name (or several, comma-separated), not ${JSON.stringify(p.host)}`,
+        );
+      }
+    }
+  });
+
+  guard(() => {
+    // Gem::Version's format; Kamal fails on anything else.
+    const v = raw.minimum_version;
+    if (
+      v !== undefined &&
+      v !== null &&
+      !/^\s*([0-9]+(\.[0-9a-zA-Z]+)*(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?)?\s*$/.test(rubyString(v))
+    ) {
+      err(
+        ['minimum_version'],
+        `is ${JSON.stringify(rubyString(v))}, which is not a version number like 2.5.0`,
+      );
+    }
+  });
+
+  guard(() => {
+    // Kamal reads the registry server as a string (it fails on numbers and booleans).
+    const regs: [KeyPath, unknown][] = [[['registry'], raw.registry]];
+    for (const a of config.accessories)
+      if (present(a.raw.registry)) regs.push([['accessories', a.name, 'registry'], a.raw.registry]);
+    for (const [base, reg] of regs) {
+      if (isHash(reg) && reg.server !== undefined && reg.server !== null && typeof reg.server !== 'string') {
+        err([...base, 'server'], `should be a registry host name, not ${JSON.stringify(reg.server)}`);
+      }
+    }
+    // Tags used for placement are names.
+    for (const a of config.accessories) {
+      const tags = 'tag' in a.raw ? [a.raw.tag] : Array.isArray(a.raw.tags) ? a.raw.tags : [];
+      tags.forEach((t) => {
+        if (typeof t !== 'string' && t !== undefined)
+          err(
+            ['accessories', a.name, 'tag' in a.raw ? 'tag' : 'tags'],
+            `should name a tag, not ${JSON.stringify(t)}`,
+          );
+      });
     }
   });
 
@@ -200,11 +261,7 @@ export function checkSemantics(config: Config, opts: { checkHooks?: boolean } = 
           ? 'is required with at least `arch: amd64` (or arm64, or a list)'
           : 'is required: amd64, arm64 or a list of them',
       );
-    if (
-      isHash(b.cache) &&
-      b.cache.type !== undefined &&
-      !['gha', 'registry'].includes(rubyString(b.cache.type))
-    ) {
+    if (isHash(b.cache) && truthy(b.cache.type) && !['gha', 'registry'].includes(rubyString(b.cache.type))) {
       err(
         ['builder', 'cache', 'type'],
         `is ${JSON.stringify(rubyString(b.cache.type))}; use gha or registry`,
@@ -336,11 +393,14 @@ export function checkSemantics(config: Config, opts: { checkHooks?: boolean } = 
                   'is not a key wharf (or Kamal) reads here; use local, remote, mode, owner or options',
                 );
             if (!present(entry.local) || !present(entry.remote))
-              err([...base, key, i], 'needs both local and remote');
+              warn(
+                [...base, key, i],
+                'needs both local and remote; booting the accessory will fail without them',
+              );
           } else if (typeof entry === 'string' && entry.split(':').length < 2) {
-            err(
+            warn(
               [...base, key, i],
-              `is ${JSON.stringify(entry)}; write it as local:remote or local:remote:options`,
+              `is ${JSON.stringify(entry)}; write it as local:remote or local:remote:options, or booting the accessory will fail`,
             );
           }
         });
@@ -374,6 +434,68 @@ export function checkSemantics(config: Config, opts: { checkHooks?: boolean } = 
   });
 
   guard(() => checkLikelyMistakes(config, warn));
+
+  guard(() => {
+    // Kamal's loggers refuse to start without these.
+    const o = raw.output;
+    if (!isHash(o)) return;
+    if (isHash(o.otel) && truthy(o.otel.endpoint) && typeof o.otel.endpoint !== 'string')
+      err(
+        ['output', 'otel', 'endpoint'],
+        `should be a URL such as http://otel-gateway:4318, not ${JSON.stringify(o.otel.endpoint)}`,
+      );
+    if (isHash(o.file) && truthy(o.file.path) && typeof o.file.path !== 'string')
+      err(['output', 'file', 'path'], `should be a directory path, not ${JSON.stringify(o.file.path)}`);
+    if (isHash(o.otel) && !truthy(o.otel.endpoint))
+      err(
+        ['output', 'otel', 'endpoint'],
+        'is required when output.otel is set, e.g. http://otel-gateway:4318',
+      );
+    if (isHash(o.file) && !truthy(o.file.path))
+      err(['output', 'file', 'path'], 'is required when output.file is set: the directory for the log files');
+  });
+
+  guard(() => {
+    // Kamal crashes resolving tag placement when a host's tag is a number or boolean.
+    const s = raw.servers;
+    if (!isHash(s) || !config.accessories.some((a) => 'tag' in a.raw || 'tags' in a.raw)) return;
+    for (const [name, list] of Object.entries(s)) {
+      if (!Array.isArray(list)) continue;
+      list.forEach((entry, i) => {
+        if (!isHash(entry)) return;
+        const [host, tags] = Object.entries(entry)[0] ?? [];
+        if (host !== undefined && (typeof tags === 'number' || typeof tags === 'boolean')) {
+          err(
+            ['servers', name, i, host],
+            `has the tag ${JSON.stringify(tags)}; tags are names (quote it) when accessories are placed by tag`,
+          );
+        }
+      });
+    }
+  });
+
+  guard(() => {
+    // Host entries that are not names (numbers, booleans) are skipped, as Kamal does.
+    const s = raw.servers;
+    const lists: [KeyPath, unknown][] = Array.isArray(s)
+      ? [[['servers'], s]]
+      : isHash(s)
+        ? Object.entries(s).map(([name, r]): [KeyPath, unknown] =>
+            isHash(r) ? [['servers', name, 'hosts'], r.hosts] : [['servers', name], r],
+          )
+        : [];
+    for (const [base, list] of lists) {
+      if (!Array.isArray(list)) continue;
+      list.forEach((entry, i) => {
+        if (typeof entry === 'number' || typeof entry === 'boolean') {
+          warn(
+            [...base, i],
+            `is ${JSON.stringify(entry)}, not a host name, so it is skipped; quote it if it is a host`,
+          );
+        }
+      });
+    }
+  });
 
   guard(() => {
     if (isHash(raw.labels))
@@ -480,6 +602,8 @@ function checkLikelyMistakes(config: Config, warn: (path: KeyPath, message: stri
     }
   }
 }
+
+const truthy = (v: unknown) => v !== undefined && v !== null && v !== false;
 
 function checkRegistry(
   reg: unknown,
