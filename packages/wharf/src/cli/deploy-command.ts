@@ -65,7 +65,7 @@ async function previousVersion(ctx: Context): Promise<string> {
   const app = new AppCommands(config, { role, host });
   const current = await remote.capture(host, app.currentRunningVersion(), 'find the running version');
   const versions = (await remote.capture(host, app.listVersions(['--all']), 'list versions')).split('\n').map((v) => v.trim());
-  const previous = versions.find((v) => v && v !== current && !v.includes('_replaced_'));
+  const previous = versions.find((v) => v && v !== current && !/_(replaced|failed)_[0-9a-f]{16}$/.test(v));
   if (!previous) {
     throw new UserError(`No earlier version of ${role.name} is left on ${host} to roll back to; run \`wharf app containers\` to see what is there.`);
   }

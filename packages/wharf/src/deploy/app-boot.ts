@@ -85,10 +85,14 @@ class RoleBoot {
       `echo "current=$(${app.currentRunningVersion().join(' ')})"; echo "existing=$(${app.containerIdForVersion(this.version).join(' ')})"`,
       `inspect ${role.name} containers`,
     );
-    const oldVersion = /^current=(.*)$/m.exec(state.stdout)?.[1]?.trim() || undefined;
+    let oldVersion = /^current=(.*)$/m.exec(state.stdout)?.[1]?.trim() || undefined;
     const existing = /^existing=(.*)$/m.exec(state.stdout)?.[1]?.trim();
     if (existing) {
-      await remote.run(host, app.renameContainer(this.version, `${this.version}_replaced_${randomBytes(8).toString('hex')}`), `rename the clashing container ${name}`);
+      // A container of this very version is there (a redeploy of the same version): rename it
+      // out of the way; when it is the running one, it is the old version to stop after the swap.
+      const renamed = `${this.version}_replaced_${randomBytes(8).toString('hex')}`;
+      await remote.run(host, app.renameContainer(this.version, renamed), `rename the clashing container ${name}`);
+      if (oldVersion === this.version) oldVersion = renamed;
     }
     if (!role.primary && this.barrier) {
       try {
@@ -146,7 +150,11 @@ class RoleBoot {
     const logs = await this.remote
       .run(this.host, docker('logs', '--tail', '15', name, '2>&1'), `read ${name} logs`, { allowFailure: true })
       .catch(() => undefined);
-    await this.remote.run(this.host, docker('stop', name), `stop ${name}`, { allowFailure: true }).catch(() => undefined);
+    // Stopped and renamed `<name>_failed_<hex>`: kept for its logs, but never taken for a version to roll back to.
+    const failed = `${name}_failed_${randomBytes(8).toString('hex')}`;
+    await this.remote
+      .run(this.host, combine([docker('stop', name), docker('rename', name, failed)], ';'), `stop ${name}`, { allowFailure: true })
+      .catch(() => undefined);
     const reason = error instanceof StepError ? failureDetail(error.result) : error.message.replace(/\.$/, '');
     const tail = logs?.stdout.trim().split('\n').slice(-15).map((l) => `    ${l}`).join('\n');
     const message = `The new version ${this.version} of ${this.role.name} on ${this.host} never became healthy, so ${name} was stopped and the previous version keeps serving (${this.ctx.redact(reason)}).`;

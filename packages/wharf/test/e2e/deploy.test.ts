@@ -70,12 +70,16 @@ describe('wharf deploy on the fleet', () => {
       ]),
     });
     const versions: string[] = [];
-    for (let i = 0; i < 2; i++) {
-      versions.push(app.commit('server.mjs', (t) => t.replace(/\/\/ rev.*\n|$/, `// rev ${i}\n`), `rev ${i}`));
-      const result = await wharfAsync(['deploy', '-q'], app.dir, app.env);
-      assert.equal(result.code, 0, result.stderr);
+    let report;
+    try {
+      for (let i = 0; i < 2; i++) {
+        versions.push(app.commit('server.mjs', (t) => `${t}// rev ${i}\n`, `rev ${i}`));
+        const result = await wharfAsync(['deploy', '-q'], app.dir, app.env);
+        assert.equal(result.code, 0, result.stderr);
+      }
+    } finally {
+      report = await load.stop();
     }
-    const report = await load.stop();
     assert.equal(report.totalFailures, 0, formatReport(report));
     const sent = Object.values(report.requests).reduce((n, r) => n + r.sent, 0);
     assert.ok(sent > 100, `the load sent ${sent} requests`);
@@ -98,6 +102,8 @@ describe('wharf deploy on the fleet', () => {
     // The failed container is stopped; no lock is left behind.
     const running = sshRun(fleet, fleet.servers[0]!.address, `docker ps --filter label=service=hello --format '{{.Names}}'; ls .kamal`);
     assert.doesNotMatch(running.stdout, new RegExp(app.head()));
+    const all = sshRun(fleet, fleet.servers[0]!.address, `docker ps -a --filter label=service=hello --format '{{.Names}}'`);
+    assert.match(all.stdout, new RegExp(`hello-web-${app.head()}_failed_[0-9a-f]{16}`));
     assert.doesNotMatch(running.stdout, /lock-hello/);
   });
 
