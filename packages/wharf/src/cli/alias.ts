@@ -15,9 +15,14 @@ export function expandAlias(args: readonly string[], name: string, definition: s
   try {
     words = shellSplit(definition);
   } catch (error) {
-    throw new UserError(`The alias ${name} in the config can't be split into words (${(error as Error).message}); fix its quotes.`);
+    throw new UserError(
+      `The alias ${name} in the config can't be split into words (${(error as Error).message}); fix its quotes.`,
+    );
   }
-  if (words.length === 0) throw new UserError(`The alias ${name} in the config is empty; give it a command, e.g. \`${name}: app exec -i bash\`.`);
+  if (words.length === 0)
+    throw new UserError(
+      `The alias ${name} in the config is empty; give it a command, e.g. \`${name}: app exec -i bash\`.`,
+    );
   const index = args.indexOf(name);
   if (index < 0) return [...words, ...args];
   return [...args.slice(0, index), ...words, ...args.slice(index + 1)];

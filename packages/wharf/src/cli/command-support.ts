@@ -24,7 +24,11 @@ export interface ContextRequest {
 }
 
 /** Builds the Context for one command, runs fn with it and a Remote, and always closes the SSH pool. */
-export async function withContext<T>(globals: Globals, request: ContextRequest, fn: (ctx: Context, remote: Remote) => Promise<T>): Promise<T> {
+export async function withContext<T>(
+  globals: Globals,
+  request: ContextRequest,
+  fn: (ctx: Context, remote: Remote) => Promise<T>,
+): Promise<T> {
   const flags = { ...globals(), json: request.json };
   if (request.version !== undefined) flags.version = request.version;
   const ctx = new Context({ flags });
@@ -55,12 +59,19 @@ export interface HostOutput {
  * then a blank line; hosts in the order given.
  */
 export function formatByHost(items: readonly HostOutput[], type = 'App', quiet = false): string {
-  return items.map((item) => `${quiet ? '' : `${type} Host: ${item.host}\n`}${item.output.replace(/\n+$/, '')}\n`).join('\n');
+  return items
+    .map((item) => `${quiet ? '' : `${type} Host: ${item.host}\n`}${item.output.replace(/\n+$/, '')}\n`)
+    .join('\n');
 }
 
 export function printByHost(ctx: Context, items: readonly HostOutput[], type = 'App'): void {
   if (ctx.reporter.mode === 'json') {
-    for (const item of items) ctx.reporter.emit('output', { type: type.toLowerCase(), host: item.host, output: ctx.redact(item.output) });
+    for (const item of items)
+      ctx.reporter.emit('output', {
+        type: type.toLowerCase(),
+        host: item.host,
+        output: ctx.redact(item.output),
+      });
     return;
   }
   if (items.length === 0) return;
@@ -76,10 +87,16 @@ export function isYes(answer: string): boolean {
  * Asks `question [y/N]` on a terminal. Without a terminal (CI, pipes) it
  * refuses with one sentence telling to pass -y; nothing has been changed then.
  */
-export async function confirm(question: string, what: string, confirmed: boolean | undefined): Promise<boolean> {
+export async function confirm(
+  question: string,
+  what: string,
+  confirmed: boolean | undefined,
+): Promise<boolean> {
   if (confirmed) return true;
   if (!process.stdin.isTTY) {
-    throw new UserError(`${what} needs confirmation and this shell is not interactive, so nothing was changed; pass -y (--confirmed) to go ahead.`);
+    throw new UserError(
+      `${what} needs confirmation and this shell is not interactive, so nothing was changed; pass -y (--confirmed) to go ahead.`,
+    );
   }
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {

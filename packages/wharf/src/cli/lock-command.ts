@@ -10,7 +10,9 @@ type LockWaitFlags = Parameters<typeof lockWaitFrom>[0];
 export const NO_LOCK = 'There is no deploy lock';
 
 export function lockCommand(globals: Globals): Command {
-  const lock = new Command('lock').description('Manage the deploy lock').helpOption('--help', 'Show help for this command');
+  const lock = new Command('lock')
+    .description('Manage the deploy lock')
+    .helpOption('--help', 'Show help for this command');
   const ctxFor = (sub: string) => ({ command: 'lock', subcommand: sub });
   lock.addCommand(
     subcommand('status', 'Report the lock status').action(() =>
@@ -20,14 +22,24 @@ export function lockCommand(globals: Globals): Command {
     ),
   );
   lock.addCommand(
-    addLockWaitOptions(subcommand('acquire', 'Acquire the deploy lock').requiredOption('-m, --message <message>', 'A lock message')).action(
-      (opts: LockWaitFlags & { message: string }) =>
-        withContext(globals, ctxFor('acquire'), async (ctx, remote) => {
-          await acquireLock(ctx, remote, opts.message, lockWaitFrom(opts));
-          const host = await lockHost(ctx);
-          await remote.run(host, new Auditor(await ctx.config(), await ctx.stamp()).record(`Acquired the deploy lock: ${opts.message}`), 'write the audit log');
-          ctx.reporter.result('Acquired the deploy lock');
-        }),
+    addLockWaitOptions(
+      subcommand('acquire', 'Acquire the deploy lock').requiredOption(
+        '-m, --message <message>',
+        'A lock message',
+      ),
+    ).action((opts: LockWaitFlags & { message: string }) =>
+      withContext(globals, ctxFor('acquire'), async (ctx, remote) => {
+        await acquireLock(ctx, remote, opts.message, lockWaitFrom(opts));
+        const host = await lockHost(ctx);
+        await remote.run(
+          host,
+          new Auditor(await ctx.config(), await ctx.stamp()).record(
+            `Acquired the deploy lock: ${opts.message}`,
+          ),
+          'write the audit log',
+        );
+        ctx.reporter.result('Acquired the deploy lock');
+      }),
     ),
   );
   lock.addCommand(
@@ -38,7 +50,11 @@ export function lockCommand(globals: Globals): Command {
           return;
         }
         const host = await lockHost(ctx);
-        await remote.run(host, new Auditor(await ctx.config(), await ctx.stamp()).record('Released the deploy lock'), 'write the audit log');
+        await remote.run(
+          host,
+          new Auditor(await ctx.config(), await ctx.stamp()).record('Released the deploy lock'),
+          'write the audit log',
+        );
         await releaseLock(ctx, remote);
         ctx.reporter.result('Released the deploy lock');
       }),

@@ -26,7 +26,9 @@ export function setSetupAccessories(fn: SetupAccessories): void {
 
 export function mainCommands(globals: Globals): Command[] {
   const auditCommand = subcommand('audit', 'Show audit log from servers').action(() =>
-    withContext(globals, { command: 'audit' }, async (ctx, remote) => printByHost(ctx, await audit(ctx, remote))),
+    withContext(globals, { command: 'audit' }, async (ctx, remote) =>
+      printByHost(ctx, await audit(ctx, remote)),
+    ),
   );
   const detailsCommand = subcommand('details', 'Show details about all containers').action(() =>
     withContext(globals, { command: 'details' }, async (ctx, remote) => {
@@ -36,10 +38,22 @@ export function mainCommands(globals: Globals): Command[] {
     }),
   );
   const removeCommand = addLockWaitOptions(
-    subcommand('remove', 'Remove proxy, app, accessories, and registry session from servers').option('-y, --confirmed', 'Proceed without confirmation question'),
+    subcommand('remove', 'Remove proxy, app, accessories, and registry session from servers').option(
+      '-y, --confirmed',
+      'Proceed without confirmation question',
+    ),
   ).action(async (opts: LockWaitFlags & { confirmed?: boolean }) => {
-    if (!(await confirm('This will remove all containers and images. Are you sure?', '`wharf remove`', opts.confirmed))) return;
-    await withContext(globals, { command: 'remove' }, (ctx, remote) => withLock(ctx, remote, lockWaitFrom(opts), () => removeEverything(ctx, remote)));
+    if (
+      !(await confirm(
+        'This will remove all containers and images. Are you sure?',
+        '`wharf remove`',
+        opts.confirmed,
+      ))
+    )
+      return;
+    await withContext(globals, { command: 'remove' }, (ctx, remote) =>
+      withLock(ctx, remote, lockWaitFrom(opts), () => removeEverything(ctx, remote)),
+    );
   });
   const setupCommand = addLockWaitOptions(
     subcommand('setup', 'Set up the servers (Docker) and deploy the app')

@@ -2,7 +2,14 @@
 import { Command } from 'commander';
 import { withLock } from '../deploy/lock.js';
 import { bootProxy } from '../deploy/proxy.js';
-import { proxyDetails, proxyLogs, proxyReboot, proxyRemove, proxyStart, proxyStop } from '../deploy/proxy-ops.js';
+import {
+  proxyDetails,
+  proxyLogs,
+  proxyReboot,
+  proxyRemove,
+  proxyStart,
+  proxyStop,
+} from '../deploy/proxy-ops.js';
 import type { LogsOptions } from '../deploy/app-ops.js';
 import { finish, parseCount } from './app-command.js';
 import { confirm, printByHost, subcommand, withContext, type Globals } from './command-support.js';
@@ -11,22 +18,38 @@ import { addLockWaitOptions, lockWaitFrom } from './deploy-command.js';
 type LockWaitFlags = Parameters<typeof lockWaitFrom>[0];
 
 export function proxyCommand(globals: Globals): Command {
-  const proxy = new Command('proxy').description('Manage wharf-proxy (kamal-proxy)').helpOption('--help', 'Show help for this command');
+  const proxy = new Command('proxy')
+    .description('Manage wharf-proxy (kamal-proxy)')
+    .helpOption('--help', 'Show help for this command');
   const ctxFor = (sub: string) => ({ command: 'proxy', subcommand: sub });
   const locked = (sub: string, description: string, run: Parameters<typeof withContext<void>>[2]) =>
     addLockWaitOptions(subcommand(sub, description)).action((opts: LockWaitFlags) =>
-      withContext(globals, ctxFor(sub), (ctx, remote) => withLock(ctx, remote, lockWaitFrom(opts), () => run(ctx, remote))),
+      withContext(globals, ctxFor(sub), (ctx, remote) =>
+        withLock(ctx, remote, lockWaitFrom(opts), () => run(ctx, remote)),
+      ),
     );
 
   proxy.addCommand(locked('boot', 'Boot the proxy on the servers', (ctx, remote) => bootProxy(ctx, remote)));
   proxy.addCommand(
     addLockWaitOptions(
-      subcommand('reboot', 'Reboot the proxy on the servers (stop container, remove container, start new container)')
+      subcommand(
+        'reboot',
+        'Reboot the proxy on the servers (stop container, remove container, start new container)',
+      )
         .option('--rolling', 'Reboot the proxy on the hosts one at a time')
         .option('-y, --confirmed', 'Proceed without confirmation question'),
     ).action(async (opts: LockWaitFlags & { rolling?: boolean; confirmed?: boolean }) => {
-      if (!(await confirm('This will cause a brief outage on each host. Are you sure?', '`wharf proxy reboot`', opts.confirmed))) return;
-      await withContext(globals, ctxFor('reboot'), (ctx, remote) => withLock(ctx, remote, lockWaitFrom(opts), () => proxyReboot(ctx, remote, Boolean(opts.rolling))));
+      if (
+        !(await confirm(
+          'This will cause a brief outage on each host. Are you sure?',
+          '`wharf proxy reboot`',
+          opts.confirmed,
+        ))
+      )
+        return;
+      await withContext(globals, ctxFor('reboot'), (ctx, remote) =>
+        withLock(ctx, remote, lockWaitFrom(opts), () => proxyReboot(ctx, remote, Boolean(opts.rolling))),
+      );
     }),
   );
   proxy.addCommand(locked('start', 'Start the existing proxy container on the servers', proxyStart));
@@ -39,24 +62,46 @@ export function proxyCommand(globals: Globals): Command {
   );
   proxy.addCommand(
     subcommand('details', 'Show details about the proxy container from the servers').action(() =>
-      withContext(globals, ctxFor('details'), async (ctx, remote) => printByHost(ctx, await proxyDetails(ctx, remote), 'Proxy')),
+      withContext(globals, ctxFor('details'), async (ctx, remote) =>
+        printByHost(ctx, await proxyDetails(ctx, remote), 'Proxy'),
+      ),
     ),
   );
   proxy.addCommand(
     subcommand('logs', 'Show log lines from the proxy on the servers')
-      .option('-s, --since <time>', 'Show lines since a timestamp (2013-01-02T13:23:37Z) or relative (42m for 42 minutes)')
+      .option(
+        '-s, --since <time>',
+        'Show lines since a timestamp (2013-01-02T13:23:37Z) or relative (42m for 42 minutes)',
+      )
       .option('-n, --lines <n>', 'Number of lines to show from each server', parseCount('--lines'))
-      .option('-g, --grep <pattern>', 'Show lines with grep match only (use this to fetch specific requests by id)')
+      .option(
+        '-g, --grep <pattern>',
+        'Show lines with grep match only (use this to fetch specific requests by id)',
+      )
       .option('--grep-options <options>', 'Additional options supplied to grep')
       .option('-f, --follow', 'Follow the logs on the primary server (or the specific host set by --hosts)')
       .option('-T, --skip-timestamps', 'Skip appending timestamps to logging output')
-      .action((opts: LogsOptions) => withContext(globals, ctxFor('logs'), async (ctx, remote) => finish(ctx, await proxyLogs(ctx, remote, opts), 'Proxy'))),
+      .action((opts: LogsOptions) =>
+        withContext(globals, ctxFor('logs'), async (ctx, remote) =>
+          finish(ctx, await proxyLogs(ctx, remote, opts), 'Proxy'),
+        ),
+      ),
   );
   proxy.addCommand(
     addLockWaitOptions(
-      subcommand('remove', 'Remove proxy container and image from the servers').option('--force', 'Force removing the proxy even when other apps are installed'),
+      subcommand('remove', 'Remove proxy container and image from the servers').option(
+        '--force',
+        'Force removing the proxy even when other apps are installed',
+      ),
     ).action((opts: LockWaitFlags & { force?: boolean }) =>
-      withContext(globals, ctxFor('remove'), (ctx, remote) => withLock(ctx, remote, lockWaitFrom(opts), async () => void (await proxyRemove(ctx, remote, Boolean(opts.force))))),
+      withContext(globals, ctxFor('remove'), (ctx, remote) =>
+        withLock(
+          ctx,
+          remote,
+          lockWaitFrom(opts),
+          async () => void (await proxyRemove(ctx, remote, Boolean(opts.force))),
+        ),
+      ),
     ),
   );
   return proxy;

@@ -9,16 +9,23 @@ import { addLockWaitOptions, lockWaitFrom } from './deploy-command.js';
 type LockWaitFlags = Parameters<typeof lockWaitFrom>[0];
 
 export function pruneCommand(globals: Globals): Command {
-  const prune = new Command('prune').description('Prune old application images and containers').helpOption('--help', 'Show help for this command');
+  const prune = new Command('prune')
+    .description('Prune old application images and containers')
+    .helpOption('--help', 'Show help for this command');
   const ctxFor = (sub: string) => ({ command: 'prune', subcommand: sub });
   prune.addCommand(
-    addLockWaitOptions(subcommand('all', 'Prune unused images and stopped containers')).action((opts: LockWaitFlags) =>
-      withContext(globals, ctxFor('all'), (ctx, remote) => withLock(ctx, remote, lockWaitFrom(opts), () => pruneAll(ctx, remote))),
+    addLockWaitOptions(subcommand('all', 'Prune unused images and stopped containers')).action(
+      (opts: LockWaitFlags) =>
+        withContext(globals, ctxFor('all'), (ctx, remote) =>
+          withLock(ctx, remote, lockWaitFrom(opts), () => pruneAll(ctx, remote)),
+        ),
     ),
   );
   prune.addCommand(
     addLockWaitOptions(subcommand('images', 'Prune unused images')).action((opts: LockWaitFlags) =>
-      withContext(globals, ctxFor('images'), (ctx, remote) => withLock(ctx, remote, lockWaitFrom(opts), () => pruneImages(ctx, remote))),
+      withContext(globals, ctxFor('images'), (ctx, remote) =>
+        withLock(ctx, remote, lockWaitFrom(opts), () => pruneImages(ctx, remote)),
+      ),
     ),
   );
   prune.addCommand(
@@ -29,7 +36,9 @@ export function pruneCommand(globals: Globals): Command {
         parseCount('--retain', 1),
       ),
     ).action((opts: LockWaitFlags & { retain?: number }) =>
-      withContext(globals, ctxFor('containers'), (ctx, remote) => withLock(ctx, remote, lockWaitFrom(opts), () => pruneContainers(ctx, remote, opts.retain))),
+      withContext(globals, ctxFor('containers'), (ctx, remote) =>
+        withLock(ctx, remote, lockWaitFrom(opts), () => pruneContainers(ctx, remote, opts.retain)),
+      ),
     ),
   );
   return prune;

@@ -20,11 +20,18 @@ import type { Remote } from './remote.js';
 async function hostRoles(ctx: Context): Promise<{ host: string; roles: Role[] }[]> {
   const config = await ctx.config();
   const selection = await ctx.selection();
-  return selection.appHosts.map((host) => ({ host, roles: selection.rolesOn(host).map((r) => config.role(r.name)!) }));
+  return selection.appHosts.map((host) => ({
+    host,
+    roles: selection.rolesOn(host).map((r) => config.role(r.name)!),
+  }));
 }
 
 /** Runs fn for every selected host (in parallel) and role (in order), collecting output per host in host order. */
-async function perHostRole(ctx: Context, remote: Remote, fn: (host: string, role: Role, app: AppCommands) => Promise<string | undefined>): Promise<HostOutput[]> {
+async function perHostRole(
+  ctx: Context,
+  remote: Remote,
+  fn: (host: string, role: Role, app: AppCommands) => Promise<string | undefined>,
+): Promise<HostOutput[]> {
   const config = await ctx.config();
   const pairs = await hostRoles(ctx);
   const outputs = await remote.onHosts(
@@ -51,12 +58,31 @@ export async function appStart(ctx: Context, remote: Remote): Promise<void> {
   await perHostRole(ctx, remote, async (host, role, app) => {
     const audit = await auditor(ctx, role.name);
     await ctx.reporter.step(host, `start ${app.containerName()}`, async () => {
-      await remote.run(host, combine([audit.record(`Started app version ${config.version}`), app.start()]), `start ${app.containerName()}`);
+      await remote.run(
+        host,
+        combine([audit.record(`Started app version ${config.version}`), app.start()]),
+        `start ${app.containerName()}`,
+      );
       if (role.runningProxy) {
-        const version = await remote.capture(host, app.currentRunningVersion(), `find the running ${role.name} version`);
-        const id = version ? await remote.capture(host, app.containerIdForVersion(version), `find ${app.containerName(version)}`) : '';
-        if (!id) throw new UserError(`No ${role.name} container runs on ${host} after starting ${app.containerName()}; run \`wharf app containers\` to see what is there.`);
-        await remote.run(host, app.deploy(id), `hand ${app.containerName(version)} to wharf-proxy`, { timeoutMs: (config.deployTimeout + 60) * 1000 });
+        const version = await remote.capture(
+          host,
+          app.currentRunningVersion(),
+          `find the running ${role.name} version`,
+        );
+        const id = version
+          ? await remote.capture(
+              host,
+              app.containerIdForVersion(version),
+              `find ${app.containerName(version)}`,
+            )
+          : '';
+        if (!id)
+          throw new UserError(
+            `No ${role.name} container runs on ${host} after starting ${app.containerName()}; run \`wharf app containers\` to see what is there.`,
+          );
+        await remote.run(host, app.deploy(id), `hand ${app.containerName(version)} to wharf-proxy`, {
+          timeoutMs: (config.deployTimeout + 60) * 1000,
+        });
       }
     });
     return undefined;
@@ -70,9 +96,22 @@ export async function appStop(ctx: Context, remote: Remote): Promise<void> {
     await ctx.reporter.step(host, `stop ${role.name}`, async () => {
       await remote.run(host, audit.record('Stopped app'), 'write the audit log');
       if (role.runningProxy) {
-        const version = (await remote.run(host, app.currentRunningVersion(), 'find the running version', { allowFailure: true })).stdout.trim();
-        const id = version ? (await remote.run(host, app.containerIdForVersion(version), 'find the running container', { allowFailure: true })).stdout.trim() : '';
-        if (id) await remote.run(host, app.remove(), `remove ${role.name} from wharf-proxy`, { allowFailure: true });
+        const version = (
+          await remote.run(host, app.currentRunningVersion(), 'find the running version', {
+            allowFailure: true,
+          })
+        ).stdout.trim();
+        const id = version
+          ? (
+              await remote.run(host, app.containerIdForVersion(version), 'find the running container', {
+                allowFailure: true,
+              })
+            ).stdout.trim()
+          : '';
+        if (id)
+          await remote.run(host, app.remove(), `remove ${role.name} from wharf-proxy`, {
+            allowFailure: true,
+          });
       }
       await remote.run(host, app.stop(), `stop ${role.name}`, { allowFailure: true });
     });
@@ -81,18 +120,25 @@ export async function appStop(ctx: Context, remote: Remote): Promise<void> {
 }
 
 export async function appDetails(ctx: Context, remote: Remote): Promise<HostOutput[]> {
-  return perHostRole(ctx, remote, (host, role, app) => remote.capture(host, app.info(), `list ${role.name} containers`));
+  return perHostRole(ctx, remote, (host, role, app) =>
+    remote.capture(host, app.info(), `list ${role.name} containers`),
+  );
 }
 
 export async function appContainers(ctx: Context, remote: Remote): Promise<HostOutput[]> {
-  return perHostRole(ctx, remote, (host, role, app) => remote.capture(host, app.listContainers(), `list ${role.name} containers`));
+  return perHostRole(ctx, remote, (host, role, app) =>
+    remote.capture(host, app.listContainers(), `list ${role.name} containers`),
+  );
 }
 
 export async function appImages(ctx: Context, remote: Remote): Promise<HostOutput[]> {
   const config = await ctx.config();
   const hosts = (await ctx.selection()).appHosts;
   const app = new AppCommands(config);
-  const outputs = await remote.onHosts(hosts, async (host) => ({ host, output: await remote.capture(host, app.listImages(), 'list images') }));
+  const outputs = await remote.onHosts(hosts, async (host) => ({
+    host,
+    output: await remote.capture(host, app.listImages(), 'list images'),
+  }));
   return outputs;
 }
 
@@ -104,7 +150,14 @@ export async function appVersion(ctx: Context, remote: Remote): Promise<HostOutp
     pairs.map((p) => p.host),
     async (host) => {
       const role = pairs.find((p) => p.host === host)!.roles[0]!;
-      const version = (await remote.run(host, new AppCommands(config, { role, host }).currentRunningVersion(), 'find the running version', { allowFailure: true })).stdout.trim();
+      const version = (
+        await remote.run(
+          host,
+          new AppCommands(config, { role, host }).currentRunningVersion(),
+          'find the running version',
+          { allowFailure: true },
+        )
+      ).stdout.trim();
       return { host, output: version };
     },
   );
@@ -117,8 +170,14 @@ export async function appVersion(ctx: Context, remote: Remote): Promise<HostOutp
 export async function appStaleContainers(ctx: Context, remote: Remote, stop: boolean): Promise<string[]> {
   const lines: string[] = [];
   await perHostRole(ctx, remote, async (host, role, app) => {
-    const current = (await remote.run(host, app.currentRunningVersion(), 'find the running version', { allowFailure: true })).stdout.trim();
-    const versions = (await remote.run(host, app.listVersions([], { statuses: ['running'] }), `list ${role.name} versions`, { allowFailure: true })).stdout
+    const current = (
+      await remote.run(host, app.currentRunningVersion(), 'find the running version', { allowFailure: true })
+    ).stdout.trim();
+    const versions = (
+      await remote.run(host, app.listVersions([], { statuses: ['running'] }), `list ${role.name} versions`, {
+        allowFailure: true,
+      })
+    ).stdout
       .split('\n')
       .map((l) => l.trim())
       .filter((v) => v && v !== current);
@@ -127,7 +186,9 @@ export async function appStaleContainers(ctx: Context, remote: Remote, stop: boo
         lines.push(`Stopping stale container for role ${role.name} with version ${version} on ${host}`);
         await remote.run(host, app.stop({ version }), `stop ${app.containerName(version)}`);
       } else {
-        lines.push(`Detected stale container for role ${role.name} with version ${version} on ${host} (use \`wharf app stale_containers --stop\` to stop)`);
+        lines.push(
+          `Detected stale container for role ${role.name} with version ${version} on ${host} (use \`wharf app stale_containers --stop\` to stop)`,
+        );
       }
     }
     return undefined;
@@ -146,31 +207,52 @@ export interface LogsOptions {
 }
 
 /** Kamal's default: 100 lines (10 when following) unless --since or --grep narrows the logs. */
-export function defaultLogLines(options: Pick<LogsOptions, 'lines' | 'since' | 'grep' | 'follow'>): number | undefined {
+export function defaultLogLines(
+  options: Pick<LogsOptions, 'lines' | 'since' | 'grep' | 'follow'>,
+): number | undefined {
   if (options.lines !== undefined) return options.lines;
   if (options.since !== undefined || options.grep !== undefined) return undefined;
   return options.follow ? 10 : 100;
 }
 
 /** `app logs`: each host's container logs ("Nothing found" when there are none); -f follows on the primary host over `ssh -t`. */
-export async function appLogs(ctx: Context, remote: Remote, options: LogsOptions): Promise<HostOutput[] | number> {
+export async function appLogs(
+  ctx: Context,
+  remote: Remote,
+  options: LogsOptions,
+): Promise<HostOutput[] | number> {
   const config = await ctx.config();
   const lines = defaultLogLines(options);
   const timestamps = !options.skipTimestamps;
   if (options.follow) {
     const selection = await ctx.selection();
     const host = selection.primaryHost;
-    if (!host) throw new UserError('No app host is selected to follow logs on; check servers and the -h/-r filters.');
+    if (!host)
+      throw new UserError('No app host is selected to follow logs on; check servers and the -h/-r filters.');
     const role = selection.rolesOn(host)[0]!;
     const app = new AppCommands(config, { role: role.name, host });
-    const command = app.followLogs({ host, containerId: options.containerId, timestamps, lines, grep: options.grep, grepOptions: options.grepOptions });
+    const command = app.followLogs({
+      host,
+      containerId: options.containerId,
+      timestamps,
+      lines,
+      grep: options.grep,
+      grepOptions: options.grepOptions,
+    });
     ctx.reporter.info(`Following logs on ${host}...`);
     return runInTerminal(command);
   }
   return perHostRole(ctx, remote, async (host, role, app) => {
     const result = await remote.run(
       host,
-      app.logs({ containerId: options.containerId, timestamps, since: options.since, lines, grep: options.grep, grepOptions: options.grepOptions }),
+      app.logs({
+        containerId: options.containerId,
+        timestamps,
+        since: options.since,
+        lines,
+        grep: options.grep,
+        grepOptions: options.grepOptions,
+      }),
       `read ${role.name} logs`,
       { allowFailure: true },
     );
@@ -192,7 +274,9 @@ export async function currentRunningVersion(ctx: Context, remote: Remote): Promi
   const host = config.primaryHost;
   if (!host) return undefined;
   const app = new AppCommands(config, { role: config.primaryRoleName, host });
-  const version = (await remote.run(host, app.currentRunningVersion(), 'find the running version', { allowFailure: true })).stdout.trim();
+  const version = (
+    await remote.run(host, app.currentRunningVersion(), 'find the running version', { allowFailure: true })
+  ).stdout.trim();
   return version || undefined;
 }
 
@@ -200,7 +284,9 @@ export async function currentRunningVersion(ctx: Context, remote: Remote): Promi
 export function checkExecOptions(request: Pick<ExecRequest, 'detach' | 'interactive' | 'reuse'>): void {
   const clashing = (['interactive', 'reuse'] as const).filter((key) => request.detach && request[key]);
   if (clashing.length > 0) {
-    throw new UserError(`--detach cannot be combined with ${clashing.map((k) => `--${k}`).join(' or ')}; drop one of them.`);
+    throw new UserError(
+      `--detach cannot be combined with ${clashing.map((k) => `--${k}`).join(' or ')}; drop one of them.`,
+    );
   }
 }
 
@@ -211,32 +297,55 @@ export function checkExecOptions(request: Pick<ExecRequest, 'detach' | 'interact
  * host and role). The version is decided by the caller's Context: --version,
  * else for reuse the running one, else the latest image.
  */
-export async function appExec(ctx: Context, remote: Remote, request: ExecRequest): Promise<HostOutput[] | number> {
+export async function appExec(
+  ctx: Context,
+  remote: Remote,
+  request: ExecRequest,
+): Promise<HostOutput[] | number> {
   checkExecOptions(request);
   const config = await ctx.config();
   const cmd = request.command.join(' ');
   if (request.interactive) {
     const host = config.primaryHost;
-    if (!host) throw new UserError(`${config.files[0] ?? 'config/deploy.yml'} lists no primary host to run an interactive command on.`);
+    if (!host)
+      throw new UserError(
+        `${config.files[0] ?? 'config/deploy.yml'} lists no primary host to run an interactive command on.`,
+      );
     const app = new AppCommands(config, { role: config.primaryRoleName, host });
     if (request.reuse) {
-      ctx.reporter.info(`Launching interactive command with version ${config.version} via SSH from existing container on ${host}...`);
-      return runInTerminal(app.executeInExistingContainerOverSsh([cmd], { env: request.env, tty: Boolean(process.stdin.isTTY) }));
+      ctx.reporter.info(
+        `Launching interactive command with version ${config.version} via SSH from existing container on ${host}...`,
+      );
+      return runInTerminal(
+        app.executeInExistingContainerOverSsh([cmd], { env: request.env, tty: Boolean(process.stdin.isTTY) }),
+      );
     }
-    ctx.reporter.info(`Launching interactive command with version ${config.version} via SSH from new container on ${host}...`);
+    ctx.reporter.info(
+      `Launching interactive command with version ${config.version} via SSH from new container on ${host}...`,
+    );
     await registryLogin(ctx, remote, [host]);
-    return runInTerminal(app.executeInNewContainerOverSsh([cmd], { env: request.env, tty: Boolean(process.stdin.isTTY) }));
+    return runInTerminal(
+      app.executeInNewContainerOverSsh([cmd], { env: request.env, tty: Boolean(process.stdin.isTTY) }),
+    );
   }
   const mode = request.reuse ? 'existing' : 'new';
   ctx.reporter.info(`Launching command with version ${config.version} from ${mode} container...`);
   if (!request.reuse) await registryLogin(ctx, remote, (await ctx.selection()).appHosts);
   return perHostRole(ctx, remote, async (host, role, app) => {
     const audit = await auditor(ctx, request.reuse ? role.name : undefined);
-    await remote.run(host, audit.record(`Executed cmd '${cmd}' on app version ${config.version}`), 'write the audit log');
+    await remote.run(
+      host,
+      audit.record(`Executed cmd '${cmd}' on app version ${config.version}`),
+      'write the audit log',
+    );
     const command = request.reuse
       ? app.executeInExistingContainer([cmd], { env: request.env })
       : app.executeInNewContainer([cmd], { env: request.env, detach: request.detach });
-    const result = await remote.run(host, command, `run '${cmd}' in ${request.reuse ? app.containerName() : `a new ${role.name} container`}`);
+    const result = await remote.run(
+      host,
+      command,
+      `run '${cmd}' in ${request.reuse ? app.containerName() : `a new ${role.name} container`}`,
+    );
     return `${result.stdout}${result.stderr && !result.stdout ? result.stderr : ''}`;
   });
 }
@@ -247,7 +356,9 @@ export async function registryLogin(ctx: Context, remote: Remote, hosts: readonl
   if (config.registry.local) return;
   const login = new RegistryCommands(config).login(await ctx.secretLookup());
   if (!login) return;
-  await remote.onHosts(hosts, (host) => remote.run(host, login, `log in to ${config.registry.server ?? 'Docker Hub'}`));
+  await remote.onHosts(hosts, (host) =>
+    remote.run(host, login, `log in to ${config.registry.server ?? 'Docker Hub'}`),
+  );
 }
 
 /** `app live` / `app maintenance`: resume, or stop with a drain timeout and message, each proxied role. */
@@ -255,19 +366,36 @@ export async function appLive(ctx: Context, remote: Remote): Promise<void> {
   await perHostRole(ctx, remote, async (host, role, app) => {
     if (!role.runningProxy) return undefined;
     const audit = await auditor(ctx, role.name);
-    await ctx.reporter.step(host, `put ${role.name} live`, () => remote.run(host, combine([audit.record('Set application to live'), app.live()]), `put ${role.name} live`));
+    await ctx.reporter.step(host, `put ${role.name} live`, () =>
+      remote.run(
+        host,
+        combine([audit.record('Set application to live'), app.live()]),
+        `put ${role.name} live`,
+      ),
+    );
     return undefined;
   });
 }
 
-export async function appMaintenance(ctx: Context, remote: Remote, options: { drainTimeout?: number; message?: string }): Promise<void> {
+export async function appMaintenance(
+  ctx: Context,
+  remote: Remote,
+  options: { drainTimeout?: number; message?: string },
+): Promise<void> {
   const config = await ctx.config();
   await perHostRole(ctx, remote, async (host, role, app) => {
     if (!role.runningProxy) return undefined;
     const audit = await auditor(ctx, role.name);
-    const command = app.maintenance({ drainTimeout: options.drainTimeout ?? config.drainTimeout, message: options.message });
+    const command = app.maintenance({
+      drainTimeout: options.drainTimeout ?? config.drainTimeout,
+      message: options.message,
+    });
     await ctx.reporter.step(host, `put ${role.name} in maintenance mode`, () =>
-      remote.run(host, combine([audit.record('Set application to maintenance mode'), command]), `put ${role.name} in maintenance mode`),
+      remote.run(
+        host,
+        combine([audit.record('Set application to maintenance mode'), command]),
+        `put ${role.name} in maintenance mode`,
+      ),
     );
     return undefined;
   });
@@ -280,7 +408,11 @@ export async function appRemove(ctx: Context, remote: Remote): Promise<void> {
   await perHostRole(ctx, remote, async (host, role, app) => {
     const audit = await auditor(ctx, role.name);
     await ctx.reporter.step(host, `remove ${role.name} containers`, () =>
-      remote.run(host, combine([audit.record('Removed all app containers'), app.removeContainers()]), `remove ${role.name} containers`),
+      remote.run(
+        host,
+        combine([audit.record('Removed all app containers'), app.removeContainers()]),
+        `remove ${role.name} containers`,
+      ),
     );
     return undefined;
   });
@@ -293,9 +425,20 @@ export async function appRemove(ctx: Context, remote: Remote): Promise<void> {
       const app = new AppCommands(config, { role: roles[0], host });
       const audit = await auditor(ctx);
       await ctx.reporter.step(host, 'remove images and app directories', async () => {
-        await remote.run(host, combine([audit.record('Removed all app images'), app.removeImages()]), 'remove app images');
-        await remote.run(host, combine([audit.record(`Removed ${config.appDirectory}`), server.removeAppDirectory()] as Command[]), 'remove the app directory', { allowFailure: true });
-        await remote.run(host, app.removeProxyAppDirectory(), 'remove the proxy app directory', { allowFailure: true });
+        await remote.run(
+          host,
+          combine([audit.record('Removed all app images'), app.removeImages()]),
+          'remove app images',
+        );
+        await remote.run(
+          host,
+          combine([audit.record(`Removed ${config.appDirectory}`), server.removeAppDirectory()] as Command[]),
+          'remove the app directory',
+          { allowFailure: true },
+        );
+        await remote.run(host, app.removeProxyAppDirectory(), 'remove the proxy app directory', {
+          allowFailure: true,
+        });
       });
     },
   );

@@ -30,7 +30,10 @@ async function inputs(ctx: Context): Promise<{ client: DockerClient; inputs: Bui
   const config = await ctx.config();
   const engine = await requireEngine(ctx.env);
   const capabilities = await detectCapabilities(engine.client);
-  return { client: engine.client, inputs: buildInputsFromConfig(config, await ctx.secretLookup(), capabilities) };
+  return {
+    client: engine.client,
+    inputs: buildInputsFromConfig(config, await ctx.secretLookup(), capabilities),
+  };
 }
 
 async function pushInput(ctx: Context, flags: BuildFlags): Promise<PushInput> {
@@ -42,7 +45,10 @@ async function pushInput(ctx: Context, flags: BuildFlags): Promise<PushInput> {
     cwd: config.cwd,
     registry: built.registry,
     secrets: built.secrets,
-    options: { ...(flags.output ? { output: flags.output } : {}), ...(flags.noCache ? { noCache: true } : {}) },
+    options: {
+      ...(flags.output ? { output: flags.output } : {}),
+      ...(flags.noCache ? { noCache: true } : {}),
+    },
     onLine: ctx.reporter.verbose ? (line) => ctx.reporter.info(`    ${ctx.redact(line)}`) : undefined,
     log: (line) => (ctx.reporter.verbose ? ctx.reporter.info(`  ${line}`) : undefined),
     warn: (line) => ctx.reporter.warn(line),
@@ -62,7 +68,10 @@ export async function buildPushCommand(ctx: Context, flags: BuildFlags): Promise
 /** `build pull`: pull the version's image on every selected app host. */
 export async function buildPullCommand(ctx: Context, remote: Remote): Promise<void> {
   const hosts = (await ctx.selection()).appHosts;
-  if (hosts.length === 0) throw new UserError('No app hosts are selected to pull the image on; check servers and the -h/-r filters.');
+  if (hosts.length === 0)
+    throw new UserError(
+      'No app hosts are selected to pull the image on; check servers and the -h/-r filters.',
+    );
   await pullImage(ctx, remote, hosts);
 }
 
@@ -74,7 +83,11 @@ export async function buildDevCommand(ctx: Context, flags: BuildFlags): Promise<
 
 export async function buildCreateCommand(ctx: Context): Promise<void> {
   const { client, inputs: built } = await inputs(ctx);
-  await createBuilder(built.spec, { client, log: (l) => ctx.reporter.info(l), warn: (l) => ctx.reporter.warn(l) });
+  await createBuilder(built.spec, {
+    client,
+    log: (l) => ctx.reporter.info(l),
+    warn: (l) => ctx.reporter.warn(l),
+  });
 }
 
 export async function buildRemoveCommand(ctx: Context): Promise<void> {
@@ -82,7 +95,9 @@ export async function buildRemoveCommand(ctx: Context): Promise<void> {
   const result = await removeBuilder(built.spec, { client, log: (l) => ctx.reporter.info(l) });
   if (!result.ok) {
     const last = result.output.trim().split('\n').pop() ?? '';
-    throw new UserError(`Removing the build setup failed: ${last.replace(/\.$/, '') || 'docker failed'}; check \`wharf build details\`.`);
+    throw new UserError(
+      `Removing the build setup failed: ${last.replace(/\.$/, '') || 'docker failed'}; check \`wharf build details\`.`,
+    );
   }
 }
 

@@ -9,7 +9,13 @@ import { UserError } from '../util/errors.js';
 export function runInTerminal(command: Command): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn('sh', ['-c', commandLine(command)], { stdio: 'inherit' });
-    child.on('error', (error) => reject(new UserError(`Could not start the local ssh client (${error.message}); install OpenSSH's ssh and try again.`)));
+    child.on('error', (error) =>
+      reject(
+        new UserError(
+          `Could not start the local ssh client (${error.message}); install OpenSSH's ssh and try again.`,
+        ),
+      ),
+    );
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
 }

@@ -17,7 +17,13 @@ export async function audit(ctx: Context, remote: Remote): Promise<HostOutput[]>
   const hosts = (await ctx.selection()).hosts;
   return remote.onHosts(hosts, async (host) => {
     const result = await remote.run(host, reveal, 'read the audit log', { allowFailure: true });
-    return { host, output: result.code === 0 ? result.stdout : `No audit log yet (${new Auditor(config, await ctx.stamp()).auditLogFile} is missing)` };
+    return {
+      host,
+      output:
+        result.code === 0
+          ? result.stdout
+          : `No audit log yet (${new Auditor(config, await ctx.stamp()).auditLogFile} is missing)`,
+    };
   });
 }
 

@@ -46,7 +46,11 @@ export async function proxyReboot(ctx: Context, remote: Remote, rolling: boolean
         await remote.run(host, proxy.stop(), 'stop wharf-proxy', { allowFailure: true });
         await remote.run(host, proxy.removeContainer(), 'remove the wharf-proxy container');
         // A container from another image (kamal-proxy's label is what removeContainer matches) goes by name.
-        await remote.run(host, `docker container rm ${proxy.containerName} 2>/dev/null || true`, 'remove the wharf-proxy container');
+        await remote.run(
+          host,
+          `docker container rm ${proxy.containerName} 2>/dev/null || true`,
+          'remove the wharf-proxy container',
+        );
       }),
     );
     await bootProxy(ctx, remote, group);
@@ -59,21 +63,40 @@ export async function proxyReboot(ctx: Context, remote: Remote, rolling: boolean
 async function waitForProxy(ctx: Context, remote: Remote, host: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const result = await remote.run(host, 'docker exec kamal-proxy kamal-proxy list', 'check that wharf-proxy answers', { allowFailure: true });
+    const result = await remote.run(
+      host,
+      'docker exec kamal-proxy kamal-proxy list',
+      'check that wharf-proxy answers',
+      { allowFailure: true },
+    );
     if (result.code === 0) return;
     if (Date.now() >= deadline) {
-      throw new UserError(`wharf-proxy on ${host} did not answer within ${timeoutMs / 1000} s after the reboot; run \`wharf proxy logs -h ${host}\` to see why.`);
+      throw new UserError(
+        `wharf-proxy on ${host} did not answer within ${timeoutMs / 1000} s after the reboot; run \`wharf proxy logs -h ${host}\` to see why.`,
+      );
     }
     await new Promise((r) => setTimeout(r, 500));
   }
 }
 
-async function onProxyHosts(ctx: Context, remote: Remote, verb: string, line: string, make: (proxy: ProxyCommands) => string[]): Promise<void> {
+async function onProxyHosts(
+  ctx: Context,
+  remote: Remote,
+  verb: string,
+  line: string,
+  make: (proxy: ProxyCommands) => string[],
+): Promise<void> {
   const config = await ctx.config();
   const audit = await auditor(ctx);
   const hosts = await selectedProxyHosts(ctx);
   await remote.onHosts(hosts, (host) =>
-    ctx.reporter.step(host, `${verb} wharf-proxy`, () => remote.run(host, combine([audit.record(line), make(new ProxyCommands(config, host))]), `${verb} wharf-proxy`)),
+    ctx.reporter.step(host, `${verb} wharf-proxy`, () =>
+      remote.run(
+        host,
+        combine([audit.record(line), make(new ProxyCommands(config, host))]),
+        `${verb} wharf-proxy`,
+      ),
+    ),
   );
 }
 
@@ -89,24 +112,46 @@ export function proxyStop(ctx: Context, remote: Remote): Promise<void> {
 export async function proxyDetails(ctx: Context, remote: Remote): Promise<HostOutput[]> {
   const config = await ctx.config();
   const hosts = await selectedProxyHosts(ctx);
-  return remote.onHosts(hosts, async (host) => ({ host, output: await remote.capture(host, new ProxyCommands(config, host).info(), 'list the proxy container') }));
+  return remote.onHosts(hosts, async (host) => ({
+    host,
+    output: await remote.capture(host, new ProxyCommands(config, host).info(), 'list the proxy container'),
+  }));
 }
 
-export async function proxyLogs(ctx: Context, remote: Remote, options: LogsOptions): Promise<HostOutput[] | number> {
+export async function proxyLogs(
+  ctx: Context,
+  remote: Remote,
+  options: LogsOptions,
+): Promise<HostOutput[] | number> {
   const config = await ctx.config();
   const timestamps = !options.skipTimestamps;
   if (options.follow) {
     const host = config.primaryHost;
-    if (!host) throw new UserError('There is no primary host to follow the proxy logs on; check servers in the config.');
+    if (!host)
+      throw new UserError(
+        'There is no primary host to follow the proxy logs on; check servers in the config.',
+      );
     ctx.reporter.info(`Following logs on ${host}...`);
-    return runInTerminal(new ProxyCommands(config, host).followLogs({ timestamps, grep: options.grep, grepOptions: options.grepOptions }));
+    return runInTerminal(
+      new ProxyCommands(config, host).followLogs({
+        timestamps,
+        grep: options.grep,
+        grepOptions: options.grepOptions,
+      }),
+    );
   }
   const lines = defaultLogLines(options);
   const hosts = await selectedProxyHosts(ctx);
   return remote.onHosts(hosts, async (host) => {
     const result = await remote.run(
       host,
-      new ProxyCommands(config, host).logs({ timestamps, since: options.since, lines, grep: options.grep, grepOptions: options.grepOptions }),
+      new ProxyCommands(config, host).logs({
+        timestamps,
+        since: options.since,
+        lines,
+        grep: options.grep,
+        grepOptions: options.grepOptions,
+      }),
       'read the proxy logs',
       { allowFailure: true },
     );
@@ -115,10 +160,16 @@ export async function proxyLogs(ctx: Context, remote: Remote, options: LogsOptio
 }
 
 /** Proxy hosts where other apps are still installed (.kamal/apps is not empty). */
-export async function hostsWithApps(ctx: Context, remote: Remote, hosts: readonly string[]): Promise<string[]> {
+export async function hostsWithApps(
+  ctx: Context,
+  remote: Remote,
+  hosts: readonly string[],
+): Promise<string[]> {
   const server = new ServerCommands(await ctx.config());
   const counts = await remote.onHosts(hosts, async (host) => {
-    const result = await remote.run(host, server.appDirectoryCount(), 'count the apps', { allowFailure: true });
+    const result = await remote.run(host, server.appDirectoryCount(), 'count the apps', {
+      allowFailure: true,
+    });
     return { host, count: Number.parseInt(result.stdout.trim(), 10) || 0 };
   });
   return counts.filter((c) => c.count > 0).map((c) => c.host);
@@ -135,22 +186,42 @@ export async function proxyRemove(ctx: Context, remote: Remote, force: boolean):
   const busy = await hostsWithApps(ctx, remote, hosts);
   if (busy.length > 0) {
     if (!force) {
-      ctx.reporter.warn(`not removing the proxy, as other apps are installed on ${busy.join(', ')}; ignore this check with \`wharf proxy remove --force\``);
+      ctx.reporter.warn(
+        `not removing the proxy, as other apps are installed on ${busy.join(', ')}; ignore this check with \`wharf proxy remove --force\``,
+      );
       return false;
     }
-    ctx.reporter.info(`Forcing, so removing the proxy, even though other apps are installed on ${busy.join(', ')}`);
+    ctx.reporter.info(
+      `Forcing, so removing the proxy, even though other apps are installed on ${busy.join(', ')}`,
+    );
   }
   const audit = await auditor(ctx);
   await remote.onHosts(hosts, (host) =>
     ctx.reporter.step(host, 'remove wharf-proxy', async () => {
       const proxy = new ProxyCommands(config, host);
       // wharf-proxy's image has no kamal-proxy label, so its image goes by the name the container ran.
-      const image = (await remote.run(host, `docker inspect --format '{{.Config.Image}}' ${proxy.containerName}`, 'find the proxy image', { allowFailure: true })).stdout.trim();
-      await remote.run(host, combine([audit.record('Removed proxy'), proxy.stop()]), 'stop wharf-proxy', { allowFailure: true });
+      const image = (
+        await remote.run(
+          host,
+          `docker inspect --format '{{.Config.Image}}' ${proxy.containerName}`,
+          'find the proxy image',
+          { allowFailure: true },
+        )
+      ).stdout.trim();
+      await remote.run(host, combine([audit.record('Removed proxy'), proxy.stop()]), 'stop wharf-proxy', {
+        allowFailure: true,
+      });
       await remote.run(host, proxy.removeContainer(), 'remove the wharf-proxy container');
-      await remote.run(host, `docker container rm ${proxy.containerName} 2>/dev/null || true`, 'remove the wharf-proxy container');
+      await remote.run(
+        host,
+        `docker container rm ${proxy.containerName} 2>/dev/null || true`,
+        'remove the wharf-proxy container',
+      );
       await remote.run(host, proxy.removeImage(), 'remove the wharf-proxy image', { allowFailure: true });
-      if (image) await remote.run(host, `docker image rm ${image}`, 'remove the wharf-proxy image', { allowFailure: true });
+      if (image)
+        await remote.run(host, `docker image rm ${image}`, 'remove the wharf-proxy image', {
+          allowFailure: true,
+        });
       await remote.run(host, proxy.removeProxyDirectory(), 'remove .kamal/proxy', { allowFailure: true });
     }),
   );

@@ -17,11 +17,18 @@ export interface RegistryFlags {
   skipRemote?: boolean;
 }
 
-async function localDocker(ctx: Context, args: string[], step: string, options: { input?: string; allowFailure?: boolean } = {}): Promise<void> {
+async function localDocker(
+  ctx: Context,
+  args: string[],
+  step: string,
+  options: { input?: string; allowFailure?: boolean } = {},
+): Promise<void> {
   const engine = await requireEngine(ctx.env);
   const result = await engine.client.run(args, options.input !== undefined ? { input: options.input } : {});
   if (result.code !== 0 && !options.allowFailure) {
-    const detail = ctx.redact(`${result.stderr}\n${result.stdout}`.trim().split('\n').pop() ?? '').replace(/\.$/, '');
+    const detail = ctx
+      .redact(`${result.stderr}\n${result.stdout}`.trim().split('\n').pop() ?? '')
+      .replace(/\.$/, '');
     throw new UserError(`${step} failed on this machine: ${detail || `exit status ${result.code}`}.`);
   }
 }
@@ -43,21 +50,33 @@ export async function registrySetup(ctx: Context, remote: Remote, flags: Registr
     return;
   }
   const lookup = await ctx.secretLookup();
-  const credentials = { server: registry.server, username: registry.username(lookup), password: registry.password(lookup) };
+  const credentials = {
+    server: registry.server,
+    username: registry.username(lookup),
+    password: registry.password(lookup),
+  };
   if (!flags.skipLocal) {
     if (!credentials.username || !credentials.password) {
-      throw new UserError(`registry.username and registry.password must be set in ${config.files[0] ?? 'config/deploy.yml'} to log in to ${registry.server ?? 'Docker Hub'}.`);
+      throw new UserError(
+        `registry.username and registry.password must be set in ${config.files[0] ?? 'config/deploy.yml'} to log in to ${registry.server ?? 'Docker Hub'}.`,
+      );
     }
     const login = loginCommand(credentials)!;
     await ctx.reporter.step(undefined, `log in to ${registry.server ?? 'Docker Hub'}`, () =>
-      localDocker(ctx, argv(login).slice(1), `Logging in to ${registry.server ?? 'Docker Hub'}`, { input: `${credentials.password}\n` }),
+      localDocker(ctx, argv(login).slice(1), `Logging in to ${registry.server ?? 'Docker Hub'}`, {
+        input: `${credentials.password}\n`,
+      }),
     );
   }
   if (!flags.skipRemote) {
     const login = new RegistryCommands(config).login(lookup);
     if (!login) return;
     const hosts = (await ctx.selection()).hosts;
-    await remote.onHosts(hosts, (host) => ctx.reporter.step(host, `log in to ${registry.server ?? 'Docker Hub'}`, () => remote.run(host, login, `log in to ${registry.server ?? 'Docker Hub'}`)));
+    await remote.onHosts(hosts, (host) =>
+      ctx.reporter.step(host, `log in to ${registry.server ?? 'Docker Hub'}`, () =>
+        remote.run(host, login, `log in to ${registry.server ?? 'Docker Hub'}`),
+      ),
+    );
   }
 }
 
@@ -73,13 +92,21 @@ export async function registryRemove(ctx: Context, remote: Remote, flags: Regist
   }
   if (!flags.skipLocal) {
     await ctx.reporter.step(undefined, `log out of ${registry.server ?? 'Docker Hub'}`, () =>
-      localDocker(ctx, argv(logoutCommand({ server: registry.server })).slice(1), `Logging out of ${registry.server ?? 'Docker Hub'}`),
+      localDocker(
+        ctx,
+        argv(logoutCommand({ server: registry.server })).slice(1),
+        `Logging out of ${registry.server ?? 'Docker Hub'}`,
+      ),
     );
   }
   if (!flags.skipRemote) {
     const logout = new RegistryCommands(config).logout();
     const hosts = (await ctx.selection()).hosts;
-    await remote.onHosts(hosts, (host) => ctx.reporter.step(host, `log out of ${registry.server ?? 'Docker Hub'}`, () => remote.run(host, logout, `log out of ${registry.server ?? 'Docker Hub'}`)));
+    await remote.onHosts(hosts, (host) =>
+      ctx.reporter.step(host, `log out of ${registry.server ?? 'Docker Hub'}`, () =>
+        remote.run(host, logout, `log out of ${registry.server ?? 'Docker Hub'}`),
+      ),
+    );
   }
 }
 
@@ -88,6 +115,8 @@ export async function refuseLocal(ctx: Context, verb: 'login' | 'logout'): Promi
   const config = await ctx.config();
   if (config.registry.local) {
     const instead = verb === 'login' ? 'setup' : 'remove';
-    throw new UserError(`Cannot use the ${verb} command with a local registry (${config.registry.server}); use \`wharf registry ${instead}\` instead.`);
+    throw new UserError(
+      `Cannot use the ${verb} command with a local registry (${config.registry.server}); use \`wharf registry ${instead}\` instead.`,
+    );
   }
 }

@@ -17,14 +17,16 @@ describe('wharf app, lock, audit, details, server exec and aliases on the fleet'
   let fleet: TestFleet;
   let app: AppProject;
   let version: string;
-  const run = (args: string[], input?: string): CliResult => wharf(args, { cwd: app.dir, env: app.env, ...(input !== undefined ? { input } : {}) });
+  const run = (args: string[], input?: string): CliResult =>
+    wharf(args, { cwd: app.dir, env: app.env, ...(input !== undefined ? { input } : {}) });
   const ok = (args: string[], input?: string): CliResult => {
     const result = run(args, input);
     assert.equal(result.code, 0, `wharf ${args.join(' ')} failed: ${result.stderr}`);
     return result;
   };
   const hosts = () => fleet.servers.map((s) => s.address);
-  const status = async (path = '/up') => Promise.all(hosts().map(async (h) => (await httpGet(h, path)).status));
+  const status = async (path = '/up') =>
+    Promise.all(hosts().map(async (h) => (await httpGet(h, path)).status));
 
   before(() => {
     fleet = fleetUp('clitest', 2, 5661);
@@ -33,13 +35,19 @@ describe('wharf app, lock, audit, details, server exec and aliases on the fleet'
     app.env.WHARF_HOME = mkdtempSync(join(tmpdir(), 'wharf-home-'));
     // The local `ssh -t` of interactive exec and follow checks the fleet's host keys through an ssh config.
     const sshConfig = join(app.dir, 'ssh_config');
-    writeFileSync(sshConfig, `Host *\n  UserKnownHostsFile ${fleet.known_hosts}\n  StrictHostKeyChecking yes\n  BatchMode yes\n`);
+    writeFileSync(
+      sshConfig,
+      `Host *\n  UserKnownHostsFile ${fleet.known_hosts}\n  StrictHostKeyChecking yes\n  BatchMode yes\n`,
+    );
     const deployYml = join(app.dir, 'config/deploy.yml');
     appendFileSync(
       deployYml,
       '\naliases:\n  twowords: server exec "echo \'two  words\'"\n  again: twowords\n  running: app version\n',
     );
-    writeFileSync(deployYml, readFileSync(deployYml, 'utf8').replace(/^ssh:\n/m, `ssh:\n  config: ${sshConfig}\n`));
+    writeFileSync(
+      deployYml,
+      readFileSync(deployYml, 'utf8').replace(/^ssh:\n/m, `ssh:\n  config: ${sshConfig}\n`),
+    );
     app.commit('config/deploy.yml', (t) => t, 'aliases and ssh config');
     version = app.head();
     const result = run(['deploy', '-q']);
@@ -52,11 +60,17 @@ describe('wharf app, lock, audit, details, server exec and aliases on the fleet'
 
   test('app version, details, containers and images print each host under "App Host:"', () => {
     const v = ok(['app', 'version']).stdout;
-    assert.equal(v, hosts().map((h) => `App Host: ${h}\n${version}\n`).join('\n'));
+    assert.equal(
+      v,
+      hosts()
+        .map((h) => `App Host: ${h}\n${version}\n`)
+        .join('\n'),
+    );
     // -q leaves the headers out.
     assert.equal(ok(['-q', 'app', 'version']).stdout, `${version}\n\n${version}\n`);
     const details = ok(['app', 'details']).stdout;
-    for (const h of hosts()) assert.match(details, new RegExp(`App Host: ${h.replace(/\./g, '\\.')}\nCONTAINER ID`));
+    for (const h of hosts())
+      assert.match(details, new RegExp(`App Host: ${h.replace(/\./g, '\\.')}\nCONTAINER ID`));
     assert.match(details, new RegExp(`hello-web-${version}`));
     const images = ok(['app', 'images']).stdout;
     assert.match(images, new RegExp(`localhost:5661/hello +${version}`));
@@ -65,15 +79,28 @@ describe('wharf app, lock, audit, details, server exec and aliases on the fleet'
 
   test('app logs: -n, -T, -g and "Nothing found"', () => {
     const logs = ok(['app', 'logs', '-n', '1']).stdout;
-    for (const h of hosts()) assert.match(logs, new RegExp(`App Host: ${h.replace(/\./g, '\\.')}\n\\d{4}-\\d\\d-\\d\\dT[^ ]+Z hello ${version} listening on :3000`));
+    for (const h of hosts())
+      assert.match(
+        logs,
+        new RegExp(
+          `App Host: ${h.replace(/\./g, '\\.')}\n\\d{4}-\\d\\d-\\d\\dT[^ ]+Z hello ${version} listening on :3000`,
+        ),
+      );
     // -T drops the timestamps; --grep-options reach grep.
-    assert.match(ok(['app', 'logs', '-g', 'LISTENING', '--grep-options', '-i', '-T']).stdout, new RegExp(`: ${hosts()[1]!.replace(/\./g, '\\.')}\nhello ${version} listening on :3000`));
+    assert.match(
+      ok(['app', 'logs', '-g', 'LISTENING', '--grep-options', '-i', '-T']).stdout,
+      new RegExp(`: ${hosts()[1]!.replace(/\./g, '\\.')}\nhello ${version} listening on :3000`),
+    );
     assert.match(ok(['app', 'logs', '-g', 'no-such-line-xyz']).stdout, /Nothing found/);
   });
 
   test('app logs -f follows on the primary host through a local ssh -t', () => {
     // (No --grep here: without a terminal grep holds its output in a block buffer.)
-    const result = wharf(['app', 'logs', '-f', '-n', '1', '-T'], { cwd: app.dir, env: app.env, timeoutMs: 6000 });
+    const result = wharf(['app', 'logs', '-f', '-n', '1', '-T'], {
+      cwd: app.dir,
+      env: app.env,
+      timeoutMs: 6000,
+    });
     // Still following when the timeout ends it; the line arrived first.
     assert.match(result.stdout, /listening on :3000/);
     assert.match(result.stderr, new RegExp(`Following logs on ${hosts()[0]!.replace(/\./g, '\\.')}`));
@@ -84,11 +111,33 @@ describe('wharf app, lock, audit, details, server exec and aliases on the fleet'
     // A new container on each host gets docker's random hostname, not the app container's.
     assert.equal((fresh.match(/App Host: /g) ?? []).length, 2);
     // --reuse runs in the app container (its hostname is Kamal's <host>-<hex>); -e sets a variable.
-    const reuse = ok(['app', 'exec', '--reuse', '-e', 'FOO=bar baz', 'sh -c "cat /etc/hostname; printenv FOO"']).stdout;
-    for (const h of hosts()) assert.match(reuse, new RegExp(`App Host: ${h.replace(/\./g, '\\.')}\n${h.replace(/\./g, '\\.')}-[0-9a-f]{12}\nbar baz\n`));
+    const reuse = ok([
+      'app',
+      'exec',
+      '--reuse',
+      '-e',
+      'FOO=bar baz',
+      'sh -c "cat /etc/hostname; printenv FOO"',
+    ]).stdout;
+    for (const h of hosts())
+      assert.match(
+        reuse,
+        new RegExp(
+          `App Host: ${h.replace(/\./g, '\\.')}\n${h.replace(/\./g, '\\.')}-[0-9a-f]{12}\nbar baz\n`,
+        ),
+      );
     const failing = run(['app', 'exec', 'false']);
     assert.equal(failing.code, 1);
     assert.match(failing.stderr, /^wharf: .* failed on 172\.30\.\d+\.\d+: /m);
+    // --detach leaves a new container running in the background and prints its id.
+    const detached = ok(['-h', hosts()[0]!, 'app', 'exec', '--detach', 'sleep 60']).stdout;
+    assert.match(detached, /^App Host: .*\n[0-9a-f]{64}\n$/);
+    const exec = sshRun(
+      fleet,
+      hosts()[0]!,
+      `docker ps --filter name=hello-web-exec-latest- --format '{{.Names}}'; docker rm -f $(docker ps -aq --filter name=hello-web-exec-) >/dev/null`,
+    );
+    assert.match(exec.stdout, /^hello-web-exec-latest-[0-9a-f]{6}\n$/);
     const clash = run(['app', 'exec', '--detach', '--reuse', 'true']);
     assert.equal(clash.code, 1);
     assert.match(clash.stderr, /--detach cannot be combined with --reuse/);
@@ -130,22 +179,35 @@ describe('wharf app, lock, audit, details, server exec and aliases on the fleet'
       ok(['app', 'stale_containers']).stdout,
       `Detected stale container for role web with version ${version} on ${hosts()[0]} (use \`wharf app stale_containers --stop\` to stop)\n`,
     );
-    assert.match(ok(['app', 'stale_containers', '--stop']).stdout, new RegExp(`Stopping stale container for role web with version ${version} on ${hosts()[0]!.replace(/\./g, '\\.')}`));
+    assert.match(
+      ok(['app', 'stale_containers', '--stop']).stdout,
+      new RegExp(
+        `Stopping stale container for role web with version ${version} on ${hosts()[0]!.replace(/\./g, '\\.')}`,
+      ),
+    );
   });
 
   test('lock acquire blocks a deploy with one sentence naming the holder; status and release', () => {
     assert.equal(ok(['lock', 'status']).stdout, 'There is no deploy lock\n');
     assert.equal(ok(['lock', 'acquire', '-m', 'Maintenance window']).stdout, 'Acquired the deploy lock\n');
     const status = ok(['lock', 'status']).stdout;
-    assert.match(status, /^Locked by: wharf test at \d{4}-\d\d-\d\dT[\d:]+Z\nVersion: [0-9a-f]{40}\nMessage: Maintenance window\n$/);
+    assert.match(
+      status,
+      /^Locked by: wharf test at \d{4}-\d\d-\d\dT[\d:]+Z\nVersion: [0-9a-f]{40}\nMessage: Maintenance window\n$/,
+    );
     const again = run(['lock', 'acquire', '-m', 'second']);
     assert.equal(again.code, 1);
-    assert.match(again.stderr, new RegExp(`^wharf: The deploy lock on ${hosts()[0]!.replace(/\./g, '\\.')} is held \\(.*Message: Maintenance window\\); .*wharf lock release`));
+    assert.match(
+      again.stderr,
+      new RegExp(
+        `^wharf: The deploy lock on ${hosts()[0]!.replace(/\./g, '\\.')} is held \\(.*Message: Maintenance window\\); .*wharf lock release`,
+      ),
+    );
     assert.equal(ok(['lock', 'release']).stdout, 'Released the deploy lock\n');
     assert.equal(ok(['lock', 'release']).stdout, 'There is no deploy lock\n');
   });
 
-  test('audit shows each host\'s log; details shows proxy and app', () => {
+  test("audit shows each host's log; details shows proxy and app", () => {
     const audit = ok(['audit']).stdout;
     for (const h of hosts()) assert.match(audit, new RegExp(`App Host: ${h.replace(/\./g, '\\.')}\n\\[`));
     assert.match(audit, new RegExp(`\\[web\\] Booted app version ${version}`));
@@ -158,7 +220,12 @@ describe('wharf app, lock, audit, details, server exec and aliases on the fleet'
 
   test('server exec runs a shell command on every host; aliases expand, chain and keep global flags', () => {
     const result = ok(['server', 'exec', 'echo', '$((20+22))']);
-    assert.equal(result.stdout, hosts().map((h) => `App Host: ${h}\n42\n`).join('\n'));
+    assert.equal(
+      result.stdout,
+      hosts()
+        .map((h) => `App Host: ${h}\n42\n`)
+        .join('\n'),
+    );
     assert.equal(ok(['again', '-q']).stdout, 'two  words\n\ntwo  words\n');
     assert.equal(ok(['-h', hosts()[1]!, 'running']).stdout, `App Host: ${hosts()[1]}\nlatest\n`);
     const unknown = run(['nosuchcommand']);
@@ -170,10 +237,13 @@ describe('wharf app, lock, audit, details, server exec and aliases on the fleet'
   test('app remove stops the app and leaves no container, image or app directory', () => {
     ok(['app', 'remove']);
     for (const h of hosts()) {
-      const left = sshRun(fleet, h, "docker ps -a --filter label=service=hello -q; docker image ls localhost:5661/hello -q; ls .kamal/apps; ls .kamal/proxy/apps-config");
+      const left = sshRun(
+        fleet,
+        h,
+        'docker ps -a --filter label=service=hello -q; docker image ls localhost:5661/hello -q; ls .kamal/apps; ls .kamal/proxy/apps-config',
+      );
       assert.equal(left.code, 0, left.stderr);
       assert.equal(left.stdout.trim(), '');
     }
   });
 });
-

@@ -25,18 +25,58 @@ test('isYes accepts y and yes in any case only', () => {
 });
 
 test('expandAlias replaces the alias word with its shell-split words and keeps the rest', () => {
-  assert.deepEqual(expandAlias(['console'], 'console', 'app exec -i --reuse "bin/rails console"'), ['app', 'exec', '-i', '--reuse', 'bin/rails console']);
-  assert.deepEqual(expandAlias(['-q', 'who', '--extra'], 'who', 'server exec whoami'), ['-q', 'server', 'exec', 'whoami', '--extra']);
+  assert.deepEqual(expandAlias(['console'], 'console', 'app exec -i --reuse "bin/rails console"'), [
+    'app',
+    'exec',
+    '-i',
+    '--reuse',
+    'bin/rails console',
+  ]);
+  assert.deepEqual(expandAlias(['-q', 'who', '--extra'], 'who', 'server exec whoami'), [
+    '-q',
+    'server',
+    'exec',
+    'whoami',
+    '--extra',
+  ]);
   assert.deepEqual(expandAlias(['x'], 'x', "server exec 'echo  two'"), ['server', 'exec', 'echo  two']);
-  assert.throws(() => expandAlias(['x'], 'x', '"unclosed'), (e: unknown) => e instanceof UserError && /alias x .* fix its quotes/.test(e.message));
+  assert.throws(
+    () => expandAlias(['x'], 'x', '"unclosed'),
+    (e: unknown) => e instanceof UserError && /alias x .* fix its quotes/.test(e.message),
+  );
   assert.throws(() => expandAlias(['x'], 'x', '   '), /alias x in the config is empty/);
 });
 
 test('globalFlagArgs turns the parsed global flags back into words', () => {
   assert.deepEqual(globalFlagArgs({}), []);
   assert.deepEqual(
-    globalFlagArgs({ verbose: true, quiet: true, version: 'v1', primary: true, hosts: 'a,b', roles: 'web', configFile: 'c.yml', destination: 'staging', skipHooks: true }),
-    ['--verbose', '--quiet', '--version', 'v1', '--primary', '--hosts', 'a,b', '--roles', 'web', '--config-file', 'c.yml', '--destination', 'staging', '--skip-hooks'],
+    globalFlagArgs({
+      verbose: true,
+      quiet: true,
+      version: 'v1',
+      primary: true,
+      hosts: 'a,b',
+      roles: 'web',
+      configFile: 'c.yml',
+      destination: 'staging',
+      skipHooks: true,
+    }),
+    [
+      '--verbose',
+      '--quiet',
+      '--version',
+      'v1',
+      '--primary',
+      '--hosts',
+      'a,b',
+      '--roles',
+      'web',
+      '--config-file',
+      'c.yml',
+      '--destination',
+      'staging',
+      '--skip-hooks',
+    ],
   );
 });
 
@@ -51,8 +91,14 @@ test('defaultLogLines: 100 lines, 10 when following, none when --since or --grep
 test('checkExecOptions refuses --detach with -i or --reuse', () => {
   assert.doesNotThrow(() => checkExecOptions({ detach: true }));
   assert.doesNotThrow(() => checkExecOptions({ interactive: true, reuse: true }));
-  assert.throws(() => checkExecOptions({ detach: true, reuse: true }), /--detach cannot be combined with --reuse;/);
-  assert.throws(() => checkExecOptions({ detach: true, interactive: true, reuse: true }), /--interactive or --reuse/);
+  assert.throws(
+    () => checkExecOptions({ detach: true, reuse: true }),
+    /--detach cannot be combined with --reuse;/,
+  );
+  assert.throws(
+    () => checkExecOptions({ detach: true, interactive: true, reuse: true }),
+    /--interactive or --reuse/,
+  );
 });
 
 test('rebootGroups: all hosts at once, or one at a time with --rolling', () => {
@@ -67,6 +113,9 @@ test('parseEnvOption collects KEY=VALUE pairs (values may hold =); parseCount ch
   assert.throws(() => parseEnvOption('=v'), UserError);
   assert.equal(parseCount('--lines')('0'), 0);
   assert.equal(parseCount('--retain', 1)('3'), 3);
-  assert.throws(() => parseCount('--retain', 1)('0'), /--retain must be a whole number of at least 1, not 0\./);
+  assert.throws(
+    () => parseCount('--retain', 1)('0'),
+    /--retain must be a whole number of at least 1, not 0\./,
+  );
   assert.throws(() => parseCount('--lines')('2.5'), /--lines must be a whole number, not 2\.5\./);
 });
