@@ -7,11 +7,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { appProject, httpGet, type AppProject } from '../support/app-project.js';
-import { fleetUp, sshRun, wharf, type CliResult, type TestFleet } from '../support/fleet.js';
+import { fleetUp, sshRun, WHARF_BIN, wharf, type CliResult, type TestFleet } from '../support/fleet.js';
 
 describe('wharf app, lock, audit, details, server exec and aliases on the fleet', () => {
   let fleet: TestFleet;
@@ -25,6 +26,18 @@ describe('wharf app, lock, audit, details, server exec and aliases on the fleet'
     return result;
   };
   const hosts = () => fleet.servers.map((s) => s.address);
+  /** wharf without blocking the event loop (for a command that waits while the test acts). */
+  const wharfInBackground = (args: string[]): Promise<CliResult> =>
+    new Promise((resolve) => {
+      const env = { ...process.env, ...app.env };
+      delete env.NODE_TEST_CONTEXT;
+      const child = spawn(process.execPath, [WHARF_BIN, ...args], { cwd: app.dir, env });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    });
   const status = async (path = '/up') =>
     Promise.all(hosts().map(async (h) => (await httpGet(h, path)).status));
 
@@ -187,7 +200,7 @@ describe('wharf app, lock, audit, details, server exec and aliases on the fleet'
     );
   });
 
-  test('lock acquire blocks a deploy with one sentence naming the holder; status and release', () => {
+  test('lock acquire blocks with one sentence naming the holder; status, release and --lock-wait', async () => {
     assert.equal(ok(['lock', 'status']).stdout, 'There is no deploy lock\n');
     assert.equal(ok(['lock', 'acquire', '-m', 'Maintenance window']).stdout, 'Acquired the deploy lock\n');
     const status = ok(['lock', 'status']).stdout;
@@ -205,6 +218,32 @@ describe('wharf app, lock, audit, details, server exec and aliases on the fleet'
     );
     assert.equal(ok(['lock', 'release']).stdout, 'Released the deploy lock\n');
     assert.equal(ok(['lock', 'release']).stdout, 'There is no deploy lock\n');
+    // --lock-wait: a command waits for an automatic (deploy) lock and goes on once it is released.
+    const details = Buffer.from(
+      `Locked by: someone at 2026-01-01T00:00:00Z\nVersion: x\nMessage: Automatic deploy lock`,
+    ).toString('base64');
+    assert.equal(
+      sshRun(fleet, hosts()[0]!, `mkdir -p .kamal/lock-hello && echo ${details} > .kamal/lock-hello/details`)
+        .code,
+      0,
+    );
+    const waiting = wharfInBackground([
+      'prune',
+      'all',
+      '--lock-wait',
+      '--lock-wait-interval',
+      '1',
+      '--lock-wait-timeout',
+      '60',
+    ]);
+    await new Promise((r) => setTimeout(r, 4000));
+    assert.equal(sshRun(fleet, hosts()[0]!, 'rm -rf .kamal/lock-hello').code, 0);
+    const waited = await waiting;
+    assert.equal(waited.code, 0, waited.stderr);
+    assert.match(
+      waited.stderr,
+      /Waiting for the deploy lock on .*Automatic deploy lock|Waiting for the deploy lock on /,
+    );
   });
 
   test("audit shows each host's log; details shows proxy and app", () => {
