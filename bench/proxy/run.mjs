@@ -261,15 +261,14 @@ function runFixedRate(url) {
   );
   if (r.status !== 0) throw new Error(`fixed-rate client failed: ${r.stderr}`);
   const report = JSON.parse(r.stdout.trim().split('\n').pop());
-  const get = report.requests.get;
   return {
     sentRate: report.sentRate,
-    ok: get.ok,
-    failed: get.failed,
-    p50: get.latencyMs.p50,
-    p99: get.latencyMs.p99,
-    p999: get.latencyMs.p999,
-    senderLagP99: report.schedulerLagMs.p99,
+    ok: report.ok,
+    failed: report.failed,
+    p50: report.latencyMs.p50,
+    p99: report.latencyMs.p99,
+    p999: report.latencyMs.p999,
+    senderLagP99: report.lagMs.p99,
   };
 }
 
