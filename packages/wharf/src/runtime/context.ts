@@ -5,13 +5,12 @@
  * build these themselves.
  */
 import { resolve } from 'node:path';
-import type { Config } from '../config/index.js';
+import { selectTargets, type Config, type Targets } from '../config/index.js';
 import { loadConfigFromFlags } from '../cli/config-command.js';
 import type { GlobalFlags } from '../cli/program.js';
 import { createSecrets, type Secrets } from '../secrets/index.js';
 import { SshPool, type SshSettings } from '../ssh/index.js';
 import { Reporter, reporterMode } from './reporter.js';
-import { Selection } from './selection.js';
 import { identify } from './identity.js';
 import type { Stamp } from '../commands/tags.js';
 
@@ -28,7 +27,7 @@ export class Context {
   private configValue?: Promise<Config>;
   private secretsValue?: Secrets;
   private poolValue?: SshPool;
-  private selectionValue?: Selection;
+  private selectionValue?: Targets;
   private stampValue?: Promise<Stamp & { lockedBy: string }>;
   /** Kamal's command and subcommand names (for hooks and audit lines), set by the CLI. */
   command?: string;
@@ -80,17 +79,11 @@ export class Context {
     return (name) => secrets.get(name);
   }
 
-  async selection(): Promise<Selection> {
+  /** The hosts and roles this command acts on (-h/--hosts, -r/--roles, -p/--primary), Kamal's rules. */
+  async selection(): Promise<Targets> {
     if (!this.selectionValue) {
       const config = await this.config();
-      this.selectionValue = new Selection({
-        roles: config.roles.map((r) => ({ name: r.name, hosts: r.hosts })),
-        otherHosts: config.accessories.flatMap((a) => a.hosts),
-        primaryRole: config.primaryRoleName,
-        hostsFilter: this.flags.hosts,
-        rolesFilter: this.flags.roles,
-        primary: this.flags.primary,
-      });
+      this.selectionValue = selectTargets(config, { hosts: this.flags.hosts, roles: this.flags.roles, primary: this.flags.primary });
     }
     return this.selectionValue;
   }
