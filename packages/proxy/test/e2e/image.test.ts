@@ -217,6 +217,14 @@ test('started like Kamal starts kamal-proxy, it serves a deployed app and keeps 
   t.diagnostic(
     `start: \`docker start\` took ${startCommandMs} ms; first HTTP answer ${startMs} ms after it began (status ${first.status} with no service)`,
   );
+  // The proxy's own start: container process start (State.StartedAt) to its "Server started" log line.
+  const startedAt = Date.parse(dockerOk(['inspect', '-f', '{{.State.StartedAt}}', PROXY]));
+  const logs = docker(['logs', PROXY]);
+  const ready = `${logs.stdout}\n${logs.stderr}`.split('\n').find((l) => l.includes('Server started'));
+  if (ready) {
+    const readyAt = Date.parse((JSON.parse(ready) as { time: string }).time);
+    t.diagnostic(`wharf-proxy run: process start to "Server started" in ${readyAt - startedAt} ms`);
+  }
   const cli = dockerOk([
     'exec',
     PROXY,
