@@ -13,7 +13,11 @@ const servers = Number(process.env.WHARF_SERVERS ?? 2);
 const rate = Number(process.env.WHARF_LOAD_RATE ?? 100);
 
 function wharfSync(args, options = {}) {
-  const result = spawnSync(process.execPath, [wharfBin, ...args], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', ...options });
+  const result = spawnSync(process.execPath, [wharfBin, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+    ...options,
+  });
   if (result.status !== 0) process.exit(result.status ?? 1);
   return result.stdout;
 }
@@ -34,7 +38,9 @@ const env = {
   WHARF_FLEET_SSH_KEY: fleet.ssh_key,
   ...Object.fromEntries(fleet.servers.map((s, i) => [`WHARF_FLEET_HOST_${i + 1}`, s.address])),
 };
-console.log(`  servers: ${fleet.servers.map((s) => `${s.name} ${s.address}`).join(', ')}; registry ${fleet.registry}`);
+console.log(
+  `  servers: ${fleet.servers.map((s) => `${s.name} ${s.address}`).join(', ')}; registry ${fleet.registry}`,
+);
 
 console.log('\n▶ wharf deploy (examples/hello)');
 if ((await wharf(['deploy'], env)) !== 0) process.exit(1);
@@ -65,6 +71,8 @@ const report = await load.stop();
 const sent = Object.values(report.requests).reduce((n, r) => n + r.sent, 0);
 const ok = Object.values(report.requests).reduce((n, r) => n + r.ok, 0);
 const rateText = sent === 0 ? 'n/a' : `${((100 * ok) / sent).toFixed(2)}%`;
-console.log(`\nLoad during the redeploy: ${sent} requests, ${ok} succeeded, ${report.totalFailures} failed: success rate ${rateText}.`);
+console.log(
+  `\nLoad during the redeploy: ${sent} requests, ${ok} succeeded, ${report.totalFailures} failed: success rate ${rateText}.`,
+);
 console.log(`Try it: curl http://${fleet.servers[0].address}/   Tear down: npx wharf fleet down`);
 process.exit(code === 0 && report.totalFailures === 0 ? 0 : 1);

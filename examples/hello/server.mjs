@@ -21,7 +21,10 @@ const server = createServer((req, res) => {
     }, ms);
   }
   res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ app: 'hello', version, host, uptime_s: Math.round((Date.now() - started) / 1000) }) + '\n');
+  res.end(
+    JSON.stringify({ app: 'hello', version, host, uptime_s: Math.round((Date.now() - started) / 1000) }) +
+      '\n',
+  );
 });
 server.keepAliveTimeout = 65_000;
 server.listen(port, () => console.log(`hello ${version} listening on :${port}`));

@@ -60,14 +60,21 @@ async function previousVersion(ctx: Context): Promise<string> {
   const config = await ctx.config();
   const host = config.primaryHost;
   const role = config.primaryRole;
-  if (!host || !role) throw new UserError('There is no primary host to find the previous version on; pass the VERSION to roll back to.');
+  if (!host || !role)
+    throw new UserError(
+      'There is no primary host to find the previous version on; pass the VERSION to roll back to.',
+    );
   const remote = await Remote.of(ctx);
   const app = new AppCommands(config, { role, host });
   const current = await remote.capture(host, app.currentRunningVersion(), 'find the running version');
-  const versions = (await remote.capture(host, app.listVersions(['--all']), 'list versions')).split('\n').map((v) => v.trim());
+  const versions = (await remote.capture(host, app.listVersions(['--all']), 'list versions'))
+    .split('\n')
+    .map((v) => v.trim());
   const previous = versions.find((v) => v && v !== current && !/_(replaced|failed)_[0-9a-f]{16}$/.test(v));
   if (!previous) {
-    throw new UserError(`No earlier version of ${role.name} is left on ${host} to roll back to; run \`wharf app containers\` to see what is there.`);
+    throw new UserError(
+      `No earlier version of ${role.name} is left on ${host} to roll back to; run \`wharf app containers\` to see what is there.`,
+    );
   }
   return previous;
 }
@@ -78,25 +85,34 @@ export function deployCommands(globals: () => GlobalFlags): Command[] {
     .helpOption('--help', 'Show help for this command')
     .argument('[version]', 'the version to roll back to')
     .option('--json', 'Print progress and the summary as JSON events');
-  addLockWaitOptions(rollbackCommand).action(async (version: string | undefined, opts: LockWaitFlags & { json?: boolean }) => {
-    let target = version;
-    if (!target) {
-      const probe = new Context({ flags: { ...globals(), quiet: true } });
-      try {
-        target = await previousVersion(probe);
-      } finally {
-        await probe.close();
+  addLockWaitOptions(rollbackCommand).action(
+    async (version: string | undefined, opts: LockWaitFlags & { json?: boolean }) => {
+      let target = version;
+      if (!target) {
+        const probe = new Context({ flags: { ...globals(), quiet: true } });
+        try {
+          target = await previousVersion(probe);
+        } finally {
+          await probe.close();
+        }
       }
-    }
-    const ctx = new Context({ flags: { ...globals(), version: target, json: opts.json } });
-    ctx.command = 'rollback';
-    const summary = await rollback(ctx, lockWaitFrom(opts));
-    report(ctx, summary);
-  });
+      const ctx = new Context({ flags: { ...globals(), version: target, json: opts.json } });
+      ctx.command = 'rollback';
+      const summary = await rollback(ctx, lockWaitFrom(opts));
+      report(ctx, summary);
+    },
+  );
   return [
-    deployLike('deploy', 'Build and push the image, then roll it out to every server with zero downtime', globals),
-    deployLike('redeploy', 'Deploy without booting the proxy or pruning (faster, for quick iterations)', globals),
+    deployLike(
+      'deploy',
+      'Build and push the image, then roll it out to every server with zero downtime',
+      globals,
+    ),
+    deployLike(
+      'redeploy',
+      'Deploy without booting the proxy or pruning (faster, for quick iterations)',
+      globals,
+    ),
     rollbackCommand,
   ];
 }
-

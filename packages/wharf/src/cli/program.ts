@@ -92,7 +92,8 @@ export function buildProgram(): Command {
       const words = program.args;
       const name = words.find((w) => !w.startsWith('-'));
       if (name === undefined) {
-        if (words.length > 0) throw new UserError(`Unknown option ${words[0]}; run \`wharf --help\` for the options.`);
+        if (words.length > 0)
+          throw new UserError(`Unknown option ${words[0]}; run \`wharf --help\` for the options.`);
         program.outputHelp();
         return;
       }
@@ -108,7 +109,10 @@ export function buildProgram(): Command {
           `Unknown command '${name}'; run \`wharf --help\` for the commands${problem ? '' : ', or define it under aliases in the config'}.`,
         );
       }
-      if (aliasDepth >= MAX_ALIAS_DEPTH) throw new UserError(`The alias ${name} refers to aliases more than ${MAX_ALIAS_DEPTH} deep; check aliases in the config for a loop.`);
+      if (aliasDepth >= MAX_ALIAS_DEPTH)
+        throw new UserError(
+          `The alias ${name} refers to aliases more than ${MAX_ALIAS_DEPTH} deep; check aliases in the config for a loop.`,
+        );
       const args = [...globalFlagArgs(globals()), ...expandAlias(words, name, definition)];
       aliasDepth++;
       try {

@@ -28,10 +28,10 @@ export class Barrier {
     this.promise.catch(() => {});
   }
   open(): void {
-    if (!this.done) (this.done = true), this.settle.open();
+    if (!this.done) ((this.done = true), this.settle.open());
   }
   close(error: Error): void {
-    if (!this.done) (this.done = true), this.settle.close(error);
+    if (!this.done) ((this.done = true), this.settle.close(error));
   }
 }
 
@@ -91,25 +91,43 @@ class RoleBoot {
       // A container of this very version is there (a redeploy of the same version): rename it
       // out of the way; when it is the running one, it is the old version to stop after the swap.
       const renamed = `${this.version}_replaced_${randomBytes(8).toString('hex')}`;
-      await remote.run(host, app.renameContainer(this.version, renamed), `rename the clashing container ${name}`);
+      await remote.run(
+        host,
+        app.renameContainer(this.version, renamed),
+        `rename the clashing container ${name}`,
+      );
       if (oldVersion === this.version) oldVersion = renamed;
     }
     if (!role.primary && this.barrier) {
       try {
         await this.barrier.promise;
       } catch {
-        throw new UserError(`The first ${this.config.primaryRoleName} container is unhealthy, so ${role.name} was not booted on ${host}.`);
+        throw new UserError(
+          `The first ${this.config.primaryRoleName} container is unhealthy, so ${role.name} was not booted on ${host}.`,
+        );
       }
     }
     const auditor = new Auditor(this.config, stamp, { role: role.name });
     // Env file (0600) then run, in two round trips; secrets travel in the upload, never in argv.
-    await remote.run(host, combine([app.ensureEnvDirectory(), auditor.record(`Booted app version ${this.version}`)]), `prepare ${role.name}`);
-    await remote.upload(host, role.secretsPath, role.env(host).envFile(lookup), 0o600, `write the ${role.name} env file`);
+    await remote.run(
+      host,
+      combine([app.ensureEnvDirectory(), auditor.record(`Booted app version ${this.version}`)]),
+      `prepare ${role.name}`,
+    );
+    await remote.upload(
+      host,
+      role.secretsPath,
+      role.env(host).envFile(lookup),
+      0o600,
+      `write the ${role.name} env file`,
+    );
     const run = await remote.run(host, app.run({ hostname: containerHostname(host) }), `start ${name}`);
     const containerId = run.stdout.trim().split('\n').pop()!.slice(0, 12);
     try {
       if (role.runningProxy) {
-        await remote.run(host, app.deploy(containerId), `hand ${name} to wharf-proxy`, { timeoutMs: (this.config.deployTimeout + 60) * 1000 });
+        await remote.run(host, app.deploy(containerId), `hand ${name} to wharf-proxy`, {
+          timeoutMs: (this.config.deployTimeout + 60) * 1000,
+        });
       } else {
         await this.waitUntilReady(name);
       }
@@ -119,7 +137,9 @@ class RoleBoot {
     }
     if (role.primary) this.barrier?.open();
     if (oldVersion && oldVersion !== this.version) {
-      await remote.run(host, app.stop({ version: oldVersion }), `stop ${app.containerName(oldVersion)}`, { allowFailure: true });
+      await remote.run(host, app.stop({ version: oldVersion }), `stop ${app.containerName(oldVersion)}`, {
+        allowFailure: true,
+      });
     }
     return { host, role: role.name, oldVersion };
   }
@@ -131,32 +151,48 @@ class RoleBoot {
     let status = '';
     let pause = 1000;
     while (Date.now() < deadline) {
-      status = (await this.remote.run(this.host, inspect, `check ${name} health`, { allowFailure: true })).stdout.trim();
+      status = (
+        await this.remote.run(this.host, inspect, `check ${name} health`, { allowFailure: true })
+      ).stdout.trim();
       if (status === 'healthy') return;
       if (status === 'running') {
         await sleep(this.config.readinessDelay * 1000);
-        status = (await this.remote.run(this.host, inspect, `check ${name} health`, { allowFailure: true })).stdout.trim();
+        status = (
+          await this.remote.run(this.host, inspect, `check ${name} health`, { allowFailure: true })
+        ).stdout.trim();
         if (status === 'running' || status === 'healthy') return;
       }
       if (status === 'exited' || status === 'dead' || status === 'unhealthy') break;
       await sleep(pause);
       pause = Math.min(pause + 1000, 5000);
     }
-    throw new UserError(`Container ${name} on ${this.host} did not become ready within ${this.config.deployTimeout} s (status: ${status || 'unknown'})`);
+    throw new UserError(
+      `Container ${name} on ${this.host} did not become ready within ${this.config.deployTimeout} s (status: ${status || 'unknown'})`,
+    );
   }
 
   /** Stops the new container and explains why it failed: the reason, then the tail of its logs. */
   private async bootFailure(name: string, error: Error): Promise<UserError> {
     const logs = await this.remote
-      .run(this.host, docker('logs', '--tail', '15', name, '2>&1'), `read ${name} logs`, { allowFailure: true })
+      .run(this.host, docker('logs', '--tail', '15', name, '2>&1'), `read ${name} logs`, {
+        allowFailure: true,
+      })
       .catch(() => undefined);
     // Stopped and renamed `<name>_failed_<hex>`: kept for its logs, but never taken for a version to roll back to.
     const failed = `${name}_failed_${randomBytes(8).toString('hex')}`;
     await this.remote
-      .run(this.host, combine([docker('stop', name), docker('rename', name, failed)], ';'), `stop ${name}`, { allowFailure: true })
+      .run(this.host, combine([docker('stop', name), docker('rename', name, failed)], ';'), `stop ${name}`, {
+        allowFailure: true,
+      })
       .catch(() => undefined);
-    const reason = error instanceof StepError ? failureDetail(error.result) : error.message.replace(/\.$/, '');
-    const tail = logs?.stdout.trim().split('\n').slice(-15).map((l) => `    ${l}`).join('\n');
+    const reason =
+      error instanceof StepError ? failureDetail(error.result) : error.message.replace(/\.$/, '');
+    const tail = logs?.stdout
+      .trim()
+      .split('\n')
+      .slice(-15)
+      .map((l) => `    ${l}`)
+      .join('\n');
     const message = `The new version ${this.version} of ${this.role.name} on ${this.host} never became healthy, so ${name} was stopped and the previous version keeps serving (${this.ctx.redact(reason)}).`;
     if (tail) this.ctx.reporter.warn(`last log lines of ${name} on ${this.host}:\n${this.ctx.redact(tail)}`);
     return new UserError(message, { cause: error });
@@ -194,4 +230,3 @@ export async function bootApp(ctx: Context, remote: Remote): Promise<BootResult[
   await remote.onHosts(hosts, (host) => remote.run(host, app.tagLatestImage(), 'tag the latest image'));
   return results;
 }
-

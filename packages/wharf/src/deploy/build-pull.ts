@@ -43,12 +43,23 @@ export async function buildPush(ctx: Context, options: { noCache?: boolean } = {
  * Opens a reverse forward of a local registry's port on each host that does not
  * already have something listening there (wharf's fleet forwards it itself).
  */
-async function forwardRegistry(ctx: Context, remote: Remote, hosts: readonly string[], port: number): Promise<RemoteForwardHandle[]> {
+async function forwardRegistry(
+  ctx: Context,
+  remote: Remote,
+  hosts: readonly string[],
+  port: number,
+): Promise<RemoteForwardHandle[]> {
   const handles: RemoteForwardHandle[] = [];
   await remote.onHosts(hosts, async (host) => {
-    const probe = await remote.run(host, `curl -sf -o /dev/null http://localhost:${port}/v2/ && echo reachable || true`, 'probe the registry');
+    const probe = await remote.run(
+      host,
+      `curl -sf -o /dev/null http://localhost:${port}/v2/ && echo reachable || true`,
+      'probe the registry',
+    );
     if (probe.stdout.includes('reachable')) return;
-    handles.push(await remote.pool.forwardRemote(host, { remotePort: port, step: 'forward the local registry' }));
+    handles.push(
+      await remote.pool.forwardRemote(host, { remotePort: port, step: 'forward the local registry' }),
+    );
   });
   return handles;
 }
@@ -69,8 +80,10 @@ export async function pullImage(ctx: Context, remote: Remote, hosts: readonly st
       const result = await remote.pool.exec(host, command, { step: options.step, env: options.env });
       return result;
     };
-    await ctx.reporter.step(undefined, `pull ${config.absoluteImage} on ${hosts.length} host${hosts.length === 1 ? '' : 's'}`, () =>
-      pullOnHosts(hosts, { service: config.service, image: config.absoluteImage, registry }, exec),
+    await ctx.reporter.step(
+      undefined,
+      `pull ${config.absoluteImage} on ${hosts.length} host${hosts.length === 1 ? '' : 's'}`,
+      () => pullOnHosts(hosts, { service: config.service, image: config.absoluteImage, registry }, exec),
     );
   } finally {
     await Promise.all(handles.map((h) => h.close().catch(() => undefined)));

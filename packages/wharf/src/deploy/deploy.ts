@@ -48,10 +48,17 @@ export async function stopStaleContainers(ctx: Context, remote: Remote): Promise
     for (const r of selection.rolesOn(host)) {
       const app = new AppCommands(config, { role: r.name, host });
       const script = `current=$(${app.currentRunningVersion().join(' ')}); for v in $(${app.listVersions().join(' ')}); do [ "$v" = "$current" ] || echo "$v"; done`;
-      const stale = (await remote.run(host, script, `find stale ${r.name} containers`, { allowFailure: true })).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+      const stale = (
+        await remote.run(host, script, `find stale ${r.name} containers`, { allowFailure: true })
+      ).stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean);
       for (const version of stale) {
         ctx.reporter.info(`  Stopping stale container ${app.containerName(version)} on ${host}`);
-        await remote.run(host, app.stop({ version }), `stop stale container ${app.containerName(version)}`, { allowFailure: true });
+        await remote.run(host, app.stop({ version }), `stop stale container ${app.containerName(version)}`, {
+          allowFailure: true,
+        });
       }
     }
   });
@@ -62,12 +69,16 @@ export async function deploy(ctx: Context, options: DeployOptions = {}): Promise
   const config = await ctx.config();
   const selection = await ctx.selection();
   const hosts = selection.appHosts;
-  if (hosts.length === 0) throw new UserError(`No app hosts are selected in ${config.files[0] ?? 'config/deploy.yml'}; check servers and the -h/-r filters.`);
+  if (hosts.length === 0)
+    throw new UserError(
+      `No app hosts are selected in ${config.files[0] ?? 'config/deploy.yml'}; check servers and the -h/-r filters.`,
+    );
   await runConfiguredHook(ctx, 'pre-connect');
   const remote = await Remote.of(ctx);
   try {
     await phase(ctx, 'Connect', () => remote.pool.connect(selection.hosts, 'connect'));
-    if (!options.skipPush) await phase(ctx, 'Build and push', () => buildPush(ctx, { noCache: options.noCache }));
+    if (!options.skipPush)
+      await phase(ctx, 'Build and push', () => buildPush(ctx, { noCache: options.noCache }));
     await phase(ctx, 'Pull', () => pullImage(ctx, remote, hosts));
     await withLock(ctx, remote, options.lockWait ?? {}, async () => {
       await runConfiguredHook(ctx, 'pre-deploy');
@@ -102,12 +113,18 @@ export async function rollback(ctx: Context, lockWait: LockWait = {}): Promise<D
     await remote.onHosts(selection.appHosts, async (host) => {
       for (const r of selection.rolesOn(host)) {
         const app = new AppCommands(config, { role: r.name, host });
-        const id = (await remote.run(host, app.containerIdForVersion(config.version), `find ${app.containerName()}`, { allowFailure: true })).stdout.trim();
+        const id = (
+          await remote.run(host, app.containerIdForVersion(config.version), `find ${app.containerName()}`, {
+            allowFailure: true,
+          })
+        ).stdout.trim();
         if (!id) missing.push(`${app.containerName()} on ${host}`);
       }
     });
     if (missing.length > 0) {
-      throw new UserError(`The app version '${config.version}' is not available as a container (${missing.join(', ')} missing); run \`wharf app containers\` to see the available versions.`);
+      throw new UserError(
+        `The app version '${config.version}' is not available as a container (${missing.join(', ')} missing); run \`wharf app containers\` to see the available versions.`,
+      );
     }
     await withLock(ctx, remote, lockWait, async () => {
       await runConfiguredHook(ctx, 'pre-deploy');
@@ -115,7 +132,13 @@ export async function rollback(ctx: Context, lockWait: LockWait = {}): Promise<D
     });
     const seconds = (Date.now() - started) / 1000;
     await runConfiguredHook(ctx, 'post-deploy', { runtime: Math.round(seconds) });
-    return { version: config.version, hosts: selection.appHosts, seconds, phases: ctx.reporter.phaseTimings(), roundTrips: 0 };
+    return {
+      version: config.version,
+      hosts: selection.appHosts,
+      seconds,
+      phases: ctx.reporter.phaseTimings(),
+      roundTrips: 0,
+    };
   } finally {
     await ctx.close();
   }

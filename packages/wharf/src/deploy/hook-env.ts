@@ -7,7 +7,11 @@ import { hookPath, runHook } from '../runtime/hooks.js';
 /** Hooks that Kamal gives the secrets to. */
 const HOOKS_WITH_SECRETS = new Set(['pre-connect', 'pre-deploy', 'post-deploy']);
 
-export async function runConfiguredHook(ctx: Context, name: string, details: Record<string, TagValue> = {}): Promise<boolean> {
+export async function runConfiguredHook(
+  ctx: Context,
+  name: string,
+  details: Record<string, TagValue> = {},
+): Promise<boolean> {
   if (ctx.flags.skipHooks) return false;
   const config = await ctx.config();
   if (!hookPath(resolve(config.cwd, config.hooksPath), name)) return false;

@@ -17,7 +17,10 @@ export interface LockWait {
 export async function lockHost(ctx: Context): Promise<string> {
   const config = await ctx.config();
   const host = config.primaryHost ?? config.allHosts[0];
-  if (!host) throw new UserError(`${config.files[0] ?? 'config/deploy.yml'} lists no hosts, so there is nowhere to keep the deploy lock.`);
+  if (!host)
+    throw new UserError(
+      `${config.files[0] ?? 'config/deploy.yml'} lists no hosts, so there is nowhere to keep the deploy lock.`,
+    );
   return host;
 }
 
@@ -25,17 +28,27 @@ export async function lockHost(ctx: Context): Promise<string> {
 export async function lockStatus(ctx: Context, remote: Remote): Promise<string | undefined> {
   const config = await ctx.config();
   const host = await lockHost(ctx);
-  const result = await remote.run(host, new LockCommands(config).status(), 'read the deploy lock', { allowFailure: true });
+  const result = await remote.run(host, new LockCommands(config).status(), 'read the deploy lock', {
+    allowFailure: true,
+  });
   return result.code === 0 ? result.stdout.trim() : undefined;
 }
 
 /** Takes the lock; throws one sentence naming the holder when it is held (after waiting with --lock-wait). */
-export async function acquireLock(ctx: Context, remote: Remote, message: string, wait: LockWait = {}): Promise<void> {
+export async function acquireLock(
+  ctx: Context,
+  remote: Remote,
+  message: string,
+  wait: LockWait = {},
+): Promise<void> {
   const config = await ctx.config();
   const host = await lockHost(ctx);
   const stamp = await ctx.stamp();
   const lock = new LockCommands(config);
-  const command = combine([lock.ensureLocksDirectory(), lock.acquire({ message, version: config.version, lockedBy: stamp.lockedBy, at: new Date() })]);
+  const command = combine([
+    lock.ensureLocksDirectory(),
+    lock.acquire({ message, version: config.version, lockedBy: stamp.lockedBy, at: new Date() }),
+  ]);
   const deadline = Date.now() + (wait.timeoutSeconds ?? 900) * 1000;
   for (;;) {
     const result = await remote.run(host, command, 'acquire the deploy lock', { allowFailure: true });
@@ -44,13 +57,18 @@ export async function acquireLock(ctx: Context, remote: Remote, message: string,
       return;
     }
     if (!result.stderr.includes(LOCK_HELD_MARKER)) {
-      throw new UserError(`Acquiring the deploy lock on ${host} failed: ${result.stderr.trim().split('\n').pop()}.`);
+      throw new UserError(
+        `Acquiring the deploy lock on ${host} failed: ${result.stderr.trim().split('\n').pop()}.`,
+      );
     }
     const details = (await lockStatus(ctx, remote)) ?? '';
     const manual = !details.includes(`Message: ${AUTOMATIC_DEPLOY_LOCK_MESSAGE}`);
     if (!wait.wait || manual || Date.now() >= deadline) {
       const summary = details.replace(/\s*\n\s*/g, '; ');
-      const hint = wait.wait && !manual ? 'it was still held when --lock-wait-timeout ran out' : 'wait for that deploy, retry with --lock-wait, or run `wharf lock release` if it is stale';
+      const hint =
+        wait.wait && !manual
+          ? 'it was still held when --lock-wait-timeout ran out'
+          : 'wait for that deploy, retry with --lock-wait, or run `wharf lock release` if it is stale';
       throw new UserError(`The deploy lock on ${host} is held (${summary || 'no details'}); ${hint}.`);
     }
     ctx.reporter.info(`  Waiting for the deploy lock on ${host} (${details.split('\n')[0] ?? ''})…`);
@@ -66,12 +84,19 @@ export async function releaseLock(ctx: Context, remote: Remote): Promise<void> {
 }
 
 /** Runs fn holding the lock (unless this process, or a parent via KAMAL_LOCK, already holds it). */
-export async function withLock<T>(ctx: Context, remote: Remote, wait: LockWait, fn: () => Promise<T>): Promise<T> {
+export async function withLock<T>(
+  ctx: Context,
+  remote: Remote,
+  wait: LockWait,
+  fn: () => Promise<T>,
+): Promise<T> {
   if (ctx.holdingLock) return fn();
   await acquireLock(ctx, remote, AUTOMATIC_DEPLOY_LOCK_MESSAGE, wait);
   try {
     return await fn();
   } finally {
-    await releaseLock(ctx, remote).catch((error: Error) => ctx.reporter.warn(`could not release the deploy lock: ${error.message}`));
+    await releaseLock(ctx, remote).catch((error: Error) =>
+      ctx.reporter.warn(`could not release the deploy lock: ${error.message}`),
+    );
   }
 }

@@ -35,7 +35,9 @@ export function proxyPackageDir(): string {
   try {
     return dirname(require.resolve('wharf-proxy/package.json'));
   } catch {
-    throw new UserError('The wharf-proxy package is not installed next to wharf, so its image cannot be built; reinstall wharf (npm ci).');
+    throw new UserError(
+      'The wharf-proxy package is not installed next to wharf, so its image cannot be built; reinstall wharf (npm ci).',
+    );
   }
 }
 
@@ -58,13 +60,22 @@ export async function ensureProxyImage(
     const context = mkdtempSync(join(tmpdir(), 'wharf-proxy-image-'));
     try {
       script.stageContext(context);
-      const base = (await client.imageExists('wharf/node:bookworm')) ? 'wharf/node:bookworm' : 'node:20-bookworm-slim';
+      const base = (await client.imageExists('wharf/node:bookworm'))
+        ? 'wharf/node:bookworm'
+        : 'node:20-bookworm-slim';
       log(`Building ${image} from the installed wharf-proxy package (FROM ${base})…`);
       const result = await client.run(['build', '--build-arg', `BASE=${base}`, '-t', image, context], {
         env: { DOCKER_BUILDKIT: '0' },
       });
       if (result.code !== 0) {
-        throw new UserError(`Building the wharf-proxy image ${image} failed: ${firstLine(result.stderr.split('\n').filter((l) => /error/i.test(l)).join('\n') || result.stderr)}.`);
+        throw new UserError(
+          `Building the wharf-proxy image ${image} failed: ${firstLine(
+            result.stderr
+              .split('\n')
+              .filter((l) => /error/i.test(l))
+              .join('\n') || result.stderr,
+          )}.`,
+        );
       }
       built = true;
     } finally {
@@ -73,7 +84,9 @@ export async function ensureProxyImage(
   }
   const push = await client.run(['push', image]);
   if (push.code !== 0) {
-    throw new UserError(`Pushing the wharf-proxy image ${image} failed: ${firstLine(push.stderr || push.stdout)}; check the registry login.`);
+    throw new UserError(
+      `Pushing the wharf-proxy image ${image} failed: ${firstLine(push.stderr || push.stdout)}; check the registry login.`,
+    );
   }
   return built ? 'built' : 'pushed';
 }

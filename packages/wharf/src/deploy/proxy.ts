@@ -34,9 +34,19 @@ function parseState(stdout: string): ProxyState {
 }
 
 /** The image this host's proxy will run (for the image check), and whether it is wharf's own. */
-function plannedImage(config: Config, host: string, state: ProxyState): { image: string; ours: boolean } | undefined {
+function plannedImage(
+  config: Config,
+  host: string,
+  state: ProxyState,
+): { image: string; ours: boolean } | undefined {
   const run = config.proxyRun(host);
-  if (run) return { image: run.image, ours: run.image.includes(`/${WHARF_PROXY_REPOSITORY}:`) || run.image.startsWith(`${WHARF_PROXY_REPOSITORY}:`) };
+  if (run)
+    return {
+      image: run.image,
+      ours:
+        run.image.includes(`/${WHARF_PROXY_REPOSITORY}:`) ||
+        run.image.startsWith(`${WHARF_PROXY_REPOSITORY}:`),
+    };
   if (state.bootImageFile) return undefined; // the host's own boot config decides
   return { image: defaultProxyImage(config).image, ours: true };
 }
@@ -63,7 +73,9 @@ export async function bootProxy(ctx: Context, remote: Remote, hostsInput?: reado
     if (state.running && !state.image.includes(WHARF_PROXY_REPOSITORY)) {
       const version = state.image.split(':').pop() ?? '';
       if (/^v?\d/.test(version) && proxyVersionTooOld(version)) {
-        throw new UserError(`kamal-proxy ${version} on ${host} is too old for wharf; run \`wharf proxy reboot\` to replace it.`);
+        throw new UserError(
+          `kamal-proxy ${version} on ${host} is too old for wharf; run \`wharf proxy reboot\` to replace it.`,
+        );
       }
     }
   }
@@ -79,7 +91,9 @@ export async function bootProxy(ctx: Context, remote: Remote, hostsInput?: reado
   if (ours.size > 0) {
     const engine = await requireEngine();
     for (const image of ours) {
-      await ctx.reporter.step(undefined, `publish ${image}`, () => ensureProxyImage(engine.client, image, (l) => ctx.reporter.info(`  ${l}`)));
+      await ctx.reporter.step(undefined, `publish ${image}`, () =>
+        ensureProxyImage(engine.client, image, (l) => ctx.reporter.info(`  ${l}`)),
+      );
     }
   }
   await remote.onHosts(toBoot, (host) =>

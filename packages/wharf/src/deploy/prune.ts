@@ -21,7 +21,8 @@ async function prune(ctx: Context, remote: Remote, parts: Part[], retain?: numbe
   await remote.onHosts(hosts, (host) => remote.run(host, command, `prune old ${what}`));
 }
 
-export const pruneContainers = (ctx: Context, remote: Remote, retain?: number) => prune(ctx, remote, ['containers'], retain);
+export const pruneContainers = (ctx: Context, remote: Remote, retain?: number) =>
+  prune(ctx, remote, ['containers'], retain);
 export const pruneImages = (ctx: Context, remote: Remote) => prune(ctx, remote, ['images']);
 /** Containers first, so the images they held become unused. */
 export const pruneAll = (ctx: Context, remote: Remote) => prune(ctx, remote, ['containers', 'images']);

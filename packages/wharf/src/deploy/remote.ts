@@ -38,7 +38,10 @@ function capitalize(text: string): string {
 /** The most useful line of a failed command's output (docker prints "Error response from daemon: …"). */
 export function failureDetail(result: ExecResult): string {
   const text = `${result.stderr}\n${result.stdout}`;
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const error = lines.find((l) => /error|denied|not found|no such|cannot|failed|refused/i.test(l));
   return (error ?? firstLine(text) ?? '').replace(/\.$/, '').slice(0, 300) || `exit status ${result.code}`;
 }
@@ -53,9 +56,22 @@ export class Remote {
     return new Remote(ctx, await ctx.pool());
   }
 
-  async run(host: string, command: Command | EnvCommand | string, step: string, options: RunOptions = {}): Promise<ExecResult> {
-    const text = typeof command === 'string' ? command : Array.isArray(command) ? commandLine(command) : commandLine(command.command);
-    const env = { ...(typeof command === 'object' && !Array.isArray(command) ? command.env : {}), ...options.env };
+  async run(
+    host: string,
+    command: Command | EnvCommand | string,
+    step: string,
+    options: RunOptions = {},
+  ): Promise<ExecResult> {
+    const text =
+      typeof command === 'string'
+        ? command
+        : Array.isArray(command)
+          ? commandLine(command)
+          : commandLine(command.command);
+    const env = {
+      ...(typeof command === 'object' && !Array.isArray(command) ? command.env : {}),
+      ...options.env,
+    };
     const result = await this.pool.exec(host, text, {
       step,
       env: Object.keys(env).length > 0 ? env : undefined,
@@ -89,9 +105,12 @@ export class Remote {
     if (failures.length > 0) {
       const first = failures[0]!.reason as Error;
       if (failures.length > 1 && first instanceof UserError) {
-        throw new UserError(`${first.message.replace(/\.$/, '')} (and ${failures.length - 1} more host${failures.length > 2 ? 's' : ''} failed).`, {
-          cause: first,
-        });
+        throw new UserError(
+          `${first.message.replace(/\.$/, '')} (and ${failures.length - 1} more host${failures.length > 2 ? 's' : ''} failed).`,
+          {
+            cause: first,
+          },
+        );
       }
       throw first;
     }

@@ -419,7 +419,11 @@ export async function fleetDown(nameInput: string, log: Log, stopEngine = false)
       }
     }
     const state = await loadState(name).catch(() => undefined);
-    if (state) await replaceKnownHosts([], state.servers.map((s) => s.address));
+    if (state)
+      await replaceKnownHosts(
+        [],
+        state.servers.map((s) => s.address),
+      );
     await rm(paths(name).dir, { recursive: true, force: true });
   });
   let engineStopped = false;

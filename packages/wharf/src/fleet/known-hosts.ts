@@ -24,10 +24,15 @@ export async function replaceKnownHosts(
   const existing = existsSync(file) ? (await readFile(file, 'utf8')).split('\n') : [];
   const kept = existing.filter((line) => {
     const hosts = line.trim().split(/\s+/)[0] ?? '';
-    return line.trim() !== '' && !hosts.split(',').some((h) => drop.has(h) || [...drop].some((d) => h.startsWith(`[${d}]:`)));
+    return (
+      line.trim() !== '' &&
+      !hosts.split(',').some((h) => drop.has(h) || [...drop].some((d) => h.startsWith(`[${d}]:`)))
+    );
   });
   const lines = [...kept, ...entries.map((e) => `${hostField(e.address, e.port)} ${e.key}`)];
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  await writeFile(`${file}.tmp-${process.pid}`, lines.length > 0 ? `${lines.join('\n')}\n` : '', { mode: 0o600 });
+  await writeFile(`${file}.tmp-${process.pid}`, lines.length > 0 ? `${lines.join('\n')}\n` : '', {
+    mode: 0o600,
+  });
   await rename(`${file}.tmp-${process.pid}`, file);
 }

@@ -83,7 +83,11 @@ export class Context {
   async selection(): Promise<Targets> {
     if (!this.selectionValue) {
       const config = await this.config();
-      this.selectionValue = selectTargets(config, { hosts: this.flags.hosts, roles: this.flags.roles, primary: this.flags.primary });
+      this.selectionValue = selectTargets(config, {
+        hosts: this.flags.hosts,
+        roles: this.flags.roles,
+        primary: this.flags.primary,
+      });
     }
     return this.selectionValue;
   }

@@ -69,7 +69,9 @@ export async function runHook(run: HookRun): Promise<boolean> {
     const text = output.join('');
     if (!run.stream && text.trim() !== '') write(text.endsWith('\n') ? text : `${text}\n`);
     const last = text.trim().split('\n').pop()?.trim();
-    throw new UserError(`Hook \`${run.name}\` failed with exit code ${code}${last ? ` (${last.slice(0, 200)})` : ''}; fix ${path} or skip hooks with -H.`);
+    throw new UserError(
+      `Hook \`${run.name}\` failed with exit code ${code}${last ? ` (${last.slice(0, 200)})` : ''}; fix ${path} or skip hooks with -H.`,
+    );
   }
   return true;
 }

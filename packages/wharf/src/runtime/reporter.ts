@@ -29,7 +29,10 @@ export class Reporter {
   private readonly err: NodeJS.WritableStream;
   private readonly out: NodeJS.WritableStream;
 
-  constructor(mode: ReporterMode, streams: { out?: NodeJS.WritableStream; err?: NodeJS.WritableStream } = {}) {
+  constructor(
+    mode: ReporterMode,
+    streams: { out?: NodeJS.WritableStream; err?: NodeJS.WritableStream } = {},
+  ) {
     this.mode = mode;
     this.out = streams.out ?? process.stdout;
     this.err = streams.err ?? process.stderr;
@@ -82,7 +85,13 @@ export class Reporter {
     } catch (error) {
       const seconds = (Date.now() - t0) / 1000;
       this.line(`  ✗ ${host ? `${host}  ` : ''}${text} (${seconds.toFixed(2)} s)`);
-      this.emit('step_end', { host: host ?? null, step: text, seconds, ok: false, error: (error as Error).message });
+      this.emit('step_end', {
+        host: host ?? null,
+        step: text,
+        seconds,
+        ok: false,
+        error: (error as Error).message,
+      });
       throw error;
     }
   }

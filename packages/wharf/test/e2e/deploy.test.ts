@@ -11,7 +11,9 @@ import { fleetUp, sshRun, WHARF_BIN, wharf, type CliResult, type TestFleet } fro
 
 /** The load generator of the proxy's tests (compiled beside this package). */
 async function loadGenerator(): Promise<{
-  startLoad: (o: unknown) => { stop(): Promise<{ totalFailures: number; requests: Record<string, { sent: number; ok: number }> }> };
+  startLoad: (o: unknown) => {
+    stop(): Promise<{ totalFailures: number; requests: Record<string, { sent: number; ok: number }> }>;
+  };
   formatReport: (r: unknown) => string;
 }> {
   return import(new URL('../../../../proxy/dist/test/support/load.js', import.meta.url).href);
@@ -55,7 +57,11 @@ describe('wharf deploy on the fleet', () => {
       assert.equal(JSON.parse(response.body).version, app.head());
     }
     // The env file on the server is 0600; the container runs with Kamal's name and labels.
-    const check = sshRun(fleet, fleet.servers[0]!.address, `stat -c %a .kamal/apps/hello/env/roles/web.env && docker ps --filter label=service=hello --filter label=role=web --format '{{.Names}}'`);
+    const check = sshRun(
+      fleet,
+      fleet.servers[0]!.address,
+      `stat -c %a .kamal/apps/hello/env/roles/web.env && docker ps --filter label=service=hello --filter label=role=web --format '{{.Names}}'`,
+    );
     assert.equal(check.code, 0, check.stderr);
     assert.match(check.stdout, /^600\nhello-web-[0-9a-f]{40}\n$/);
   });
@@ -90,7 +96,15 @@ describe('wharf deploy on the fleet', () => {
 
   test('a version that never becomes healthy leaves the old one serving and says why', async () => {
     const good = app.head();
-    app.commit('server.mjs', (t) => t.replace("res.writeHead(200, { 'content-type': 'text/plain' });\n    return res.end('ok\\n');", "res.writeHead(503);\n    return res.end('broken\\n');"), 'broken /up');
+    app.commit(
+      'server.mjs',
+      (t) =>
+        t.replace(
+          "res.writeHead(200, { 'content-type': 'text/plain' });\n    return res.end('ok\\n');",
+          "res.writeHead(503);\n    return res.end('broken\\n');",
+        ),
+      'broken /up',
+    );
     const result = run(['deploy', '-q']);
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /never became healthy/);
@@ -100,9 +114,17 @@ describe('wharf deploy on the fleet', () => {
       assert.equal(JSON.parse((await httpGet(server.address)).body).version, good);
     }
     // The failed container is stopped; no lock is left behind.
-    const running = sshRun(fleet, fleet.servers[0]!.address, `docker ps --filter label=service=hello --format '{{.Names}}'; ls .kamal`);
+    const running = sshRun(
+      fleet,
+      fleet.servers[0]!.address,
+      `docker ps --filter label=service=hello --format '{{.Names}}'; ls .kamal`,
+    );
     assert.doesNotMatch(running.stdout, new RegExp(app.head()));
-    const all = sshRun(fleet, fleet.servers[0]!.address, `docker ps -a --filter label=service=hello --format '{{.Names}}'`);
+    const all = sshRun(
+      fleet,
+      fleet.servers[0]!.address,
+      `docker ps -a --filter label=service=hello --format '{{.Names}}'`,
+    );
     assert.match(all.stdout, new RegExp(`hello-web-${app.head()}_failed_[0-9a-f]{16}`));
     assert.doesNotMatch(running.stdout, /lock-hello/);
   });
@@ -120,12 +142,23 @@ describe('wharf deploy on the fleet', () => {
 
   test('a held deploy lock stops the deploy with one sentence naming the holder', () => {
     const primary = fleet.servers[0]!.address;
-    const details = Buffer.from('Locked by: someone at 2026-11-26T00:00:00Z\nVersion: x\nMessage: maintenance').toString('base64');
-    assert.equal(sshRun(fleet, primary, `mkdir -p .kamal/lock-hello && echo ${details} > .kamal/lock-hello/details`).code, 0);
+    const details = Buffer.from(
+      'Locked by: someone at 2026-11-26T00:00:00Z\nVersion: x\nMessage: maintenance',
+    ).toString('base64');
+    assert.equal(
+      sshRun(fleet, primary, `mkdir -p .kamal/lock-hello && echo ${details} > .kamal/lock-hello/details`)
+        .code,
+      0,
+    );
     try {
       const result = run(['deploy', '-q', '-P']);
       assert.notEqual(result.code, 0);
-      assert.match(result.stderr, new RegExp(`^wharf: The deploy lock on ${primary.replace(/\./g, '\\.')} is held \\(Locked by: someone .*Message: maintenance\\)`));
+      assert.match(
+        result.stderr,
+        new RegExp(
+          `^wharf: The deploy lock on ${primary.replace(/\./g, '\\.')} is held \\(Locked by: someone .*Message: maintenance\\)`,
+        ),
+      );
     } finally {
       sshRun(fleet, primary, 'rm -rf .kamal/lock-hello');
     }

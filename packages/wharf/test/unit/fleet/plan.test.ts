@@ -124,7 +124,10 @@ test('fleet host keys replace stale lines for the same addresses and keep the re
   const { join } = await import('node:path');
   const { replaceKnownHosts } = await import('../../../src/fleet/known-hosts.js');
   const file = join(mkdtempSync(join(tmpdir(), 'wharf-kh-')), 'known_hosts');
-  writeFileSync(file, '10.0.0.1 ssh-ed25519 OLD\nexample.com ssh-ed25519 KEEP\n[10.0.0.1]:2222 ssh-ed25519 OLDPORT\n');
+  writeFileSync(
+    file,
+    '10.0.0.1 ssh-ed25519 OLD\nexample.com ssh-ed25519 KEEP\n[10.0.0.1]:2222 ssh-ed25519 OLDPORT\n',
+  );
   await replaceKnownHosts([{ address: '10.0.0.1', port: 22, key: 'ssh-ed25519 NEW' }], ['10.0.0.1'], file);
   assert.equal(readFileSync(file, 'utf8'), 'example.com ssh-ed25519 KEEP\n10.0.0.1 ssh-ed25519 NEW\n');
   await replaceKnownHosts([], ['10.0.0.1'], file);

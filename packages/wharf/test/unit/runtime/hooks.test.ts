@@ -24,7 +24,9 @@ test('KAMAL_ variables are also given as WHARF_, undefined ones are dropped', ()
 });
 
 test('a hook runs with Kamal and wharf variables and secrets; a missing hook is skipped', async () => {
-  const dir = hooksDir({ 'pre-deploy': { body: 'echo "$KAMAL_VERSION $WHARF_VERSION $DB_PASSWORD" > "$OUT"' } });
+  const dir = hooksDir({
+    'pre-deploy': { body: 'echo "$KAMAL_VERSION $WHARF_VERSION $DB_PASSWORD" > "$OUT"' },
+  });
   const out = join(dir, 'out.txt');
   const written: string[] = [];
   const ran = await runHook({
@@ -39,7 +41,10 @@ test('a hook runs with Kamal and wharf variables and secrets; a missing hook is 
   assert.equal(ran, true);
   const { readFileSync } = await import('node:fs');
   assert.equal(readFileSync(out, 'utf8'), 'abc abc s3cret\n');
-  assert.equal(await runHook({ name: 'post-deploy', hooksDir: dir, cwd: dir, env: {}, stream: false }), false);
+  assert.equal(
+    await runHook({ name: 'post-deploy', hooksDir: dir, cwd: dir, env: {}, stream: false }),
+    false,
+  );
 });
 
 test('a failing hook is one sentence naming it, and its output is shown redacted', async () => {
@@ -55,12 +60,19 @@ test('a failing hook is one sentence naming it, and its output is shown redacted
       write: (t) => written.push(t),
       redact: (t) => t.replaceAll('s3cret-token', '[REDACTED]'),
     }),
-    (e: unknown) => e instanceof UserError && /^Hook `pre-build` failed with exit code 3 \(token \[REDACTED\] is bad\); fix .* or skip hooks with -H\.$/.test(e.message),
+    (e: unknown) =>
+      e instanceof UserError &&
+      /^Hook `pre-build` failed with exit code 3 \(token \[REDACTED\] is bad\); fix .* or skip hooks with -H\.$/.test(
+        e.message,
+      ),
   );
   assert.equal(written.join(''), 'token [REDACTED] is bad\n');
 });
 
 test('a hook that is not executable is a clear error', async () => {
   const dir = hooksDir({ 'pre-connect': { body: 'true', mode: 0o644 } });
-  await assert.rejects(runHook({ name: 'pre-connect', hooksDir: dir, cwd: dir, env: {}, stream: false }), /is not executable; run `chmod \+x/);
+  await assert.rejects(
+    runHook({ name: 'pre-connect', hooksDir: dir, cwd: dir, env: {}, stream: false }),
+    /is not executable; run `chmod \+x/,
+  );
 });
