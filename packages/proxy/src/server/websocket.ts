@@ -1,8 +1,15 @@
 // Upgraded connections (WebSocket and others): routed like requests, then
 // tunnelled byte for byte to the target. WebSocket frames are tracked in both
 // directions so that, when a drain runs out of time, the proxy can end the
-// connection cleanly: it finishes the frame in transit, then sends each side a
-// close frame with status 1001 (going away) instead of cutting the socket.
+// connection cleanly instead of cutting the socket, in two steps:
+//   1. it finishes the client's frame in transit and sends the app a close
+//      frame with status 1001 (going away); the client's later frames are
+//      dropped, while the app's frames (echoes of earlier messages) are still
+//      relayed to the client;
+//   2. when the app's close reply arrives (or the app goes, or
+//      APP_CLOSE_GRACE_MS passes), it sends the client its own 1001 close at a
+//      frame boundary, in place of the app's close, and ends both sockets once
+//      the client has answered (or CLOSE_GRACE_MS passes).
 import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -17,6 +24,8 @@ import type { InflightRequest, Target } from '../target.js';
 import { type ProxyContext, clientAddress, requestEnded, requestStarted } from './context.js';
 
 const CLOSE_GRACE_MS = 1_000;
+/** How long the app gets to answer the proxy's close before the client is closed anyway. */
+const APP_CLOSE_GRACE_MS = 2_000;
 const DROP = new Set([
   'keep-alive',
   'proxy-connection',
@@ -98,9 +107,18 @@ export function closeFrame(masked: boolean): Buffer {
 
 type Direction = {
   tracker: FrameTracker;
-  /** closing: forward up to the frame boundary, then inject a close and drop the rest. */
-  mode: 'forward' | 'closing' | 'dropping';
+  /**
+   * forward: relay everything.
+   * untilClose: relay whole frames up to the sender's close frame, which is
+   *   replaced by the proxy's own close (target → client, drain step 1).
+   * closing: relay up to the end of the frame in transit, then inject a close.
+   * dropping: the proxy's close went out; drop frames, watch for the close reply.
+   */
+  mode: 'forward' | 'untilClose' | 'closing' | 'dropping';
 };
+
+/** Where a drain-timeout close stands: none, waiting for the app's close reply, or for the client's. */
+type DrainClose = 'none' | 'awaitingApp' | 'awaitingClient';
 
 export function handleUpgrade(
   ctx: ProxyContext,
@@ -129,6 +147,8 @@ class Tunnel implements InflightRequest {
   private readonly down: Direction = { tracker: new FrameTracker(), mode: 'forward' }; // target → client
   private requestId: string;
   private closeTimer: NodeJS.Timeout | null = null;
+  private drainClose: DrainClose = 'none';
+  private clientCloseSent = false;
 
   constructor(
     private readonly ctx: ProxyContext,
@@ -196,16 +216,23 @@ class Tunnel implements InflightRequest {
     upstream.setNoDelay(true);
     upstream.on('error', () => {
       if (!this.responseHeadDone) this.reject(502, '');
-      else this.close();
+      else if (this.drainClose === 'none') this.close();
+      else this.closeClientSide();
     });
-    upstream.on('close', () => this.close());
+    upstream.on('close', () => {
+      if (this.drainClose === 'none') this.close();
+      else this.closeClientSide();
+    });
     upstream.write(this.requestHead(service, target, upstreamPath));
     if (this.head.length > 0) this.forwardUp(this.head);
     this.client.on('data', (chunk: Buffer) => this.forwardUp(chunk));
     upstream.on('data', (chunk: Buffer) => this.forwardDown(chunk));
     this.client.on('drain', () => upstream.resume());
     upstream.on('drain', () => this.client.resume());
-    upstream.on('end', () => this.client.end());
+    upstream.on('end', () => {
+      if (this.drainClose === 'none') this.client.end();
+      else this.closeClientSide();
+    });
     this.client.on('end', () => upstream.end());
   }
 
@@ -300,7 +327,31 @@ class Tunnel implements InflightRequest {
     if (dir.mode === 'dropping') {
       // After our close went out, the peer's close reply ends its side.
       dir.tracker.feed(chunk);
-      if (dir.tracker.sawClose) source.end();
+      if (!dir.tracker.sawClose) return;
+      // The client's frames are dropped from drain step 1 on; only a close
+      // received after the proxy's own close to the client ends the client.
+      if (dir === this.up && !this.clientCloseSent) return;
+      source.end();
+      return;
+    }
+    if (dir.mode === 'untilClose') {
+      let i = 0;
+      while (i < chunk.length) {
+        if (dir.tracker.atBoundary && (chunk[i]! & 0x0f) === 8) {
+          // The app's close (its reply to ours, most likely): the client gets the proxy's 1001 instead.
+          this.closeClientSide();
+          if ((dir.mode as Direction['mode']) === 'dropping')
+            this.pass(chunk.subarray(i), dir, dest, source, toServer);
+          return;
+        }
+        const end = dir.tracker.step(chunk, i);
+        if (end === -1) {
+          this.write(dest, chunk.subarray(i), source);
+          return;
+        }
+        this.write(dest, chunk.subarray(i, end), source);
+        i = end;
+      }
       return;
     }
     // closing: forward to the end of the frame in transit, then close.
@@ -324,24 +375,51 @@ class Tunnel implements InflightRequest {
     dir.mode = 'dropping';
     dir.tracker = new FrameTracker();
     if (!dest.destroyed && dest.writable) dest.write(closeFrame(toServer));
+    if (dir === this.down) {
+      this.clientCloseSent = true;
+      // A client that already sent its own close has nothing more to say.
+      if (this.up.mode === 'dropping' && this.up.tracker.sawClose) this.client.end();
+    }
   }
 
-  /** Drain timeout reached: close a WebSocket with 1001, cut any other upgraded connection. */
+  /**
+   * Drain timeout reached: cut an upgraded connection that is not a WebSocket;
+   * close a WebSocket with 1001, first towards the app (relaying its last
+   * frames to the client), then towards the client (see the module comment).
+   */
   cancelForDrain(): void {
-    if (this.finished) return;
+    if (this.finished || this.drainClose !== 'none') return;
     if (!this.isWebSocket || !this.responseHeadDone || this.upstream === null) {
       this.close();
       return;
     }
-    for (const [dir, dest, toServer] of [
-      [this.down, this.client, false],
-      [this.up, this.upstream, true],
-    ] as const) {
-      if (dir.mode !== 'forward') continue;
-      dir.mode = 'closing';
-      if (dir.tracker.atBoundary) this.injectClose(dir, dest, toServer);
+    this.drainClose = 'awaitingApp';
+    if (this.up.mode === 'forward') {
+      this.up.mode = 'closing';
+      if (this.up.tracker.atBoundary) this.injectClose(this.up, this.upstream, true);
     }
-    // Give both peers a moment to answer the close, then end the sockets.
+    if (this.down.mode === 'forward') this.down.mode = 'untilClose';
+    this.closeTimer = setTimeout(() => this.closeClientSide(), APP_CLOSE_GRACE_MS);
+  }
+
+  /**
+   * Drain step 2: the app has answered the close, gone, or run out of time;
+   * send the client its 1001 close at the next frame boundary, then give both
+   * peers a moment before ending the sockets.
+   */
+  private closeClientSide(): void {
+    if (this.finished || this.drainClose !== 'awaitingApp') return;
+    this.drainClose = 'awaitingClient';
+    if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+    const upstreamGone = this.upstream === null || this.upstream.destroyed || this.upstream.readableEnded;
+    if (this.down.mode !== 'dropping') {
+      if (this.down.tracker.atBoundary) this.injectClose(this.down, this.client, false);
+      else if (upstreamGone) {
+        // The app left in the middle of a frame: nothing clean can follow it.
+        this.close();
+        return;
+      } else this.down.mode = 'closing';
+    }
     this.closeTimer = setTimeout(() => {
       this.client.end();
       this.upstream?.end();
