@@ -205,7 +205,6 @@ export async function fleetUp(options: UpOptions): Promise<UpResult> {
       const missing = state.servers.filter((s) => !containers.has(s.name)).map((s) => s.name);
       if (missing.length > 0) throw halfUp(name, `server container ${missing.join(', ')} is missing`);
     }
-    const key = await ensureKeyPair(paths(name).key, `wharf-fleet-${name}`);
     if (!state) {
       const registryPort = await choosePort(options.registryPort, await portsOfOtherFleets(name));
       state = {
@@ -224,6 +223,8 @@ export async function fleetUp(options: UpOptions): Promise<UpResult> {
         `Fleet "${name}" already serves its registry on port ${state.registryPort}; --registry-port ${options.registryPort} can only be chosen when the fleet is created.`,
       );
     }
+    // The key only once the request is known to be good: a refused `up` leaves no fleet folder behind.
+    const key = await ensureKeyPair(paths(name).key, `wharf-fleet-${name}`);
     const want = Math.max(options.servers ?? DEFAULT_SERVER_COUNT, state.servers.length);
     if (options.servers !== undefined && options.servers < state.servers.length) {
       options.log(

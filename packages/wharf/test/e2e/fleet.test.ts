@@ -125,6 +125,9 @@ describe('wharf fleet', () => {
       );
       assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
       assert.deepEqual(leftovers(fleet, 'fleetport'), []);
+      const { existsSync } = await import('node:fs');
+      const { fleetDir } = await import('../../src/fleet/fleet.js');
+      assert.equal(existsSync(fleetDir('fleetport')), false, 'no fleet folder is left behind');
     } finally {
       blocker.close();
     }
