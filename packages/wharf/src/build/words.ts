@@ -5,6 +5,7 @@
  * byte-identical to Kamal's commands (minus Kamal's trailing `2>&1`: the
  * runner merges stderr into the stream itself).
  */
+import { escapeShellValue } from '../config/shell-args.js';
 
 export interface Word {
   /** The argument exactly as the program receives it. */
@@ -70,47 +71,5 @@ export function expandVariables(text: string, env: NodeJS.ProcessEnv): string {
   );
 }
 
-const DUMP_ESCAPES: Record<string, string> = {
-  '"': '\\"',
-  '\\': '\\\\',
-  '\n': '\\n',
-  '\r': '\\r',
-  '\t': '\\t',
-  '\f': '\\f',
-  '\v': '\\v',
-  '\b': '\\b',
-  '\x07': '\\a',
-  '\x1b': '\\e',
-};
-
-/** Ruby's String#dump of an ASCII string, quotes included. */
-function rubyDump(s: string): string {
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    const code = c.charCodeAt(0);
-    if (DUMP_ESCAPES[c]) out += DUMP_ESCAPES[c];
-    else if (c === '#' && (s[i + 1] === '{' || s[i + 1] === '$' || s[i + 1] === '@')) out += '\\#';
-    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).toUpperCase().padStart(2, '0')}`;
-    else out += c;
-  }
-  return `${out}"`;
-}
-
-/**
- * Kamal::Utils.escape_shell_value: ASCII runs are dumped in double quotes with
- * backticks and `$` escaped (except `${VAR}`), other characters kept as they are.
- */
-export function escapeShellValue(value: string): string {
-  if (value === '') return '""';
-  const parts = value.match(/[\x00-\x7F]+|[^\x00-\x7F]+/g) ?? [];
-  return parts
-    .map((part) =>
-      /^[\x00-\x7F]+$/.test(part)
-        ? rubyDump(part)
-            .replace(/`/g, '\\`')
-            .replace(/\$(?!\{[^}]*\})/g, '\\$')
-        : part,
-    )
-    .join('');
-}
+/** Kamal::Utils.escape_shell_value, shared with the config's argument helpers. */
+export { escapeShellValue };
