@@ -1,13 +1,13 @@
 import { UserError } from '../../util/errors.js';
 import {
   type SecretValues,
-  type SecretsAdapter,
   isRecord,
   parseJson,
   prefixedSecrets,
-  requireCli,
+  cliAdapter,
   runCli,
   stringifyValue,
+  keepSecret,
 } from './base.js';
 
 /**
@@ -15,11 +15,11 @@ import {
  * secrets; `--account` is the AWS profile. A SecretString holding a JSON
  * object becomes one key per property (`name/key`); anything else is `name`.
  */
-export const awsSecretsManagerAdapter: SecretsAdapter = {
+export const awsSecretsManagerAdapter = cliAdapter({
   name: 'aws_secrets_manager',
   requiresAccount: false,
+  cli: { file: 'aws', product: 'AWS' },
   fetch(secrets, options, ctx) {
-    requireCli(ctx, 'aws', ['--version'], 'AWS', 'install the AWS CLI (`aws`) and put it on PATH');
     const names = prefixedSecrets(secrets, options.from);
     const args = ['secretsmanager', 'batch-get-secret-value', '--secret-id-list', ...names];
     if (options.account) args.push('--profile', options.account);
@@ -66,8 +66,7 @@ export const awsSecretsManagerAdapter: SecretsAdapter = {
     return results;
 
     function set(results: SecretValues, key: string, value: string): void {
-      ctx.redactor.add(value);
-      results.set(key, value);
+      keepSecret(results, ctx, key, value);
     }
   },
-};
+});

@@ -101,3 +101,39 @@ export function stringifyValue(value: unknown): string {
 export function isPresent(value: unknown): value is string {
   return typeof value === 'string' && value.trim() !== '';
 }
+
+/** The password manager's CLI an adapter drives, checked before every fetch. */
+export interface CliSpec {
+  file: string;
+  /** Arguments of the version probe (Kamal's `check_dependencies!`); `--version` by default. */
+  versionArgs?: readonly string[];
+  /** The product's name in the "not installed" sentence. */
+  product: string;
+  /** What to do when the CLI is missing; "install the PRODUCT CLI (`file`) and put it on PATH" by default. */
+  install?: string;
+}
+
+/** An adapter whose `fetch` runs only after its CLI answered the version probe. */
+export function cliAdapter(spec: {
+  name: string;
+  requiresAccount: boolean;
+  cli: CliSpec;
+  fetch: SecretsAdapter['fetch'];
+}): SecretsAdapter {
+  const { file, versionArgs = ['--version'], product } = spec.cli;
+  const install = spec.cli.install ?? `install the ${product} CLI (\`${file}\`) and put it on PATH`;
+  return {
+    name: spec.name,
+    requiresAccount: spec.requiresAccount,
+    fetch(secrets, options, ctx) {
+      requireCli(ctx, file, versionArgs, product, install);
+      return spec.fetch(secrets, options, ctx);
+    },
+  };
+}
+
+/** Records a fetched value: the redactor learns it before it is kept, so no later output can show it. */
+export function keepSecret(results: SecretValues, ctx: AdapterContext, key: string, value: string): void {
+  ctx.redactor.add(value);
+  results.set(key, value);
+}

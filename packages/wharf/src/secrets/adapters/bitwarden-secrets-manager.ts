@@ -2,12 +2,12 @@ import { UserError } from '../../util/errors.js';
 import {
   type AdapterContext,
   type SecretValues,
-  type SecretsAdapter,
   isRecord,
   parseJson,
   prefixedSecrets,
-  requireCli,
+  cliAdapter,
   runCli,
+  keepSecret,
 } from './base.js';
 
 /**
@@ -15,17 +15,11 @@ import {
  * Secrets are secret ids (`bws secret get ID`), or `all` (`bws secret list`)
  * or `PROJECT_ID/all` (`bws secret list PROJECT_ID`); keys are each secret's `key`.
  */
-export const bitwardenSecretsManagerAdapter: SecretsAdapter = {
+export const bitwardenSecretsManagerAdapter = cliAdapter({
   name: 'bitwarden-sm',
   requiresAccount: false,
+  cli: { file: 'bws', product: 'Bitwarden Secrets Manager' },
   fetch(secrets, options, ctx) {
-    requireCli(
-      ctx,
-      'bws',
-      ['--version'],
-      'Bitwarden Secrets Manager',
-      'install the Bitwarden Secrets Manager CLI (`bws`) and put it on PATH',
-    );
     if (runCli(ctx, 'bws', ['project', 'list']).status !== 0) {
       throw new UserError(
         'Could not authenticate to Bitwarden Secrets Manager. Did you set a valid access token? Export BWS_ACCESS_TOKEN and try again.',
@@ -59,7 +53,7 @@ export const bitwardenSecretsManagerAdapter: SecretsAdapter = {
     }
     return results;
   },
-};
+});
 
 function listCommand(names: string[]): string[] | undefined {
   if (names.length !== 1) return undefined;
@@ -72,6 +66,5 @@ function listCommand(names: string[]): string[] | undefined {
 function add(results: SecretValues, entry: unknown, ctx: AdapterContext): void {
   if (!isRecord(entry) || typeof entry.key !== 'string') return;
   const value = entry.value === null || entry.value === undefined ? '' : String(entry.value);
-  ctx.redactor.add(value);
-  results.set(entry.key, value);
+  keepSecret(results, ctx, entry.key, value);
 }

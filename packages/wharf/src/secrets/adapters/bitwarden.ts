@@ -2,12 +2,12 @@ import { UserError } from '../../util/errors.js';
 import {
   type AdapterContext,
   type SecretValues,
-  type SecretsAdapter,
   isRecord,
   parseJson,
   prefixedSecrets,
-  requireCli,
+  cliAdapter,
   runCli,
+  keepSecret,
 } from './base.js';
 
 /**
@@ -17,11 +17,11 @@ import {
  * `bw unlock --raw` when locked (the session goes to later calls in BW_SESSION,
  * never on the command line) and runs `bw sync` before reading.
  */
-export const bitwardenAdapter: SecretsAdapter = {
+export const bitwardenAdapter = cliAdapter({
   name: 'bitwarden',
   requiresAccount: true,
+  cli: { file: 'bw', product: 'Bitwarden' },
   fetch(secrets, options, ctx) {
-    requireCli(ctx, 'bw', ['--version'], 'Bitwarden', 'install the Bitwarden CLI (`bw`) and put it on PATH');
     const session = signIn(ctx, options.account!);
     const results: SecretValues = new Map();
     for (const [item, fields] of itemsFields(prefixedSecrets(secrets, options.from))) {
@@ -38,8 +38,7 @@ export const bitwardenAdapter: SecretsAdapter = {
       if (named.length === fields.length) continue;
       const login = isRecord(json.login) ? json.login : undefined;
       if (typeof login?.password === 'string' && login.password !== '') {
-        ctx.redactor.add(login.password);
-        results.set(item, login.password);
+        keepSecret(results, ctx, item, login.password);
       } else if (Array.isArray(json.fields) && json.fields.length > 0) {
         const all = json.fields.filter(isRecord).map((f) => String(f.name));
         addFields(results, item, json, all, ctx);
@@ -51,7 +50,7 @@ export const bitwardenAdapter: SecretsAdapter = {
     }
     return results;
   },
-};
+});
 
 function bw(ctx: AdapterContext, args: string[], session?: string, stderr: 'inherit' | 'ignore' = 'inherit') {
   return runCli(ctx, 'bw', args, { envExtra: session ? { BW_SESSION: session } : undefined, stderr });
@@ -113,7 +112,6 @@ function addFields(
         `Could not find field ${field} in item ${item} in Bitwarden; check the custom field names of ${item}.`,
       );
     const value = found.value === null || found.value === undefined ? '' : String(found.value);
-    ctx.redactor.add(value);
-    results.set(`${item}/${field}`, value);
+    keepSecret(results, ctx, `${item}/${field}`, value);
   }
 }

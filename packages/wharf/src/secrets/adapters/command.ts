@@ -6,6 +6,7 @@ import {
   parseJson,
   runCli,
   stringifyValue,
+  keepSecret,
 } from './base.js';
 
 export interface CommandAdapterOptions {
@@ -67,8 +68,7 @@ export function commandAdapter(options: CommandAdapterOptions): SecretsAdapter {
           );
         }
         const text = stringifyValue(value);
-        ctx.redactor.add(text);
-        results.set(key, text);
+        keepSecret(results, ctx, key, text);
       }
       return results;
     },

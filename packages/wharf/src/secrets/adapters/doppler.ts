@@ -1,13 +1,13 @@
 import { UserError } from '../../util/errors.js';
 import {
   type SecretValues,
-  type SecretsAdapter,
   isRecord,
   parseJson,
   prefixedSecrets,
-  requireCli,
+  cliAdapter,
   rubySplit,
   runCli,
+  keepSecret,
 } from './base.js';
 
 /**
@@ -17,17 +17,11 @@ import {
  * a service token in DOPPLER_TOKEN carries them instead). Keys are the bare
  * secret names; values are Doppler's `computed` values.
  */
-export const dopplerAdapter: SecretsAdapter = {
+export const dopplerAdapter = cliAdapter({
   name: 'doppler',
   requiresAccount: false,
+  cli: { file: 'doppler', product: 'Doppler' },
   fetch(secrets, options, ctx) {
-    requireCli(
-      ctx,
-      'doppler',
-      ['--version'],
-      'Doppler',
-      'install the Doppler CLI (`doppler`) and put it on PATH',
-    );
     if (runCli(ctx, 'doppler', ['me', '--json'], { stderr: 'ignore' }).status !== 0) {
       if (runCli(ctx, 'doppler', ['login', '-y']).status !== 0)
         throw new UserError('Failed to login to Doppler; run `doppler login` and try again.');
@@ -58,9 +52,8 @@ export const dopplerAdapter: SecretsAdapter = {
         isRecord(entry) && entry.computed !== null && entry.computed !== undefined
           ? String(entry.computed)
           : '';
-      ctx.redactor.add(value);
-      results.set(key, value);
+      keepSecret(results, ctx, key, value);
     }
     return results;
   },
-};
+});

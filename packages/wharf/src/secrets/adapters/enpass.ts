@@ -1,13 +1,5 @@
 import { UserError } from '../../util/errors.js';
-import {
-  type SecretValues,
-  type SecretsAdapter,
-  isPresent,
-  isRecord,
-  parseJson,
-  requireCli,
-  runCli,
-} from './base.js';
+import { type SecretValues, isPresent, isRecord, parseJson, cliAdapter, runCli, keepSecret } from './base.js';
 
 /**
  * Enpass (`enpass-cli`, offline; `--from` is the vault path). Secrets are
@@ -15,11 +7,16 @@ import {
  * with one `enpass-cli -json -vault PATH show TITLES…`. Keys are `Title` or
  * `Title/Label`.
  */
-export const enpassAdapter: SecretsAdapter = {
+export const enpassAdapter = cliAdapter({
   name: 'enpass',
   requiresAccount: false,
+  cli: {
+    file: 'enpass-cli',
+    versionArgs: ['version'],
+    product: 'Enpass',
+    install: 'install enpass-cli and put it on PATH',
+  },
   fetch(secrets, options, ctx) {
-    requireCli(ctx, 'enpass-cli', ['version'], 'Enpass', 'install enpass-cli and put it on PATH');
     if (!options.from)
       throw new UserError('The enpass adapter reads the vault given by --from; pass --from PATH_TO_VAULT.');
     const titles = [
@@ -47,9 +44,8 @@ export const enpassAdapter: SecretsAdapter = {
         throw new UserError(
           `${key} is present more than once in the Enpass vault; give the fields distinct labels.`,
         );
-      ctx.redactor.add(item.password);
-      results.set(key, item.password);
+      keepSecret(results, ctx, key, item.password);
     }
     return results;
   },
-};
+});

@@ -2,13 +2,13 @@ import { UserError } from '../../util/errors.js';
 import {
   type AdapterContext,
   type SecretValues,
-  type SecretsAdapter,
   isRecord,
   parseJson,
   prefixedSecrets,
-  requireCli,
+  cliAdapter,
   rubySplit,
   runCli,
+  keepSecret,
 } from './base.js';
 
 /**
@@ -18,17 +18,15 @@ import {
  * `[project/]name[/version]` (project `default` = gcloud's, version `latest`);
  * keys are `project/name`.
  */
-export const gcpSecretManagerAdapter: SecretsAdapter = {
+export const gcpSecretManagerAdapter = cliAdapter({
   name: 'gcp',
   requiresAccount: true,
+  cli: {
+    file: 'gcloud',
+    product: 'gcloud',
+    install: 'install the Google Cloud CLI (`gcloud`) and put it on PATH',
+  },
   fetch(secrets, options, ctx) {
-    requireCli(
-      ctx,
-      'gcloud',
-      ['--version'],
-      'gcloud',
-      'install the Google Cloud CLI (`gcloud`) and put it on PATH',
-    );
     if (!loggedIn(ctx)) {
       runCli(ctx, 'gcloud', ['auth', 'login']);
       if (!loggedIn(ctx))
@@ -67,12 +65,11 @@ export const gcpSecretManagerAdapter: SecretsAdapter = {
           `Google Secret Manager returned no payload for ${item}; check that the version exists.`,
         );
       const value = Buffer.from(data, 'base64').toString('utf8');
-      ctx.redactor.add(value);
-      results.set(item, value);
+      keepSecret(results, ctx, item, value);
     }
     return results;
   },
-};
+});
 
 function loggedIn(ctx: AdapterContext): boolean {
   const result = runCli(ctx, 'gcloud', ['auth', 'list', '--format=json']);

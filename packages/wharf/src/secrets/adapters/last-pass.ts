@@ -1,12 +1,12 @@
 import { UserError } from '../../util/errors.js';
 import {
   type SecretValues,
-  type SecretsAdapter,
   isRecord,
   parseJson,
   prefixedSecrets,
-  requireCli,
+  cliAdapter,
   runCli,
+  keepSecret,
 } from './base.js';
 
 /**
@@ -14,17 +14,11 @@ import {
  * `lpass status` says "Logged in as ACCOUNT."; reads every secret in one
  * `lpass show NAMES… --json`; keys are each entry's `fullname` (folder/name).
  */
-export const lastPassAdapter: SecretsAdapter = {
+export const lastPassAdapter = cliAdapter({
   name: 'lastpass',
   requiresAccount: true,
+  cli: { file: 'lpass', product: 'LastPass' },
   fetch(secrets, options, ctx) {
-    requireCli(
-      ctx,
-      'lpass',
-      ['--version'],
-      'LastPass',
-      'install the LastPass CLI (`lpass`) and put it on PATH',
-    );
     const account = options.account!;
     const status = runCli(ctx, 'lpass', ['status', '--color', 'never']);
     if (status.stdout.trim() !== `Logged in as ${account}.`) {
@@ -45,8 +39,7 @@ export const lastPassAdapter: SecretsAdapter = {
     for (const entry of Array.isArray(json) ? json : []) {
       if (!isRecord(entry) || typeof entry.fullname !== 'string') continue;
       const value = typeof entry.password === 'string' ? entry.password : '';
-      ctx.redactor.add(value);
-      results.set(entry.fullname, value);
+      keepSecret(results, ctx, entry.fullname, value);
     }
     const missing = names.filter((name) => !results.has(name));
     if (missing.length > 0)
@@ -55,4 +48,4 @@ export const lastPassAdapter: SecretsAdapter = {
       );
     return results;
   },
-};
+});

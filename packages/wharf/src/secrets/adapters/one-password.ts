@@ -3,13 +3,13 @@ import {
   type AdapterContext,
   type FetchOptions,
   type SecretValues,
-  type SecretsAdapter,
   isRecord,
   parseJson,
   prefixedSecrets,
-  requireCli,
+  cliAdapter,
   rubySplit,
   runCli,
+  keepSecret,
 } from './base.js';
 
 /**
@@ -19,18 +19,18 @@ import {
  * each field's `reference` with `op://` and a trailing `/password` removed.
  * With no secret names, every field of `--from vault/item` is fetched.
  */
-export const onePasswordAdapter: SecretsAdapter = {
+export const onePasswordAdapter = cliAdapter({
   name: '1password',
   requiresAccount: true,
+  cli: { file: 'op', product: '1Password' },
   fetch(secrets, options, ctx) {
-    requireCli(ctx, 'op', ['--version'], '1Password', 'install the 1Password CLI (`op`) and put it on PATH');
     const account = options.account!;
     const session = signIn(ctx, account);
     return secrets.length === 0
       ? fetchAllFields(options, account, session, ctx)
       : fetchFields(secrets, options, account, session, ctx);
   },
-};
+});
 
 function signIn(ctx: AdapterContext, account: string): string | undefined {
   const check = runCli(ctx, 'op', ['account', 'get', '--account', account], { stderr: 'ignore' });
@@ -103,8 +103,7 @@ function addFields(results: SecretValues, fields: unknown[], ctx: AdapterContext
     if (field.value === undefined || field.value === null) continue;
     const key = field.reference.replace(/^op:\/\//, '').replace(/\/password$/, '');
     const value = String(field.value);
-    ctx.redactor.add(value);
-    results.set(key, value);
+    keepSecret(results, ctx, key, value);
   }
 }
 

@@ -2,12 +2,12 @@ import { UserError } from '../../util/errors.js';
 import {
   type AdapterContext,
   type SecretValues,
-  type SecretsAdapter,
   isRecord,
   parseJson,
   prefixedSecrets,
-  requireCli,
+  cliAdapter,
   runCli,
+  keepSecret,
 } from './base.js';
 
 interface Folder {
@@ -27,17 +27,15 @@ interface Folder {
  * names this is exactly Kamal's text; Kamal shell-escapes names first, which
  * makes names with spaces never match, so wharf does not.
  */
-export const passboltAdapter: SecretsAdapter = {
+export const passboltAdapter = cliAdapter({
   name: 'passbolt',
   requiresAccount: false,
+  cli: {
+    file: 'passbolt',
+    product: 'Passbolt',
+    install: 'install go-passbolt-cli (`passbolt`) and put it on PATH',
+  },
   fetch(secrets, options, ctx) {
-    requireCli(
-      ctx,
-      'passbolt',
-      ['--version'],
-      'Passbolt',
-      'install go-passbolt-cli (`passbolt`) and put it on PATH',
-    );
     if (runCli(ctx, 'passbolt', ['verify']).status !== 0)
       throw new UserError(
         'Failed to login to Passbolt; run `passbolt verify` (after `passbolt configure`) to see why.',
@@ -93,12 +91,11 @@ export const passboltAdapter: SecretsAdapter = {
       wantedFolder.get(String(item.name)) === String(item.folder_parent_id ?? '');
     for (const item of [...items.filter((i) => !inWantedFolder(i)), ...items.filter(inWantedFolder)]) {
       const value = typeof item.password === 'string' ? item.password : '';
-      ctx.redactor.add(value);
-      results.set(String(item.name), value);
+      keepSecret(results, ctx, String(item.name), value);
     }
     return results;
   },
-};
+});
 
 function quote(text: string): string {
   return JSON.stringify(text);

@@ -1,4 +1,4 @@
-import { type SecretValues, type SecretsAdapter, prefixedSecrets } from './base.js';
+import { type SecretValues, type SecretsAdapter, keepSecret, prefixedSecrets } from './base.js';
 
 /**
  * Kamal's `test` adapter (used by its integration tests): each secret's value
@@ -11,8 +11,7 @@ export const testAdapter: SecretsAdapter = {
     const results: SecretValues = new Map();
     for (const secret of prefixedSecrets(secrets, options.from)) {
       const value = Array.from(secret.replaceAll('LPAREN', '(').replaceAll('RPAREN', ')')).reverse().join('');
-      ctx.redactor.add(value);
-      results.set(secret, value);
+      keepSecret(results, ctx, secret, value);
     }
     return results;
   },
