@@ -203,9 +203,9 @@ export function validateServiceOptions(service: string, raw: ServiceOptions): vo
         `service ${service}: automatic TLS does not support wildcard hosts; pass --tls-certificate-path and --tls-private-key-path`,
       );
     }
-    if (options.tlsCertificatePath === '') {
+    if (options.tlsOnDemandUrl !== '') {
       throw new ProxyError(
-        `service ${service}: automatic TLS certificates (ACME) are not supported by wharf-proxy yet; pass --tls-certificate-path and --tls-private-key-path`,
+        `service ${service}: on-demand TLS (--tls-on-demand-url) is not supported by wharf-proxy yet; deploy with --host for each name instead`,
       );
     }
   }

@@ -18,7 +18,7 @@ import { RolloutController } from './rollout.js';
 import { Service } from './service.js';
 import { type ServiceState, type StateFile, readState, writeStateAtomically } from './state.js';
 import type { SecureContext } from 'node:tls';
-import type { LoadedCertificate } from './tls.js';
+import { CertificateStore, type LoadedCertificate } from './tls.js';
 
 export interface Binding {
   readonly prefix: string;
@@ -54,10 +54,16 @@ export class Router {
   private table = new Map<string, Binding[]>();
   private locks = new Map<string, Promise<unknown>>();
 
+  /** Certificates by SNI (custom and ACME) and the HTTP-01 challenge answers. */
+  readonly certificates: CertificateStore;
+
   constructor(
     private readonly logger: Logger,
     private readonly statePath: string | null,
-  ) {}
+  ) {
+    this.certificates = new CertificateStore(this, logger);
+    this.certificates.onCertificate = () => this.onChange?.();
+  }
 
   /** Finds the binding for a request; `host` may carry a port, `path` has no query. */
   route(hostHeader: string | undefined, path: string): Binding | null {
@@ -96,12 +102,17 @@ export class Router {
   /** Called after every change of the routing table (the server refreshes its default certificate). */
   onChange: (() => void) | null = null;
 
-  /** The certificate for clients that send no SNI: the first TLS service (by name) with hosts and a certificate. */
+  /**
+   * The certificate for clients that send no SNI: the first TLS service (by
+   * name) with hosts and a certificate (custom, or ACME for its first host).
+   */
   defaultCertificate(): LoadedCertificate | null {
     const names = [...this.services.keys()].sort();
     for (const name of names) {
       const s = this.services.get(name)!;
-      if (s.options.tlsEnabled && s.certificate !== null && s.options.hosts.length > 0) return s.certificate;
+      if (!s.options.tlsEnabled || s.options.hosts.length === 0) continue;
+      const cert = s.certificate ?? this.certificates.defaultFor(s);
+      if (cert !== null) return cert;
     }
     return null;
   }
@@ -367,6 +378,7 @@ export class Router {
 
   /** Stops every health check and closes every upstream pool (shutdown). */
   async closeAll(): Promise<void> {
+    this.certificates.close();
     const lbs: LoadBalancer[] = [];
     for (const s of this.services.values()) {
       if (s.active) lbs.push(s.active);
@@ -422,6 +434,7 @@ export class Router {
       }
     }
     this.table = table;
+    this.certificates.sync();
     this.onChange?.();
   }
 

@@ -1,7 +1,17 @@
-// Custom TLS certificates (PEM files) as secure contexts for SNI.
+// TLS certificates chosen by SNI: custom PEM files, and ACME certificates
+// obtained automatically (acme/).
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { ProxyError, describeError } from './errors.js';
+import type { Logger } from './logging.js';
+import type { Service } from './service.js';
+import { Http01Challenges } from './acme/challenges.js';
+import { AcmeManager, type AcmeScope, type AcmeSettings } from './acme/manager.js';
+import { scopedCacheDir } from './acme/cache.js';
+
+export type { AcmeSettings } from './acme/manager.js';
 
 export interface LoadedCertificate {
   context: SecureContext;
@@ -33,4 +43,145 @@ export function loadCertificate(service: string, certPath: string, keyPath: stri
       `service ${service}: the certificate ${certPath} and key ${keyPath} do not form a valid PEM pair (${describeError(err)})`,
     );
   }
+}
+
+// ---- certificates by SNI: custom files and ACME ----------------------------
+
+/** What the certificate store needs from the router. */
+export interface ServiceLookup {
+  serviceForHost(host: string): Service | null;
+  readonly services: ReadonlyMap<string, Service>;
+}
+
+/**
+ * Chooses the certificate for each TLS handshake by SNI: a service's custom
+ * certificate, or an ACME certificate for a host the service is deployed
+ * with (cached, or issued during the handshake). Owns the ACME managers (one
+ * per cache path and directory) and the HTTP-01 challenge answers.
+ */
+export class CertificateStore {
+  readonly challenges = new Http01Challenges();
+  private readonly managers = new Map<string, AcmeManager>();
+  private settings: AcmeSettings = {};
+  private defaultCachePath = join(tmpdir(), 'wharf-proxy-certs');
+  /** Called when an ACME certificate appears (the server refreshes its no-SNI default). */
+  onCertificate: (() => void) | null = null;
+
+  constructor(
+    private readonly lookup: ServiceLookup,
+    private readonly logger: Logger,
+  ) {}
+
+  configure(settings: AcmeSettings & { cachePath?: string | null }): void {
+    const { cachePath, ...rest } = settings;
+    this.settings = rest;
+    if (cachePath) this.defaultCachePath = cachePath;
+  }
+
+  /** tls.Server's SNICallback: never throws; a missing certificate fails the handshake. */
+  readonly sniCallback = (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void): void => {
+    try {
+      const name = normalizeServerName(servername);
+      const service = this.lookup.serviceForHost(name);
+      if (service === null || !service.options.tlsEnabled) {
+        cb(new Error(`no TLS service for ${name}`));
+        return;
+      }
+      if (service.secureContext !== null) {
+        cb(null, service.secureContext);
+        return;
+      }
+      if (!isAcmeService(service) || !service.options.hosts.includes(name)) {
+        cb(new Error(`no certificate for ${name}`));
+        return;
+      }
+      const manager = this.managerFor(service);
+      const cached = manager.cached(name);
+      if (cached !== null) {
+        cb(null, cached.context);
+        return;
+      }
+      manager.obtain(name).then(
+        (entry) => cb(null, entry.context),
+        (err: Error) => cb(err),
+      );
+    } catch (err) {
+      this.logger.error('Could not choose a TLS certificate', {
+        host: servername,
+        error: describeError(err),
+      });
+      cb(err instanceof Error ? err : new Error(String(err)));
+    }
+  };
+
+  /** The HTTP-01 key authorization for a plain-HTTP request, or null to route it as usual. */
+  challengeAnswer(host: string, path: string): string | null {
+    return this.challenges.answer(host, path);
+  }
+
+  /** The ACME certificate of a service's first host, if one is held (for clients without SNI). */
+  defaultFor(service: Service): LoadedCertificate | null {
+    if (!isAcmeService(service) || service.options.hosts.length === 0) return null;
+    const entry = this.managerFor(service).cached(service.options.hosts[0]!);
+    return entry === null ? null : { context: entry.context, cert: entry.cert, key: entry.key };
+  }
+
+  /** After a routing change: stop renewing hosts that are no longer deployed with ACME. */
+  sync(): void {
+    const keep = new Map<string, Set<string>>();
+    for (const service of this.lookup.services.values()) {
+      if (!isAcmeService(service)) continue;
+      const key = this.scopeOf(service).cacheDir;
+      let hosts = keep.get(key);
+      if (hosts === undefined) keep.set(key, (hosts = new Set()));
+      for (const h of service.options.hosts) hosts.add(h);
+    }
+    for (const [key, manager] of this.managers) manager.retain(keep.get(key) ?? new Set());
+  }
+
+  close(): void {
+    for (const m of this.managers.values()) m.close();
+    this.managers.clear();
+  }
+
+  private scopeOf(service: Service): AcmeScope {
+    const o = service.options;
+    const cachePath = o.acmeCachePath !== '' ? o.acmeCachePath : this.defaultCachePath;
+    return { cacheDir: scopedCacheDir(cachePath, o.acmeDirectory), directory: o.acmeDirectory };
+  }
+
+  private managerFor(service: Service): AcmeManager {
+    const scope = this.scopeOf(service);
+    let manager = this.managers.get(scope.cacheDir);
+    if (manager === undefined) {
+      manager = new AcmeManager(
+        scope,
+        this.settings,
+        this.logger,
+        this.challenges,
+        (host) => {
+          const s = this.lookup.serviceForHost(host);
+          return (
+            s !== null &&
+            isAcmeService(s) &&
+            s.options.hosts.includes(host) &&
+            this.scopeOf(s).cacheDir === scope.cacheDir
+          );
+        },
+        () => this.onCertificate?.(),
+      );
+      this.managers.set(scope.cacheDir, manager);
+    }
+    return manager;
+  }
+}
+
+/** A TLS service without a custom certificate: its certificates come from ACME. */
+export function isAcmeService(service: Service): boolean {
+  return service.options.tlsEnabled && service.options.tlsCertificatePath === '';
+}
+
+function normalizeServerName(name: string): string {
+  const lower = name.toLowerCase();
+  return lower.endsWith('.') ? lower.slice(0, -1) : lower;
 }

@@ -84,10 +84,9 @@ test('deploy flags map to kamal-proxy defaults and validation', () => {
       .forwardHeaders,
     true,
   );
-  assert.throws(
-    () => parse(['--target=a:1', '--tls', '--host=x.com']),
-    /automatic TLS certificates \(ACME\) are not supported by wharf-proxy yet/,
-  );
+  const acme = parse(['--target=a:1', '--tls', '--host=x.com']);
+  assert.equal(acme.serviceOptions.tlsEnabled, true, 'ACME TLS without a certificate is accepted');
+  assert.equal(acme.serviceOptions.acmeDirectory, '', "ACME directory defaults to Let's Encrypt production");
   // Kamal's own invocation.
   const kamal = parse([
     '--target=172.1.0.2:80',

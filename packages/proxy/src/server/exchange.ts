@@ -227,6 +227,14 @@ export class Exchange implements InflightRequest {
     this.path = q === -1 ? url : url.slice(0, q);
     this.query = q === -1 ? '' : url.slice(q + 1);
 
+    if (
+      !this.tls &&
+      this.path.charCodeAt(1) === 46 /* . */ &&
+      this.path.startsWith('/.well-known/acme-challenge/')
+    ) {
+      const answer = this.ctx.router.certificates.challengeAnswer(host, this.path);
+      if (answer !== null) return this.respondChallenge(answer);
+    }
     const binding = this.ctx.router.route(host, this.path);
     if (binding === null) return this.respondError(404, '');
     this.binding = binding;
@@ -638,6 +646,16 @@ export class Exchange implements InflightRequest {
     if (this.http2) res.writeHead(301, { location });
     else res.writeHead(301, { location, connection: 'close', 'content-length': '0' });
     res.end();
+    this.finish();
+  }
+
+  /** An ACME HTTP-01 key authorization (RFC 8555 §8.3), answered before routing. */
+  private respondChallenge(keyAuthorization: string): void {
+    this.status = 200;
+    this.respContentType = 'application/octet-stream';
+    this.bytes = Buffer.byteLength(keyAuthorization);
+    this.res.writeHead(200, { 'content-type': this.respContentType, 'content-length': String(this.bytes) });
+    this.res.end(keyAuthorization);
     this.finish();
   }
 

@@ -19,6 +19,8 @@ import { Exchange, type AnyRequest, type AnyResponse } from './exchange.js';
 import { handleUpgrade } from './websocket.js';
 import type { ProxyContext } from './context.js';
 import { clientAddress } from './context.js';
+import type { AcmeSettings } from '../tls.js';
+import { join } from 'node:path';
 
 export interface ProxyLimits {
   /** Time allowed to receive a request's headers (slowloris guard). */
@@ -66,6 +68,8 @@ export interface ProxyServerOptions {
   limits?: Partial<ProxyLimits>;
   /** How long close() waits for in-flight requests; default 10 s. */
   shutdownTimeoutMs?: number;
+  /** ACME client settings (extra trusted CA, renewal window, retry backoff); kamal-proxy's defaults otherwise. */
+  acme?: AcmeSettings;
 }
 
 export interface ProxyServerHandle {
@@ -92,6 +96,10 @@ export async function startProxyServer(options: ProxyServerOptions = {}): Promis
   const configDir = options.configDir === undefined ? defaultConfigDir() : options.configDir;
   const statePath = configDir === null ? null : statePathIn(configDir);
   const router = new Router(logger, statePath);
+  router.certificates.configure({
+    cachePath: configDir === null ? null : join(configDir, 'certs'),
+    ...options.acme,
+  });
   const metricsPortOption = options.metricsPort ?? null;
   const metrics = metricsPortOption === null ? null : new Metrics();
   const ctx: ProxyContext = {
@@ -173,11 +181,7 @@ export async function startProxyServer(options: ProxyServerOptions = {}): Promis
         maxSessionMemory: 10,
         settings: { maxConcurrentStreams: 250, maxHeaderListSize: limits.maxHeaderSize },
         maxHeaderListPairs: 256,
-        SNICallback: (servername, cb) => {
-          const context = router.secureContextFor(servername);
-          if (context === null) cb(new Error(`no certificate for ${servername}`));
-          else cb(null, context);
-        },
+        SNICallback: router.certificates.sniCallback,
       } as http2.SecureServerOptions,
       onRequest(true) as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
     );

@@ -1,0 +1,59 @@
+// One certificate order, start to finish (RFC 8555 §7.4): new order, answer
+// each pending authorization with HTTP-01, wait for validation, finalize
+// with a CSR, download the chain.
+import type { KeyObject } from 'node:crypto';
+import { AcmeError, type AcmeClient, type AcmeOrder } from './client.js';
+import type { Http01Challenges } from './challenges.js';
+import { createCsr } from './csr.js';
+
+/** Returns the PEM chain (leaf first) for `names`, whose key is `certificateKey`. */
+export async function orderCertificate(
+  client: AcmeClient,
+  names: readonly string[],
+  certificateKey: KeyObject,
+  challenges: Http01Challenges,
+  deadline: number,
+): Promise<string> {
+  const { url, order } = await client.newOrder(names);
+  const published: string[] = [];
+  try {
+    let current: AcmeOrder = order;
+    if (current.status === 'pending') {
+      for (const authzUrl of current.authorizations ?? []) {
+        const authz = await client.getAuthorization(authzUrl);
+        if (authz.status === 'valid') continue;
+        if (authz.status !== 'pending') {
+          throw new AcmeError(
+            `the ACME authorization for ${authz.identifier?.value ?? authzUrl} is ${authz.status}, not pending`,
+          );
+        }
+        const challenge = authz.challenges?.find((c) => c.type === 'http-01');
+        if (challenge === undefined) {
+          const offered = (authz.challenges ?? []).map((c) => c.type).join(', ') || 'none';
+          throw new AcmeError(
+            `no viable challenge for ${authz.identifier.value}: the server offered ${offered}, and wharf-proxy answers http-01 only`,
+          );
+        }
+        challenges.add(
+          challenge.token,
+          client.accountKey.keyAuthorization(challenge.token),
+          authz.identifier.value,
+        );
+        published.push(challenge.token);
+        await client.acceptChallenge(challenge.url);
+        await client.waitAuthorization(authzUrl, deadline);
+      }
+      current = await client.waitOrder(url, ['ready', 'valid'], deadline);
+    }
+    if (current.status === 'ready') {
+      current = await client.finalize(current.finalize, createCsr(certificateKey, names));
+    }
+    if (current.status !== 'valid') current = await client.waitOrder(url, ['valid'], deadline);
+    if (current.certificate === undefined) {
+      throw new AcmeError(`the ACME order ${url} is valid but names no certificate URL`);
+    }
+    return await client.downloadCertificate(current.certificate);
+  } finally {
+    for (const token of published) challenges.remove(token);
+  }
+}
