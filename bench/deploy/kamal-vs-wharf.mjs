@@ -1,0 +1,393 @@
+#!/usr/bin/env node
+// Real Kamal 2 and wharf deploying the same project to the same fleet, side by
+// side in one run, by hand only (never in CI).
+//
+//   bash bench/deploy/install-kamal.sh            # once: Debian gems + Kamal source
+//   npm run build                                 # wharf and wharf-proxy compiled
+//   node bench/deploy/kamal-vs-wharf.mjs [--runs 5] [--fleet kamalbench] [--port 5683]
+//       [--servers 10] [--scale-runs 3] [--readiness-delay 0] [--kamal DIR] [--keep]
+//
+// The project: a copy of examples/hello with two roles on the first 2 fleet
+// servers: web (proxied, health check /up every 1 s) and worker (not proxied:
+// the same image running a loop that exits on SIGTERM). Registry: the fleet's
+// registry under its in-fleet name (kamalbench-registry:5000) with a username
+// and password from .kamal/secrets, so both tools log in on the servers as they
+// would with a real registry (a `localhost:` registry would make Kamal open its
+// own SSH port forward, which clashes with the fleet's forward). Proxy: both
+// tools run `proxy.run` = <registry>/basecamp/kamal-proxy:v0.9.2, which this
+// bench pushes as wharf-proxy's image (it speaks kamal-proxy's CLI); there is
+// no basecamp/kamal-proxy image offline. readiness_delay is 0 by default
+// (Kamal's 7 s sleep for a worker without a Docker health check is the same
+// for both tools and would only dilute the comparison; --readiness-delay 7 for
+// the stock behaviour). Host keys: both read the fleet's known_hosts through
+// an ssh config file (ssh.config), StrictHostKeyChecking yes.
+//
+// "Image already built": one image (labelled service=hello) is built once and
+// for every run a new commit is made and the same image is pushed under that
+// commit's SHA, which both tools take as the version; each tool then runs
+// `deploy --skip-push` (pull, proxy, stale containers, boot, prune), so only
+// the rollout is compared. Runs alternate (wharf first on even runs, Kamal
+// first on odd ones), each deploying a new version over the other tool's
+// (which also checks that each takes over the other's containers).
+//
+// Before the timed runs: a warm-up deploy by each tool (boots the proxy, pulls
+// the image), then one counting deploy each with -v, whose output gives
+// Kamal's SSH commands ("Running … on <host>" lines plus uploads) and wharf's
+// (`$ [host]` lines; its summary's round-trip count is printed beside).
+//
+// wharf's overhead = wall time − the unavoidable, taken from the --json event
+// stream of each timed run: per host, the time from a `docker pull`, a
+// `docker run` and a `kamal-proxy deploy` command (the health-checked swap)
+// to the next event on that host (a command's end is not an event, so
+// this includes wharf's reaction time after it, a few ms); the host whose sum
+// is largest counts. Stopping the old containers is shown beside it.
+//
+// With --servers N (> 2) the fleet has N servers and wharf alone also deploys
+// the same project to all N (both roles on every server), for the N/2 ratio.
+//
+// Kamal runs from its mirrored source on Debian bookworm's gems, which are
+// older than its gemspec wants; bench/deploy/kamal-shim/kamal_shim.rb (loaded
+// with -rkamal_shim) adds only the APIs it misses, as the newer gems do:
+//   1. active_support/broadcast_logger (activesupport 7.1+; Debian has 6.1):
+//      a fallback class, used only for `output:` loggers, which this config has not.
+//   2. Zeitwerk::Loader#eager_load_namespace (zeitwerk 2.6.2+; Debian 2.6.1):
+//      loads the files under Kamal::Cli, as kamal.rb asks.
+//   3. Dotenv.parse and the 3.x substitution call signature (dotenv 3.x;
+//      Debian 2.4): reads .kamal/secrets into a hash.
+//   4. Concurrent::Semaphore#acquire with a block (concurrent-ruby 1.2+;
+//      Debian 1.1.6): Kamal's max_concurrent_starts wraps each SSH connect in it.
+// sshkit 1.21 (Kamal wants >= 1.23) and net-ssh 7.0 (wants 7.3) needed none.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const wharfBin = join(root, 'packages/wharf/dist/src/bin.js');
+const shimDir = join(here, 'kamal-shim');
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '5' },
+    fleet: { type: 'string', default: 'kamalbench' },
+    port: { type: 'string', default: '5683' },
+    servers: { type: 'string', default: '2' },
+    'scale-runs': { type: 'string', default: '3' },
+    'readiness-delay': { type: 'string', default: '0' },
+    kamal: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const runs = Number(values.runs);
+const serverCount = Math.max(2, Number(values.servers));
+
+function log(line) {
+  process.stderr.write(`${line}\n`);
+}
+
+function run(cmd, args, options = {}) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, ...options });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0) {
+    const out = `${r.stdout ?? ''}\n${r.stderr ?? ''}`.trim().split('\n').slice(-25).join('\n');
+    throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}):\n${out}`);
+  }
+  return { ...r, wall };
+}
+
+// Kamal's source (installed by install-kamal.sh, which is idempotent).
+const kamalDir =
+  values.kamal ??
+  run('bash', [join(here, 'install-kamal.sh')], { stdio: ['ignore', 'pipe', 'inherit'] }).stdout.trim();
+const kamalArgs = ['-I', shimDir, '-rkamal_shim', '-I', join(kamalDir, 'lib'), join(kamalDir, 'bin/kamal')];
+
+const fleet = JSON.parse(
+  run(process.execPath, [
+    wharfBin,
+    'fleet',
+    'up',
+    '--name',
+    values.fleet,
+    '--servers',
+    String(serverCount),
+    '--registry-port',
+    values.port,
+    '--json',
+  ]).stdout,
+);
+if (fleet.servers.length < serverCount)
+  throw new Error(
+    `fleet ${values.fleet} has ${fleet.servers.length} servers; run \`wharf fleet down --name ${values.fleet}\` first`,
+  );
+const registryHost = `localhost:${values.port}`;
+const registryInternal = fleet.registry_internal ?? `${values.fleet}-registry:5000`;
+const env = { ...process.env, DOCKER_HOST: fleet.docker_host };
+delete env.VERBOSE;
+const docker = (...args) => run('docker', args, { env });
+
+const work = mkdtempSync(join(tmpdir(), 'wharf-kamal-bench-'));
+const gitId = ['-c', 'user.email=bench@wharf.invalid', '-c', 'user.name=bench'];
+// Not a substring of anything in the commands, so redaction does not garble the logs.
+const registryPassword = 'pw-4f1c9a7e2d';
+const workerCmd = `node -e 'process.on("SIGTERM",()=>process.exit(0));setInterval(()=>{},1e6)'`;
+
+function project(name, hosts) {
+  const dir = join(work, name);
+  mkdirSync(dir);
+  cpSync(join(root, 'examples/hello'), dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'ssh_config'),
+    `Host *\n  UserKnownHostsFile ${fleet.known_hosts}\n  StrictHostKeyChecking yes\n`,
+  );
+  mkdirSync(join(dir, '.kamal'), { recursive: true });
+  writeFileSync(join(dir, '.kamal/secrets'), `KAMAL_REGISTRY_PASSWORD=${registryPassword}\n`);
+  const list = hosts.map((h) => `      - ${h}\n`).join('');
+  writeFileSync(
+    join(dir, 'config/deploy.yml'),
+    `# Written by bench/deploy/kamal-vs-wharf.mjs: read by Kamal 2 and by wharf alike.
+service: hello
+image: hello
+servers:
+  web:
+    hosts:
+${list}  worker:
+    hosts:
+${list}    cmd: ${JSON.stringify(workerCmd)}
+proxy:
+  app_port: 3000
+  healthcheck:
+    path: /up
+    interval: 1
+  run:
+    registry: ${registryInternal}
+    repository: basecamp/kamal-proxy
+    version: v0.9.2
+registry:
+  server: ${registryInternal}
+  username: bench
+  password:
+    - KAMAL_REGISTRY_PASSWORD
+builder:
+  arch: amd64
+ssh:
+  user: ${fleet.servers[0].user}
+  keys:
+    - ${fleet.ssh_key}
+  config: ${join(dir, 'ssh_config')}
+readiness_delay: ${Number(values['readiness-delay'])}
+env:
+  clear:
+    GREETING: hello
+`,
+  );
+  const git = (...a) => execFileSync('git', a, { cwd: dir, encoding: 'utf8' });
+  git('init', '-q', '-b', 'main');
+  git('add', '-A');
+  git(...gitId, 'commit', '-q', '-m', 'bench');
+  return {
+    dir,
+    /** A new commit, its image pushed: the next deploy's version. */
+    next() {
+      git(...gitId, 'commit', '-q', '--allow-empty', '-m', 'next');
+      const sha = git('rev-parse', 'HEAD').trim();
+      docker('tag', `${registryHost}/hello:bench-base`, `${registryHost}/hello:${sha}`);
+      docker('push', '-q', `${registryHost}/hello:${sha}`);
+      docker('rmi', `${registryHost}/hello:${sha}`);
+      return sha;
+    },
+  };
+}
+
+// Images: the app once, and wharf-proxy under kamal-proxy's name.
+log('Building the app image and the proxy image…');
+const hello = project('build', []);
+docker('build', '-q', '--label', 'service=hello', '-t', `${registryHost}/hello:bench-base`, hello.dir);
+const proxyImage = `${registryHost}/basecamp/kamal-proxy:v0.9.2`;
+run(
+  process.execPath,
+  [
+    join(root, 'packages/proxy/scripts/image-context.mjs'),
+    '--build',
+    proxyImage,
+    '--base',
+    fleet.base_images?.node ?? 'wharf/node:bookworm',
+  ],
+  { env },
+);
+docker('push', '-q', proxyImage);
+
+function wharf(dir, extra = []) {
+  return run(process.execPath, [wharfBin, 'deploy', '--skip-push', ...extra], { cwd: dir, env });
+}
+function kamal(dir, extra = []) {
+  return run('ruby', [...kamalArgs, 'deploy', '--skip-push', ...extra], { cwd: dir, env });
+}
+
+/** Kamal's SSH commands in a -v log: each command logs "Running … on <host>" once; each upload "Uploading … 100.0%". */
+function countKamal(output, hosts) {
+  const lines = output.split('\n');
+  const onHost = (l) => hosts.some((h) => l.endsWith(` on ${h}`));
+  return {
+    commands: lines.filter((l) => /\] Running /.test(l) && onHost(l)).length,
+    uploads: lines.filter((l) => /INFO Uploading .* 100\.0%/.test(l)).length,
+  };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const UNAVOIDABLE = [
+  ['pull', /(^|\s)docker (image )?pull /],
+  ['container start', /(^|\s)docker run /],
+  ['health-checked swap', /kamal-proxy deploy /],
+];
+const STOP = /xargs docker stop|docker (container )?stop /;
+
+/** Per-host command timeline from wharf's --json events: each command lasts until the host's next event. */
+function breakdown(events, wall) {
+  const byHost = new Map();
+  for (const e of events) {
+    if (!e.host) continue;
+    if (!byHost.has(e.host)) byHost.set(e.host, []);
+    byHost.get(e.host).push(e);
+  }
+  let worst;
+  for (const [host, list] of byHost) {
+    const sums = { pull: 0, 'container start': 0, 'health-checked swap': 0, 'old container stop': 0 };
+    list.forEach((e, i) => {
+      if (e.event !== 'command') return;
+      const next = list.slice(i + 1).find((n) => n.t >= e.t);
+      const seconds = (next?.t ?? e.t) - e.t;
+      const kind = UNAVOIDABLE.find(([, re]) => re.test(e.command));
+      if (kind) sums[kind[0]] += seconds;
+      else if (STOP.test(e.command)) sums['old container stop'] += seconds;
+    });
+    const unavoidable = sums.pull + sums['container start'] + sums['health-checked swap'];
+    if (!worst || unavoidable > worst.unavoidable) worst = { host, unavoidable, sums };
+  }
+  return { ...worst, overhead: wall - worst.unavoidable };
+}
+
+function wharfRun(p) {
+  p.next();
+  const load = loadavg()[0];
+  const r = wharf(p.dir, ['--json']);
+  const events = r.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
+  const summary = events.find((e) => e.event === 'summary') ?? {};
+  return { wall: r.wall, load, summary, ...breakdown(events, r.wall) };
+}
+function kamalRun(p) {
+  p.next();
+  const load = loadavg()[0];
+  const r = kamal(p.dir);
+  return { wall: r.wall, load };
+}
+
+const hosts2 = fleet.servers.slice(0, 2).map((s) => s.address);
+const p2 = project('two', hosts2);
+
+log(`Warm-up: Kamal and wharf deploy once each to ${hosts2.join(', ')}…`);
+p2.next();
+kamal(p2.dir);
+p2.next();
+wharf(p2.dir);
+
+log('Counting SSH commands (one -v deploy each)…');
+p2.next();
+const kv = kamal(p2.dir, ['-v']);
+const kamalCount = countKamal(`${kv.stdout}\n${kv.stderr}`, hosts2);
+p2.next();
+const wv = wharf(p2.dir, ['-v']);
+const wharfCommands = `${wv.stdout}\n${wv.stderr}`.split('\n').filter((l) => /^\s+\$ \[/.test(l)).length;
+const wharfRoundTrips = Number(/(\d+) SSH round trips/.exec(`${wv.stdout}\n${wv.stderr}`)?.[1] ?? NaN);
+
+const rows = { kamal: [], wharf: [] };
+for (let i = 0; i < runs; i++) {
+  const order = i % 2 === 0 ? ['wharf', 'kamal'] : ['kamal', 'wharf'];
+  for (const tool of order) {
+    const r = tool === 'wharf' ? wharfRun(p2) : kamalRun(p2);
+    rows[tool].push(r);
+    log(
+      `  run ${i + 1} ${tool.padEnd(5)} ${r.wall.toFixed(2)} s  (load ${r.load.toFixed(2)})${
+        tool === 'wharf'
+          ? `  phases: ${(r.summary.phases ?? []).map((ph) => `${ph.name.toLowerCase()} ${ph.seconds.toFixed(2)}`).join(', ')}; ${r.summary.roundTrips} round trips; overhead ${r.overhead.toFixed(2)} s`
+          : ''
+      }`,
+    );
+  }
+}
+
+const kMed = median(rows.kamal.map((r) => r.wall));
+const wMed = median(rows.wharf.map((r) => r.wall));
+const f = (x) => x.toFixed(2);
+const out = [];
+out.push(
+  `Kamal ${run('ruby', [...kamalArgs, 'version'], { env }).stdout.trim()} vs wharf, ${hosts2.length} servers, web (proxied) + worker, image already built (deploy --skip-push), ${runs} alternating runs each`,
+);
+out.push(
+  `  Kamal: median ${f(kMed)} s  (runs ${rows.kamal.map((r) => f(r.wall)).join(', ')}; load ${rows.kamal.map((r) => f(r.load)).join(', ')})`,
+);
+out.push(
+  `  wharf: median ${f(wMed)} s  (runs ${rows.wharf.map((r) => f(r.wall)).join(', ')}; load ${rows.wharf.map((r) => f(r.load)).join(', ')})`,
+);
+out.push(`  ratio wharf/Kamal: ${f(wMed / kMed)}x (target <= 0.50x)`);
+out.push(
+  `  SSH commands per deploy: Kamal ${kamalCount.commands + kamalCount.uploads} (${kamalCount.commands} commands + ${kamalCount.uploads} uploads); wharf ${wharfCommands} commands (summary: ${wharfRoundTrips} round trips)`,
+);
+const med = (key) => median(rows.wharf.map((r) => r[key]));
+const medSum = (key) => median(rows.wharf.map((r) => r.sums[key]));
+out.push(
+  `  wharf overhead (wall − pull − container start − health-checked swap, busiest host): median ${f(med('overhead'))} s (target < 1 s)`,
+);
+out.push(
+  `    unavoidable: pull ${f(medSum('pull'))} s, container start ${f(medSum('container start'))} s, health-checked swap ${f(medSum('health-checked swap'))} s; old container stop ${f(medSum('old container stop'))} s (counted as overhead)`,
+);
+const phaseNames = rows.wharf[0]?.summary.phases?.map((p) => p.name) ?? [];
+out.push(
+  `    wharf phases (median): ${phaseNames
+    .map(
+      (n) =>
+        `${n.toLowerCase()} ${f(median(rows.wharf.map((r) => r.summary.phases.find((p) => p.name === n)?.seconds ?? 0)))}`,
+    )
+    .join(
+      ', ',
+    )}; in-process ${f(median(rows.wharf.map((r) => r.summary.seconds ?? 0)))} s of ${f(wMed)} s wall`,
+);
+
+if (serverCount > 2) {
+  const all = fleet.servers.map((s) => s.address);
+  const pN = project('all', all);
+  log(
+    `Scale: wharf to all ${all.length} servers (warm-up, then ${values['scale-runs']} runs each, alternating with 2)…`,
+  );
+  pN.next();
+  wharf(pN.dir);
+  const small = [];
+  const large = [];
+  for (let i = 0; i < Number(values['scale-runs']); i++) {
+    small.push(wharfRun(p2));
+    large.push(wharfRun(pN));
+    log(
+      `  run ${i + 1}: 2 servers ${f(small.at(-1).wall)} s, ${all.length} servers ${f(large.at(-1).wall)} s (load ${f(large.at(-1).load)})`,
+    );
+  }
+  const s = median(small.map((r) => r.wall));
+  const l = median(large.map((r) => r.wall));
+  out.push(
+    `wharf scale: 2 servers ${f(s)} s, ${all.length} servers ${f(l)} s (${median(large.map((r) => r.summary.roundTrips))} round trips); ratio ${all.length}/2: ${f(l / s)}x (target < 1.5x)`,
+  );
+}
+
+console.log(out.join('\n'));
+if (!values.keep) rmSync(work, { recursive: true, force: true });
+else log(`kept ${work}`);
