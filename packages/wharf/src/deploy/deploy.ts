@@ -5,6 +5,8 @@
  * post-deploy hook with the runtime. Each phase is timed for the summary.
  */
 import { AppCommands } from '../commands/app.js';
+import { docker, filterArgs } from '../commands/base.js';
+import { proxyExec } from '../commands/proxy.js';
 import type { Context } from '../runtime/context.js';
 import { UserError } from '../util/errors.js';
 import { bootApp } from './app-boot.js';
@@ -13,7 +15,8 @@ import { runConfiguredHook } from './hook-env.js';
 import { withLock, type LockWait } from './lock.js';
 import { pruneAll } from './prune.js';
 import { bootProxy } from './proxy.js';
-import { Remote } from './remote.js';
+import { requireReachableRegistry } from './registry-reach.js';
+import { connectionDrop, Remote } from './remote.js';
 
 export interface DeployOptions {
   skipPush?: boolean;
@@ -40,6 +43,45 @@ async function phase<T>(ctx: Context, name: string, fn: () => Promise<T>): Promi
   }
 }
 
+/**
+ * `kamal-proxy list` (a table, possibly coloured) -> the container id the
+ * proxy routes `service` to, or undefined when it has no such service.
+ */
+export function proxyTargetId(listOutput: string, service: string): string | undefined {
+  for (const line of listOutput.replace(/\x1b\[[0-9;]*m/g, '').split('\n')) {
+    const cells = line.trim().split(/\s+/);
+    if (cells[0] !== service) continue;
+    const target = cells.find((c) => /^[0-9a-f]{6,64}:\d+$/.test(c));
+    if (target) return target.split(':')[0];
+  }
+  return undefined;
+}
+
+/**
+ * Which running containers (`<id> <name>` lines) are stale: every one but the
+ * version to keep. That is the container wharf-proxy routes to when it routes
+ * to one of them (after an interrupted deploy the proxy may already serve a
+ * version the `latest` tag does not know yet: stopping it would take the
+ * service down), else Kamal's current version.
+ */
+export function staleContainers(
+  running: string,
+  prefix: string,
+  current: string,
+  servingId: string | undefined,
+): string[] {
+  const rows = running
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((r): r is [string, string] => r.length === 2 && r[1]!.startsWith(`${prefix}-`))
+    .map(([id, name]) => ({ id, version: name.slice(prefix.length + 1) }));
+  const serving = servingId
+    ? rows.find((r) => r.id.startsWith(servingId) || servingId.startsWith(r.id))
+    : undefined;
+  const keep = serving ? serving.version : current.trim();
+  return rows.map((r) => r.version).filter((v) => v !== keep);
+}
+
 /** Stops running containers of other versions than the current one (Kamal's stale_containers --stop). */
 export async function stopStaleContainers(ctx: Context, remote: Remote): Promise<void> {
   const config = await ctx.config();
@@ -47,14 +89,29 @@ export async function stopStaleContainers(ctx: Context, remote: Remote): Promise
   await remote.onHosts(selection.appHosts, async (host) => {
     for (const r of selection.rolesOn(host)) {
       const app = new AppCommands(config, { role: r.name, host });
-      const script = `current=$(${app.currentRunningVersion().join(' ')}); for v in $(${app.listVersions().join(' ')}); do [ "$v" = "$current" ] || echo "$v"; done`;
-      const stale = (
-        await remote.run(host, script, `find stale ${r.name} containers`, { allowFailure: true })
-      ).stdout
+      const prefix = r.containerPrefix();
+      // One round trip: Kamal's current version, the proxy's target, the running containers.
+      const script = [
+        `echo "current=$(${app.currentRunningVersion().join(' ')})"`,
+        ...(r.runningProxy ? [`${proxyExec('list').join(' ')} 2>/dev/null | sed 's/^/proxy=/'`] : []),
+        docker('ps', ...filterArgs(app.containerFilters()), '--format', "'{{.ID}} {{.Names}}'").join(' '),
+      ].join('; ');
+      const out = (await remote.run(host, script, `find stale ${r.name} containers`, { allowFailure: true }))
+        .stdout;
+      const current = /^current=(.*)$/m.exec(out)?.[1] ?? '';
+      const servingId = proxyTargetId(
+        out
+          .split('\n')
+          .filter((l) => l.startsWith('proxy='))
+          .map((l) => l.slice('proxy='.length))
+          .join('\n'),
+        prefix,
+      );
+      const running = out
         .split('\n')
-        .map((l) => l.trim())
-        .filter(Boolean);
-      for (const version of stale) {
+        .filter((l) => !/^(current|proxy)=/.test(l))
+        .join('\n');
+      for (const version of staleContainers(running, prefix, current, servingId)) {
         ctx.reporter.info(`  Stopping stale container ${app.containerName(version)} on ${host}`);
         await remote.run(host, app.stop({ version }), `stop stale container ${app.containerName(version)}`, {
           allowFailure: true,
@@ -62,6 +119,20 @@ export async function stopStaleContainers(ctx: Context, remote: Remote): Promise
       }
     }
   });
+}
+
+/**
+ * A deploy that lost its SSH connection to a host says so in one sentence,
+ * whatever step it was in (instead of, say, "never became healthy").
+ */
+export function explainDeployFailure(error: unknown, command = 'deploy'): unknown {
+  const drop = connectionDrop(error);
+  if (!drop) return error;
+  const step = drop.step ? ` during ${drop.step}` : '';
+  return new UserError(
+    `The SSH connection to ${drop.host} dropped${step}, so wharf ran nothing more on ${drop.host} and the version wharf-proxy serves there keeps serving; check that ${drop.host} is reachable over SSH and run \`wharf ${command}\` again.`,
+    { cause: error },
+  );
 }
 
 export async function deploy(ctx: Context, options: DeployOptions = {}): Promise<DeploySummary> {
@@ -79,7 +150,10 @@ export async function deploy(ctx: Context, options: DeployOptions = {}): Promise
     await phase(ctx, 'Connect', () => remote.pool.connect(selection.hosts, 'connect'));
     if (!options.skipPush)
       await phase(ctx, 'Build and push', () => buildPush(ctx, { noCache: options.noCache }));
-    await phase(ctx, 'Pull', () => pullImage(ctx, remote, hosts));
+    await phase(ctx, 'Pull', async () => {
+      await requireReachableRegistry(ctx);
+      await pullImage(ctx, remote, hosts);
+    });
     await withLock(ctx, remote, options.lockWait ?? {}, async () => {
       await runConfiguredHook(ctx, 'pre-deploy');
       if (!options.redeploy) await phase(ctx, 'Proxy', () => bootProxy(ctx, remote));
@@ -97,6 +171,8 @@ export async function deploy(ctx: Context, options: DeployOptions = {}): Promise
       phases: ctx.reporter.phaseTimings(),
       roundTrips: Object.values(stats).reduce((n, s) => n + s.roundTrips, 0),
     };
+  } catch (error) {
+    throw explainDeployFailure(error, options.redeploy ? 'redeploy' : 'deploy');
   } finally {
     await ctx.close();
   }
@@ -139,6 +215,8 @@ export async function rollback(ctx: Context, lockWait: LockWait = {}): Promise<D
       phases: ctx.reporter.phaseTimings(),
       roundTrips: 0,
     };
+  } catch (error) {
+    throw explainDeployFailure(error, 'rollback');
   } finally {
     await ctx.close();
   }

@@ -79,7 +79,8 @@ export async function acquireLock(
 export async function releaseLock(ctx: Context, remote: Remote): Promise<void> {
   const config = await ctx.config();
   const host = await lockHost(ctx);
-  await remote.run(host, new LockCommands(config).release(), 'release the deploy lock');
+  // Safe whatever a dropped connection left behind, so it reconnects to the lock host if need be.
+  await remote.run(host, new LockCommands(config).release(), 'release the deploy lock', { afterDrop: true });
   ctx.holdingLock = false;
 }
 

@@ -5,6 +5,7 @@
  */
 import { commandLine, type Command, type EnvCommand } from '../commands/base.js';
 import type { Context } from '../runtime/context.js';
+import { SshError } from '../ssh/errors.js';
 import type { ExecResult, SshPool } from '../ssh/index.js';
 import { firstLine, UserError } from '../util/errors.js';
 
@@ -16,6 +17,20 @@ export interface RunOptions {
   allowFailure?: boolean;
   onStdout?: (chunk: Buffer) => void;
   onStderr?: (chunk: Buffer) => void;
+  /**
+   * Run even on a host whose connection dropped earlier in this command
+   * (reconnecting). Only for steps that are safe whatever state the host was
+   * left in, such as releasing the deploy lock.
+   */
+  afterDrop?: boolean;
+}
+
+/** The SSH connection drop somewhere in `error`'s cause chain, if that is what went wrong. */
+export function connectionDrop(error: unknown): SshError | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+    if (e instanceof SshError && e.kind === 'dropped') return e;
+  }
+  return undefined;
 }
 
 /** A remote step that failed on one host. */
@@ -47,10 +62,35 @@ export function failureDetail(result: ExecResult): string {
 }
 
 export class Remote {
+  /**
+   * Hosts whose SSH connection dropped while a command ran there. What that
+   * command did is unknown (a handoff to wharf-proxy may still complete on the
+   * server), so wharf runs nothing more on such a host for the rest of this
+   * command: acting on a stale picture (stopping the "new" container after the
+   * proxy switched to it) could take the service down.
+   */
+  private readonly dropped = new Map<string, SshError>();
+
   constructor(
     readonly ctx: Context,
     readonly pool: SshPool,
   ) {}
+
+  /** The drop that put `host` off limits, if any. */
+  droppedOn(host: string): SshError | undefined {
+    return this.dropped.get(host);
+  }
+
+  private guard(host: string, afterDrop: boolean | undefined): void {
+    const drop = this.dropped.get(host);
+    if (drop && !afterDrop) throw drop;
+  }
+
+  private noteDrop(host: string, error: unknown): never {
+    if (error instanceof SshError && error.kind === 'dropped' && !this.dropped.has(host))
+      this.dropped.set(host, error);
+    throw error;
+  }
 
   static async of(ctx: Context): Promise<Remote> {
     return new Remote(ctx, await ctx.pool());
@@ -72,14 +112,17 @@ export class Remote {
       ...(typeof command === 'object' && !Array.isArray(command) ? command.env : {}),
       ...options.env,
     };
-    const result = await this.pool.exec(host, text, {
-      step,
-      env: Object.keys(env).length > 0 ? env : undefined,
-      stdin: options.stdin,
-      timeoutMs: options.timeoutMs,
-      onStdout: options.onStdout,
-      onStderr: options.onStderr,
-    });
+    this.guard(host, options.afterDrop);
+    const result = await this.pool
+      .exec(host, text, {
+        step,
+        env: Object.keys(env).length > 0 ? env : undefined,
+        stdin: options.stdin,
+        timeoutMs: options.timeoutMs,
+        onStdout: options.onStdout,
+        onStderr: options.onStderr,
+      })
+      .catch((error: unknown) => this.noteDrop(host, error));
     if (result.code !== 0 && !options.allowFailure) {
       throw new StepError(host, step, result, this.ctx.redact(failureDetail(result)));
     }
@@ -92,7 +135,10 @@ export class Remote {
   }
 
   async upload(host: string, path: string, content: string, mode: number, step: string): Promise<void> {
-    await this.pool.upload(host, path, content, { mode, step });
+    this.guard(host, false);
+    await this.pool
+      .upload(host, path, content, { mode, step })
+      .catch((error: unknown) => this.noteDrop(host, error));
   }
 
   /**

@@ -41,6 +41,8 @@ export interface SshErrorContext {
 export class SshError extends UserError {
   readonly kind: SshFailureKind;
   readonly host: string;
+  /** What wharf was doing when it failed ("hand … to wharf-proxy"), when known. */
+  step: string | undefined;
   constructor(message: string, kind: SshFailureKind, host: string, cause?: unknown) {
     super(message, cause === undefined ? {} : { cause });
     this.name = 'SshError';
@@ -154,5 +156,7 @@ export function sshFailure(error: unknown, context: SshErrorContext): SshError {
     default:
       message = `SSH to ${at}${via} failed ${during}${running} (${detail.replace(/\.$/, '')}).`;
   }
-  return new SshError(message, kind, context.host, error);
+  const failure = new SshError(message, kind, context.host, error);
+  failure.step = step;
+  return failure;
 }
