@@ -2,6 +2,8 @@
 // authorizations and challenges, finalization and certificate download.
 // Every POST is a JWS signed with the account key (jws.ts).
 import { AccountKey } from './jws.js';
+import http from 'node:http';
+import https from 'node:https';
 import { httpRequest, type HttpResult } from './http.js';
 
 export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
@@ -85,6 +87,7 @@ export class AcmeClient {
   private accountUrl: string | null = null;
   private readonly timeoutMs: number;
   private readonly minPollMs: number;
+  private agent: http.Agent | null = null;
 
   constructor(private readonly options: AcmeClientOptions) {
     this.directoryUrl = options.directoryUrl === '' ? LETS_ENCRYPT_DIRECTORY : options.directoryUrl;
@@ -209,6 +212,12 @@ export class AcmeClient {
     return pem;
   }
 
+  /** Closes the kept-alive connections (call after each order; the next request reconnects). */
+  release(): void {
+    this.agent?.destroy();
+    this.agent = null;
+  }
+
   // ---- transport ----------------------------------------------------------
 
   private async nonce(): Promise<string> {
@@ -268,6 +277,7 @@ export class AcmeClient {
         headers: method === 'POST' ? { 'content-type': 'application/jose+json', accept } : {},
         body,
         ca: this.options.ca,
+        agent: this.agentFor(url),
         timeoutMs: this.timeoutMs,
         signal: this.options.signal,
       });
@@ -284,6 +294,12 @@ export class AcmeClient {
       );
     }
     return res;
+  }
+
+  private agentFor(url: string): http.Agent | undefined {
+    if (!url.startsWith('https:')) return undefined;
+    this.agent ??= new https.Agent({ keepAlive: true, maxSockets: 2 });
+    return this.agent;
   }
 
   private async pause(retryAfterMs: number | null, deadline: number, what: string): Promise<void> {

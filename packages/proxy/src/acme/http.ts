@@ -2,7 +2,7 @@
 // extra trusted roots when asked (a private CA), cancellable.
 import http from 'node:http';
 import https from 'node:https';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, type SecureContext } from 'node:tls';
 
 export interface HttpResult {
   status: number;
@@ -14,8 +14,10 @@ export interface HttpRequestOptions {
   method: 'GET' | 'HEAD' | 'POST';
   headers?: Record<string, string>;
   body?: string;
-  /** PEM certificates trusted in addition to Node's roots (and NODE_EXTRA_CA_CERTS). */
+  /** PEM roots trusted instead of Node's (a private CA); default Node's roots and NODE_EXTRA_CA_CERTS. */
   ca?: readonly (string | Buffer)[];
+  /** Keep-alive agent shared by one order's requests; default a new connection per request. */
+  agent?: http.Agent;
   timeoutMs: number;
   signal?: AbortSignal;
   maxBytes?: number;
@@ -36,19 +38,19 @@ export function httpRequest(url: string, options: HttpRequestOptions): Promise<H
       return;
     }
     const maxBytes = options.maxBytes ?? 1024 * 1024;
-    const requestOptions: https.RequestOptions = {
+    const requestOptions: https.RequestOptions & { secureContext?: SecureContext } = {
       method: options.method,
       headers: {
         'user-agent': 'wharf-proxy-acme',
         ...options.headers,
         ...(options.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(options.body)) }),
       },
-      agent: false,
+      agent: options.agent ?? false,
       timeout: options.timeoutMs,
       signal: options.signal,
     };
     if (secure && options.ca !== undefined && options.ca.length > 0) {
-      requestOptions.ca = [...rootCertificates, ...options.ca];
+      requestOptions.secureContext = trustContext(options.ca);
     }
     const req = (secure ? https : http).request(parsed, requestOptions, (res) => {
       const chunks: Buffer[] = [];
@@ -70,4 +72,15 @@ export function httpRequest(url: string, options: HttpRequestOptions): Promise<H
     req.on('error', reject);
     req.end(options.body);
   });
+}
+
+// One secure context per CA list (not one per connection).
+const contexts = new WeakMap<readonly (string | Buffer)[], SecureContext>();
+function trustContext(ca: readonly (string | Buffer)[]): SecureContext {
+  let context = contexts.get(ca);
+  if (context === undefined) {
+    context = createSecureContext({ ca: [...ca] });
+    contexts.set(ca, context);
+  }
+  return context;
 }

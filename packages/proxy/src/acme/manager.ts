@@ -15,7 +15,7 @@ import type { Http01Challenges } from './challenges.js';
 import { orderCertificate } from './order.js';
 
 export interface AcmeSettings {
-  /** PEM roots trusted for the ACME server in addition to Node's (a private CA). */
+  /** PEM roots trusted for the ACME server instead of Node's (a private CA); default Node's roots and NODE_EXTRA_CA_CERTS. */
   ca?: readonly (string | Buffer)[];
   /** Renew when less than this remains; default 30 days (autocert's RenewBefore). */
   renewBeforeMs?: number;
@@ -196,6 +196,9 @@ export class AcmeManager {
         });
       }
       throw err;
+    } finally {
+      // Close kept-alive connections once no other order uses them.
+      if (this.inflight.size <= 1) this.client?.release();
     }
   }
 

@@ -1,0 +1,353 @@
+// ACME end to end against a fake CA on loopback: the proxy registers,
+// orders, answers HTTP-01 on its HTTP port, finalizes with its own CSR and
+// serves the issued certificate by SNI; cache, host policy, failures, renewal.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { FakeAcme } from '../support/fake-acme.js';
+import { startBackend, type Backend } from '../support/backend.js';
+import { deployArgs, startTestProxy, type TestProxy } from '../support/proxy.js';
+import type { AcmeSettings } from '../../src/tls.js';
+import { scopedCacheDir } from '../../src/acme/cache.js';
+
+interface Handshake {
+  ok: boolean;
+  error: string;
+  authorized: boolean;
+  subject: string;
+  issuer: string;
+  altNames: string;
+  serial: string;
+  validTo: string;
+}
+
+/** A TLS handshake with SNI, trusting only the fake CA. */
+function handshake(port: number, servername: string, ca: string): Promise<Handshake> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, servername, ca, rejectUnauthorized: false });
+    const done = (h: Partial<Handshake>): void => {
+      socket.destroy();
+      resolve({
+        ok: false,
+        error: '',
+        authorized: false,
+        subject: '',
+        issuer: '',
+        altNames: '',
+        serial: '',
+        validTo: '',
+        ...h,
+      });
+    };
+    socket.once('secureConnect', () => {
+      const peer = socket.getPeerCertificate();
+      done({
+        ok: true,
+        authorized: socket.authorized,
+        error: socket.authorizationError ? String(socket.authorizationError) : '',
+        subject: String(peer.subject?.CN ?? ''),
+        issuer: String(peer.issuer?.CN ?? ''),
+        altNames: peer.subjectaltname ?? '',
+        serial: peer.serialNumber ?? '',
+        validTo: peer.valid_to ?? '',
+      });
+    });
+    socket.once('error', (err) => done({ ok: false, error: err.message }));
+    socket.setTimeout(20_000, () => done({ ok: false, error: 'timeout' }));
+  });
+}
+
+function httpsGet(
+  port: number,
+  host: string,
+  path: string,
+  ca: string,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      { host: '127.0.0.1', port, path, servername: host, headers: { host }, ca, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+interface World {
+  fake: FakeAcme;
+  backend: Backend;
+  dir: string;
+  cachePath: string;
+  start(settings?: AcmeSettings): Promise<TestProxy>;
+  deploy(proxy: TestProxy, service: string, hosts: string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function world(): Promise<World> {
+  const fake = await FakeAcme.start();
+  const backend = await startBackend('secure');
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-acme-test-'));
+  const cachePath = join(dir, 'certs');
+  const proxies: TestProxy[] = [];
+  return {
+    fake,
+    backend,
+    dir,
+    cachePath,
+    async start(settings = {}) {
+      const proxy = await startTestProxy(
+        { httpsPort: 0, acme: { ca: [fake.caPem], minPollMs: 10, ...settings } },
+        dir,
+      );
+      proxies.push(proxy);
+      fake.validationPort = proxy.httpPort;
+      return proxy;
+    },
+    async deploy(proxy, service, hosts) {
+      await proxy.call(
+        'Deploy',
+        deployArgs(service, [backend.name], {
+          service: { hosts, tlsEnabled: true, acmeDirectory: fake.directoryUrl, acmeCachePath: cachePath },
+        }),
+      );
+    },
+    async close() {
+      for (const p of proxies) await p.stop();
+      await fake.close();
+      await backend.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const logsMatching = (proxy: TestProxy, msg: string) =>
+  proxy.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === msg);
+
+test('deploy --tls on a host: the first handshake gets a certificate from the ACME CA for that host', async () => {
+  const w = await world();
+  try {
+    const proxy = await w.start();
+    await w.deploy(proxy, 'app', ['app.example.com']);
+    assert.equal(w.fake.orders.length, 0, 'no order before the first handshake');
+
+    const h = await handshake(proxy.httpsPort!, 'app.example.com', w.fake.caPem);
+    assert.equal(h.ok, true, h.error);
+    assert.equal(h.authorized, true, `chain and name verify against the fake CA: ${h.error}`);
+    assert.equal(h.issuer, 'Fake ACME Test CA');
+    assert.equal(h.subject, 'app.example.com');
+    assert.equal(h.altNames, 'DNS:app.example.com');
+    assert.deepEqual(
+      w.fake.orders.map((o) => o.identifiers),
+      [['app.example.com']],
+    );
+    assert.deepEqual(
+      w.fake.validations.map((v) => [v.host, v.ok]),
+      [['app.example.com', true]],
+      'the CA fetched the key authorization from the proxy',
+    );
+
+    // The certificate carries real traffic, HTTP/1.1 over TLS to the app.
+    const r = await httpsGet(proxy.httpsPort!, 'app.example.com', '/hello', w.fake.caPem);
+    assert.deepEqual(r, { status: 200, body: 'secure GET /hello' });
+    assert.equal(w.fake.orders.length, 1, 'the second connection reuses the certificate');
+
+    // Cache: autocert's layout, private files.
+    const scoped = scopedCacheDir(w.cachePath, w.fake.directoryUrl);
+    assert.deepEqual(readdirSync(scoped).sort(), ['acme_account+key', 'app.example.com']);
+    assert.equal(statSync(scoped).mode & 0o777, 0o700);
+    for (const f of readdirSync(scoped)) assert.equal(statSync(join(scoped, f)).mode & 0o777, 0o600, f);
+    const file = readFileSync(join(scoped, 'app.example.com'), 'utf8');
+    assert.match(file, /^-----BEGIN EC PRIVATE KEY-----/);
+    assert.equal(
+      new X509Certificate(file.slice(file.indexOf('-----BEGIN CERTIFICATE'))).serialNumber,
+      h.serial,
+    );
+
+    const issued = logsMatching(proxy, 'Certificate issued');
+    assert.equal(issued.length, 1);
+    assert.equal(issued[0]!['host'], 'app.example.com');
+  } finally {
+    await w.close();
+  }
+});
+
+test('concurrent first handshakes for one host share one order', async () => {
+  const w = await world();
+  try {
+    const proxy = await w.start();
+    await w.deploy(proxy, 'app', ['app.example.com', 'www.example.com']);
+    const all = await Promise.all([
+      ...Array.from({ length: 5 }, () => handshake(proxy.httpsPort!, 'app.example.com', w.fake.caPem)),
+      handshake(proxy.httpsPort!, 'www.example.com', w.fake.caPem),
+    ]);
+    for (const h of all) assert.equal(h.authorized, true, h.error);
+    assert.equal(
+      new Set(all.slice(0, 5).map((h) => h.serial)).size,
+      1,
+      'one certificate for app.example.com',
+    );
+    assert.equal(all[5]!.altNames, 'DNS:www.example.com', 'each host gets its own certificate');
+    assert.deepEqual(w.fake.orders.map((o) => o.identifiers[0]).sort(), [
+      'app.example.com',
+      'www.example.com',
+    ]);
+    assert.equal(w.fake.accountsCreated, 1, 'one account for the scope');
+  } finally {
+    await w.close();
+  }
+});
+
+test('a cached certificate is reused after a restart: no new order, no new account', async () => {
+  const w = await world();
+  try {
+    const first = await w.start();
+    await w.deploy(first, 'app', ['app.example.com']);
+    const before = await handshake(first.httpsPort!, 'app.example.com', w.fake.caPem);
+    assert.equal(before.authorized, true, before.error);
+    await first.stop();
+
+    // Same state directory: the service is restored, the certificate read from the cache.
+    const second = await w.start();
+    const after = await handshake(second.httpsPort!, 'app.example.com', w.fake.caPem);
+    assert.equal(after.authorized, true, after.error);
+    assert.equal(after.serial, before.serial);
+    assert.equal(w.fake.orders.length, 1);
+    assert.equal(w.fake.accountsCreated, 1);
+
+    // Clients without SNI get the first TLS service's certificate once it is held.
+    const noSni = await new Promise<string>((resolve) => {
+      const s = tls.connect({ host: '127.0.0.1', port: second.httpsPort!, rejectUnauthorized: false });
+      s.once('secureConnect', () => {
+        resolve(s.getPeerCertificate().serialNumber ?? '');
+        s.destroy();
+      });
+      s.once('error', (e) => resolve(`error: ${e.message}`));
+    });
+    assert.equal(noSni, before.serial);
+  } finally {
+    await w.close();
+  }
+});
+
+test('a host that is not configured gets no order and a failed handshake; the proxy keeps serving', async () => {
+  const w = await world();
+  try {
+    const proxy = await w.start();
+    await w.deploy(proxy, 'app', ['app.example.com']);
+    // A plain service on the default host must not make its names eligible either.
+    await proxy.call('Deploy', deployArgs('plain', [w.backend.name]));
+    for (const name of ['evil.example.com', 'example.com', 'sub.app.example.com']) {
+      const h = await handshake(proxy.httpsPort!, name, w.fake.caPem);
+      assert.equal(h.ok, false, `${name} must not complete a handshake`);
+    }
+    assert.equal(w.fake.orders.length, 0, 'no order for names outside --host');
+    const good = await handshake(proxy.httpsPort!, 'app.example.com', w.fake.caPem);
+    assert.equal(good.authorized, true, good.error);
+  } finally {
+    await w.close();
+  }
+});
+
+test('ACME errors: one clear log line, the handshake fails cleanly, other hosts keep working, retry after the backoff', async () => {
+  const w = await world();
+  try {
+    const proxy = await w.start({ retryAfterFailureMs: 300 });
+    await w.deploy(proxy, 'good', ['good.example.com']);
+    await w.deploy(proxy, 'bad', ['bad.example.com']);
+    const good = await handshake(proxy.httpsPort!, 'good.example.com', w.fake.caPem);
+    assert.equal(good.authorized, true, good.error);
+
+    w.fake.failures.set('new-order', {
+      status: 429,
+      type: 'urn:ietf:params:acme:error:rateLimited',
+      detail: 'too many certificates already issued',
+    });
+    const failed = await handshake(proxy.httpsPort!, 'bad.example.com', w.fake.caPem);
+    assert.equal(failed.ok, false);
+    await new Promise((r) => setImmediate(r));
+    const errors = logsMatching(proxy, 'Certificate request failed');
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]!['level'], 'ERROR');
+    assert.equal(errors[0]!['host'], 'bad.example.com');
+    assert.match(
+      String(errors[0]!['error']),
+      /newOrder request to https:\/\/127\.0\.0\.1:\d+\/new-order failed with 429: rateLimited: too many certificates/,
+    );
+
+    // Within the backoff: no new order, no new log line; the other host still serves.
+    const again = await handshake(proxy.httpsPort!, 'bad.example.com', w.fake.caPem);
+    assert.equal(again.ok, false);
+    assert.equal(logsMatching(proxy, 'Certificate request failed').length, 1);
+    const stillGood = await httpsGet(proxy.httpsPort!, 'good.example.com', '/', w.fake.caPem);
+    assert.equal(stillGood.status, 200);
+
+    // A failed validation (the CA cannot reach the answer) is reported with the CA's words.
+    w.fake.failures.clear();
+    await new Promise((r) => setTimeout(r, 350));
+    const port = w.fake.validationPort;
+    w.fake.validationPort = 1; // nothing listens there
+    const invalid = await handshake(proxy.httpsPort!, 'bad.example.com', w.fake.caPem);
+    assert.equal(invalid.ok, false);
+    await new Promise((r) => setImmediate(r));
+    const second = logsMatching(proxy, 'Certificate request failed');
+    assert.equal(second.length, 2);
+    assert.match(
+      String(second[1]!['error']),
+      /could not validate bad\.example\.com: unauthorized: Connection to bad\.example\.com failed/,
+    );
+
+    // After the (doubled) backoff the next handshake orders again and succeeds.
+    w.fake.validationPort = port;
+    await new Promise((r) => setTimeout(r, 650));
+    const recovered = await handshake(proxy.httpsPort!, 'bad.example.com', w.fake.caPem);
+    assert.equal(recovered.authorized, true, recovered.error);
+  } finally {
+    await w.close();
+  }
+});
+
+test('renewal: a cached certificate with less than 30 days left is served and replaced in the background', async () => {
+  const w = await world();
+  try {
+    w.fake.validityDays = 10;
+    const first = await w.start();
+    await w.deploy(first, 'app', ['app.example.com']);
+    const short = await handshake(first.httpsPort!, 'app.example.com', w.fake.caPem);
+    assert.equal(short.authorized, true, short.error);
+    await first.stop();
+    assert.equal(w.fake.orders.length, 1, 'a fresh certificate is not renewed at once, even if short-lived');
+
+    w.fake.validityDays = 90;
+    const second = await w.start();
+    const served = await handshake(second.httpsPort!, 'app.example.com', w.fake.caPem);
+    assert.equal(served.serial, short.serial, 'the old certificate still serves while renewing');
+    const deadline = Date.now() + 10_000;
+    while (logsMatching(second, 'Certificate issued').length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const renewed = await handshake(second.httpsPort!, 'app.example.com', w.fake.caPem);
+    assert.equal(renewed.authorized, true, renewed.error);
+    assert.notEqual(renewed.serial, short.serial);
+    const daysLeft = (Date.parse(renewed.validTo) - Date.now()) / 86_400_000;
+    assert.ok(daysLeft > 89 && daysLeft <= 90, `renewed certificate lasts 90 days (${daysLeft})`);
+    assert.equal(w.fake.orders.length, 2);
+    const scoped = scopedCacheDir(w.cachePath, w.fake.directoryUrl);
+    const file = readFileSync(join(scoped, 'app.example.com'), 'utf8');
+    assert.equal(
+      new X509Certificate(file.slice(file.indexOf('-----BEGIN CERTIFICATE'))).serialNumber,
+      renewed.serial,
+    );
+  } finally {
+    await w.close();
+  }
+});
