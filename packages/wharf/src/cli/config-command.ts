@@ -17,6 +17,7 @@ export async function loadConfigFromFlags(flags: GlobalFlags): Promise<Config> {
     configFile: flags.configFile,
     destination: flags.destination,
     version: flags.version,
+    strict: flags.strict,
   });
   if (!flags.quiet)
     for (const w of config.warnings) process.stderr.write(`wharf: warning: ${formatProblem(w)}\n`);

@@ -16,10 +16,11 @@ type LockWaitFlags = Parameters<typeof lockWaitFrom>[0];
 
 /**
  * Where `setup` boots accessories (between server bootstrap and deploy, with
- * the lock held); accessories arrive in a later issue.
+ * the lock held): every accessory, booted by deploy/accessory-ops.ts.
  */
 export type SetupAccessories = (ctx: Context, remote: Remote) => Promise<void>;
-export let bootAccessoriesForSetup: SetupAccessories = async () => {};
+export let bootAccessoriesForSetup: SetupAccessories = async (ctx, remote) =>
+  (await import('../deploy/accessory-ops.js')).bootAllAccessories(ctx, remote);
 export function setSetupAccessories(fn: SetupAccessories): void {
   bootAccessoriesForSetup = fn;
 }
@@ -34,7 +35,9 @@ export function mainCommands(globals: Globals): Command[] {
     withContext(globals, { command: 'details' }, async (ctx, remote) => {
       printByHost(ctx, await proxyDetails(ctx, remote), 'Proxy');
       printByHost(ctx, await appDetails(ctx, remote));
-      // Accessories: `accessory details all` goes here once accessories land.
+      const { accessoryDetails } = await import('../deploy/accessory-ops.js');
+      for (const group of await accessoryDetails(ctx, remote, 'all'))
+        printByHost(ctx, group.items, group.type);
     }),
   );
   const removeCommand = addLockWaitOptions(

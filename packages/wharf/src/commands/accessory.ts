@@ -130,7 +130,9 @@ export class AccessoryCommands {
   }
 
   /** Local `ssh -t <first host> 'docker logs <service> [--timestamps] --tail 10 --follow 2>&1 [| grep "…"]'` */
-  followLogs(options: { timestamps?: boolean; grep?: string; grepOptions?: string } = {}): Command {
+  followLogs(
+    options: { timestamps?: boolean; grep?: string; grepOptions?: string; host?: string } = {},
+  ): Command {
     const timestamps = options.timestamps ?? true;
     return this.runOverSsh(
       pipe(
@@ -147,6 +149,7 @@ export class AccessoryCommands {
           ? ['grep', doubleQuoted(options.grep), ...(options.grepOptions ? [options.grepOptions] : [])]
           : undefined,
       ),
+      options.host,
     );
   }
 
@@ -179,17 +182,26 @@ export class AccessoryCommands {
     );
   }
 
-  executeInExistingContainerOverSsh(command: string[], options: { tty?: boolean } = {}): Command {
-    return this.runOverSsh(this.executeInExistingContainer(command, { ...options, interactive: true }));
+  executeInExistingContainerOverSsh(
+    command: string[],
+    options: { tty?: boolean; host?: string } = {},
+  ): Command {
+    return this.runOverSsh(
+      this.executeInExistingContainer(command, { tty: options.tty, interactive: true }),
+      options.host,
+    );
   }
 
-  executeInNewContainerOverSsh(command: string[], options: { tty?: boolean } = {}): Command {
-    return this.runOverSsh(this.executeInNewContainer(command, { ...options, interactive: true }));
+  executeInNewContainerOverSsh(command: string[], options: { tty?: boolean; host?: string } = {}): Command {
+    return this.runOverSsh(
+      this.executeInNewContainer(command, { tty: options.tty, interactive: true }),
+      options.host,
+    );
   }
 
-  /** Local ssh line to the accessory's first host. */
-  runOverSsh(command: Command): Command {
-    const host = this.accessory.hosts[0];
+  /** Local ssh line to the given host, by default the accessory's first host. */
+  runOverSsh(command: Command, onHost?: string): Command {
+    const host = onHost ?? this.accessory.hosts[0];
     if (host === undefined)
       throw new UserError(
         `Accessory ${this.accessory.name} has no hosts; set accessories.${this.accessory.name}.host in ${this.config.files[0] ?? 'config/deploy.yml'}.`,
@@ -200,6 +212,27 @@ export class AccessoryCommands {
   /** `docker container ls [--all] --filter 'name=^<service>$' --quiet` */
   containerId(options: { onlyRunning?: boolean } = {}): Command {
     return containerIdFor(this.serviceName, options);
+  }
+
+  /** `docker container inspect --format '{{.Config.Image}} {{.Image}}' <service>`: the image name and id the container runs (wharf's upgrade report). */
+  runningImage(): Command {
+    return docker('container', 'inspect', '--format', "'{{.Config.Image}} {{.Image}}'", this.serviceName);
+  }
+
+  /** `docker image inspect --format '{{.Id}}' <image>` */
+  imageId(image: string = this.accessory.image): Command {
+    return docker('image', 'inspect', '--format', "'{{.Id}}'", image);
+  }
+
+  /** `docker container inspect --format '{{range .Mounts}}…{{end}}' <service>`: one `<type> <name> <destination>` line per mount. */
+  mounts(): Command {
+    return docker(
+      'container',
+      'inspect',
+      '--format',
+      `'{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}}{{println}}{{end}}'`,
+      this.serviceName,
+    );
   }
 
   /** `docker image pull <image>` */

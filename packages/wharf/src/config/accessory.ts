@@ -180,6 +180,27 @@ export class Accessory {
   }
 
   /**
+   * The bytes to upload for a file: plain files byte for byte (binary-safe),
+   * `.erb` files rendered as renderFile does.
+   */
+  fileContent(
+    file: AccessoryPath,
+    lookup: SecretLookup,
+    options: { env?: Record<string, string | undefined>; allowCommands?: boolean } = {},
+  ): string | Buffer {
+    if (file.erb) return this.renderFile(file, lookup, options);
+    try {
+      return readFileSync(file.local);
+    } catch (error) {
+      const shown = relative(this.config.cwd, file.local) || file.local;
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new UserError(
+        `accessories.${this.name}.files: ${shown} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}; fix the local path.`,
+      );
+    }
+  }
+
+  /**
    * The content to upload for a file: `.erb` files are rendered with the
    * accessory's env (clear values and secrets from `lookup`) in ENV, as Kamal
    * does; other files are read as they are.

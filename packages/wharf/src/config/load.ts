@@ -10,6 +10,7 @@ import { ErbError, renderErb } from './erb.js';
 import { shellCommandRunner as runCommand } from './erb-commands.js';
 import { ConfigError, sortProblems, type ConfigProblem, type KeyPath } from './problems.js';
 import { checkSemantics } from './semantics.js';
+import { checkExposure, strictFromConfig } from './exposure.js';
 import { checkShape } from './shape-check.js';
 import { gitInfo, resolveVersion, type GitInfo } from './version.js';
 import { pathKey, readYaml, type YamlValue } from './yaml-reader.js';
@@ -29,6 +30,8 @@ export interface LoadOptions {
   commandTimeoutMs?: number;
   /** false refuses %x(...)/backtick commands in ERB (for linting untrusted files). Default true. */
   allowCommands?: boolean;
+  /** --strict: refuse ports published on every interface (also `x-wharf: {strict: true}` in the config). */
+  strict?: boolean;
 }
 
 /** A config file's text, already read (for editors, linters and tests). */
@@ -238,6 +241,14 @@ export function loadConfigFromSources(sources: ConfigSource[], options: LoadOpti
   const shapePaths = new Set(shapeProblems.map((p) => pathKey(p.path)));
   const all = [...shapeProblems, ...semantic.errors.filter((p) => !shapePaths.has(pathKey(p.path)))];
   for (const w of semantic.warnings) warnings.push({ ...w, ...locate(files, w.path) });
+  // wharf's exposure check (ports on every interface): warnings, or errors in strict mode.
+  const strictness = strictFromConfig(config.raw);
+  if (strictness.problem) all.push(strictness.problem);
+  if (all.length === 0) {
+    const exposure = checkExposure(config, Boolean(options.strict) || strictness.strict);
+    for (const w of exposure.warnings) warnings.push({ ...w, ...locate(files, w.path) });
+    all.push(...exposure.errors);
+  }
   const sortedWarnings = sortProblems(
     warnings,
     files.map((f) => f.file),

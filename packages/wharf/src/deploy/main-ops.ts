@@ -5,6 +5,7 @@
 import { Auditor } from '../commands/auditor.js';
 import type { HostOutput } from '../cli/command-support.js';
 import type { Context } from '../runtime/context.js';
+import { accessoryRemove, ALL_ACCESSORIES } from './accessory-ops.js';
 import { appRemove } from './app-ops.js';
 import { proxyRemove } from './proxy-ops.js';
 import { registryRemove } from './registry-ops.js';
@@ -27,10 +28,10 @@ export async function audit(ctx: Context, remote: Remote): Promise<HostOutput[]>
   });
 }
 
-/** `remove`: app remove, proxy remove (kept where other apps remain), registry logout on the hosts. */
+/** `remove`: app remove, proxy remove (kept where other apps remain), accessory remove all, registry logout on the hosts. */
 export async function removeEverything(ctx: Context, remote: Remote): Promise<void> {
   await appRemove(ctx, remote);
   await proxyRemove(ctx, remote, false);
-  // Accessories: `accessory remove all` goes here once accessories land.
+  await accessoryRemove(ctx, remote, ALL_ACCESSORIES);
   await registryRemove(ctx, remote, { skipLocal: true });
 }
