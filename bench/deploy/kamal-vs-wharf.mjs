@@ -40,7 +40,8 @@
 // `docker run` and a `kamal-proxy deploy` command (the health-checked swap)
 // to the next event on that host (a command's end is not an event, so
 // this includes wharf's reaction time after it, a few ms); the host whose sum
-// is largest counts. Stopping the old containers is shown beside it.
+// is largest counts (commands sent as one batch count as one unit). Stopping
+// the old containers is shown beside it.
 //
 // With --servers N (> 2) the fleet has N servers and wharf alone also deploys
 // the same project to all N (both roles on every server), for the N/2 ratio.
@@ -249,7 +250,13 @@ const UNAVOIDABLE = [
 ];
 const STOP = /xargs docker stop|docker (container )?stop /;
 
-/** Per-host command timeline from wharf's --json events: each command lasts until the host's next event. */
+/**
+ * Per-host command timeline from wharf's --json events. A command lasts until
+ * the host's next event; commands sent as one batch (one round trip) are
+ * logged together with the same timestamp and count as one unit, classified
+ * by the first unavoidable command in it (so a pull batch's login and label
+ * check count as pull).
+ */
 function breakdown(events, wall) {
   const byHost = new Map();
   for (const e of events) {
@@ -260,14 +267,15 @@ function breakdown(events, wall) {
   let worst;
   for (const [host, list] of byHost) {
     const sums = { pull: 0, 'container start': 0, 'health-checked swap': 0, 'old container stop': 0 };
-    list.forEach((e, i) => {
-      if (e.event !== 'command') return;
-      const next = list.slice(i + 1).find((n) => n.t >= e.t);
-      const seconds = (next?.t ?? e.t) - e.t;
-      const kind = UNAVOIDABLE.find(([, re]) => re.test(e.command));
+    for (let i = 0; i < list.length; i++) {
+      if (list[i].event !== 'command') continue;
+      const unit = [list[i]];
+      while (list[i + 1]?.event === 'command' && list[i + 1].t === list[i].t) unit.push(list[++i]);
+      const seconds = (list[i + 1]?.t ?? unit[0].t) - unit[0].t;
+      const kind = UNAVOIDABLE.find(([, re]) => unit.some((e) => re.test(e.command)));
       if (kind) sums[kind[0]] += seconds;
-      else if (STOP.test(e.command)) sums['old container stop'] += seconds;
-    });
+      else if (unit.some((e) => STOP.test(e.command))) sums['old container stop'] += seconds;
+    }
     const unavoidable = sums.pull + sums['container start'] + sums['health-checked swap'];
     if (!worst || unavoidable > worst.unavoidable) worst = { host, unavoidable, sums };
   }

@@ -2,18 +2,24 @@
  * The build phase of deploy: build and push the image (or only pull with -P),
  * then pull it on every app host in parallel, forwarding a local registry's
  * port over SSH for the pull when the hosts cannot reach it themselves.
+ * Kamal's pull steps (login, remove the old image, pull, check the service
+ * label) go to each host in one round trip (SshPool#execBatch), not four.
  */
 import {
   buildAndPush,
   buildInputsFromConfig,
   detectCapabilities,
-  pullOnHosts,
+  firstMirrorStep,
+  planPull,
   registryForwardPort,
-  type RemoteExec,
+  type PullSpec,
+  type RemoteStep,
 } from '../build/index.js';
 import { requireEngine } from '../docker/engine.js';
 import type { Context } from '../runtime/context.js';
-import type { RemoteForwardHandle } from '../ssh/index.js';
+import { shellRaw } from '../ssh/quote.js';
+import type { BatchResult, RemoteForwardHandle } from '../ssh/index.js';
+import { UserError } from '../util/errors.js';
 import { runConfiguredHook } from './hook-env.js';
 import type { Remote } from './remote.js';
 
@@ -76,16 +82,108 @@ export async function pullImage(ctx: Context, remote: Remote, hosts: readonly st
   const port = registryForwardPort(registry);
   const handles = port ? await forwardRegistry(ctx, remote, hosts, port) : [];
   try {
-    const exec: RemoteExec = async (host, command, options) => {
-      const result = await remote.pool.exec(host, command, { step: options.step, env: options.env });
-      return result;
-    };
     await ctx.reporter.step(
       undefined,
       `pull ${config.absoluteImage} on ${hosts.length} host${hosts.length === 1 ? '' : 's'}`,
-      () => pullOnHosts(hosts, { service: config.service, image: config.absoluteImage, registry }, exec),
+      () =>
+        pullBatched(
+          remote,
+          hosts,
+          { service: config.service, image: config.absoluteImage, registry },
+          (line) => ctx.reporter.info(line),
+        ),
     );
   } finally {
     await Promise.all(handles.map((h) => h.close().catch(() => undefined)));
+  }
+}
+
+function lastLine(text: string): string {
+  return (
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .pop() ?? ''
+  ).replace(/\.$/, '');
+}
+
+/**
+ * The pull steps as one batch: a step that may fail (removing the old image)
+ * gets `|| true` so that the batch goes on; the first other failure stops it.
+ */
+export function pullBatch(steps: readonly RemoteStep[]): RemoteStep['command'][] {
+  return steps.map((s) => (s.mayFail ? [...s.command, shellRaw('|| true')] : s.command));
+}
+
+/** The first failed step of a batch run as one sentence naming the host, or undefined when all passed. */
+export function pullFailure(
+  host: string,
+  steps: readonly RemoteStep[],
+  results: readonly BatchResult[],
+): string | undefined {
+  for (const [i, result] of results.entries()) {
+    if (result.code === 0) continue;
+    const step = steps[i] ?? steps[steps.length - 1]!;
+    const said = lastLine(result.stderr) || lastLine(result.stdout) || `exit code ${result.code}`;
+    return `Could not ${step.step} on ${host}: ${said}.`;
+  }
+  if (results.length < steps.length)
+    return `Could not ${steps[results.length]!.step} on ${host}: the command did not run.`;
+  return undefined;
+}
+
+/**
+ * Kamal's `build pull` on every host in parallel, one round trip per host
+ * (plus one to read the registry mirrors when there are several hosts: with
+ * mirrors, one host per mirror pulls first to seed it, as Kamal does). Waits
+ * for every host, then reports all failures at once.
+ */
+async function pullBatched(
+  remote: Remote,
+  hosts: readonly string[],
+  spec: PullSpec,
+  log: (line: string) => void,
+): Promise<void> {
+  const steps = planPull(spec);
+  const env = Object.assign({}, ...steps.map((s) => s.env ?? {})) as Record<string, string>;
+  const commands = pullBatch(steps);
+  const pullGroup = async (group: readonly string[]) => {
+    const results = await Promise.allSettled(
+      group.map(async (host) => {
+        const ran = await remote.pool.execBatch(host, commands, {
+          step: 'pull the image',
+          ...(Object.keys(env).length > 0 ? { env } : {}),
+        });
+        const failure = pullFailure(host, steps, ran);
+        if (failure) throw new UserError(failure);
+      }),
+    );
+    const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (failures.length === 1) throw failures[0];
+    if (failures.length > 1) {
+      const messages = failures.map((f) => (f instanceof Error ? f.message.replace(/\.$/, '') : String(f)));
+      throw new UserError(`Pulling the image failed on ${failures.length} hosts: ${messages.join('; ')}.`);
+    }
+  };
+  const seeds: string[] = [];
+  if (hosts.length > 1) {
+    const mirror = firstMirrorStep();
+    const byMirror = new Map<string, string>();
+    await Promise.all(
+      hosts.map(async (host) => {
+        const result = await remote.pool.exec(host, mirror.command, { step: mirror.step });
+        const value = result.code === 0 ? result.stdout.trim() : '';
+        if (value && !byMirror.has(value)) byMirror.set(value, host);
+      }),
+    );
+    seeds.push(...byMirror.values());
+  }
+  if (seeds.length > 0) {
+    log(`  Pulling image on ${seeds.join(', ')} to seed the ${seeds.length > 1 ? 'mirrors' : 'mirror'}...`);
+    await pullGroup(seeds);
+    await pullGroup(hosts.filter((h) => !seeds.includes(h)));
+  } else {
+    await pullGroup(hosts);
   }
 }

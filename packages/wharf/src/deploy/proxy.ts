@@ -51,6 +51,22 @@ function plannedImage(
   return { image: defaultProxyImage(config).image, ours: true };
 }
 
+/**
+ * One round trip per host: the proxy container's state and image, whether the
+ * host has a boot-config image file, and the `kamal` network created when it
+ * may be missing. A running proxy is attached to that network (Kamal and
+ * wharf always start it with `--network kamal`, and Docker keeps a network
+ * with attached containers), so then the `docker network create` is skipped.
+ */
+export function proxyProbe(containerName: string, imageFile: string): string {
+  return [
+    `state=$(docker inspect --format '{{.State.Running}} {{.Config.Image}}' ${containerName} 2>/dev/null)`,
+    `case "$state" in "true "*) ;; *) docker network create kamal >/dev/null 2>&1 ;; esac`,
+    `echo "inspect=$state"`,
+    `if [ -e ${imageFile} ]; then echo bootimage=yes; fi`,
+  ].join('; ');
+}
+
 export async function bootProxy(ctx: Context, remote: Remote, hostsInput?: readonly string[]): Promise<void> {
   const config = await ctx.config();
   const selection = await ctx.selection();
@@ -59,11 +75,7 @@ export async function bootProxy(ctx: Context, remote: Remote, hostsInput?: reado
   const states = new Map<string, ProxyState>();
   await remote.onHosts(hosts, async (host) => {
     const proxy = new ProxyCommands(config, host);
-    const probe = [
-      `docker network create kamal >/dev/null 2>&1`,
-      `echo "inspect=$(docker inspect --format '{{.State.Running}} {{.Config.Image}}' ${proxy.containerName} 2>/dev/null)"`,
-      `if [ -e ${config.proxyBoot.imageFile} ]; then echo bootimage=yes; fi`,
-    ].join('; ');
+    const probe = proxyProbe(proxy.containerName, config.proxyBoot.imageFile);
     const result = await remote.run(host, probe, 'check the proxy');
     states.set(host, parseState(result.stdout));
   });

@@ -7,16 +7,35 @@ import type { Remote } from './remote.js';
 
 type Part = 'containers' | 'images';
 
-/** One round trip per app host: an audit line, then the prune commands (each runs even if one before failed). */
+/**
+ * The prune script: an audit line, then the containers (so that the images
+ * they held become unused), then both image cleanups at once (untagged images
+ * in the background while the tagged ones are removed: neither needs the
+ * other's result, and Docker serialises the deletions). Each part runs even
+ * if one before failed, as in Kamal.
+ */
+export function pruneScript(
+  audit: Command,
+  containers: Command | undefined,
+  images: [Command, Command] | undefined,
+): Command {
+  const steps: Command[] = [audit];
+  if (containers) steps.push(containers);
+  if (images) steps.push([...images[0], '&', ...images[1], ';', 'wait']);
+  return combine(steps, ';');
+}
+
+/** One round trip per app host: an audit line, then the prune commands. */
 async function prune(ctx: Context, remote: Remote, parts: Part[], retain?: number): Promise<void> {
   const config = await ctx.config();
   const commands = new PruneCommands(config);
   const auditor = new Auditor(config, await ctx.stamp());
-  const steps: Command[] = [];
-  if (parts.includes('containers')) steps.push(commands.appContainers(retain ?? config.retainContainers));
-  if (parts.includes('images')) steps.push(commands.danglingImages(), commands.taggedImages());
   const what = parts.join(' and ');
-  const command = combine([auditor.record(`Pruned ${what}`), ...steps], ';');
+  const command = pruneScript(
+    auditor.record(`Pruned ${what}`),
+    parts.includes('containers') ? commands.appContainers(retain ?? config.retainContainers) : undefined,
+    parts.includes('images') ? [commands.danglingImages(), commands.taggedImages()] : undefined,
+  );
   const hosts = (await ctx.selection()).appHosts;
   await remote.onHosts(hosts, (host) => remote.run(host, command, `prune old ${what}`));
 }

@@ -1,0 +1,162 @@
+// The deploy's fewer-round-trip scripts (pull batch, proxy probe, prune), run
+// by a real `sh` with a stand-in `docker` on PATH that records its argv and
+// answers from files, so the shell logic itself is what is tested.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { planPull } from '../../../src/build/index.js';
+import { pullBatch, pullFailure } from '../../../src/deploy/build-pull.js';
+import { proxyProbe } from '../../../src/deploy/proxy.js';
+import { pruneScript } from '../../../src/deploy/prune.js';
+import { batchScript, newBatchNonce, splitBatchOutput } from '../../../src/ssh/batch.js';
+
+/** A directory with a `docker` that appends its argv to calls.log and exits with the code in fail/<first arg>. */
+function fakeDocker(): { dir: string; calls: () => string[]; fail: (sub: string, code: number) => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-rt-'));
+  writeFileSync(
+    join(dir, 'docker'),
+    `#!/bin/sh
+echo "$*" >> "${dir}/calls.log"
+if [ "$1" = inspect ] && [ -f "${dir}/inspect.out" ]; then cat "${dir}/inspect.out"; fi
+if [ -f "${dir}/fail-$1" ]; then echo "docker $1 failed: no luck" >&2; exit "$(cat "${dir}/fail-$1")"; fi
+exit 0
+`,
+  );
+  chmodSync(join(dir, 'docker'), 0o755);
+  return {
+    dir,
+    calls: () =>
+      existsSync(join(dir, 'calls.log'))
+        ? readFileSync(join(dir, 'calls.log'), 'utf8').trim().split('\n')
+        : [],
+    fail: (sub, code) => writeFileSync(join(dir, `fail-${sub}`), String(code)),
+  };
+}
+
+function sh(script: string, dir: string, cwd = dir) {
+  return spawnSync('sh', ['-c', script], {
+    cwd,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      PATH: `${dir}:${process.env.PATH}`,
+      WHARF_REGISTRY_USERNAME: 'u',
+      WHARF_REGISTRY_PASSWORD: 'p',
+    },
+  });
+}
+
+const spec = {
+  service: 'hello',
+  image: 'registry.example:5000/hello:abc',
+  registry: { server: 'registry.example:5000', username: 'u', password: 'p' },
+};
+
+function runPull(fake: ReturnType<typeof fakeDocker>) {
+  const steps = planPull(spec);
+  const nonce = newBatchNonce();
+  const r = sh(batchScript(pullBatch(steps), nonce), fake.dir);
+  return { steps, results: splitBatchOutput(r.stdout, r.stderr, nonce) };
+}
+
+test('the pull batch logs in, removes the old image, pulls and checks the label, in that order', () => {
+  const fake = fakeDocker();
+  writeFileSync(join(fake.dir, 'inspect.out'), 'hello\n');
+  const { steps, results } = runPull(fake);
+  assert.deepEqual(
+    fake.calls().map((c) => c.split(' ').slice(0, 2).join(' ')),
+    ['login registry.example:5000', 'image rm', 'pull registry.example:5000/hello:abc', 'inspect -f'],
+  );
+  assert.equal(results.length, 4);
+  assert.equal(pullFailure('h1', steps, results), undefined);
+});
+
+test('a failing image removal does not stop the pull (Kamal ignores it)', () => {
+  const fake = fakeDocker();
+  writeFileSync(join(fake.dir, 'inspect.out'), 'hello\n');
+  fake.fail('image', 1);
+  const { steps, results } = runPull(fake);
+  assert.equal(fake.calls().length, 4);
+  assert.equal(pullFailure('h1', steps, results), undefined);
+});
+
+test('a failing pull stops the batch and is reported as that step on that host', () => {
+  const fake = fakeDocker();
+  fake.fail('pull', 1);
+  const { steps, results } = runPull(fake);
+  assert.equal(fake.calls().length, 3, 'the label check did not run');
+  assert.equal(
+    pullFailure('h1', steps, results),
+    'Could not pull the image on h1: docker pull failed: no luck.',
+  );
+});
+
+test('an image without the service label fails the label check step', () => {
+  const fake = fakeDocker();
+  writeFileSync(join(fake.dir, 'inspect.out'), 'other\n');
+  const { steps, results } = runPull(fake);
+  assert.match(
+    pullFailure('h2', steps, results) ?? '',
+    /^Could not check the image's service label on h2: Image registry\.example:5000\/hello:abc is missing the 'service' label\.$/,
+  );
+});
+
+test('pullFailure names the step that never ran when the shell ended early', () => {
+  const steps = planPull(spec);
+  assert.equal(
+    pullFailure('h3', steps, [{ code: 0, stdout: '', stderr: '' }]),
+    'Could not remove the old image on h3: the command did not run.',
+  );
+});
+
+test('the proxy probe skips `docker network create` when the proxy is running', () => {
+  const fake = fakeDocker();
+  writeFileSync(join(fake.dir, 'inspect.out'), 'true localhost:5000/basecamp/kamal-proxy:v0.9.2\n');
+  const r = sh(proxyProbe('kamal-proxy', '.kamal/proxy/image'), fake.dir);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /^inspect=true localhost:5000\/basecamp\/kamal-proxy:v0\.9\.2$/m);
+  assert.doesNotMatch(r.stdout, /bootimage/);
+  assert.deepEqual(
+    fake.calls().map((c) => c.split(' ')[0]),
+    ['inspect'],
+  );
+});
+
+test('the proxy probe creates the network when the proxy is stopped or missing, and sees a boot image file', () => {
+  for (const inspect of ['false localhost:5000/wharf-proxy:0.1.0\n', undefined]) {
+    const fake = fakeDocker();
+    if (inspect) writeFileSync(join(fake.dir, 'inspect.out'), inspect);
+    else fake.fail('inspect', 1);
+    writeFileSync(join(fake.dir, 'image'), 'x\n');
+    const r = sh(proxyProbe('kamal-proxy', 'image'), fake.dir);
+    assert.deepEqual(
+      fake.calls().map((c) => c.split(' ').slice(0, 3).join(' ')),
+      ['inspect --format {{.State.Running}}', 'network create kamal'],
+    );
+    assert.match(r.stdout, inspect ? /^inspect=false / : /^inspect=$/m);
+    assert.match(r.stdout, /^bootimage=yes$/m);
+  }
+});
+
+test('prune: audit, containers, then both image cleanups, each running whatever failed before', () => {
+  const fake = fakeDocker();
+  fake.fail('ps', 1);
+  fake.fail('image', 1);
+  const script = pruneScript(
+    ['echo', 'audit', '>>', 'audit.log'],
+    ['docker', 'ps', '-q', '-a'],
+    [
+      ['docker', 'image', 'prune', '--force'],
+      ['docker', 'container', 'ls', '|', 'cat'],
+    ],
+  ).join(' ');
+  const r = sh(script, fake.dir);
+  assert.equal(r.status, 0);
+  assert.equal(readFileSync(join(fake.dir, 'audit.log'), 'utf8'), 'audit\n');
+  const calls = fake.calls();
+  assert.equal(calls[0], 'ps -q -a');
+  assert.deepEqual(calls.slice(1).sort(), ['container ls', 'image prune --force']);
+});
