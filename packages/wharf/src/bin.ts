@@ -1,16 +1,14 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
-import { buildProgram } from './cli/program.js';
+import { runCli } from './cli/program.js';
 import { isUserError } from './util/errors.js';
 
 const verbose = process.argv.includes('-v') || process.argv.includes('--verbose');
 let finished = false;
 
 async function main(): Promise<void> {
-  const program = buildProgram();
-  program.exitOverride();
   try {
-    await program.parseAsync(process.argv);
+    await runCli(process.argv.slice(2));
   } catch (error) {
     if (error instanceof CommanderError) {
       process.exitCode = error.exitCode;

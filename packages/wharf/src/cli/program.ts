@@ -1,19 +1,12 @@
-import { Command } from 'commander';
+/**
+ * The `wharf` command line. Start-up stays cheap: the top level knows every
+ * command only by name, help line and a loader; a command's module (and with
+ * it the config loader, zod, ssh2, the deploy code …) is imported only when
+ * that command runs or its help is asked for. `wharf --help` therefore loads
+ * commander and this file, nothing else.
+ */
+import { Command, Help } from 'commander';
 import { WHARF_VERSION } from '../version.js';
-import { configCommand, docsCommand, loadConfigFromFlags } from './config-command.js';
-import { fleetCommand } from './fleet-command.js';
-import { deployCommands } from './deploy-command.js';
-import { initProject } from '../init/init.js';
-import { secretsCommand } from './secrets-command.js';
-import { expandAlias, globalFlagArgs, MAX_ALIAS_DEPTH } from './alias.js';
-import { appCommand } from './app-command.js';
-import { buildCommand } from './build-command.js';
-import { lockCommand } from './lock-command.js';
-import { mainCommands } from './main-command.js';
-import { proxyCommand } from './proxy-command.js';
-import { pruneCommand } from './prune-command.js';
-import { registryCommand } from './registry-command.js';
-import { serverCommand } from './server-command.js';
 import { UserError } from '../util/errors.js';
 
 /** How many aliases deep the current run is (an alias may name another alias, not itself). */
@@ -30,9 +23,261 @@ export interface GlobalFlags {
   primary?: boolean;
   skipHooks?: boolean;
   version?: string;
+  /** Refuse configs that publish ports on every interface (also `x-wharf: {strict: true}`). */
+  strict?: boolean;
 }
 
-export function buildProgram(): Command {
+type Globals = () => GlobalFlags;
+
+/** One top-level command, known without importing its module. */
+export interface LazyCommand {
+  name: string;
+  /** The command's line in `wharf --help`: name, ` [options]` when it has options, then its arguments. */
+  term: string;
+  description: string;
+  /** Imports the command's module and builds the real commander Command. */
+  load: (globals: Globals) => Promise<Command>;
+}
+
+/** Picks one command out of a module that builds several. */
+function pick(commands: Command[], name: string): Command {
+  const found = commands.find((c) => c.name() === name);
+  if (!found) throw new Error(`internal: the command module has no ${name} command`);
+  return found;
+}
+
+/**
+ * Every top-level command, in the order `wharf --help` lists them.
+ *
+ * To add a command: write its module (e.g. cli/accessory-command.ts exporting
+ * `accessoryCommand(globals): Command`) and add one entry here:
+ *
+ *   { name: 'accessory', term: 'accessory', description: 'Manage accessories (db/redis/search)',
+ *     load: async (g) => (await import('./accessory-command.js')).accessoryCommand(g) },
+ *
+ * `term` and `description` must equal what commander prints for the loaded
+ * command (term: name, plus ' [options]' if the command itself has options,
+ * plus its arguments, e.g. 'rollback [options] [version]');
+ * test/unit/cli/program.test.ts checks every entry against its module.
+ * Import the module only inside `load` (a static import would load it, and
+ * everything it imports, on every wharf start).
+ */
+export const COMMANDS: readonly LazyCommand[] = [
+  {
+    name: 'deploy',
+    term: 'deploy [options]',
+    description: 'Build and push the image, then roll it out to every server with zero downtime',
+    load: async (g) => pick((await import('./deploy-command.js')).deployCommands(g), 'deploy'),
+  },
+  {
+    name: 'redeploy',
+    term: 'redeploy [options]',
+    description: 'Deploy without booting the proxy or pruning (faster, for quick iterations)',
+    load: async (g) => pick((await import('./deploy-command.js')).deployCommands(g), 'redeploy'),
+  },
+  {
+    name: 'rollback',
+    term: 'rollback [options] [version]',
+    description: 'Roll back to VERSION (default: the previous version still on the servers)',
+    load: async (g) => pick((await import('./deploy-command.js')).deployCommands(g), 'rollback'),
+  },
+  {
+    name: 'config',
+    term: 'config [options]',
+    description: 'Show the resolved configuration (as `kamal config` prints it; secrets redacted)',
+    load: async (g) => (await import('./config-command.js')).configCommand(g),
+  },
+  {
+    name: 'docs',
+    term: 'docs [section]',
+    description: 'Show the configuration reference, for all of deploy.yml or one section',
+    load: async () => (await import('./config-command.js')).docsCommand(),
+  },
+  {
+    name: 'secrets',
+    term: 'secrets',
+    description: 'Fetch secrets from password managers and show the secrets of the secrets files',
+    load: async (g) =>
+      (await import('./secrets-command.js')).secretsCommand(g, {
+        // `secrets print` reads the files named by the config's secrets_path (default .kamal/secrets).
+        secretsPath: async (flags) => {
+          try {
+            const { loadConfigFromFlags } = await import('./config-command.js');
+            return (await loadConfigFromFlags({ ...flags, quiet: true })).secretsPath;
+          } catch {
+            return undefined;
+          }
+        },
+      }),
+  },
+  {
+    name: 'fleet',
+    term: 'fleet',
+    description:
+      'Throwaway local servers (containers running sshd and their own Docker engine) plus a registry, to deploy to',
+    load: async (g) => (await import('./fleet-command.js')).fleetCommand(g),
+  },
+  {
+    name: 'audit',
+    term: 'audit',
+    description: 'Show audit log from servers',
+    load: async (g) => pick((await import('./main-command.js')).mainCommands(g), 'audit'),
+  },
+  {
+    name: 'details',
+    term: 'details',
+    description: 'Show details about all containers',
+    load: async (g) => pick((await import('./main-command.js')).mainCommands(g), 'details'),
+  },
+  {
+    name: 'remove',
+    term: 'remove [options]',
+    description: 'Remove proxy, app, accessories, and registry session from servers',
+    load: async (g) => pick((await import('./main-command.js')).mainCommands(g), 'remove'),
+  },
+  {
+    name: 'setup',
+    term: 'setup [options]',
+    description: 'Set up the servers (Docker) and deploy the app',
+    load: async (g) => pick((await import('./main-command.js')).mainCommands(g), 'setup'),
+  },
+  {
+    name: 'accessory',
+    term: 'accessory',
+    description: 'Manage accessories (db/redis/search)',
+    load: async (g) => (await import('./accessory-command.js')).accessoryCommand(g),
+  },
+  {
+    name: 'db',
+    term: 'db',
+    description: 'Run the HA Postgres tier: streaming standby, write VIP, switchover and failover',
+    load: async (g) => (await import('./db-command.js')).dbCommand(g),
+  },
+  {
+    name: 'app',
+    term: 'app',
+    description: 'Manage the app containers',
+    load: async (g) => (await import('./app-command.js')).appCommand(g),
+  },
+  {
+    name: 'proxy',
+    term: 'proxy',
+    description: 'Manage wharf-proxy (kamal-proxy)',
+    load: async (g) => (await import('./proxy-command.js')).proxyCommand(g),
+  },
+  {
+    name: 'build',
+    term: 'build',
+    description: 'Build application image',
+    load: async (g) => (await import('./build-command.js')).buildCommand(g),
+  },
+  {
+    name: 'registry',
+    term: 'registry',
+    description: 'Set up the registry, log in and out',
+    load: async (g) => (await import('./registry-command.js')).registryCommand(g),
+  },
+  {
+    name: 'lock',
+    term: 'lock',
+    description: 'Manage the deploy lock',
+    load: async (g) => (await import('./lock-command.js')).lockCommand(g),
+  },
+  {
+    name: 'prune',
+    term: 'prune',
+    description: 'Prune old application images and containers',
+    load: async (g) => (await import('./prune-command.js')).pruneCommand(g),
+  },
+  {
+    name: 'server',
+    term: 'server',
+    description: 'Bootstrap servers with Docker, run commands on them',
+    load: async (g) => (await import('./server-command.js')).serverCommand(g),
+  },
+];
+
+/** The global options that take a value (so the word after them is not the command). */
+const GLOBAL_VALUE_OPTIONS = new Set([
+  '--version',
+  '-h',
+  '--hosts',
+  '-r',
+  '--roles',
+  '-c',
+  '--config-file',
+  '-d',
+  '--destination',
+]);
+const SHORT_VALUE_OPTIONS = new Set(['h', 'r', 'c', 'd']);
+
+/**
+ * The top-level command word of a command line (`help X` gives X), skipping
+ * the global options and their values; undefined when there is none. Only a
+ * guess to load that command up front: a wrong guess costs a second parse.
+ */
+export function commandWord(args: readonly string[]): string | undefined {
+  let helpSeen = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') return args[i + 1];
+    if (arg.startsWith('--')) {
+      if (!arg.includes('=') && GLOBAL_VALUE_OPTIONS.has(arg)) i++;
+      continue;
+    }
+    if (arg.startsWith('-') && arg.length > 1) {
+      // Short flags may be combined (-vq) and take their value attached (-cfile) or next.
+      for (let j = 1; j < arg.length; j++) {
+        if (SHORT_VALUE_OPTIONS.has(arg[j]!)) {
+          if (j === arg.length - 1) i++;
+          break;
+        }
+      }
+      continue;
+    }
+    if (arg === 'help' && !helpSeen) {
+      helpSeen = true;
+      continue;
+    }
+    return arg;
+  }
+  return undefined;
+}
+
+/**
+ * A stand-in for a command that was not loaded: it shows the right line in
+ * `wharf --help` and, if commander dispatches to it anyway (the command word
+ * was not guessed), runs the whole command line again with it loaded.
+ */
+function stubCommand(entry: LazyCommand): Command {
+  const stub: Command = new Command(entry.name)
+    .description(entry.description)
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async () => {
+      // commander keeps the words it was given to parse in rawArgs (untyped).
+      const parent = stub.parent as (Command & { rawArgs?: string[] }) | null;
+      await runCli(parent?.rawArgs ?? [], { load: entry.name });
+    });
+  return stub;
+}
+
+export interface BuildOptions {
+  /** Load this command (besides the one the arguments name). */
+  load?: string;
+}
+
+/**
+ * The program for one command line: the command it names is loaded (its
+ * module imported), every other one is a stand-in that costs nothing.
+ */
+export async function buildProgram(
+  args: readonly string[] = [],
+  options: BuildOptions = {},
+): Promise<Command> {
+  const wanted = new Set([commandWord(args), options.load]);
+  const terms = new Map<Command, string>();
   const program = new Command('wharf')
     .description('Deploy web apps to your own servers over SSH with zero downtime (a drop-in for Kamal 2).')
     .helpOption('--help', 'Show help')
@@ -55,35 +300,27 @@ export function buildProgram(): Command {
       'Destination: loads config/deploy.DESTINATION.yml over the base',
     )
     .option('-H, --skip-hooks', "Don't run hooks")
+    .option('--strict', 'Refuse a config that publishes accessory or proxy ports on every interface')
     .showHelpAfterError('(run with --help for usage)')
-    .enablePositionalOptions(false);
+    .enablePositionalOptions(false)
+    .configureHelp({
+      // A stand-in has no options or arguments of its own: print the loaded command's line.
+      subcommandTerm(this: Help, cmd: Command) {
+        return terms.get(cmd) ?? Help.prototype.subcommandTerm.call(this, cmd);
+      },
+    });
 
   const globals = () => program.opts<GlobalFlags>();
 
-  for (const command of deployCommands(globals)) program.addCommand(command);
-  program.addCommand(configCommand(globals));
-  program.addCommand(docsCommand());
-  program.addCommand(
-    secretsCommand(globals, {
-      // `secrets print` reads the files named by the config's secrets_path (default .kamal/secrets).
-      secretsPath: async (flags) => {
-        try {
-          return (await loadConfigFromFlags({ ...flags, quiet: true })).secretsPath;
-        } catch {
-          return undefined;
-        }
-      },
-    }),
+  const loaded = await Promise.all(
+    COMMANDS.map((entry) => (wanted.has(entry.name) ? entry.load(globals) : undefined)),
   );
-  program.addCommand(fleetCommand(globals));
-  for (const command of mainCommands(globals)) program.addCommand(command);
-  program.addCommand(appCommand(globals));
-  program.addCommand(proxyCommand(globals));
-  program.addCommand(buildCommand(globals));
-  program.addCommand(registryCommand(globals));
-  program.addCommand(lockCommand(globals));
-  program.addCommand(pruneCommand(globals));
-  program.addCommand(serverCommand(globals));
+  COMMANDS.forEach((entry, i) => {
+    const command = loaded[i] ?? stubCommand(entry);
+    if (!loaded[i]) terms.set(command, entry.term);
+    program.addCommand(command);
+  });
+
   // Anything else: an alias from the config's `aliases`, shell-split and run again (Kamal's Cli::Alias).
   program
     .argument('[alias...]', 'an alias from the config (aliases: in config/deploy.yml)')
@@ -97,9 +334,11 @@ export function buildProgram(): Command {
         program.outputHelp();
         return;
       }
+      const { expandAlias, globalFlagArgs, MAX_ALIAS_DEPTH } = await import('./alias.js');
       let definition: string | undefined;
       let problem: string | undefined;
       try {
+        const { loadConfigFromFlags } = await import('./config-command.js');
         definition = (await loadConfigFromFlags({ ...globals(), quiet: true })).aliases[name];
       } catch (error) {
         problem = (error as Error).message;
@@ -113,12 +352,10 @@ export function buildProgram(): Command {
         throw new UserError(
           `The alias ${name} refers to aliases more than ${MAX_ALIAS_DEPTH} deep; check aliases in the config for a loop.`,
         );
-      const args = [...globalFlagArgs(globals()), ...expandAlias(words, name, definition)];
+      const again = [...globalFlagArgs(globals()), ...expandAlias(words, name, definition)];
       aliasDepth++;
       try {
-        const again = buildProgram();
-        again.exitOverride();
-        await again.parseAsync(args, { from: 'user' });
+        await runCli(again);
       } finally {
         aliasDepth--;
       }
@@ -128,6 +365,7 @@ export function buildProgram(): Command {
     .description('Create config/deploy.yml, .kamal/secrets and sample hooks (never overwrites a file)')
     .helpOption('--help', 'Show help for this command')
     .action(async () => {
+      const { initProject } = await import('../init/init.js');
       const result = await initProject(process.cwd());
       for (const file of result.created) process.stdout.write(`Created ${file}\n`);
       for (const file of result.skipped) process.stdout.write(`Kept ${file} (already exists)\n`);
@@ -140,4 +378,14 @@ export function buildProgram(): Command {
       process.stdout.write(`${WHARF_VERSION}\n`);
     });
   return program;
+}
+
+/**
+ * Parses and runs one command line (the arguments after `wharf`). Commander's
+ * own exits (help, usage errors) come back as a CommanderError.
+ */
+export async function runCli(args: readonly string[], options: BuildOptions = {}): Promise<void> {
+  const program = await buildProgram(args, options);
+  program.exitOverride();
+  await program.parseAsync([...args], { from: 'user' });
 }
