@@ -162,6 +162,12 @@ export const deployFlags = (): FlagSpec[] => [
     help: "Use Let's Encrypt staging environment for certificate provisioning",
   },
   {
+    name: 'tls-acme-directory',
+    type: 'string',
+    default: '',
+    help: "ACME directory URL for certificates (wharf-proxy only; default Let's Encrypt production)",
+  },
+  {
     name: 'tls-certificate-path',
     type: 'string',
     default: '',
@@ -331,6 +337,13 @@ export function deployArgsFromFlags(service: string, f: ParsedFlags): DeployArgs
     );
   }
   const tls = get<boolean>(f, 'tls');
+  const acmeDirectory = get<string>(f, 'tls-acme-directory');
+  if (acmeDirectory !== '' && get<boolean>(f, 'tls-staging')) {
+    throw new ProxyError('--tls-staging and --tls-acme-directory name two ACME directories; pass only one');
+  }
+  if (acmeDirectory !== '' && !/^https?:\/\/[^/]+/.test(acmeDirectory)) {
+    throw new ProxyError(`--tls-acme-directory "${acmeDirectory}" must be an https:// URL`);
+  }
   const serviceOptions: ServiceOptions = {
     hosts: get<string[]>(f, 'host'),
     pathPrefixes: get<string[]>(f, 'path-prefix'),
@@ -341,7 +354,7 @@ export function deployArgsFromFlags(service: string, f: ParsedFlags): DeployArgs
     tlsOnDemandUrl: get<string>(f, 'tls-on-demand-url'),
     tlsRedirect: get<boolean>(f, 'tls-redirect'),
     canonicalHost: get<string>(f, 'canonical-host'),
-    acmeDirectory: get<boolean>(f, 'tls-staging') ? ACME_STAGING_DIRECTORY : '',
+    acmeDirectory: get<boolean>(f, 'tls-staging') ? ACME_STAGING_DIRECTORY : acmeDirectory,
     acmeCachePath: get<string>(f, 'tls-acme-cache-path'),
     errorPagePath: get<string>(f, 'error-pages'),
     writerAffinityTimeoutMs: get<number>(f, 'writer-affinity-timeout'),
