@@ -2,8 +2,9 @@
  * The build phase of deploy: build and push the image (or only pull with -P),
  * then pull it on every app host in parallel, forwarding a local registry's
  * port over SSH for the pull when the hosts cannot reach it themselves.
- * Kamal's pull steps (login, remove the old image, pull, check the service
- * label) go to each host in one round trip (SshPool#execBatch), not four.
+ * Kamal's pull steps (read the registry mirror, login, remove the old image,
+ * pull, check the service label) go to each host in one round trip
+ * (SshPool#execBatch), not five.
  */
 import {
   buildAndPush,
@@ -12,6 +13,7 @@ import {
   firstMirrorStep,
   planPull,
   registryForwardPort,
+  stepText,
   type PullSpec,
   type RemoteStep,
 } from '../build/index.js';
@@ -133,11 +135,37 @@ export function pullFailure(
   return undefined;
 }
 
+/** Exit status of the mirror gate when the host has a registry mirror. */
+export const MIRROR_FOUND = 3;
+
 /**
- * Kamal's `build pull` on every host in parallel, one round trip per host
- * (plus one to read the registry mirrors when there are several hosts: with
- * mirrors, one host per mirror pulls first to seed it, as Kamal does). Waits
- * for every host, then reports all failures at once.
+ * The first command of a multi-host pull batch: reads the host's first
+ * registry mirror (Kamal's `docker info` step) and, when there is one, prints
+ * it and stops the batch with MIRROR_FOUND, so that the host pulls later in
+ * Kamal's seeding order; without a mirror the batch goes on to pull at once.
+ */
+export function mirrorGate(): RemoteStep['command'] {
+  return [
+    shellRaw(
+      `wharf_mirror=$(${stepText(firstMirrorStep())} 2>/dev/null); [ -z "$wharf_mirror" ] || { echo "$wharf_mirror"; exit ${MIRROR_FOUND}; }`,
+    ),
+  ];
+}
+
+function throwFailures(failures: unknown[]): void {
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) {
+    const messages = failures.map((f) => (f instanceof Error ? f.message.replace(/\.$/, '') : String(f)));
+    throw new UserError(`Pulling the image failed on ${failures.length} hosts: ${messages.join('; ')}.`);
+  }
+}
+
+/**
+ * Kamal's `build pull` on every host in parallel, in one round trip per host.
+ * With several hosts each batch first reads the host's registry mirror: a
+ * host without one pulls in the same round trip; hosts with one pull
+ * afterwards in Kamal's order, one host per mirror first to seed it, then the
+ * rest. Waits for every host of a group, then reports all failures at once.
  */
 async function pullBatched(
   remote: Remote,
@@ -147,43 +175,34 @@ async function pullBatched(
 ): Promise<void> {
   const steps = planPull(spec);
   const env = Object.assign({}, ...steps.map((s) => s.env ?? {})) as Record<string, string>;
-  const commands = pullBatch(steps);
-  const pullGroup = async (group: readonly string[]) => {
+  const batch = pullBatch(steps);
+  const mirrors = new Map<string, string[]>();
+  const pullGroup = async (group: readonly string[], gated: boolean) => {
     const results = await Promise.allSettled(
       group.map(async (host) => {
-        const ran = await remote.pool.execBatch(host, commands, {
+        let ran = await remote.pool.execBatch(host, gated ? [mirrorGate(), ...batch] : batch, {
           step: 'pull the image',
           ...(Object.keys(env).length > 0 ? { env } : {}),
         });
+        if (gated) {
+          if (ran[0]?.code === MIRROR_FOUND) {
+            const mirror = ran[0].stdout.trim();
+            mirrors.set(mirror, [...(mirrors.get(mirror) ?? []), host]);
+            return;
+          }
+          ran = ran.slice(1);
+        }
         const failure = pullFailure(host, steps, ran);
         if (failure) throw new UserError(failure);
       }),
     );
-    const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-    if (failures.length === 1) throw failures[0];
-    if (failures.length > 1) {
-      const messages = failures.map((f) => (f instanceof Error ? f.message.replace(/\.$/, '') : String(f)));
-      throw new UserError(`Pulling the image failed on ${failures.length} hosts: ${messages.join('; ')}.`);
-    }
+    throwFailures(results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : [])));
   };
-  const seeds: string[] = [];
-  if (hosts.length > 1) {
-    const mirror = firstMirrorStep();
-    const byMirror = new Map<string, string>();
-    await Promise.all(
-      hosts.map(async (host) => {
-        const result = await remote.pool.exec(host, mirror.command, { step: mirror.step });
-        const value = result.code === 0 ? result.stdout.trim() : '';
-        if (value && !byMirror.has(value)) byMirror.set(value, host);
-      }),
-    );
-    seeds.push(...byMirror.values());
-  }
-  if (seeds.length > 0) {
-    log(`  Pulling image on ${seeds.join(', ')} to seed the ${seeds.length > 1 ? 'mirrors' : 'mirror'}...`);
-    await pullGroup(seeds);
-    await pullGroup(hosts.filter((h) => !seeds.includes(h)));
-  } else {
-    await pullGroup(hosts);
-  }
+  await pullGroup(hosts, hosts.length > 1);
+  if (mirrors.size === 0) return;
+  const seeds = [...mirrors.values()].map((group) => group[0]!);
+  log(`  Pulling image on ${seeds.join(', ')} to seed the ${seeds.length > 1 ? 'mirrors' : 'mirror'}...`);
+  await pullGroup(seeds, false);
+  const rest = [...mirrors.values()].flatMap((group) => group.slice(1));
+  if (rest.length > 0) await pullGroup(rest, false);
 }

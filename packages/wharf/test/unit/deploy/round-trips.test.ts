@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planPull } from '../../../src/build/index.js';
-import { pullBatch, pullFailure } from '../../../src/deploy/build-pull.js';
+import { MIRROR_FOUND, mirrorGate, pullBatch, pullFailure } from '../../../src/deploy/build-pull.js';
 import { proxyProbe } from '../../../src/deploy/proxy.js';
 import { pruneScript } from '../../../src/deploy/prune.js';
 import { batchScript, newBatchNonce, splitBatchOutput } from '../../../src/ssh/batch.js';
@@ -20,7 +20,7 @@ function fakeDocker(): { dir: string; calls: () => string[]; fail: (sub: string,
     join(dir, 'docker'),
     `#!/bin/sh
 echo "$*" >> "${dir}/calls.log"
-if [ "$1" = inspect ] && [ -f "${dir}/inspect.out" ]; then cat "${dir}/inspect.out"; fi
+if [ -f "${dir}/$1.out" ]; then cat "${dir}/$1.out"; fi
 if [ -f "${dir}/fail-$1" ]; then echo "docker $1 failed: no luck" >&2; exit "$(cat "${dir}/fail-$1")"; fi
 exit 0
 `,
@@ -110,6 +110,33 @@ test('pullFailure names the step that never ran when the shell ended early', () 
     pullFailure('h3', steps, [{ code: 0, stdout: '', stderr: '' }]),
     'Could not remove the old image on h3: the command did not run.',
   );
+});
+
+test('with several hosts the batch first reads the mirror: none, so it pulls in the same round trip', () => {
+  const fake = fakeDocker();
+  fake.fail('info', 1); // `{{index .RegistryConfig.Mirrors 0}}` fails when there is no mirror
+  writeFileSync(join(fake.dir, 'inspect.out'), 'hello\n');
+  const nonce = newBatchNonce();
+  const r = sh(batchScript([mirrorGate(), ...pullBatch(planPull(spec))], nonce), fake.dir);
+  const results = splitBatchOutput(r.stdout, r.stderr, nonce);
+  assert.equal(results.length, 5);
+  assert.equal(results[0]!.code, 0);
+  assert.deepEqual(
+    fake.calls().map((c) => c.split(' ')[0]),
+    ['info', 'login', 'image', 'pull', 'inspect'],
+  );
+});
+
+test('a host with a registry mirror stops its batch before pulling and names the mirror', () => {
+  const fake = fakeDocker();
+  writeFileSync(join(fake.dir, 'info.out'), 'https://mirror.example\n');
+  const nonce = newBatchNonce();
+  const r = sh(batchScript([mirrorGate(), ...pullBatch(planPull(spec))], nonce), fake.dir);
+  const results = splitBatchOutput(r.stdout, r.stderr, nonce);
+  assert.equal(results.length, 1);
+  assert.equal(results[0]!.code, MIRROR_FOUND);
+  assert.equal(results[0]!.stdout.trim(), 'https://mirror.example');
+  assert.deepEqual(fake.calls(), ['info --format {{index .RegistryConfig.Mirrors 0}}']);
 });
 
 test('the proxy probe skips `docker network create` when the proxy is running', () => {
