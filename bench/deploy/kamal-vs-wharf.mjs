@@ -59,7 +59,7 @@
 //      Debian 1.1.6): Kamal's max_concurrent_starts wraps each SSH connect in it.
 // sshkit 1.21 (Kamal wants >= 1.23) and net-ssh 7.0 (wants 7.3) needed none.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -228,13 +228,73 @@ function kamal(dir, extra = []) {
   return run('ruby', [...kamalArgs, 'deploy', '--skip-push', ...extra], { cwd: dir, env });
 }
 
+// CPU seconds, which the other work on a shared machine inflates far less than
+// wall time: the client's (user + sys of the tool's process and its children,
+// from /usr/bin/time) and the fleet servers' (their cgroups' CPU usage: sshd,
+// the docker CLI, dockerd, containerd; the app and proxy containers have
+// cgroups of their own).
+const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+function timed(fn) {
+  const file = join(work, 'time.out');
+  const before = serverCpu();
+  const r = fn(timeBin ? [timeBin, ['-f', '%U %S', '-o', file]] : undefined);
+  const after = serverCpu();
+  const [user, sys] = timeBin
+    ? readFileSync(file, 'utf8').trim().split(/\s+/).slice(-2).map(Number)
+    : [NaN, NaN];
+  return { ...r, clientCpu: user + sys, serverCpu: after - before };
+}
+function runUnderTime(prefix, cmd, args, options) {
+  return prefix ? run(prefix[0], [...prefix[1], cmd, ...args], options) : run(cmd, args, options);
+}
+const cgroupFiles = fleet.servers.map((s) => {
+  const id = docker('inspect', '--format', '{{.Id}}', s.name).stdout.trim();
+  return [
+    [`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, 1e9],
+    [`/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`, 1e6],
+    [`/sys/fs/cgroup/docker/${id}/cpu.stat`, 1e6],
+  ].find(([f]) => existsSync(f));
+});
+function serverCpu() {
+  let total = 0;
+  for (const found of cgroupFiles) {
+    if (!found) return NaN;
+    const text = readFileSync(found[0], 'utf8');
+    const value = found[0].endsWith('cpu.stat')
+      ? Number(/usage_usec (\d+)/.exec(text)?.[1])
+      : Number(text.trim());
+    total += value / found[1];
+  }
+  return total;
+}
+
+/** Docker CLI runs a command line starts (`docker` words, also inside $(…), pipes and sh -c). */
+const dockerRuns = (command) => (command.match(/(^|[^\w-])docker\s/g) ?? []).length;
+
 /** Kamal's SSH commands in a -v log: each command logs "Running … on <host>" once; each upload "Uploading … 100.0%". */
 function countKamal(output, hosts) {
   const lines = output.split('\n');
-  const onHost = (l) => hosts.some((h) => l.endsWith(` on ${h}`));
+  const commands = lines
+    .map((l) => /\] Running (.*) on (\S+)$/.exec(l))
+    .filter((m) => m && hosts.includes(m[2]))
+    .map((m) => m[1]);
   return {
-    commands: lines.filter((l) => /\] Running /.test(l) && onHost(l)).length,
+    commands: commands.length,
     uploads: lines.filter((l) => /INFO Uploading .* 100\.0%/.test(l)).length,
+    docker: commands.reduce((n, c) => n + dockerRuns(c), 0),
+  };
+}
+
+/** wharf's remote commands in a -v log (`$ [host] command`; an upload shows as one too). */
+function countWharf(output) {
+  const commands = output
+    .split('\n')
+    .map((l) => /^\s+\$ \[[^\]]+\] (.*)$/.exec(l)?.[1])
+    .filter((c) => c !== undefined);
+  return {
+    commands: commands.length,
+    docker: commands.reduce((n, c) => n + dockerRuns(c), 0),
+    roundTrips: Number(/(\d+) SSH round trips/.exec(output)?.[1] ?? NaN),
   };
 }
 
@@ -286,14 +346,26 @@ function breakdown(events, wall) {
 function wharfRun(p) {
   p.next();
   const load = loadavg()[0];
-  const r = wharf(p.dir, ['--json']);
+  const r = timed((prefix) =>
+    runUnderTime(prefix, process.execPath, [wharfBin, 'deploy', '--skip-push', '--json'], {
+      cwd: p.dir,
+      env,
+    }),
+  );
   const events = r.stdout
     .trim()
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l));
   const summary = events.find((e) => e.event === 'summary') ?? {};
-  return { wall: r.wall, load, summary, ...breakdown(events, r.wall) };
+  return {
+    wall: r.wall,
+    load,
+    summary,
+    clientCpu: r.clientCpu,
+    serverCpu: r.serverCpu,
+    ...breakdown(events, r.wall),
+  };
 }
 /**
  * The same breakdown for Kamal from its own log: SSHKit prints "[id] Running
@@ -340,8 +412,16 @@ function kamalBreakdown(output, wall) {
 function kamalRun(p) {
   p.next();
   const load = loadavg()[0];
-  const r = kamal(p.dir);
-  return { wall: r.wall, load, ...kamalBreakdown(`${r.stdout}\n${r.stderr}`, r.wall) };
+  const r = timed((prefix) =>
+    runUnderTime(prefix, 'ruby', [...kamalArgs, 'deploy', '--skip-push'], { cwd: p.dir, env }),
+  );
+  return {
+    wall: r.wall,
+    load,
+    clientCpu: r.clientCpu,
+    serverCpu: r.serverCpu,
+    ...kamalBreakdown(`${r.stdout}\n${r.stderr}`, r.wall),
+  };
 }
 
 const hosts2 = fleet.servers.slice(0, 2).map((s) => s.address);
@@ -359,8 +439,7 @@ const kv = kamal(p2.dir, ['-v']);
 const kamalCount = countKamal(`${kv.stdout}\n${kv.stderr}`, hosts2);
 p2.next();
 const wv = wharf(p2.dir, ['-v']);
-const wharfCommands = `${wv.stdout}\n${wv.stderr}`.split('\n').filter((l) => /^\s+\$ \[/.test(l)).length;
-const wharfRoundTrips = Number(/(\d+) SSH round trips/.exec(`${wv.stdout}\n${wv.stderr}`)?.[1] ?? NaN);
+const wharfCount = countWharf(`${wv.stdout}\n${wv.stderr}`);
 
 const rows = { kamal: [], wharf: [] };
 for (let i = 0; i < runs; i++) {
@@ -369,7 +448,7 @@ for (let i = 0; i < runs; i++) {
     const r = tool === 'wharf' ? wharfRun(p2) : kamalRun(p2);
     rows[tool].push(r);
     log(
-      `  run ${i + 1} ${tool.padEnd(5)} ${r.wall.toFixed(2)} s  (load ${r.load.toFixed(2)})${
+      `  run ${i + 1} ${tool.padEnd(5)} ${r.wall.toFixed(2)} s  (load ${r.load.toFixed(2)}; CPU client ${r.clientCpu.toFixed(2)} s, servers ${r.serverCpu.toFixed(2)} s)${
         tool === 'wharf'
           ? `  phases: ${(r.summary.phases ?? []).map((ph) => `${ph.name.toLowerCase()} ${ph.seconds.toFixed(2)}`).join(', ')}; ${r.summary.roundTrips} round trips; overhead ${r.overhead.toFixed(2)} s`
           : ''
@@ -392,8 +471,13 @@ out.push(
   `  wharf: median ${f(wMed)} s  (runs ${rows.wharf.map((r) => f(r.wall)).join(', ')}; load ${rows.wharf.map((r) => f(r.load)).join(', ')})`,
 );
 out.push(`  ratio wharf/Kamal: ${f(wMed / kMed)}x (target <= 0.50x)`);
+const cpu = (tool, key) => median(rows[tool].map((r) => r[key]));
 out.push(
-  `  SSH commands per deploy: Kamal ${kamalCount.commands + kamalCount.uploads} (${kamalCount.commands} commands + ${kamalCount.uploads} uploads); wharf ${wharfCommands} commands (summary: ${wharfRoundTrips} round trips)`,
+  `  CPU seconds per deploy (median): client Kamal ${f(cpu('kamal', 'clientCpu'))}, wharf ${f(cpu('wharf', 'clientCpu'))} (${f(cpu('wharf', 'clientCpu') / cpu('kamal', 'clientCpu'))}x); fleet servers Kamal ${f(cpu('kamal', 'serverCpu'))}, wharf ${f(cpu('wharf', 'serverCpu'))} (${f(cpu('wharf', 'serverCpu') / cpu('kamal', 'serverCpu'))}x)`,
+);
+out.push(
+  `  SSH commands per deploy (both hosts): Kamal ${kamalCount.commands + kamalCount.uploads} (${kamalCount.commands} commands + ${kamalCount.uploads} uploads, each its own round trip); wharf ${wharfCount.roundTrips} round trips (${wharfCount.commands} commands shown by -v, some sent as one batch; uploads not shown)`,
+  `  docker CLI runs those commands start: Kamal ${kamalCount.docker}, wharf ${wharfCount.docker}`,
 );
 for (const tool of ['wharf', 'kamal']) {
   const med = (key) => median(rows[tool].map((r) => r[key]));
