@@ -101,7 +101,7 @@ export class CertificateStore {
         cb(null, cached.context);
         return;
       }
-      manager.obtain(name).then(
+      manager.issue(name).then(
         (entry) => cb(null, entry.context),
         (err: Error) => cb(err),
       );

@@ -4,7 +4,7 @@
 // background when less than 30 days remain. One order per host at a time;
 // after a failure the host waits (5 min, doubling up to a day) before the
 // next order, so a broken DNS record does not burn the CA's rate limits.
-import { X509Certificate, createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Logger } from '../logging.js';
 import { describeError } from '../errors.js';
@@ -57,6 +57,7 @@ export class AcmeManager {
   private readonly inflight = new Map<string, Promise<CertificateEntry>>();
   private readonly failures = new Map<string, { until: number; delay: number; message: string }>();
   private readonly renewals = new Map<string, NodeJS.Timeout>();
+  private readonly unusable = new Map<string, string>();
   private readonly abort = new AbortController();
   private client: AcmeClient | null = null;
   private closed = false;
@@ -87,13 +88,19 @@ export class AcmeManager {
     try {
       loaded = certificateEntry(host, data.toString('utf8'));
     } catch (err) {
-      this.logger.warn('Ignoring unusable cached certificate', {
-        host,
-        path: `${this.scope.cacheDir}/${host}`,
-        error: describeError(err),
-      });
+      // Said once per file content, not on every handshake that misses.
+      const fingerprint = createHash('sha256').update(data).digest('hex');
+      if (this.unusable.get(host) !== fingerprint) {
+        this.unusable.set(host, fingerprint);
+        this.logger.warn('Ignoring unusable cached certificate', {
+          host,
+          path: `${this.scope.cacheDir}/${host}`,
+          error: describeError(err),
+        });
+      }
       return null;
     }
+    this.unusable.delete(host);
     this.certificates.set(host, loaded);
     this.scheduleRenewal(loaded, false);
     this.onCertificate();
@@ -131,7 +138,8 @@ export class AcmeManager {
 
   // ---- issuance -------------------------------------------------------------
 
-  private issue(host: string): Promise<CertificateEntry> {
+  /** Orders a certificate for an allowed host (joining the order in flight, if any). */
+  issue(host: string): Promise<CertificateEntry> {
     const running = this.inflight.get(host);
     if (running !== undefined) return running;
     const failure = this.failures.get(host);

@@ -4,14 +4,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { FakeAcme } from '../support/fake-acme.js';
 import { startBackend, type Backend } from '../support/backend.js';
-import { deployArgs, startTestProxy, type TestProxy } from '../support/proxy.js';
+import { deployArgs, request, startTestProxy, type TestProxy } from '../support/proxy.js';
 import type { AcmeSettings } from '../../src/tls.js';
 import { scopedCacheDir } from '../../src/acme/cache.js';
 
@@ -261,7 +261,7 @@ test('a host that is not configured gets no order and a failed handshake; the pr
 test('ACME errors: one clear log line, the handshake fails cleanly, other hosts keep working, retry after the backoff', async () => {
   const w = await world();
   try {
-    const proxy = await w.start({ retryAfterFailureMs: 300 });
+    const proxy = await w.start({ retryAfterFailureMs: 1_000, maxRetryAfterFailureMs: 1_000 });
     await w.deploy(proxy, 'good', ['good.example.com']);
     await w.deploy(proxy, 'bad', ['bad.example.com']);
     const good = await handshake(proxy.httpsPort!, 'good.example.com', w.fake.caPem);
@@ -293,7 +293,7 @@ test('ACME errors: one clear log line, the handshake fails cleanly, other hosts 
 
     // A failed validation (the CA cannot reach the answer) is reported with the CA's words.
     w.fake.failures.clear();
-    await new Promise((r) => setTimeout(r, 350));
+    await new Promise((r) => setTimeout(r, 1_050));
     const port = w.fake.validationPort;
     w.fake.validationPort = 1; // nothing listens there
     const invalid = await handshake(proxy.httpsPort!, 'bad.example.com', w.fake.caPem);
@@ -306,9 +306,9 @@ test('ACME errors: one clear log line, the handshake fails cleanly, other hosts 
       /could not validate bad\.example\.com: unauthorized: Connection to bad\.example\.com failed/,
     );
 
-    // After the (doubled) backoff the next handshake orders again and succeeds.
+    // After the backoff the next handshake orders again and succeeds.
     w.fake.validationPort = port;
-    await new Promise((r) => setTimeout(r, 650));
+    await new Promise((r) => setTimeout(r, 1_050));
     const recovered = await handshake(proxy.httpsPort!, 'bad.example.com', w.fake.caPem);
     assert.equal(recovered.authorized, true, recovered.error);
   } finally {
@@ -316,7 +316,7 @@ test('ACME errors: one clear log line, the handshake fails cleanly, other hosts 
   }
 });
 
-test('renewal: a cached certificate with less than 30 days left is served and replaced in the background', async () => {
+test('renewal: a cached certificate with less than 30 days left keeps serving while renewal fails, then is replaced', async () => {
   const w = await world();
   try {
     w.fake.validityDays = 10;
@@ -327,14 +327,23 @@ test('renewal: a cached certificate with less than 30 days left is served and re
     await first.stop();
     assert.equal(w.fake.orders.length, 1, 'a fresh certificate is not renewed at once, even if short-lived');
 
-    w.fake.validityDays = 90;
-    const second = await w.start();
+    // Restart with the CA refusing orders: the cached certificate serves, the renewal failure is logged.
+    w.fake.failures.set('new-order', {
+      status: 503,
+      type: 'urn:ietf:params:acme:error:serverInternal',
+      detail: 'maintenance',
+    });
+    const second = await w.start({ retryAfterFailureMs: 300 });
     const served = await handshake(second.httpsPort!, 'app.example.com', w.fake.caPem);
-    assert.equal(served.serial, short.serial, 'the old certificate still serves while renewing');
-    const deadline = Date.now() + 10_000;
-    while (logsMatching(second, 'Certificate issued').length === 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    assert.equal(served.serial, short.serial, 'the old certificate serves while renewing');
+    await waitFor(() => logsMatching(second, 'Certificate request failed').length > 0);
+    const during = await handshake(second.httpsPort!, 'app.example.com', w.fake.caPem);
+    assert.equal(during.serial, short.serial, 'a failed renewal does not stop the current certificate');
+
+    // The CA is back: the next renewal attempt (after the backoff) replaces the certificate.
+    w.fake.validityDays = 90;
+    w.fake.failures.clear();
+    await waitFor(() => logsMatching(second, 'Certificate issued').length > 0);
     const renewed = await handshake(second.httpsPort!, 'app.example.com', w.fake.caPem);
     assert.equal(renewed.authorized, true, renewed.error);
     assert.notEqual(renewed.serial, short.serial);
@@ -351,3 +360,59 @@ test('renewal: a cached certificate with less than 30 days left is served and re
     await w.close();
   }
 });
+
+test('a removed service is not renewed; a short-lived certificate is renewed after the retry delay', async () => {
+  const w = await world();
+  try {
+    // First certificate of each host lasts 10 days (inside the 30-day window), later ones 90.
+    w.fake.validity = (_host, nth) => (nth === 1 ? 10 : 90);
+    const proxy = await w.start({ retryAfterFailureMs: 1_000 });
+    await w.deploy(proxy, 'kept', ['kept.example.com']);
+    await w.deploy(proxy, 'gone', ['gone.example.com']);
+    for (const host of ['kept.example.com', 'gone.example.com']) {
+      assert.equal((await handshake(proxy.httpsPort!, host, w.fake.caPem)).authorized, true);
+    }
+    await proxy.call('Remove', { service: 'gone' });
+    await waitFor(() => w.fake.orders.length >= 3);
+    await new Promise((r) => setTimeout(r, 1_200));
+    assert.deepEqual(
+      w.fake.orders.map((o) => o.identifiers[0]),
+      ['kept.example.com', 'gone.example.com', 'kept.example.com'],
+    );
+  } finally {
+    await w.close();
+  }
+});
+
+test('an unusable cached file is reported and replaced; unknown challenge paths are routed as usual', async () => {
+  const w = await world();
+  try {
+    const proxy = await w.start();
+    await w.deploy(proxy, 'app', ['app.example.com']);
+    const scoped = scopedCacheDir(w.cachePath, w.fake.directoryUrl);
+    mkdirSync(scoped, { recursive: true });
+    writeFileSync(join(scoped, 'app.example.com'), 'not a certificate');
+    const h = await handshake(proxy.httpsPort!, 'app.example.com', w.fake.caPem);
+    assert.equal(h.authorized, true, h.error);
+    const warned = logsMatching(proxy, 'Ignoring unusable cached certificate');
+    assert.equal(warned.length, 1);
+    assert.match(String(warned[0]!['error']), /no private key and certificate/);
+    assert.equal(w.fake.orders.length, 1);
+
+    const r = await request(proxy.httpPort, '/.well-known/acme-challenge/unknown', {
+      host: 'app.example.com',
+    });
+    assert.equal(r.status, 301, 'no pending challenge: the TLS redirect applies');
+    assert.equal(r.headers.location, 'https://app.example.com/.well-known/acme-challenge/unknown');
+  } finally {
+    await w.close();
+  }
+});
+
+async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

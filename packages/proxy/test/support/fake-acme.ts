@@ -66,6 +66,8 @@ export class FakeAcme {
   validationPort = 80;
   /** Lifetime of the next certificates issued. */
   validityDays = 90;
+  /** When set, the lifetime for the n-th order (1-based) of a host; overrides validityDays. */
+  validity: ((host: string, nth: number) => number) | null = null;
   /** Endpoint name ("new-order", "new-account", "finalize", …) → the error to answer it with. */
   readonly failures = new Map<string, Problem>();
   readonly orders: Array<{ identifiers: string[]; account: string }> = [];
@@ -482,7 +484,9 @@ export class FakeAcme {
       );
     }
     order.status = 'processing';
-    const days = this.validityDays;
+    const host = order.identifiers[0]!;
+    const nth = this.orders.filter((o) => o.identifiers[0] === host).length;
+    const days = this.validity?.(host, nth) ?? this.validityDays;
     this.track(
       (async () => {
         const serial = randomBytes(8).toString('hex');
