@@ -5,7 +5,7 @@
 //   bash bench/deploy/install-kamal.sh            # once: Debian gems + Kamal source
 //   npm run build                                 # wharf and wharf-proxy compiled
 //   node bench/deploy/kamal-vs-wharf.mjs [--runs 5] [--fleet kamalbench] [--port 5683]
-//       [--servers 10] [--scale-runs 3] [--readiness-delay 0] [--kamal DIR] [--keep]
+//       [--servers 10 [--scale-only]] [--scale-runs 3] [--readiness-delay 0] [--kamal DIR] [--keep]
 //
 // The project: a copy of examples/hello with two roles on the first 2 fleet
 // servers: web (proxied, health check /up every 1 s) and worker (not proxied:
@@ -44,7 +44,8 @@
 // the old containers is shown beside it.
 //
 // With --servers N (> 2) the fleet has N servers and wharf alone also deploys
-// the same project to all N (both roles on every server), for the N/2 ratio.
+// the same project to all N (both roles on every server), for the N/2 ratio
+// (--scale-only: that alone, without Kamal).
 //
 // Kamal runs from its mirrored source on Debian bookworm's gems, which are
 // older than its gemspec wants; bench/deploy/kamal-shim/kamal_shim.rb (loaded
@@ -80,6 +81,7 @@ const { values } = parseArgs({
     'readiness-delay': { type: 'string', default: '0' },
     kamal: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    'scale-only': { type: 'boolean', default: false },
   },
 });
 const runs = Number(values.runs);
@@ -427,80 +429,84 @@ function kamalRun(p) {
 const hosts2 = fleet.servers.slice(0, 2).map((s) => s.address);
 const p2 = project('two', hosts2);
 
-log(`Warm-up: Kamal and wharf deploy once each to ${hosts2.join(', ')}…`);
-p2.next();
-kamal(p2.dir);
-p2.next();
-wharf(p2.dir);
-
-log('Counting SSH commands (one -v deploy each)…');
-p2.next();
-const kv = kamal(p2.dir, ['-v']);
-const kamalCount = countKamal(`${kv.stdout}\n${kv.stderr}`, hosts2);
-p2.next();
-const wv = wharf(p2.dir, ['-v']);
-const wharfCount = countWharf(`${wv.stdout}\n${wv.stderr}`);
-
-const rows = { kamal: [], wharf: [] };
-for (let i = 0; i < runs; i++) {
-  const order = i % 2 === 0 ? ['wharf', 'kamal'] : ['kamal', 'wharf'];
-  for (const tool of order) {
-    const r = tool === 'wharf' ? wharfRun(p2) : kamalRun(p2);
-    rows[tool].push(r);
-    log(
-      `  run ${i + 1} ${tool.padEnd(5)} ${r.wall.toFixed(2)} s  (load ${r.load.toFixed(2)}; CPU client ${r.clientCpu.toFixed(2)} s, servers ${r.serverCpu.toFixed(2)} s)${
-        tool === 'wharf'
-          ? `  phases: ${(r.summary.phases ?? []).map((ph) => `${ph.name.toLowerCase()} ${ph.seconds.toFixed(2)}`).join(', ')}; ${r.summary.roundTrips} round trips; overhead ${r.overhead.toFixed(2)} s`
-          : ''
-      }`,
-    );
-  }
-}
-
-const kMed = median(rows.kamal.map((r) => r.wall));
-const wMed = median(rows.wharf.map((r) => r.wall));
+// A lock left by an interrupted earlier bench run would stop every deploy.
+spawnSync(process.execPath, [wharfBin, 'lock', 'release', '-q'], { cwd: p2.dir, env });
 const f = (x) => x.toFixed(2);
 const out = [];
-out.push(
-  `Kamal ${run('ruby', [...kamalArgs, 'version'], { env }).stdout.trim()} vs wharf, ${hosts2.length} servers, web (proxied) + worker, image already built (deploy --skip-push), ${runs} alternating runs each`,
-);
-out.push(
-  `  Kamal: median ${f(kMed)} s  (runs ${rows.kamal.map((r) => f(r.wall)).join(', ')}; load ${rows.kamal.map((r) => f(r.load)).join(', ')})`,
-);
-out.push(
-  `  wharf: median ${f(wMed)} s  (runs ${rows.wharf.map((r) => f(r.wall)).join(', ')}; load ${rows.wharf.map((r) => f(r.load)).join(', ')})`,
-);
-out.push(`  ratio wharf/Kamal: ${f(wMed / kMed)}x (target <= 0.50x)`);
-const cpu = (tool, key) => median(rows[tool].map((r) => r[key]));
-out.push(
-  `  CPU seconds per deploy (median): client Kamal ${f(cpu('kamal', 'clientCpu'))}, wharf ${f(cpu('wharf', 'clientCpu'))} (${f(cpu('wharf', 'clientCpu') / cpu('kamal', 'clientCpu'))}x); fleet servers Kamal ${f(cpu('kamal', 'serverCpu'))}, wharf ${f(cpu('wharf', 'serverCpu'))} (${f(cpu('wharf', 'serverCpu') / cpu('kamal', 'serverCpu'))}x)`,
-);
-out.push(
-  `  SSH commands per deploy (both hosts): Kamal ${kamalCount.commands + kamalCount.uploads} (${kamalCount.commands} commands + ${kamalCount.uploads} uploads, each its own round trip); wharf ${wharfCount.roundTrips} round trips (${wharfCount.commands} commands shown by -v, some sent as one batch; uploads not shown)`,
-  `  docker CLI runs those commands start: Kamal ${kamalCount.docker}, wharf ${wharfCount.docker}`,
-);
-for (const tool of ['wharf', 'kamal']) {
-  const med = (key) => median(rows[tool].map((r) => r[key]));
-  const medSum = (key) => median(rows[tool].map((r) => r.sums[key]));
-  const name = tool === 'wharf' ? 'wharf' : 'Kamal';
+if (!values['scale-only']) {
+  log(`Warm-up: Kamal and wharf deploy once each to ${hosts2.join(', ')}…`);
+  p2.next();
+  kamal(p2.dir);
+  p2.next();
+  wharf(p2.dir);
+
+  log('Counting SSH commands (one -v deploy each)…');
+  p2.next();
+  const kv = kamal(p2.dir, ['-v']);
+  const kamalCount = countKamal(`${kv.stdout}\n${kv.stderr}`, hosts2);
+  p2.next();
+  const wv = wharf(p2.dir, ['-v']);
+  const wharfCount = countWharf(`${wv.stdout}\n${wv.stderr}`);
+
+  const rows = { kamal: [], wharf: [] };
+  for (let i = 0; i < runs; i++) {
+    const order = i % 2 === 0 ? ['wharf', 'kamal'] : ['kamal', 'wharf'];
+    for (const tool of order) {
+      const r = tool === 'wharf' ? wharfRun(p2) : kamalRun(p2);
+      rows[tool].push(r);
+      log(
+        `  run ${i + 1} ${tool.padEnd(5)} ${r.wall.toFixed(2)} s  (load ${r.load.toFixed(2)}; CPU client ${r.clientCpu.toFixed(2)} s, servers ${r.serverCpu.toFixed(2)} s)${
+          tool === 'wharf'
+            ? `  phases: ${(r.summary.phases ?? []).map((ph) => `${ph.name.toLowerCase()} ${ph.seconds.toFixed(2)}`).join(', ')}; ${r.summary.roundTrips} round trips; overhead ${r.overhead.toFixed(2)} s`
+            : ''
+        }`,
+      );
+    }
+  }
+
+  const kMed = median(rows.kamal.map((r) => r.wall));
+  const wMed = median(rows.wharf.map((r) => r.wall));
   out.push(
-    `  ${name} overhead (wall − pull − container start − health-checked swap, busiest host): median ${f(med('overhead'))} s${tool === 'wharf' ? ' (target < 1 s)' : ''}`,
+    `Kamal ${run('ruby', [...kamalArgs, 'version'], { env }).stdout.trim()} vs wharf, ${hosts2.length} servers, web (proxied) + worker, image already built (deploy --skip-push), ${runs} alternating runs each`,
   );
   out.push(
-    `    unavoidable: pull ${f(medSum('pull'))} s, container start ${f(medSum('container start'))} s, health-checked swap ${f(medSum('health-checked swap'))} s; old container stop ${f(medSum('old container stop'))} s (counted as overhead)`,
+    `  Kamal: median ${f(kMed)} s  (runs ${rows.kamal.map((r) => f(r.wall)).join(', ')}; load ${rows.kamal.map((r) => f(r.load)).join(', ')})`,
+  );
+  out.push(
+    `  wharf: median ${f(wMed)} s  (runs ${rows.wharf.map((r) => f(r.wall)).join(', ')}; load ${rows.wharf.map((r) => f(r.load)).join(', ')})`,
+  );
+  out.push(`  ratio wharf/Kamal: ${f(wMed / kMed)}x (target <= 0.50x)`);
+  const cpu = (tool, key) => median(rows[tool].map((r) => r[key]));
+  out.push(
+    `  CPU seconds per deploy (median): client Kamal ${f(cpu('kamal', 'clientCpu'))}, wharf ${f(cpu('wharf', 'clientCpu'))} (${f(cpu('wharf', 'clientCpu') / cpu('kamal', 'clientCpu'))}x); fleet servers Kamal ${f(cpu('kamal', 'serverCpu'))}, wharf ${f(cpu('wharf', 'serverCpu'))} (${f(cpu('wharf', 'serverCpu') / cpu('kamal', 'serverCpu'))}x)`,
+  );
+  out.push(
+    `  SSH commands per deploy (both hosts): Kamal ${kamalCount.commands + kamalCount.uploads} (${kamalCount.commands} commands + ${kamalCount.uploads} uploads, each its own round trip); wharf ${wharfCount.roundTrips} round trips (${wharfCount.commands} commands shown by -v, some sent as one batch; uploads not shown)`,
+    `  docker CLI runs those commands start: Kamal ${kamalCount.docker}, wharf ${wharfCount.docker}`,
+  );
+  for (const tool of ['wharf', 'kamal']) {
+    const med = (key) => median(rows[tool].map((r) => r[key]));
+    const medSum = (key) => median(rows[tool].map((r) => r.sums[key]));
+    const name = tool === 'wharf' ? 'wharf' : 'Kamal';
+    out.push(
+      `  ${name} overhead (wall − pull − container start − health-checked swap, busiest host): median ${f(med('overhead'))} s${tool === 'wharf' ? ' (target < 1 s)' : ''}`,
+    );
+    out.push(
+      `    unavoidable: pull ${f(medSum('pull'))} s, container start ${f(medSum('container start'))} s, health-checked swap ${f(medSum('health-checked swap'))} s; old container stop ${f(medSum('old container stop'))} s (counted as overhead)`,
+    );
+  }
+  const phaseNames = rows.wharf[0]?.summary.phases?.map((p) => p.name) ?? [];
+  out.push(
+    `    wharf phases (median): ${phaseNames
+      .map(
+        (n) =>
+          `${n.toLowerCase()} ${f(median(rows.wharf.map((r) => r.summary.phases.find((p) => p.name === n)?.seconds ?? 0)))}`,
+      )
+      .join(
+        ', ',
+      )}; in-process ${f(median(rows.wharf.map((r) => r.summary.seconds ?? 0)))} s of ${f(wMed)} s wall`,
   );
 }
-const phaseNames = rows.wharf[0]?.summary.phases?.map((p) => p.name) ?? [];
-out.push(
-  `    wharf phases (median): ${phaseNames
-    .map(
-      (n) =>
-        `${n.toLowerCase()} ${f(median(rows.wharf.map((r) => r.summary.phases.find((p) => p.name === n)?.seconds ?? 0)))}`,
-    )
-    .join(
-      ', ',
-    )}; in-process ${f(median(rows.wharf.map((r) => r.summary.seconds ?? 0)))} s of ${f(wMed)} s wall`,
-);
 
 if (serverCount > 2) {
   const all = fleet.servers.map((s) => s.address);
@@ -508,6 +514,10 @@ if (serverCount > 2) {
   log(
     `Scale: wharf to all ${all.length} servers (warm-up, then ${values['scale-runs']} runs each, alternating with 2)…`,
   );
+  if (values['scale-only']) {
+    p2.next();
+    wharf(p2.dir);
+  }
   pN.next();
   wharf(pN.dir);
   const small = [];
@@ -523,6 +533,8 @@ if (serverCount > 2) {
   const l = median(large.map((r) => r.wall));
   out.push(
     `wharf scale: 2 servers ${f(s)} s, ${all.length} servers ${f(l)} s (${median(large.map((r) => r.summary.roundTrips))} round trips); ratio ${all.length}/2: ${f(l / s)}x (target < 1.5x)`,
+    `  runs 2: ${small.map((r) => f(r.wall)).join(', ')}; ${all.length}: ${large.map((r) => f(r.wall)).join(', ')}; load ${large.map((r) => f(r.load)).join(', ')}`,
+    `  CPU seconds (median): client 2: ${f(median(small.map((r) => r.clientCpu)))}, ${all.length}: ${f(median(large.map((r) => r.clientCpu)))}; fleet servers 2: ${f(median(small.map((r) => r.serverCpu)))}, ${all.length}: ${f(median(large.map((r) => r.serverCpu)))}`,
   );
 }
 
