@@ -43,3 +43,27 @@ export function cleanUpErrorPages(config: Config): Command {
     '{} +',
   ];
 }
+
+export interface ErrorPage {
+  /** File name, e.g. `503.html`. */
+  name: string;
+  content: string;
+}
+
+/** Mode of the uploaded pages (Kamal uploads them with 0700). */
+export const ERROR_PAGE_MODE = 0o700;
+
+/**
+ * The uploads that put error pages in place for a version:
+ * `.kamal/proxy/apps-config/<app>/error_pages/<version>/<name>` each.
+ */
+export function errorPageUploads(
+  config: Config,
+  pages: readonly ErrorPage[],
+  version = config.version,
+): { path: string; content: string; mode: number }[] {
+  const dir = errorPagesVersionDirectory(config, version);
+  return [...pages]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((page) => ({ path: `${dir}/${page.name}`, content: page.content, mode: ERROR_PAGE_MODE }));
+}

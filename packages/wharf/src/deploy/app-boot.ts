@@ -15,6 +15,7 @@ import type { Context } from '../runtime/context.js';
 import { UserError } from '../util/errors.js';
 import { Remote, StepError, failureDetail } from './remote.js';
 import { runConfiguredHook } from './hook-env.js';
+import { cleanUpAfterBoot, prepareRoleAssets, readErrorPages, uploadErrorPages } from './app-pages-assets.js';
 
 /** Opens when the first primary-role container is healthy; fails when a primary container fails. */
 export class Barrier {
@@ -140,6 +141,9 @@ class RoleBoot {
       await remote.run(host, app.stop({ version: oldVersion }), `stop ${app.containerName(oldVersion)}`, {
         allowFailure: true,
       });
+      // Kamal's stop_old_version: then the other versions' assets and error pages go.
+      const cleanUp = cleanUpAfterBoot(this.config, role, host);
+      if (cleanUp) await remote.run(host, cleanUp, `remove old ${role.name} assets and error pages`);
     }
     return { host, role: role.name, oldVersion };
   }
@@ -208,6 +212,16 @@ export async function bootApp(ctx: Context, remote: Remote): Promise<BootResult[
   const primarySelected = selection.roles.some((r) => r.name === config.primaryRoleName);
   const barrier = primarySelected ? new Barrier() : undefined;
   const results: BootResult[] = [];
+  // Error pages and assets are put in place on every host before any container boots (as Kamal does).
+  const pages = await readErrorPages(config);
+  await remote.onHosts(hosts, async (host) => {
+    const roles = selection.rolesOn(host).map((r) => config.role(r.name)!);
+    if (pages.length === 0 && !roles.some((r) => r.assets)) return;
+    await ctx.reporter.step(host, 'error pages and assets', async () => {
+      await uploadErrorPages(remote, config, host, pages);
+      for (const role of roles) await prepareRoleAssets(remote, config, role, host);
+    });
+  });
   const groups = bootGroups(hosts, config.boot.limit);
   for (const [index, group] of groups.entries()) {
     await runConfiguredHook(ctx, 'pre-app-boot', { hosts: group.join(',') });
