@@ -1,0 +1,200 @@
+/**
+ * Test support for the fault-injection and zero-downtime e2e tests: wharf
+ * runs in the background (so traffic and faults can happen meanwhile, and so
+ * it can be SIGKILLed), traffic through wharf-proxy on fleet servers, and the
+ * faults themselves (SSH sessions killed inside a server container, a
+ * container stopped).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { FleetDescription } from '../../src/fleet/plan.js';
+import { WHARF_BIN, type CliResult } from './fleet.js';
+
+/** A `wharf` child process with live output. */
+export interface BackgroundWharf {
+  child: ChildProcess;
+  /** stdout + stderr so far. */
+  output(): string;
+  /** Resolves when the process has exited (also after a kill). */
+  done: Promise<CliResult & { signal: NodeJS.Signals | null; endedAt: number }>;
+}
+
+export function startWharf(args: string[], cwd: string, env: NodeJS.ProcessEnv): BackgroundWharf {
+  const childEnv = { ...process.env, ...env };
+  delete childEnv.NODE_TEST_CONTEXT;
+  const child = spawn(process.execPath, [WHARF_BIN, ...args], { cwd, env: childEnv });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<CliResult & { signal: NodeJS.Signals | null; endedAt: number }>((resolve) =>
+    child.on('close', (code, signal) =>
+      resolve({ code: code ?? 1, signal, stdout, stderr, endedAt: Date.now() }),
+    ),
+  );
+  return { child, output: () => stdout + stderr, done };
+}
+
+/** Runs wharf to the end without blocking the event loop (traffic keeps flowing meanwhile). */
+export async function wharfAsync(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<CliResult> {
+  const { code, stdout, stderr } = await startWharf(args, cwd, env).done;
+  return { code, stdout, stderr };
+}
+
+/** The docker CLI against the fleet's engine (the engine that runs the server containers). */
+export function fleetDocker(fleet: FleetDescription, args: string[]): CliResult {
+  const result = spawnSync('docker', args, {
+    env: { ...process.env, DOCKER_HOST: fleet.docker_host },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: result.status ?? 1, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
+}
+
+/** Non-blocking variant of fleetDocker (for polling while a load runs). */
+export function fleetDockerAsync(fleet: FleetDescription, args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn('docker', args, { env: { ...process.env, DOCKER_HOST: fleet.docker_host } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+/** `<id> <name>` of the running containers of `service` on a fleet server (read inside it, not over SSH). */
+export async function runningAppContainers(
+  fleet: FleetDescription,
+  server: string,
+  service: string,
+): Promise<string[]> {
+  const result = await fleetDockerAsync(fleet, [
+    'exec',
+    server,
+    'docker',
+    'ps',
+    '--filter',
+    `label=service=${service}`,
+    '--format',
+    '{{.ID}} {{.Names}}',
+  ]);
+  if (result.code !== 0) throw new Error(`docker ps in ${server} failed: ${result.stderr}`);
+  return result.stdout.split('\n').filter(Boolean).sort();
+}
+
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 60_000,
+  intervalMs = 100,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/**
+ * Drops every SSH connection to a fleet server: SIGKILL for each per-connection
+ * sshd process (`sshd: root@…`), never the listener (PID 1's child, which the
+ * server's dockerd hangs off). Returns how many it killed.
+ */
+export async function dropSshConnections(fleet: FleetDescription, server: string): Promise<number> {
+  const script =
+    'n=0; for p in $(ps -eo pid=,args= | awk \'$2 == "sshd:" && $3 ~ /^root@/ {print $1}\'); do kill -9 "$p" && n=$((n+1)); done; echo $n';
+  const result = await fleetDockerAsync(fleet, ['exec', server, 'sh', '-c', script]);
+  if (result.code !== 0) throw new Error(`killing sshd sessions in ${server} failed: ${result.stderr}`);
+  return Number(result.stdout.trim());
+}
+
+/** Whether the deploy lock directory of `service` exists on a fleet server (read inside it). */
+export async function lockDirectoryExists(
+  fleet: FleetDescription,
+  server: string,
+  service: string,
+): Promise<boolean> {
+  const result = await fleetDockerAsync(fleet, [
+    'exec',
+    server,
+    'test',
+    '-d',
+    `/root/.kamal/lock-${service}`,
+  ]);
+  return result.code === 0;
+}
+
+/** Rewrites the example app so it listens only `ms` after it starts (a longer boot phase to aim faults at). */
+export function withStartDelay(ms: number): (text: string) => string {
+  return (text) => {
+    const plain = text.replace(/^setTimeout\(\(\) => (server\.listen\(.*\)), \d+\);$/m, '$1;');
+    if (ms === 0) return plain;
+    const delayed = plain.replace(/^(server\.listen\(.*\));$/m, `setTimeout(() => $1, ${ms});`);
+    if (delayed === plain) throw new Error('server.mjs has no server.listen(...) line to delay');
+    return delayed;
+  };
+}
+
+// ---- traffic ---------------------------------------------------------------
+
+interface LoadReport {
+  totalFailures: number;
+  durationMs: number;
+  requests: Record<string, { sent: number; ok: number; failed: number }>;
+}
+interface LoadModule {
+  startLoad(o: unknown): { stop(): Promise<LoadReport>; progress(): { sent: number; failures: number } };
+  formatReport(r: LoadReport): string;
+}
+
+/** The load generator of the proxy's tests (compiled beside this package). */
+async function loadModule(): Promise<LoadModule> {
+  return (await import(
+    new URL('../../../../proxy/dist/test/support/load.js', import.meta.url).href
+  )) as LoadModule;
+}
+
+export interface Traffic {
+  progress(): { sent: number; failures: number };
+  stop(): Promise<{ sent: number; ok: number; failures: number; seconds: number; report: string }>;
+}
+
+/**
+ * A steady open-loop load through wharf-proxy on the given server addresses:
+ * `rate` requests per second, four short requests (`/`) to one slow one
+ * (`/slow?ms=slowMs`), spread evenly over the servers.
+ */
+export async function startTraffic(
+  addresses: readonly string[],
+  options: { rate?: number; slowMs?: number } = {},
+): Promise<Traffic> {
+  const { startLoad, formatReport } = await loadModule();
+  const slowMs = options.slowMs ?? 1000;
+  const load = startLoad({
+    rate: options.rate ?? 60,
+    requests: addresses.flatMap((address) => [
+      { name: `short ${address}`, url: `http://${address}/`, weight: 4, timeoutMs: 20_000 },
+      {
+        name: `slow ${address}`,
+        url: `http://${address}/slow?ms=${slowMs}`,
+        weight: 1,
+        timeoutMs: 20_000 + slowMs,
+      },
+    ]),
+  });
+  return {
+    progress: () => load.progress(),
+    async stop() {
+      const report = await load.stop();
+      const rows = Object.values(report.requests);
+      return {
+        sent: rows.reduce((n, r) => n + r.sent, 0),
+        ok: rows.reduce((n, r) => n + r.ok, 0),
+        failures: report.totalFailures,
+        seconds: report.durationMs / 1000,
+        report: formatReport(report),
+      };
+    },
+  };
+}
