@@ -126,15 +126,23 @@ export class CertificateStore {
     return entry === null ? null : { context: entry.context, cert: entry.cert, key: entry.key };
   }
 
-  /** After a routing change: stop renewing hosts that are no longer deployed with ACME. */
+  /**
+   * After a routing change (deploy, remove, restore): load the cached
+   * certificates of every ACME host, so renewal runs without waiting for a
+   * handshake, and stop renewing hosts that are no longer deployed with ACME.
+   */
   sync(): void {
     const keep = new Map<string, Set<string>>();
     for (const service of this.lookup.services.values()) {
       if (!isAcmeService(service)) continue;
-      const key = this.scopeOf(service).cacheDir;
+      const manager = this.managerFor(service);
+      const key = manager.scope.cacheDir;
       let hosts = keep.get(key);
       if (hosts === undefined) keep.set(key, (hosts = new Set()));
-      for (const h of service.options.hosts) hosts.add(h);
+      for (const h of service.options.hosts) {
+        hosts.add(h);
+        if (manager.inMemory(h) === null) manager.cached(h);
+      }
     }
     for (const [key, manager] of this.managers) manager.retain(keep.get(key) ?? new Set());
   }

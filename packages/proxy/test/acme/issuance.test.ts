@@ -334,9 +334,14 @@ test('renewal: a cached certificate with less than 30 days left keeps serving wh
       detail: 'maintenance',
     });
     const second = await w.start({ retryAfterFailureMs: 300 });
+    // The restored service's cached certificate is loaded at start: renewal needs no handshake.
+    await waitFor(() => logsMatching(second, 'Certificate request failed').length > 0);
+    assert.match(
+      String(logsMatching(second, 'Certificate request failed')[0]!['error']),
+      /503: serverInternal: maintenance/,
+    );
     const served = await handshake(second.httpsPort!, 'app.example.com', w.fake.caPem);
     assert.equal(served.serial, short.serial, 'the old certificate serves while renewing');
-    await waitFor(() => logsMatching(second, 'Certificate request failed').length > 0);
     const during = await handshake(second.httpsPort!, 'app.example.com', w.fake.caPem);
     assert.equal(during.serial, short.serial, 'a failed renewal does not stop the current certificate');
 
