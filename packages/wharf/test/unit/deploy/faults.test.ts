@@ -1,0 +1,89 @@
+/**
+ * The pure parts of wharf's fault handling: reading wharf-proxy's target from
+ * `kamal-proxy list`, choosing stale containers without ever picking the one
+ * the proxy serves, and the one sentence for a dropped SSH connection.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { explainDeployFailure, proxyTargetId, staleContainers } from '../../../src/deploy/deploy.js';
+import { connectionDrop } from '../../../src/deploy/remote.js';
+import { SshError, sshFailure } from '../../../src/ssh/errors.js';
+import { UserError } from '../../../src/util/errors.js';
+
+// As wharf-proxy prints it through `docker exec` (colours included), two services.
+const LIST = [
+  '\x1b[3;94mService\x1b[0m    \x1b[3;94mHost\x1b[0m  \x1b[3;94mPath\x1b[0m  \x1b[3;94mTarget\x1b[0m             \x1b[3;94mState\x1b[0m    \x1b[3;94mTLS\x1b[0m  ',
+  '\x1b[1;34mhello-web-staging\x1b[0m  \x1b[m*\x1b[0m     \x1b[m/\x1b[0m     \x1b[maaaaaaaaaaaa:3000\x1b[0m  \x1b[mrunning\x1b[0m  \x1b[mno\x1b[0m   ',
+  '\x1b[1;34mhello-web\x1b[0m  \x1b[m*\x1b[0m     \x1b[m/\x1b[0m     \x1b[m5ff4c076f767:3000\x1b[0m  \x1b[mrunning\x1b[0m  \x1b[mno\x1b[0m   ',
+].join('\n');
+
+test('proxyTargetId reads the container id of exactly the named service', () => {
+  assert.equal(proxyTargetId(LIST, 'hello-web'), '5ff4c076f767');
+  assert.equal(proxyTargetId(LIST, 'hello-web-staging'), 'aaaaaaaaaaaa');
+  assert.equal(proxyTargetId(LIST, 'hello-worker'), undefined);
+  assert.equal(proxyTargetId('', 'hello-web'), undefined);
+  // Plain text (kamal-proxy without colours) and a host column with a name.
+  assert.equal(
+    proxyTargetId(
+      'Service  Host  Path  Target  State  TLS\nhello-web  app.example.com  /  0123456789ab:80  running  yes',
+      'hello-web',
+    ),
+    '0123456789ab',
+  );
+});
+
+const RUNNING = [
+  '5ff4c076f767 hello-web-bbbb',
+  '111111111111 hello-web-aaaa',
+  '222222222222 other-web-cccc',
+].join('\n');
+
+test('staleContainers keeps Kamal current version when the proxy serves nothing of ours', () => {
+  assert.deepEqual(staleContainers(RUNNING, 'hello-web', 'aaaa\n', undefined), ['bbbb']);
+  assert.deepEqual(staleContainers(RUNNING, 'hello-web', 'aaaa', 'ffffffffffff'), ['bbbb']);
+});
+
+test('staleContainers never stops the container wharf-proxy routes to, even when the latest tag says otherwise', () => {
+  // An interrupted deploy: the proxy switched to bbbb, the latest tag still names aaaa.
+  assert.deepEqual(staleContainers(RUNNING, 'hello-web', 'aaaa', '5ff4c076f767'), ['aaaa']);
+  // Renamed containers keep their suffix as the version, as Kamal's name stripping does.
+  assert.deepEqual(
+    staleContainers(
+      '5ff4c076f767 hello-web-bbbb_replaced_0123456789abcdef\n1 hello-web-aaaa',
+      'hello-web',
+      'aaaa',
+      '5ff4c076f767',
+    ),
+    ['aaaa'],
+  );
+  assert.deepEqual(staleContainers('', 'hello-web', '', undefined), []);
+});
+
+test('a dropped connection anywhere in the cause chain becomes one sentence naming the host and step', () => {
+  const drop = sshFailure(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), {
+    host: '10.0.0.2',
+    step: 'hand hello-web-abc to wharf-proxy',
+    command: 'docker exec kamal-proxy kamal-proxy deploy hello-web',
+  });
+  assert.equal(drop.kind, 'dropped');
+  assert.equal(drop.step, 'hand hello-web-abc to wharf-proxy');
+  const wrapped = new UserError('The new version abc of web on 10.0.0.2 never became healthy.', {
+    cause: new UserError('outer', { cause: drop }),
+  });
+  assert.equal(connectionDrop(wrapped), drop);
+  const explained = explainDeployFailure(wrapped) as Error;
+  assert.ok(explained instanceof UserError);
+  assert.equal(
+    explained.message,
+    'The SSH connection to 10.0.0.2 dropped during hand hello-web-abc to wharf-proxy, so wharf ran nothing more on 10.0.0.2 and the version wharf-proxy serves there keeps serving; check that 10.0.0.2 is reachable over SSH and run `wharf deploy` again.',
+  );
+  assert.match((explainDeployFailure(drop, 'rollback') as Error).message, /run `wharf rollback` again\.$/);
+});
+
+test('other failures pass through unchanged', () => {
+  const refused = new SshError('Cannot connect to h during connect: refused.', 'refused', 'h');
+  assert.equal(explainDeployFailure(refused), refused);
+  const plain = new UserError('The deploy lock on h is held.');
+  assert.equal(explainDeployFailure(plain), plain);
+  assert.equal(connectionDrop(new Error('x')), undefined);
+});
