@@ -54,6 +54,8 @@ export class AcmeError extends Error {
     message: string,
     readonly problemType: string = '',
     readonly status = 0,
+    /** The server's Retry-After on this error (rate limits), in ms; null if none. */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(message);
     this.name = 'AcmeError';
@@ -249,6 +251,7 @@ export class AcmeClient {
           `ACME ${stage} request to ${url} failed with ${raw.status}: ${describeProblem(problem)}`,
           problem.type ?? '',
           raw.status,
+          parseRetryAfter(header(raw, 'retry-after')),
         );
       }
       const body =

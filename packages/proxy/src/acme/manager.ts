@@ -9,7 +9,7 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Logger } from '../logging.js';
 import { describeError } from '../errors.js';
 import { AccountKey } from './jws.js';
-import { AcmeClient, LETS_ENCRYPT_DIRECTORY } from './client.js';
+import { AcmeClient, AcmeError, LETS_ENCRYPT_DIRECTORY } from './client.js';
 import { ACCOUNT_KEY_NAME, CertificateCache, certificateFile, splitCertificateFile } from './cache.js';
 import type { Http01Challenges } from './challenges.js';
 import { orderCertificate } from './order.js';
@@ -192,7 +192,9 @@ export class AcmeManager {
       const previous = this.failures.get(host);
       const base = this.settings.retryAfterFailureMs ?? 5 * 60_000;
       const max = this.settings.maxRetryAfterFailureMs ?? DAY;
-      const delay = previous === undefined ? base : Math.min(previous.delay * 2, max);
+      let delay = previous === undefined ? base : Math.min(previous.delay * 2, max);
+      // A rate-limited CA says when to come back; never sooner than that.
+      if (err instanceof AcmeError && err.retryAfterMs !== null) delay = Math.max(delay, err.retryAfterMs);
       const message = describeError(err);
       this.failures.set(host, { until: Date.now() + delay, delay, message });
       if (!this.closed) {

@@ -181,6 +181,35 @@ test('deploy --tls on a host: the first handshake gets a certificate from the AC
   }
 });
 
+test('a rejected nonce is retried with the fresh one; a rate limit Retry-After lengthens the wait', async () => {
+  const w = await world();
+  try {
+    const proxy = await w.start({ retryAfterFailureMs: 100 });
+    await w.deploy(proxy, 'app', ['app.example.com']);
+    await w.deploy(proxy, 'limited', ['limited.example.com']);
+    w.fake.badNonces = 2;
+    const h = await handshake(proxy.httpsPort!, 'app.example.com', w.fake.caPem);
+    assert.equal(h.authorized, true, h.error);
+    assert.equal(w.fake.badNonceReplies, 2, 'two badNonce answers were absorbed');
+
+    w.fake.failures.set('new-order', {
+      status: 429,
+      type: 'urn:ietf:params:acme:error:rateLimited',
+      detail: 'slow down',
+      retryAfter: 3600,
+    });
+    assert.equal((await handshake(proxy.httpsPort!, 'limited.example.com', w.fake.caPem)).ok, false);
+    await waitFor(() => logsMatching(proxy, 'Certificate request failed').length === 1);
+    assert.equal(logsMatching(proxy, 'Certificate request failed')[0]!['retry_in_s'], 3600);
+    w.fake.failures.clear();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal((await handshake(proxy.httpsPort!, 'limited.example.com', w.fake.caPem)).ok, false);
+    assert.equal(w.fake.orders.length, 1, 'no order before the CA said to come back');
+  } finally {
+    await w.close();
+  }
+});
+
 test('concurrent first handshakes for one host share one order', async () => {
   const w = await world();
   try {

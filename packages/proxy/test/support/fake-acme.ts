@@ -69,7 +69,11 @@ export class FakeAcme {
   /** When set, the lifetime for the n-th order (1-based) of a host; overrides validityDays. */
   validity: ((host: string, nth: number) => number) | null = null;
   /** Endpoint name ("new-order", "new-account", "finalize", …) → the error to answer it with. */
-  readonly failures = new Map<string, Problem>();
+  readonly failures = new Map<string, Problem & { retryAfter?: number }>();
+  /** Reject this many more POSTs with badNonce even when their nonce is good (RFC 8555 §6.5 allows it). */
+  badNonces = 0;
+  /** POSTs answered with badNonce so far. */
+  badNonceReplies = 0;
   readonly orders: Array<{ identifiers: string[]; account: string }> = [];
   readonly validations: Validation[] = [];
   readonly issued: Array<{ host: string; serial: string; days: number }> = [];
@@ -205,7 +209,10 @@ export class FakeAcme {
     const path = (req.url ?? '/').split('?')[0]!;
     const [, endpoint = '', id = ''] = path.split('/');
     const injected = this.failures.get(endpoint);
-    if (injected !== undefined) return { problem: injected };
+    if (injected !== undefined) {
+      const { retryAfter, ...p } = injected;
+      return { problem: p, headers: retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) } };
+    }
     if (endpoint === 'directory' && req.method === 'GET') {
       return {
         body: {
@@ -261,7 +268,9 @@ export class FakeAcme {
     if (header.alg !== 'ES256')
       return problem(400, 'badSignatureAlgorithm', `alg ${header.alg} is not ES256`);
     if (header.url !== url) return problem(401, 'unauthorized', `JWS url ${header.url} is not ${url}`);
-    if (header.nonce === undefined || !this.nonces.delete(header.nonce)) {
+    if (header.nonce === undefined || !this.nonces.delete(header.nonce) || this.badNonces > 0) {
+      if (this.badNonces > 0) this.badNonces--;
+      this.badNonceReplies++;
       return problem(400, 'badNonce', 'the nonce is unknown or already used');
     }
     let key: KeyObject;
