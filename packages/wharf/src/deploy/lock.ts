@@ -65,9 +65,10 @@ export async function acquireLock(
     const manual = !details.includes(`Message: ${AUTOMATIC_DEPLOY_LOCK_MESSAGE}`);
     if (!wait.wait || manual || Date.now() >= deadline) {
       const summary = details.replace(/\s*\n\s*/g, '; ');
-      const hint =
-        wait.wait && !manual
-          ? 'it was still held when --lock-wait-timeout ran out'
+      const hint = manual
+        ? 'it was taken with `wharf lock acquire`, so deploys do not wait for it (not even with --lock-wait); run `wharf lock release` once that work is done'
+        : wait.wait
+          ? `it was still held after waiting ${wait.timeoutSeconds ?? 900} s (--lock-wait-timeout); run \`wharf lock release\` if that deploy is gone`
           : 'wait for that deploy, retry with --lock-wait, or run `wharf lock release` if it is stale';
       throw new UserError(`The deploy lock on ${host} is held (${summary || 'no details'}); ${hint}.`);
     }

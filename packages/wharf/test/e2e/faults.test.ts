@@ -162,6 +162,11 @@ describe('deploy faults on the fleet, traffic flowing', () => {
         assert.equal(deployed.code, 0, deployed.stderr);
         assert.deepEqual(await servedVersions(), [version, version]);
         assert.equal(await lockDirectoryExists(fleet, primary.name, SERVICE), false);
+        // Whatever the killed deploy had started is cleaned up: one container runs per server.
+        for (const s of fleet.servers) {
+          const running = await runningAppContainers(fleet, s.name, SERVICE);
+          assert.equal(running.length, 1, `${s.name}: ${running.join(', ')}`);
+        }
       },
     );
   });
@@ -303,5 +308,29 @@ describe('deploy faults on the fleet, traffic flowing', () => {
     } finally {
       rmSync(join(hooks, 'pre-deploy'), { force: true });
     }
+  });
+
+  test('a manual lock: --lock-wait gives up at once (as Kamal), status shows the message, release frees it', async () => {
+    const acquire = await run(['lock', 'acquire', '-m', 'database migration']);
+    assert.equal(acquire.code, 0, acquire.stderr);
+    try {
+      const status = await run(['lock', 'status']);
+      assert.match(
+        status.stdout,
+        /^Locked by: wharf test at \d{4}-[^\n]+\nVersion: [0-9a-f]{40}\nMessage: database migration\n$/,
+      );
+      const waiting = await run(['deploy', '-q', '-P', '--lock-wait', '--lock-wait-interval', '1']);
+      assert.notEqual(waiting.code, 0);
+      assert.match(
+        waiting.stderr,
+        new RegExp(
+          `^wharf: The deploy lock on ${escape(primary.address)} is held \\(Locked by: wharf test at [^;]+; Version: [0-9a-f]{40}; Message: database migration\\); [^\\n]*\`wharf lock release\`[^\\n]*\\.\\n$`,
+        ),
+      );
+    } finally {
+      const release = await run(['lock', 'release']);
+      assert.equal(release.code, 0, release.stderr);
+    }
+    assert.equal((await run(['lock', 'status'])).stdout, 'There is no deploy lock\n');
   });
 });
