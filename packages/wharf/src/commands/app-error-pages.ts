@@ -1,6 +1,6 @@
 /**
  * Custom error pages served by kamal-proxy (Kamal's Commands::App::ErrorPages):
- * `{4??,5??}.html` from error_pages_path are uploaded (mode 0700) to
+ * `{4??,5??}.html` from error_pages_path are uploaded (readable by the proxy) to
  * `.kamal/proxy/apps-config/<app>/error_pages/<version>/`, which the proxy sees
  * under /home/kamal-proxy/.apps-config; other versions are removed after a boot.
  */
@@ -50,8 +50,12 @@ export interface ErrorPage {
   content: string;
 }
 
-/** Mode of the uploaded pages (Kamal uploads them with 0700). */
-export const ERROR_PAGE_MODE = 0o700;
+/**
+ * Mode of the uploaded pages. Kamal asks for 0700, but the proxy runs as its
+ * own user (kamal-proxy / wharf-proxy) and must read them: 0700 pages owned
+ * by the SSH user fail the proxy deploy with EACCES, so they are 0644.
+ */
+export const ERROR_PAGE_MODE = 0o644;
 
 /**
  * The uploads that put error pages in place for a version:

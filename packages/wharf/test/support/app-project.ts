@@ -3,9 +3,9 @@
  * pointed at a fleet through the environment its deploy.yml reads.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FleetDescription } from '../../src/fleet/plan.js';
 
@@ -16,16 +16,48 @@ export interface AppProject {
   env: NodeJS.ProcessEnv;
   /** Rewrites a file and commits it; returns the new commit's SHA. */
   commit(file: string, transform: (text: string) => string, message: string): string;
+  /**
+   * Writes (string) or deletes (null) files, paths relative to the project,
+   * and commits them all; returns the new commit's SHA.
+   */
+  change(files: Record<string, string | null>, message: string): string;
   head(): string;
+}
+
+export interface AppProjectOptions {
+  /** Files to write (or, with null, delete) in the copy before its first commit. */
+  files?: Record<string, string | null>;
+  /** Changes to files of the copy before its first commit, e.g. to config/deploy.yml. */
+  edit?: Record<string, (text: string) => string>;
+}
+
+function applyFiles(dir: string, files: Record<string, string | null>): void {
+  for (const [file, content] of Object.entries(files)) {
+    const path = join(dir, file);
+    if (content === null) rmSync(path, { force: true });
+    else {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, content);
+    }
+  }
 }
 
 function git(dir: string, args: string[]): string {
   return execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
 }
 
-export function appProject(fleet: FleetDescription, example = EXAMPLE_DIR): AppProject {
+export function appProject(
+  fleet: FleetDescription,
+  example = EXAMPLE_DIR,
+  options: AppProjectOptions = {},
+): AppProject {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-app-'));
   cpSync(example, dir, { recursive: true });
+  applyFiles(dir, options.files ?? {});
+  for (const [file, transform] of Object.entries(options.edit ?? {})) {
+    const path = join(dir, file);
+    writeFileSync(path, transform(readFileSync(path, 'utf8')));
+  }
   git(dir, ['init', '-q', '-b', 'main']);
   git(dir, ['config', 'user.email', 'test@wharf.invalid']);
   git(dir, ['config', 'user.name', 'wharf test']);
@@ -44,6 +76,12 @@ export function appProject(fleet: FleetDescription, example = EXAMPLE_DIR): AppP
       const path = join(dir, file);
       writeFileSync(path, transform(readFileSync(path, 'utf8')));
       git(dir, ['commit', '-q', '-am', message]);
+      return git(dir, ['rev-parse', 'HEAD']);
+    },
+    change(files, message) {
+      applyFiles(dir, files);
+      git(dir, ['add', '-A']);
+      git(dir, ['commit', '-q', '-m', message]);
       return git(dir, ['rev-parse', 'HEAD']);
     },
     head: () => git(dir, ['rev-parse', 'HEAD']),

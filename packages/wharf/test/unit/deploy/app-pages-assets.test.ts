@@ -72,7 +72,7 @@ test('clean-up after the old container stopped: other versions of assets, then o
   assert.equal(cleanUpAfterBoot(plain, plain.role('web')!, '1.1.1.1'), undefined);
 });
 
-test('error pages: the 4xx/5xx html files of error_pages_path go to the version directory with mode 0700', async () => {
+test('error pages: the 4xx/5xx html files of error_pages_path go to the version directory readable by the proxy (0644)', async () => {
   const config = await load(
     { ...BASE, error_pages_path: 'public/errors' },
     {
@@ -95,17 +95,17 @@ test('error pages: the 4xx/5xx html files of error_pages_path go to the version 
     {
       path: '.kamal/proxy/apps-config/app/error_pages/999/404.html',
       content: '<p>not here</p>\n',
-      mode: 0o700,
+      mode: 0o644,
     },
     {
       path: '.kamal/proxy/apps-config/app/error_pages/999/4xx.html',
       content: 'matches 4??.html too\n',
-      mode: 0o700,
+      mode: 0o644,
     },
     {
       path: '.kamal/proxy/apps-config/app/error_pages/999/503.html',
       content: '<p>down: {{ .Message }}</p>\n',
-      mode: 0o700,
+      mode: 0o644,
     },
   ]);
   const withDestination = await load(
