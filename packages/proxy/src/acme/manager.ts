@@ -138,12 +138,16 @@ export class AcmeManager {
 
   // ---- issuance -------------------------------------------------------------
 
-  /** Orders a certificate for an allowed host (joining the order in flight, if any). */
-  issue(host: string): Promise<CertificateEntry> {
+  /**
+   * Orders a certificate for an allowed host (joining the order in flight,
+   * if any). Refused while the host waits after a failure, unless this is a
+   * renewal (whose timer already waited).
+   */
+  issue(host: string, renewal = false): Promise<CertificateEntry> {
     const running = this.inflight.get(host);
     if (running !== undefined) return running;
     const failure = this.failures.get(host);
-    if (failure !== undefined && Date.now() < failure.until) {
+    if (!renewal && failure !== undefined && Date.now() < failure.until) {
       return Promise.reject(
         new Error(
           `no certificate for ${host}: the last ACME order failed (${failure.message}); next try after ${new Date(failure.until).toISOString()}`,
@@ -268,9 +272,8 @@ export class AcmeManager {
       return;
     }
     const current = this.certificates.get(host);
-    this.failures.delete(host);
     try {
-      await this.issue(host);
+      await this.issue(host, true);
     } catch {
       // Logged by runOrder; keep serving the current certificate until it expires and try again later.
       if (current !== undefined && !this.closed) {
