@@ -306,7 +306,13 @@ const median = (xs) => {
 };
 
 const UNAVOIDABLE = [
-  ['pull', /^docker pull /],
+  // The whole pull step, as wharf sends it in one batch: Kamal's registry-mirror
+  // read, login, removal of the old tag, pull and label check (for Kamal only
+  // the first login on a host: it logs in again to boot the proxy).
+  [
+    'pull',
+    /^docker pull |^docker image rm --force |^docker inspect -f '\{\{ \.Config\.Labels\.service \}\}'|RegistryConfig\.Mirrors|docker login /,
+  ],
   // Not Kamal's `docker container start kamal-proxy || docker run …` of the proxy.
   ['container start', /^docker run /],
   ['health-checked swap', /kamal-proxy deploy /],
@@ -395,6 +401,10 @@ function kamalBreakdown(output, wall) {
         'old container stop': 0,
       });
     const sums = byHost.get(cmd.host);
+    if (/docker login /.test(cmd.command)) {
+      if (sums.loggedIn) continue;
+      sums.loggedIn = true;
+    }
     const kind = UNAVOIDABLE.find(([, re]) => re.test(cmd.command));
     if (kind) sums[kind[0]] += Number(done[2]);
     else if (STOP.test(cmd.command)) sums['old container stop'] += Number(done[2]);
