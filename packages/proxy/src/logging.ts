@@ -80,12 +80,24 @@ export class Logger {
 
 let isoMs = 0;
 let isoText = '';
-/** The current time as an ISO-8601 string, formatted at most once per millisecond. */
+let isoSecond = -1;
+let isoPrefix = '';
+const MILLIS = Array.from({ length: 1000 }, (_, i) => '.' + String(i).padStart(3, '0') + 'Z');
+/**
+ * The current time as an ISO-8601 string (UTC, milliseconds). The date and
+ * time up to the second are formatted once per second; within it only the
+ * milliseconds change.
+ */
 export function isoNow(): string {
   const now = Date.now();
   if (now !== isoMs) {
     isoMs = now;
-    isoText = new Date(now).toISOString();
+    const second = Math.floor(now / 1000);
+    if (second !== isoSecond) {
+      isoSecond = second;
+      isoPrefix = new Date(second * 1000).toISOString().slice(0, 19);
+    }
+    isoText = isoPrefix + MILLIS[now - second * 1000]!;
   }
   return isoText;
 }

@@ -28,20 +28,40 @@ export function normalizeMethod(method: string): string {
   return STANDARD_METHODS.has(method) ? method : 'OTHER';
 }
 
+interface ServiceSeries {
+  inFlight: number;
+  /** By method, then by status. */
+  byMethod: Map<string, Map<number, Series>>;
+}
+
 export class Metrics {
-  private readonly series = new Map<string, Series>();
-  private readonly inFlight = new Map<string, number>();
+  /** Per service: the in-flight gauge and its series (looked up once per request, no key strings built). */
+  private readonly services = new Map<string, ServiceSeries>();
+
+  private forService(service: string): ServiceSeries {
+    let s = this.services.get(service);
+    if (s === undefined) {
+      s = { inFlight: 0, byMethod: new Map() };
+      this.services.set(service, s);
+    }
+    return s;
+  }
 
   requestStarted(service: string): void {
-    this.inFlight.set(service, (this.inFlight.get(service) ?? 0) + 1);
+    this.forService(service).inFlight++;
   }
 
   requestFinished(service: string, method: string, status: number, seconds: number, tracked: boolean): void {
-    this.inFlight.set(service, (this.inFlight.get(service) ?? 1) - 1);
+    const svc = this.forService(service);
+    svc.inFlight--;
     if (!tracked) return;
     const m = normalizeMethod(method);
-    const key = service + '\0' + m + '\0' + status;
-    let s = this.series.get(key);
+    let byStatus = svc.byMethod.get(m);
+    if (byStatus === undefined) {
+      byStatus = new Map();
+      svc.byMethod.set(m, byStatus);
+    }
+    let s = byStatus.get(status);
     if (s === undefined) {
       s = {
         service,
@@ -51,7 +71,7 @@ export class Metrics {
         sum: 0,
         buckets: new Array<number>(BUCKETS.length).fill(0),
       };
-      this.series.set(key, s);
+      byStatus.set(status, s);
     }
     s.count++;
     s.sum += seconds;
@@ -63,12 +83,20 @@ export class Metrics {
     }
   }
 
+  private allSeries(): Series[] {
+    const all: Series[] = [];
+    for (const svc of this.services.values()) {
+      for (const byStatus of svc.byMethod.values()) for (const s of byStatus.values()) all.push(s);
+    }
+    return all;
+  }
+
   /** Removes the in-flight gauge only; counters stay, as Prometheus expects. */
   render(): string {
     const lines: string[] = [];
     lines.push('# HELP kamal_proxy_http_requests_total Total number of HTTP requests');
     lines.push('# TYPE kamal_proxy_http_requests_total counter');
-    const all = [...this.series.values()].sort((a, b) =>
+    const all = this.allSeries().sort((a, b) =>
       a.service === b.service
         ? a.method === b.method
           ? a.status - b.status
@@ -98,8 +126,10 @@ export class Metrics {
     }
     lines.push('# HELP kamal_proxy_http_in_flight_requests Number of HTTP requests in flight');
     lines.push('# TYPE kamal_proxy_http_in_flight_requests gauge');
-    for (const [service, n] of [...this.inFlight.entries()].sort()) {
-      lines.push(`kamal_proxy_http_in_flight_requests{service=${quote(service)}} ${n}`);
+    for (const service of [...this.services.keys()].sort()) {
+      lines.push(
+        `kamal_proxy_http_in_flight_requests{service=${quote(service)}} ${this.services.get(service)!.inFlight}`,
+      );
     }
     const mem = process.memoryUsage();
     lines.push('# HELP process_resident_memory_bytes Resident memory size in bytes.');

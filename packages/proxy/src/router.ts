@@ -52,6 +52,10 @@ export interface ServiceDescription {
 export class Router {
   readonly services = new Map<string, Service>();
   private table = new Map<string, Binding[]>();
+  /** The table has a *.domain entry (else the wildcard lookup is skipped). */
+  private wildcards = false;
+  /** The only bindings are default-host ones (no --host anywhere): no host to look at. */
+  private defaultOnly: Binding[] | null = null;
   private locks = new Map<string, Promise<unknown>>();
 
   /** Certificates by SNI (custom and ACME) and the HTTP-01 challenge answers. */
@@ -67,13 +71,8 @@ export class Router {
 
   /** Finds the binding for a request; `host` may carry a port, `path` has no query. */
   route(hostHeader: string | undefined, path: string): Binding | null {
-    const host = hostHeader === undefined ? '' : normalizeRequestHost(hostHeader);
-    let list = this.table.get(host);
-    if (list === undefined && host !== '') {
-      const dot = host.indexOf('.');
-      if (dot > 0) list = this.table.get('*' + host.slice(dot));
-    }
-    if (list === undefined) list = this.table.get('');
+    let list = this.defaultOnly;
+    if (list === null) list = this.lookupHost(hostHeader);
     if (list === undefined) return null;
     for (let i = 0; i < list.length; i++) {
       const b = list[i]!;
@@ -82,6 +81,17 @@ export class Router {
       if (path.startsWith(p) && (path.length === p.length || path.charCodeAt(p.length) === 47)) return b;
     }
     return null;
+  }
+
+  private lookupHost(hostHeader: string | undefined): Binding[] | undefined {
+    const host = hostHeader === undefined ? '' : normalizeRequestHost(hostHeader);
+    let list = this.table.get(host);
+    if (list === undefined && host !== '' && this.wildcards) {
+      const dot = host.indexOf('.');
+      if (dot > 0) list = this.table.get('*' + host.slice(dot));
+    }
+    if (list === undefined) list = this.table.get('');
+    return list;
   }
 
   /** The service serving `host` at the root path, for TLS (SNI) decisions. */
@@ -434,6 +444,8 @@ export class Router {
       }
     }
     this.table = table;
+    this.wildcards = [...table.keys()].some((h) => h.startsWith('*.'));
+    this.defaultOnly = table.size === 1 && table.has('') ? table.get('')! : null;
     this.certificates.sync();
     this.onChange?.();
   }

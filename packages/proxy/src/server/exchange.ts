@@ -78,6 +78,14 @@ class ClientGone extends Error {
 }
 class ResponseTooLarge extends Error {}
 
+/** The exchange a response belongs to, so one shared 'close' listener serves every request. */
+const EXCHANGE = Symbol('wharf.exchange');
+type TaggedResponse = AnyResponse & { [EXCHANGE]?: Exchange };
+
+function onResponseClose(this: TaggedResponse): void {
+  this[EXCHANGE]?.clientClosed();
+}
+
 export class Exchange implements InflightRequest {
   private readonly start = performance.now();
   private service: Service | null = null;
@@ -106,6 +114,10 @@ export class Exchange implements InflightRequest {
   private finished = false;
   private responseStarted = false;
   private responseHasLength = false;
+  /** Content-Length of the target's response (-1: none or not forwarded as a body). */
+  private responseLength = -1;
+  /** The last body chunk was written with res.end() (the whole declared body arrived). */
+  private bodyEnded = false;
   private respContentType = '';
   private respLogHeaders: string[] | null = null;
   private abortUpstream: ((err: Error) => void) | null = null;
@@ -125,7 +137,8 @@ export class Exchange implements InflightRequest {
   ) {
     this.http2 = req.httpVersionMajor === 2;
     requestStarted(ctx);
-    res.once('close', this.onClientClose);
+    (res as TaggedResponse)[EXCHANGE] = this;
+    res.on('close', onResponseClose);
   }
 
   // ---- entry ---------------------------------------------------------------
@@ -429,6 +442,7 @@ export class Exchange implements InflightRequest {
     if (connection !== '') dropConnectionTokens(out, connection);
     this.status = status;
     this.responseHasLength = contentLength >= 0;
+    this.responseLength = this.req.method === 'HEAD' ? -1 : contentLength;
     const service = this.service!;
     const lb = this.lb!;
     if (lb.hasReaders && !this.isRead && writerAffinity && service.options.writerAffinityTimeoutMs > 0) {
@@ -494,6 +508,12 @@ export class Exchange implements InflightRequest {
       return false;
     }
     this.bytes += chunk.length;
+    if (this.bytes === this.responseLength) {
+      // The whole declared body is here: write it and end in one go (one writev, no extra tick).
+      this.bodyEnded = true;
+      this.res.end(chunk);
+      return true;
+    }
     if ((this.res as ServerResponse).write(chunk)) return true;
     this.res.once('drain', this.resumeUpstream!);
     return false;
@@ -509,12 +529,17 @@ export class Exchange implements InflightRequest {
       );
       return;
     }
-    this.res.end();
+    if (!this.bodyEnded) this.res.end();
     this.finish();
   }
 
   onError(err: Error): void {
     if (this.finished) return;
+    if (this.bodyEnded) {
+      // The client already has the whole response; whatever failed after it is the target's business.
+      this.finish();
+      return;
+    }
     const code = (err as NodeJS.ErrnoException).code ?? '';
     const target = this.target;
     if (!this.responseStarted && this.respBuffer === null && target !== null && this.cancelReason === null) {
@@ -580,8 +605,14 @@ export class Exchange implements InflightRequest {
     this.abortWith(new DrainCancel());
   }
 
-  private readonly onClientClose = (): void => {
+  /** The client connection closed (normally after the response, or early: abort upstream work). */
+  clientClosed(): void {
     if (this.finished) return;
+    if (this.bodyEnded) {
+      // The whole response was sent; the upstream exchange ends on its own.
+      this.finish();
+      return;
+    }
     if (this.abortUpstream === null && this.target === null) {
       // Waiting in a pause or buffering the request body.
       this.status = 499;
@@ -593,7 +624,7 @@ export class Exchange implements InflightRequest {
       this.status = 499;
       this.finish();
     }
-  };
+  }
 
   private abortWith(err: Error): void {
     if (this.cancelReason === null) this.cancelReason = err;
@@ -633,6 +664,7 @@ export class Exchange implements InflightRequest {
   private redirectLocation(service: Service, host: string, url: string): string | null {
     const o = service.options;
     const needsTLS = service.tlsEnabled && service.tlsRedirect && !this.tls;
+    if (!needsTLS && o.canonicalHost === '') return null;
     const bare = hostWithoutPort(host);
     const wrongHost = o.canonicalHost !== '' && bare.toLowerCase() !== o.canonicalHost;
     if (!needsTLS && !wrongHost) return null;
