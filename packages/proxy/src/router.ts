@@ -71,8 +71,7 @@ export class Router {
 
   /** Finds the binding for a request; `host` may carry a port, `path` has no query. */
   route(hostHeader: string | undefined, path: string): Binding | null {
-    let list = this.defaultOnly;
-    if (list === null) list = this.lookupHost(hostHeader);
+    const list = this.defaultOnly ?? this.lookupHost(hostHeader);
     if (list === undefined) return null;
     for (let i = 0; i < list.length; i++) {
       const b = list[i]!;
