@@ -443,6 +443,29 @@ test('an unusable cached file is reported and replaced; unknown challenge paths 
   }
 });
 
+test('stopping the proxy during an order cancels it quietly: the handshake fails, close does not wait for the CA', async () => {
+  const w = await world();
+  try {
+    const proxy = await w.start();
+    await w.deploy(proxy, 'app', ['app.example.com']);
+    w.fake.delayMs = 5_000;
+    const pending = handshake(proxy.httpsPort!, 'app.example.com', w.fake.caPem);
+    await waitFor(() => logsMatching(proxy, 'Requesting certificate').length === 1);
+    const started = Date.now();
+    await proxy.stop();
+    assert.ok(Date.now() - started < 2_500, `close took ${Date.now() - started} ms`);
+    assert.equal((await pending).ok, false);
+    assert.equal(
+      logsMatching(proxy, 'Certificate request failed').length,
+      0,
+      'a cancelled order is not an error',
+    );
+    w.fake.delayMs = 0;
+  } finally {
+    await w.close();
+  }
+});
+
 async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {

@@ -74,6 +74,8 @@ export class FakeAcme {
   badNonces = 0;
   /** POSTs answered with badNonce so far. */
   badNonceReplies = 0;
+  /** Delay before answering each request (a slow CA). */
+  delayMs = 0;
   readonly orders: Array<{ identifiers: string[]; account: string }> = [];
   readonly validations: Validation[] = [];
   readonly issued: Array<{ host: string; serial: string; days: number }> = [];
@@ -175,7 +177,9 @@ export class FakeAcme {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      this.route(req, Buffer.concat(chunks).toString('utf8'))
+      const delay = new Promise((r) => setTimeout(r, this.delayMs));
+      delay
+        .then(() => this.route(req, Buffer.concat(chunks).toString('utf8')))
         .then((out) => this.reply(res, out))
         .catch((err: Error) =>
           this.reply(res, problem(500, 'serverInternal', `fake ACME bug: ${err.message}`)),
