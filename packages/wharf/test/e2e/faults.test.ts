@@ -11,10 +11,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { appProject, httpGet, type AppProject } from '../support/app-project.js';
+import { appProject, type AppProject } from '../support/app-project.js';
 import { fleetUp, type TestFleet } from '../support/fleet.js';
 import {
   dropSshConnections,
+  getFrom,
   fleetDocker,
   lockDirectoryExists,
   runningAppContainers,
@@ -42,7 +43,7 @@ describe('deploy faults on the fleet, traffic flowing', () => {
 
   async function servedVersions(): Promise<string[]> {
     return Promise.all(
-      fleet.servers.map(async (s) => JSON.parse((await httpGet(s.address)).body).version as string),
+      fleet.servers.map(async (s) => JSON.parse((await getFrom(s.address)).body).version as string),
     );
   }
 
@@ -233,7 +234,7 @@ describe('deploy faults on the fleet, traffic flowing', () => {
         );
         // Kamal fails the whole command at connect time: nothing changed on the live server either.
         assert.deepEqual(await runningAppContainers(fleet, primary.name, SERVICE), before);
-        assert.equal(JSON.parse((await httpGet(primary.address)).body).version, version);
+        assert.equal(JSON.parse((await getFrom(primary.address)).body).version, version);
         assert.equal(await lockDirectoryExists(fleet, primary.name, SERVICE), false);
       } finally {
         fleetDocker(fleet, ['start', other.name]);
@@ -241,7 +242,7 @@ describe('deploy faults on the fleet, traffic flowing', () => {
       // The server comes back with its engine, wharf-proxy and app container (restart unless-stopped).
       await waitFor(
         `${other.name} serving again`,
-        async () => (await httpGet(other.address).catch(() => undefined))?.status === 200,
+        async () => (await getFrom(other.address, '/', 5000).catch(() => undefined))?.status === 200,
         90_000,
         500,
       );

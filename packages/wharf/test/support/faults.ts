@@ -198,3 +198,13 @@ export async function startTraffic(
     },
   };
 }
+
+/** GET http://ADDRESS/PATH (through wharf-proxy on a fleet server), patient enough for a loaded machine. */
+export async function getFrom(
+  address: string,
+  path = '/',
+  timeoutMs = 60_000,
+): Promise<{ status: number; body: string }> {
+  const response = await fetch(`http://${address}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+  return { status: response.status, body: await response.text() };
+}
