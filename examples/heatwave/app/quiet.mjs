@@ -8,7 +8,8 @@ import { QUIET_KEY, settings } from './lib/settings.mjs';
 const [action = 'status', seconds = '600'] = process.argv.slice(2);
 const client = new RespClient(settings().redis.queue);
 let out;
-if (action === 'on') out = await client.command('SET', QUIET_KEY, new Date().toISOString(), 'EX', Number(seconds));
+if (action === 'on')
+  out = await client.command('SET', QUIET_KEY, new Date().toISOString(), 'EX', Number(seconds));
 else if (action === 'off') out = await client.command('DEL', QUIET_KEY);
 else if (action === 'status') out = (await client.command('GET', QUIET_KEY)) ?? 'not quiet';
 else {

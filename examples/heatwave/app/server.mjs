@@ -120,7 +120,9 @@ async function handle(req, res) {
   if (path === '/jobs' && method === 'POST') {
     const id = randomUUID();
     const to = url.searchParams.get('to') ?? 'someone@heatwave.test';
-    await q(sql`INSERT INTO mail_jobs (id, recipient, enqueued_by) VALUES (${id}, ${to}, ${config.container})`);
+    await q(
+      sql`INSERT INTO mail_jobs (id, recipient, enqueued_by) VALUES (${id}, ${to}, ${config.container})`,
+    );
     await r('queue', 'LPUSH', QUEUE, JSON.stringify({ id, to, enqueued_at: Date.now() }));
     return send(res, 202, { id, to });
   }
@@ -149,7 +151,12 @@ async function handle(req, res) {
       const [, policy] = await r(role, 'CONFIG', 'GET', 'maxmemory-policy');
       const [, appendonly] = await r(role, 'CONFIG', 'GET', 'appendonly');
       const pong = await r(role, 'PING');
-      out[role] = { address: `${valkeys[role].host}:${valkeys[role].port}`, ping: pong, maxmemory_policy: policy, appendonly };
+      out[role] = {
+        address: `${valkeys[role].host}:${valkeys[role].port}`,
+        ping: pong,
+        maxmemory_policy: policy,
+        appendonly,
+      };
     }
     return send(res, 200, out);
   }
@@ -165,7 +172,9 @@ const server = createServer((req, res) => {
 });
 server.keepAliveTimeout = 65_000;
 server.listen(config.port, () => {
-  console.log(`heatwave web ${config.version} (revision ${config.revision}, ${config.environment}) listening on :${config.port}`);
+  console.log(
+    `heatwave web ${config.version} (revision ${config.revision}, ${config.environment}) listening on :${config.port}`,
+  );
   ensureSchema().catch((error) => console.error(`heatwave web: schema not ready yet: ${error.message}`));
 });
 

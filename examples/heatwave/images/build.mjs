@@ -42,15 +42,33 @@ export const BASE_PACKAGES = [
   'redis-server',
 ];
 
-/** Paths removed from the base rootfs: docs, caches and the cluster Debian's postinst creates. */
+/** Directories emptied in the base rootfs: docs and apt caches. */
 const TRIM = [
   'var/cache/apt/archives',
   'var/lib/apt/lists',
   'usr/share/doc',
   'usr/share/man',
   'usr/share/info',
+];
+
+/**
+ * Paths removed from the base rootfs (about half its size): the cluster Debian's
+ * postinst creates; PostgreSQL's LLVM JIT (libLLVM, z3, llvmjit, bitcode), which
+ * PostgreSQL skips when its provider cannot load; translations and locale sources
+ * (C.UTF-8 is built into glibc).
+ */
+const REMOVE = [
   'var/lib/postgresql/15/main',
   'etc/postgresql/15/main',
+  'usr/lib/x86_64-linux-gnu/libLLVM-14.so.1',
+  'usr/lib/x86_64-linux-gnu/libLLVM-14.so',
+  'usr/lib/llvm-14',
+  'usr/lib/x86_64-linux-gnu/libz3.so.4',
+  'usr/lib/postgresql/15/lib/bitcode',
+  'usr/lib/postgresql/15/lib/llvmjit.so',
+  'usr/lib/postgresql/15/lib/llvmjit_types.bc',
+  'usr/share/locale',
+  'usr/share/i18n',
 ];
 
 /** The SMTP sink's own version (it is not a Debian package). */
@@ -61,11 +79,41 @@ export const MAILPIT_VERSION = '1.0.0';
  * the image; `majorParts` how many dotted parts make the short tag.
  */
 export const IMAGES = {
-  postgres: { repository: 'heatwave-postgres', dir: 'postgres', base: 'data', package: 'postgresql-15', majorParts: 1 },
-  pgbouncer: { repository: 'heatwave-pgbouncer', dir: 'pgbouncer', base: 'data', package: 'pgbouncer', majorParts: 2 },
-  haproxy: { repository: 'heatwave-haproxy', dir: 'haproxy', base: 'data', package: 'haproxy', majorParts: 2 },
-  valkey: { repository: 'heatwave-valkey', dir: 'valkey', base: 'data', package: 'redis-server', majorParts: 2 },
-  mailpit: { repository: 'heatwave-mailpit', dir: 'mailpit', base: 'node', version: MAILPIT_VERSION, majorParts: 1 },
+  postgres: {
+    repository: 'heatwave-postgres',
+    dir: 'postgres',
+    base: 'data',
+    package: 'postgresql-15',
+    majorParts: 1,
+  },
+  pgbouncer: {
+    repository: 'heatwave-pgbouncer',
+    dir: 'pgbouncer',
+    base: 'data',
+    package: 'pgbouncer',
+    majorParts: 2,
+  },
+  haproxy: {
+    repository: 'heatwave-haproxy',
+    dir: 'haproxy',
+    base: 'data',
+    package: 'haproxy',
+    majorParts: 2,
+  },
+  valkey: {
+    repository: 'heatwave-valkey',
+    dir: 'valkey',
+    base: 'data',
+    package: 'redis-server',
+    majorParts: 2,
+  },
+  mailpit: {
+    repository: 'heatwave-mailpit',
+    dir: 'mailpit',
+    base: 'node',
+    version: MAILPIT_VERSION,
+    majorParts: 1,
+  },
 };
 
 /** Upstream version of a Debian package version: no epoch, no Debian revision (5:7.0.15-1~deb12u10 → 7.0.15). */
@@ -238,7 +286,13 @@ class Docker {
     return result.stdout;
   }
   async label(ref, key) {
-    const result = await this.run(['image', 'inspect', '--format', `{{ index .Config.Labels "${key}" }}`, ref]);
+    const result = await this.run([
+      'image',
+      'inspect',
+      '--format',
+      `{{ index .Config.Labels "${key}" }}`,
+      ref,
+    ]);
     return result.code === 0 ? result.stdout.trim() : undefined;
   }
 }
@@ -250,7 +304,14 @@ function wharfHome() {
 }
 
 async function debianVersions(root, packages) {
-  const result = await run('chroot', [root, 'dpkg-query', '-W', '-f', '${Package} ${Version}\\n', ...packages]);
+  const result = await run('chroot', [
+    root,
+    'dpkg-query',
+    '-W',
+    '-f',
+    '${Package} ${Version}\\n',
+    ...packages,
+  ]);
   if (result.code !== 0) throw new Error(`dpkg-query in the new base failed: ${tail(result.stderr)}`);
   return Object.fromEntries(
     result.stdout
@@ -265,10 +326,16 @@ async function buildBase(docker, ref, recipeHash, source, log) {
   await rm(root, { recursive: true, force: true });
   await mkdir(root, { recursive: true });
   const started = Date.now();
-  log(`Building ${ref} from Debian packages (${source.suite}, ${source.mirror}): ${BASE_PACKAGES.join(', ')}…`);
+  log(
+    `Building ${ref} from Debian packages (${source.suite}, ${source.mirror}): ${BASE_PACKAGES.join(', ')}…`,
+  );
   try {
+    // Downloaded .debs are kept, so a rebuild (changed recipe) only unpacks again.
+    const debs = join(wharfHome(), 'cache', 'heatwave-debs');
+    await mkdir(debs, { recursive: true });
     const result = await run('debootstrap', [
       '--variant=minbase',
+      `--cache-dir=${debs}`,
       `--include=${BASE_PACKAGES.join(',')}`,
       source.suite,
       root,
@@ -279,11 +346,15 @@ async function buildBase(docker, ref, recipeHash, source, log) {
         `debootstrap of ${ref} from ${source.mirror} failed (${tail(result.stdout + result.stderr, 2)}); check that the mirror is reachable and debootstrap is installed.`,
       );
     }
-    const versions = await debianVersions(root, BASE_PACKAGES.filter((p) => p !== 'ca-certificates'));
+    const versions = await debianVersions(
+      root,
+      BASE_PACKAGES.filter((p) => p !== 'ca-certificates'),
+    );
     for (const path of TRIM) {
       await rm(join(root, path), { recursive: true, force: true });
+      await mkdir(join(root, path), { recursive: true });
     }
-    for (const path of TRIM.slice(0, 5)) await mkdir(join(root, path), { recursive: true });
+    for (const path of REMOVE) await rm(join(root, path), { recursive: true, force: true });
     // No cluster on package install in derived images either.
     await writeFile(join(root, 'etc/postgresql-common/createcluster.conf'), 'create_main_cluster = false\n');
     await chmod(join(root, 'etc/postgresql-common/createcluster.conf'), 0o644);
@@ -295,11 +366,17 @@ async function buildBase(docker, ref, recipeHash, source, log) {
       'CMD ["/bin/bash"]',
     ];
     await new Promise((resolve, reject) => {
-      const tar = spawn('tar', ['-C', root, '--numeric-owner', '-c', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const tar = spawn('tar', ['-C', root, '--numeric-owner', '-c', '.'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       tar.on('error', reject);
       docker
         .run(['import', ...changes.flatMap((c) => ['--change', c]), '-', ref], { inputStream: tar.stdout })
-        .then((r) => (r.code === 0 ? resolve() : reject(new Error(`docker import of ${ref} failed: ${tail(r.stderr)}`))), reject);
+        .then(
+          (r) =>
+            r.code === 0 ? resolve() : reject(new Error(`docker import of ${ref} failed: ${tail(r.stderr)}`)),
+          reject,
+        );
     });
     log(`Built ${ref} in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
   } finally {
@@ -308,7 +385,13 @@ async function buildBase(docker, ref, recipeHash, source, log) {
 }
 
 async function ensureBase(docker, source, log) {
-  const recipe = hash({ v: BASE_RECIPE_VERSION, packages: BASE_PACKAGES, trim: TRIM, suite: source.suite });
+  const recipe = hash({
+    v: BASE_RECIPE_VERSION,
+    packages: BASE_PACKAGES,
+    trim: TRIM,
+    remove: REMOVE,
+    suite: source.suite,
+  });
   const ref = `heatwave/data-base:${recipe}`;
   if ((await docker.label(ref, 'heatwave.recipe')) !== recipe) {
     await withLock(
@@ -349,21 +432,35 @@ export async function buildHeatwaveImages(options = {}) {
   const nodeImage = options.nodeImage ?? 'wharf/node:bookworm';
   const docker = new Docker(options.dockerHost ?? process.env.DOCKER_HOST);
   const keys = options.only ?? Object.keys(IMAGES);
-  for (const key of keys) if (!IMAGES[key]) throw new Error(`Unknown heatwave image "${key}"; known: ${Object.keys(IMAGES).join(', ')}.`);
+  for (const key of keys)
+    if (!IMAGES[key])
+      throw new Error(`Unknown heatwave image "${key}"; known: ${Object.keys(IMAGES).join(', ')}.`);
 
   const needsData = keys.some((k) => IMAGES[k].base === 'data');
   const base = needsData ? await ensureBase(docker, detectDebianSource(), log) : undefined;
   const nodeId = keys.some((k) => IMAGES[k].base === 'node')
-    ? (await docker.must(['image', 'inspect', '--format', '{{.Id}}', nodeImage], `docker image inspect ${nodeImage} (run \`wharf fleet up\` first)`)).trim()
+    ? (
+        await docker.must(
+          ['image', 'inspect', '--format', '{{.Id}}', nodeImage],
+          `docker image inspect ${nodeImage} (run \`wharf fleet up\` first)`,
+        )
+      ).trim()
     : '';
 
   const result = { images: {}, tags: {}, versions: {}, built: [], skipped: [], seconds: 0 };
+  const pushes = [];
   for (const key of keys) {
     const image = IMAGES[key];
     const version = image.version ?? upstreamVersion(base.versions[image.package] ?? '');
-    if (!version) throw new Error(`The base image has no version label for ${image.package}; delete it and build again.`);
+    if (!version)
+      throw new Error(`The base image has no version label for ${image.package}; delete it and build again.`);
     const major = majorTag(version, image.majorParts);
-    const refs = [...new Set([imageRef(registry, image.repository, major), imageRef(registry, image.repository, version)])];
+    const refs = [
+      ...new Set([
+        imageRef(registry, image.repository, major),
+        imageRef(registry, image.repository, version),
+      ]),
+    ];
     const from = image.base === 'data' ? base.ref : nodeImage;
     const dir = join(HERE, image.dir);
     const recipe = hash({ from: image.base === 'data' ? base.recipe : nodeId, files: filesOf(dir), version });
@@ -393,10 +490,14 @@ export async function buildHeatwaveImages(options = {}) {
       log(`Built ${refs.join(', ')} in ${((Date.now() - t0) / 1000).toFixed(1)} s.`);
       result.built.push(key);
     }
-    if (push) {
-      for (const ref of refs) await docker.must(['push', ref], `docker push ${ref}`);
-    }
+    if (push) pushes.push({ base: image.base, refs });
   }
+  // One image per base first (their big shared layer uploads once, in parallel), then
+  // the rest at once: the registry mounts the shared layers instead of uploading them again.
+  const pushAll = (refs) => Promise.all(refs.map((ref) => docker.must(['push', ref], `docker push ${ref}`)));
+  const firsts = [...new Map(pushes.map((p) => [p.base, p.refs[0]])).values()];
+  await pushAll(firsts);
+  await pushAll(pushes.flatMap((p) => p.refs).filter((ref) => !firsts.includes(ref)));
   result.seconds = (Date.now() - started) / 1000;
   return result;
 }
@@ -434,7 +535,10 @@ async function main() {
   }
   if (opts.fleet) {
     const file = join(wharfHome(), 'fleets', opts.fleet, 'fleet.json');
-    if (!existsSync(file)) throw new Error(`Fleet "${opts.fleet}" is not up (no ${file}); run \`wharf fleet up --name ${opts.fleet}\` first.`);
+    if (!existsSync(file))
+      throw new Error(
+        `Fleet "${opts.fleet}" is not up (no ${file}); run \`wharf fleet up --name ${opts.fleet}\` first.`,
+      );
     const state = JSON.parse(await readFile(file, 'utf8'));
     opts.dockerHost ??= state.dockerHost;
     opts.registry ??= `localhost:${state.registryPort}`;
@@ -443,7 +547,9 @@ async function main() {
   if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else {
     for (const [key, refs] of Object.entries(result.tags)) {
-      process.stdout.write(`${key.padEnd(10)} ${refs.join('  ')}${result.skipped.includes(key) ? '  (cached)' : ''}\n`);
+      process.stdout.write(
+        `${key.padEnd(10)} ${refs.join('  ')}${result.skipped.includes(key) ? '  (cached)' : ''}\n`,
+      );
     }
     process.stdout.write(`done in ${result.seconds.toFixed(1)} s\n`);
   }

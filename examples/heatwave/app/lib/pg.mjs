@@ -171,13 +171,19 @@ export class PgConnection {
         this.send(message('p', cstring(password)));
       } else if (code === 5) {
         const salt = msg.body.subarray(4, 8);
-        const inner = createHash('md5').update(password + user).digest('hex');
-        const outer = createHash('md5').update(Buffer.concat([Buffer.from(inner), salt])).digest('hex');
+        const inner = createHash('md5')
+          .update(password + user)
+          .digest('hex');
+        const outer = createHash('md5')
+          .update(Buffer.concat([Buffer.from(inner), salt]))
+          .digest('hex');
         this.send(message('p', cstring(`md5${outer}`)));
       } else if (code === 10) {
         const mechanisms = msg.body.subarray(4).toString('utf8').split('\0').filter(Boolean);
         if (!mechanisms.includes('SCRAM-SHA-256')) {
-          throw new Error(`PostgreSQL offers only ${mechanisms.join(', ')}; this client speaks SCRAM-SHA-256`);
+          throw new Error(
+            `PostgreSQL offers only ${mechanisms.join(', ')}; this client speaks SCRAM-SHA-256`,
+          );
         }
         const nonce = randomBytes(18).toString('base64');
         scram = { nonce, firstBare: `n=,r=${nonce}` };
@@ -187,7 +193,13 @@ export class PgConnection {
         const serverFirst = msg.body.subarray(4).toString('utf8');
         const attrs = Object.fromEntries(serverFirst.split(',').map((kv) => [kv[0], kv.slice(2)]));
         if (!attrs.r?.startsWith(scram.nonce)) throw new Error('SCRAM: server nonce does not extend ours');
-        const salted = pbkdf2Sync(password.normalize('NFKC'), Buffer.from(attrs.s, 'base64'), Number(attrs.i), 32, 'sha256');
+        const salted = pbkdf2Sync(
+          password.normalize('NFKC'),
+          Buffer.from(attrs.s, 'base64'),
+          Number(attrs.i),
+          32,
+          'sha256',
+        );
         const clientKey = hmac(salted, 'Client Key');
         const storedKey = createHash('sha256').update(clientKey).digest();
         const finalWithoutProof = `c=biws,r=${attrs.r}`;

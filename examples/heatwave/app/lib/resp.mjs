@@ -11,7 +11,9 @@ export class RespError extends Error {}
 export function parseAddress(text, defaultPort = 6379) {
   const bare = text.replace(/^rediss?:\/\//, '').replace(/\/.*$/, '');
   const i = bare.lastIndexOf(':');
-  return i > 0 ? { host: bare.slice(0, i), port: Number(bare.slice(i + 1)) } : { host: bare, port: defaultPort };
+  return i > 0
+    ? { host: bare.slice(0, i), port: Number(bare.slice(i + 1)) }
+    : { host: bare, port: defaultPort };
 }
 
 function encode(args) {
@@ -80,7 +82,10 @@ export class RespClient {
     socket.setKeepAlive(true, 10_000);
     this.buffer = Buffer.alloc(0);
     this.ready = new Promise((resolve, reject) => {
-      const timer = setTimeout(() => socket.destroy(new Error(`connect to ${this.host}:${this.port} timed out`)), this.connectTimeoutMs);
+      const timer = setTimeout(
+        () => socket.destroy(new Error(`connect to ${this.host}:${this.port} timed out`)),
+        this.connectTimeoutMs,
+      );
       socket.once('connect', () => {
         clearTimeout(timer);
         resolve();

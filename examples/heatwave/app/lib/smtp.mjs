@@ -5,7 +5,9 @@ import { connect } from 'node:net';
 import { hostname } from 'node:os';
 
 function encodeHeader(value) {
-  return /^[\x20-\x7e]*$/.test(value) ? value : `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
+  return /^[\x20-\x7e]*$/.test(value)
+    ? value
+    : `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
 }
 
 /** The message source: headers, a blank line, the text body, CRLF line ends. */
@@ -68,7 +70,12 @@ export function sendMail({ host, port = 25, from, to, subject, text, headers, ti
         const text = buffer.slice(0, m.index + m[0].length).trim();
         buffer = buffer.slice(m.index + m[0].length);
         const [, want] = steps[step];
-        if (code !== want) return finish(new Error(`SMTP ${host}:${port} answered "${text}" to ${steps[step][0]?.split(' ')[0] ?? 'connect'}`));
+        if (code !== want)
+          return finish(
+            new Error(
+              `SMTP ${host}:${port} answered "${text}" to ${steps[step][0]?.split(' ')[0] ?? 'connect'}`,
+            ),
+          );
         if (steps[step][0]?.endsWith('\r\n.')) queued = text;
         step++;
         if (step >= steps.length) return finish();

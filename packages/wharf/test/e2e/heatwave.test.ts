@@ -55,7 +55,13 @@ describe('examples/heatwave on the fleet', () => {
     db = fleet.servers[0]!.address;
     app = fleet.servers[1]!.address;
     const images = await buildHeatwaveImages(fleet);
-    assert.deepEqual(Object.keys(images.images).sort(), ['haproxy', 'mailpit', 'pgbouncer', 'postgres', 'valkey']);
+    assert.deepEqual(Object.keys(images.images).sort(), [
+      'haproxy',
+      'mailpit',
+      'pgbouncer',
+      'postgres',
+      'valkey',
+    ]);
     project = heatwaveProject(fleet);
   });
 
@@ -67,16 +73,30 @@ describe('examples/heatwave on the fleet', () => {
     const result = run(['setup', '-d', 'staging']);
     assert.equal(result.code, 0, result.stderr);
     const output = result.stdout + result.stderr;
-    for (const name of ['staging-pg-Pa55word', 'fake-secret-key-base']) assert.ok(!output.includes(name), 'a secret was printed');
+    for (const name of ['staging-pg-Pa55word', 'fake-secret-key-base'])
+      assert.ok(!output.includes(name), 'a secret was printed');
 
     // Every accessory runs where the config places it; published ports are on the private address only.
     const onServer1 = onDb(`docker ps --format '{{.Names}} {{.Ports}}'`);
-    for (const name of ['postgres', 'valkey-cache', 'valkey-sessions', 'valkey-queue', 'mailpit', 'pgbouncer', 'haproxy']) {
+    for (const name of [
+      'postgres',
+      'valkey-cache',
+      'valkey-sessions',
+      'valkey-queue',
+      'mailpit',
+      'pgbouncer',
+      'haproxy',
+    ]) {
       assert.match(onServer1, new RegExp(`^heatwave-${name} `, 'm'));
     }
     const accessoryPorts = onServer1.split('\n').filter((line) => line.startsWith('heatwave-'));
     assert.ok(!accessoryPorts.some((line) => /0\.0\.0\.0:|\[::\]:/.test(line)), accessoryPorts.join('\n'));
-    assert.match(onServer1, new RegExp(`heatwave-mailpit ${db.replace(/\./g, '\\.')}:1025->1025/tcp, ${db.replace(/\./g, '\\.')}:8025->8025/tcp`));
+    assert.match(
+      onServer1,
+      new RegExp(
+        `heatwave-mailpit ${db.replace(/\./g, '\\.')}:1025->1025/tcp, ${db.replace(/\./g, '\\.')}:8025->8025/tcp`,
+      ),
+    );
     const onServer2 = sshRun(fleet, app, `docker ps --format '{{.Names}}'`).stdout;
     assert.match(onServer2, /^heatwave-pgbouncer$/m);
     assert.match(onServer2, /^heatwave-haproxy$/m);
@@ -102,7 +122,11 @@ describe('examples/heatwave on the fleet', () => {
     const id = Number(reply.json().id);
     assert.equal(psql(`SELECT path FROM visits WHERE id = ${id}`), '/e2e-write');
     // The app's database host is the HAProxy write-VIP; HAProxy relayed to pgbouncer, which logged the app in.
-    const web = sshRun(fleet, app, `docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' $(docker ps -q --filter label=service=heatwave --filter label=role=web)`);
+    const web = sshRun(
+      fleet,
+      app,
+      `docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' $(docker ps -q --filter label=service=heatwave --filter label=role=web)`,
+    );
     assert.match(web.stdout, /^DATABASE_HOST=heatwave-haproxy$/m);
     assert.match(web.stdout, /^DATABASE_PORT=6433$/m);
     const haproxy = sshRun(fleet, app, 'docker logs heatwave-haproxy 2>&1');
@@ -170,29 +194,49 @@ describe('examples/heatwave on the fleet', () => {
     const stats = await eventually(
       'the queue drains',
       async () => {
-        const s = (await call(db, 'GET', '/jobs')).json<{ queued: number; processing: number; quiet: string | null }>();
+        const s = (await call(db, 'GET', '/jobs')).json<{
+          queued: number;
+          processing: number;
+          quiet: string | null;
+        }>();
         return s.queued === 0 && s.processing === 0 && s.quiet === null ? s : undefined;
       },
       60_000,
     );
     assert.equal(stats.quiet, null);
     const ids = report.jobs.map((id) => `'${id}'`).join(',');
-    assert.equal(psql(`SELECT count(*) FROM mail_jobs WHERE id IN (${ids}) AND sent_at IS NOT NULL`), String(report.jobs.length));
+    assert.equal(
+      psql(`SELECT count(*) FROM mail_jobs WHERE id IN (${ids}) AND sent_at IS NOT NULL`),
+      String(report.jobs.length),
+    );
     const subjects = await (await fetch(`http://${db}:8025/api/v1/messages?limit=5000`)).json();
-    const captured = new Set((subjects as { messages: { Subject: string }[] }).messages.map((m) => m.Subject.replace('Heatwave job ', '')));
+    const captured = new Set(
+      (subjects as { messages: { Subject: string }[] }).messages.map((m) =>
+        m.Subject.replace('Heatwave job ', ''),
+      ),
+    );
     const missing = report.jobs.filter((id) => !captured.has(id));
     assert.deepEqual(missing, [], 'every job enqueued during the deploy was mailed');
 
     // pre-deploy quieted the workers; the new worker started quiet and resumed after post-deploy.
-    const logs = sshRun(fleet, app, `docker logs $(docker ps -q --filter label=service=heatwave --filter label=role=worker) 2>&1`).stdout;
+    const logs = sshRun(
+      fleet,
+      app,
+      `docker logs $(docker ps -q --filter label=service=heatwave --filter label=role=worker) 2>&1`,
+    ).stdout;
     assert.match(logs, /quiet: taking no new jobs[\s\S]*resumed: taking jobs/);
     // Every write of the load is in PostgreSQL.
-    assert.equal(psql(`SELECT count(*) FROM visits WHERE id IN (${report.visits.join(',')})`), String(report.visits.length));
+    assert.equal(
+      psql(`SELECT count(*) FROM visits WHERE id IN (${report.visits.join(',')})`),
+      String(report.visits.length),
+    );
   });
 
   test('accessory reboot postgres keeps the data', async () => {
     const before = Number(psql('SELECT count(*) FROM visits'));
-    const marker = psql("INSERT INTO visits (path, served_by, version) VALUES ('/before-reboot', 'e2e', 'e2e') RETURNING id");
+    const marker = psql(
+      "INSERT INTO visits (path, served_by, version) VALUES ('/before-reboot', 'e2e', 'e2e') RETURNING id",
+    );
     const result = run(['accessory', 'reboot', 'postgres', '-d', 'staging']);
     assert.equal(result.code, 0, result.stderr);
     // A new container on the same data directory: the rows are there and the app writes again through the stack.

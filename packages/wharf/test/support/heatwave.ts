@@ -40,9 +40,7 @@ export async function buildHeatwaveImages(
   fleet: FleetDescription,
   log: (line: string) => void = () => {},
 ): Promise<HeatwaveImages> {
-  const module = (await import(
-    pathToFileURL(join(HEATWAVE_DIR, 'images', 'build.mjs')).href
-  )) as BuildModule;
+  const module = (await import(pathToFileURL(join(HEATWAVE_DIR, 'images', 'build.mjs')).href)) as BuildModule;
   return module.buildHeatwaveImages({ registry: fleet.registry, dockerHost: fleet.docker_host, log });
 }
 
@@ -130,7 +128,9 @@ export async function eventually<T>(
       last = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`${what} did not happen within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
+      throw new Error(
+        `${what} did not happen within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -151,7 +151,11 @@ export interface LoadReport {
  */
 export function startLoad(
   addresses: string[],
-  { workers = 4, pauseMs = 20, jobEveryMs = 200 }: { workers?: number; pauseMs?: number; jobEveryMs?: number } = {},
+  {
+    workers = 4,
+    pauseMs = 20,
+    jobEveryMs = 200,
+  }: { workers?: number; pauseMs?: number; jobEveryMs?: number } = {},
 ): { stop(): Promise<LoadReport> } {
   let stopping = false;
   const report: LoadReport = { requests: 0, failures: [], jobs: [], visits: [] };
