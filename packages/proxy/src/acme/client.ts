@@ -155,6 +155,11 @@ export class AcmeClient {
     return this.post<AcmeOrder>('order', url, undefined);
   }
 
+  /** Relinquishes an authorization that is no longer needed (RFC 8555 §7.5.2). */
+  async deactivateAuthorization(url: string): Promise<void> {
+    await this.post('authorization', url, { status: 'deactivated' });
+  }
+
   /** Tells the server the challenge response is in place (RFC 8555 §7.5.1). */
   async acceptChallenge(url: string): Promise<void> {
     await this.post('challenge', url, {});

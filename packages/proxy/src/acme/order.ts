@@ -53,7 +53,23 @@ export async function orderCertificate(
       throw new AcmeError(`the ACME order ${url} is valid but names no certificate URL`);
     }
     return await client.downloadCertificate(current.certificate);
+  } catch (err) {
+    // Give back authorizations left pending (RFC 8555 §7.5.2), as autocert
+    // does, so failed orders do not pile up against the CA's pending limit.
+    await deactivatePending(client, order.authorizations ?? []);
+    throw err;
   } finally {
     for (const token of published) challenges.remove(token);
+  }
+}
+
+async function deactivatePending(client: AcmeClient, urls: readonly string[]): Promise<void> {
+  for (const url of urls) {
+    try {
+      const authz = await client.getAuthorization(url);
+      if (authz.status === 'pending') await client.deactivateAuthorization(url);
+    } catch {
+      // Best effort: the order already failed for the reason being reported.
+    }
   }
 }

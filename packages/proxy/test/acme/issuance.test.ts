@@ -443,6 +443,28 @@ test('an unusable cached file is reported and replaced; unknown challenge paths 
   }
 });
 
+test('an order that fails before validation gives its pending authorization back', async () => {
+  const w = await world();
+  try {
+    const proxy = await w.start();
+    await w.deploy(proxy, 'app', ['app.example.com']);
+    w.fake.failures.set('chall', {
+      status: 500,
+      type: 'urn:ietf:params:acme:error:serverInternal',
+      detail: 'challenge service down',
+    });
+    assert.equal((await handshake(proxy.httpsPort!, 'app.example.com', w.fake.caPem)).ok, false);
+    await waitFor(() => logsMatching(proxy, 'Certificate request failed').length === 1);
+    assert.match(
+      String(logsMatching(proxy, 'Certificate request failed')[0]!['error']),
+      /challenge service down/,
+    );
+    assert.deepEqual(w.fake.deactivated, ['app.example.com']);
+  } finally {
+    await w.close();
+  }
+});
+
 test('stopping the proxy during an order cancels it quietly: the handshake fails, close does not wait for the CA', async () => {
   const w = await world();
   try {

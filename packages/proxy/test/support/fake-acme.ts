@@ -46,7 +46,7 @@ interface Authz {
   id: string;
   order: string;
   host: string;
-  status: 'pending' | 'valid' | 'invalid';
+  status: 'pending' | 'valid' | 'invalid' | 'deactivated';
   token: string;
   challengeStatus: 'pending' | 'processing' | 'valid' | 'invalid';
   error: Problem | null;
@@ -80,6 +80,8 @@ export class FakeAcme {
   readonly validations: Validation[] = [];
   readonly issued: Array<{ host: string; serial: string; days: number }> = [];
   accountsCreated = 0;
+  /** Hosts whose authorization the client deactivated. */
+  readonly deactivated: string[] = [];
 
   private readonly nonces = new Set<string>();
   private readonly accounts = new Map<string, Account>();
@@ -246,7 +248,7 @@ export class FakeAcme {
       case 'order':
         return this.withOrder(jws, id, (o) => ({ body: this.orderJson(o), headers: { 'retry-after': '0' } }));
       case 'authz':
-        return this.getAuthz(jws, id);
+        return this.postAuthz(jws, id);
       case 'chall':
         return this.respondChallenge(jws, id);
       case 'finalize':
@@ -412,11 +414,21 @@ export class FakeAcme {
     };
   }
 
-  private getAuthz(jws: Verified, id: string): Reply {
+  /** POST-as-GET reads an authorization; {"status":"deactivated"} gives a pending or valid one up. */
+  private postAuthz(jws: Verified, id: string): Reply {
     const a = this.authzById.get(id);
     if (a === undefined) return problem(404, 'malformed', `no authorization ${id}`);
-    if (this.orderById.get(a.order)?.account !== jws.account?.url)
+    if (this.orderById.get(a.order)?.account !== jws.account?.url) {
       return problem(403, 'unauthorized', 'not yours');
+    }
+    const update = jws.payload as { status?: string } | '';
+    if (update !== '' && update.status === 'deactivated') {
+      if (a.status !== 'pending' && a.status !== 'valid') {
+        return problem(400, 'malformed', `authorization is ${a.status}`);
+      }
+      a.status = 'deactivated';
+      this.deactivated.push(a.host);
+    }
     return { body: this.authzJson(a), headers: { 'retry-after': '0' } };
   }
 
