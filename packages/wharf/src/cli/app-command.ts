@@ -32,6 +32,12 @@ export function finish(ctx: Context, result: HostOutput[] | number, type = 'App'
   else printByHost(ctx, result, type);
 }
 
+/** Kamal's --raw output: each host's stdout as it came, nothing added or trimmed. */
+export function writeRaw(result: HostOutput[] | number): void {
+  if (typeof result === 'number') process.exitCode = result;
+  else for (const item of result) process.stdout.write(item.output);
+}
+
 /** `-e KEY=VALUE` (repeatable) into an env map. */
 export function parseEnvOption(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const eq = value.indexOf('=');
@@ -48,6 +54,11 @@ export function parseCount(name: string, minimum = 0) {
       );
     return n;
   };
+}
+
+/** The global flags with -q (and without -v), for output that must be only the command's. */
+export function quietGlobals(globals: Globals): Globals {
+  return () => ({ ...globals(), quiet: true, verbose: false });
 }
 
 export function appCommand(globals: Globals): Command {
@@ -105,29 +116,38 @@ export function appCommand(globals: Globals): Command {
         parseEnvOption,
       )
       .option('--detach', 'Run the new container in the background (not with -i or --reuse)')
+      .option('--raw', 'Output raw, unmodified stdout (not with -i or --detach)')
       .action(
         async (
           cmd: string[],
-          opts: { interactive?: boolean; reuse?: boolean; env?: Record<string, string>; detach?: boolean },
+          opts: {
+            interactive?: boolean;
+            reuse?: boolean;
+            env?: Record<string, string>;
+            detach?: boolean;
+            raw?: boolean;
+          },
         ) => {
-          checkExecOptions(opts);
-          await withContext(globals, ctxFor('exec'), async (ctx, remote) => {
+          checkExecOptions({ ...opts, command: cmd });
+          // --raw: nothing but the command's stdout (Kamal turns its logging down to errors).
+          const exec = opts.raw ? quietGlobals(globals) : globals;
+          await withContext(exec, ctxFor('exec'), async (ctx, remote) => {
             const config = await ctx.config();
             // Version: --version, else the running one (--reuse), else the latest image (Kamal's version_or_latest).
             if (!globals().version) {
               if (opts.reuse) config.version = (await currentRunningVersion(ctx, remote)) ?? config.version;
               else config.version = config.latestTag;
             }
-            finish(
-              ctx,
-              await appExec(ctx, remote, {
-                command: cmd,
-                interactive: opts.interactive,
-                reuse: opts.reuse,
-                env: opts.env,
-                detach: opts.detach,
-              }),
-            );
+            const result = await appExec(ctx, remote, {
+              command: cmd,
+              interactive: opts.interactive,
+              reuse: opts.reuse,
+              env: opts.env,
+              detach: opts.detach,
+              raw: opts.raw,
+            });
+            if (opts.raw) writeRaw(result);
+            else finish(ctx, result);
           });
         },
       ),

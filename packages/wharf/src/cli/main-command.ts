@@ -91,5 +91,25 @@ export function mainCommands(globals: Globals): Command[] {
       }
     }
   });
-  return [auditCommand, detailsCommand, removeCommand, setupCommand];
+  const upgradeCommand = addLockWaitOptions(
+    subcommand('upgrade', 'Upgrade from Kamal 1.x to 2.0')
+      .option('-y, --confirmed', 'Proceed without confirmation question')
+      .option('--rolling', 'Upgrade one host at a time'),
+  ).action(async (opts: LockWaitFlags & { confirmed?: boolean; rolling?: boolean }) => {
+    if (
+      !(await confirm(
+        'This will replace Traefik with kamal-proxy and restart all accessories. Are you sure?',
+        '`wharf upgrade`',
+        opts.confirmed,
+      ))
+    )
+      return;
+    await withContext(globals, { command: 'upgrade' }, async (ctx, remote) => {
+      const { upgrade } = await import('../deploy/upgrade-ops.js');
+      await withLock(ctx, remote, lockWaitFrom(opts), async () => {
+        await upgrade(ctx, remote, Boolean(opts.rolling));
+      });
+    });
+  });
+  return [auditCommand, detailsCommand, removeCommand, setupCommand, upgradeCommand];
 }

@@ -142,6 +142,12 @@ export const COMMANDS: readonly LazyCommand[] = [
     load: async (g) => pick((await import('./main-command.js')).mainCommands(g), 'setup'),
   },
   {
+    name: 'upgrade',
+    term: 'upgrade [options]',
+    description: 'Upgrade from Kamal 1.x to 2.0',
+    load: async (g) => pick((await import('./main-command.js')).mainCommands(g), 'upgrade'),
+  },
+  {
     name: 'accessory',
     term: 'accessory',
     description: 'Manage accessories (db/redis/search)',

@@ -1,5 +1,5 @@
 /** `wharf proxy …` (Kamal's `kamal proxy`). */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { withLock } from '../deploy/lock.js';
 import { bootProxy } from '../deploy/proxy.js';
 import {
@@ -14,6 +14,7 @@ import type { LogsOptions } from '../deploy/app-ops.js';
 import { finish, parseCount } from './app-command.js';
 import { confirm, printByHost, subcommand, withContext, type Globals } from './command-support.js';
 import { addLockWaitOptions, lockWaitFrom } from './deploy-command.js';
+import { UserError } from '../util/errors.js';
 
 type LockWaitFlags = Parameters<typeof lockWaitFrom>[0];
 
@@ -104,5 +105,106 @@ export function proxyCommand(globals: Globals): Command {
       ),
     ),
   );
+  proxy.addCommand(
+    subcommand('boot_config', 'Manage kamal-proxy boot configuration')
+      .argument('<set|get|reset>', 'set: write the settings; get: show them; reset: back to the defaults')
+      .option('--publish', 'Publish the proxy ports on the host (default)')
+      .option('--no-publish', "Don't publish the proxy ports on the host")
+      .option(
+        '--publish-host-ip <ip>',
+        'Host IP address to bind HTTP/HTTPS traffic to (repeatable; default: all interfaces)',
+        (value: string, previous: string[] = []) => [...previous, value],
+      )
+      .addOption(
+        new Option('--http-port <port>', 'HTTP port to publish on the host')
+          .default(80)
+          .argParser(parseCount('--http-port', 1)),
+      )
+      .addOption(
+        new Option('--https-port <port>', 'HTTPS port to publish on the host')
+          .default(443)
+          .argParser(parseCount('--https-port', 1)),
+      )
+      .option('--log-max-size <size>', 'Max size of proxy logs', '10m')
+      .option('--registry <registry>', 'Registry to use for the proxy image')
+      .option('--repository <repository>', 'Repository for the proxy image')
+      .option('--image-version <version>', 'Version of the proxy to run')
+      .addOption(
+        new Option('--metrics-port <port>', 'Port to report prometheus metrics on').argParser(
+          parseCount('--metrics-port', 1),
+        ),
+      )
+      .option('--debug', 'Whether to run the proxy in debug mode')
+      .option(
+        '--docker-options <option=value...>',
+        'Docker options to pass to the proxy container (each as option=value)',
+      )
+      .action(async (sub: string, opts: BootConfigFlags) => {
+        if (!['set', 'get', 'reset'].includes(sub))
+          throw new UserError(`Unknown boot_config subcommand ${sub}; use set, get or reset.`);
+        await withContext(globals, ctxFor('boot_config'), async (ctx, remote) => {
+          const ops = await import('../deploy/upgrade-ops.js');
+          ctx.reporter.warn(ops.BOOT_CONFIG_DEPRECATION);
+          if (sub === 'set')
+            await ops.proxyBootConfigSet(ctx, remote, {
+              publish: opts.publish,
+              publishHostIps: opts.publishHostIp,
+              httpPort: opts.httpPort,
+              httpsPort: opts.httpsPort,
+              logMaxSize: opts.logMaxSize,
+              registry: opts.registry,
+              repository: opts.repository,
+              imageVersion: opts.imageVersion,
+              metricsPort: opts.metricsPort,
+              debug: opts.debug,
+              dockerOptions: opts.dockerOptions,
+            });
+          else if (sub === 'get') {
+            const lines = await ops.proxyBootConfigGet(ctx, remote);
+            if (lines.length > 0) ctx.reporter.result(ctx.redact(lines.join('\n')));
+          } else await ops.proxyBootConfigReset(ctx, remote);
+        });
+      }),
+  );
+  proxy.addCommand(
+    addLockWaitOptions(
+      subcommand(
+        'upgrade',
+        'Upgrade to kamal-proxy on servers (stop container, remove container, start new container, reboot app)',
+      )
+        .option('--rolling', 'Reboot proxy on hosts in sequence, rather than in parallel')
+        .option('-y, --confirmed', 'Proceed without confirmation question'),
+    ).action(async (opts: LockWaitFlags & { rolling?: boolean; confirmed?: boolean }) => {
+      if (
+        !(await confirm(
+          'This will cause a brief outage on each host. Are you sure?',
+          '`wharf proxy upgrade`',
+          opts.confirmed,
+        ))
+      )
+        return;
+      await withContext(globals, ctxFor('upgrade'), async (ctx, remote) => {
+        const { proxyUpgrade } = await import('../deploy/upgrade-ops.js');
+        await withLock(ctx, remote, lockWaitFrom(opts), () =>
+          proxyUpgrade(ctx, remote, Boolean(opts.rolling)),
+        );
+      });
+    }),
+    { hidden: true },
+  );
   return proxy;
+}
+
+interface BootConfigFlags {
+  publish?: boolean;
+  publishHostIp?: string[];
+  httpPort?: number;
+  httpsPort?: number;
+  logMaxSize?: string;
+  registry?: string;
+  repository?: string;
+  imageVersion?: string;
+  metricsPort?: number;
+  debug?: boolean;
+  dockerOptions?: string[];
 }

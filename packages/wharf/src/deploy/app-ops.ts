@@ -266,6 +266,8 @@ export interface ExecRequest {
   reuse?: boolean;
   env?: Record<string, string>;
   detach?: boolean;
+  /** Kamal's --raw: the command's stdout exactly as it came, no host headers (not with -i or --detach). */
+  raw?: boolean;
 }
 
 /** The running version on the primary host (undefined when nothing runs). */
@@ -281,12 +283,23 @@ export async function currentRunningVersion(ctx: Context, remote: Remote): Promi
 }
 
 /** Checks Kamal's incompatible exec options. */
-export function checkExecOptions(request: Pick<ExecRequest, 'detach' | 'interactive' | 'reuse'>): void {
+export function checkExecOptions(
+  request: Pick<ExecRequest, 'detach' | 'interactive' | 'reuse' | 'raw'> & { command?: readonly string[] },
+): void {
   const clashing = (['interactive', 'reuse'] as const).filter((key) => request.detach && request[key]);
   if (clashing.length > 0) {
     throw new UserError(
       `--detach cannot be combined with ${clashing.map((k) => `--${k}`).join(' or ')}; drop one of them.`,
     );
+  }
+  const rawClashing = (['interactive', 'detach'] as const).filter((key) => request.raw && request[key]);
+  if (rawClashing.length > 0) {
+    throw new UserError(
+      `--raw cannot be combined with ${rawClashing.map((k) => `--${k}`).join(' or ')}; drop one of them.`,
+    );
+  }
+  if (request.command !== undefined && request.command.length === 0) {
+    throw new UserError('No command given to execute; pass it after the options, e.g. `wharf app exec ls`.');
   }
 }
 
@@ -346,6 +359,7 @@ export async function appExec(
       command,
       `run '${cmd}' in ${request.reuse ? app.containerName() : `a new ${role.name} container`}`,
     );
+    if (request.raw) return result.stdout;
     return `${result.stdout}${result.stderr && !result.stdout ? result.stderr : ''}`;
   });
 }
