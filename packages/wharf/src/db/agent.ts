@@ -254,15 +254,25 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   fi
   echo "wharf-db-entrypoint: initialised $PGDATA"
 fi
-wharf-db-agent boot-check || true
 wharf-db-agent serve &
 agent=$!
-postgres -D "$PGDATA" "$@" &
-pg=$!
-trap 'kill -INT "$pg" 2>/dev/null || true' TERM INT
-status=0
-while kill -0 "$pg" 2>/dev/null; do
-  wait "$pg" && status=0 || status=$?
+stopping=0
+trap 'stopping=1; kill -INT "$pg" 2>/dev/null || true' TERM INT
+# Postgres runs until it exits; while $PGDATA/wharf.hold exists (a switchover stopped it with
+# pg_ctl to turn it into a standby) the container stays up and Postgres starts again once the
+# hold file is gone.
+while :; do
+  wharf-db-agent boot-check || true
+  postgres -D "$PGDATA" "$@" &
+  pg=$!
+  status=0
+  while kill -0 "$pg" 2>/dev/null; do
+    wait "$pg" && status=0 || status=$?
+  done
+  [ "$stopping" = 0 ] && [ -e "$PGDATA/wharf.hold" ] || break
+  echo "wharf-db-entrypoint: Postgres stopped with $PGDATA/wharf.hold present; waiting for it to be removed"
+  while [ "$stopping" = 0 ] && [ -e "$PGDATA/wharf.hold" ]; do sleep 0.1; done
+  [ "$stopping" = 0 ] || break
 done
 kill "$agent" 2>/dev/null || true
 exit "$status"

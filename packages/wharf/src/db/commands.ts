@@ -12,6 +12,8 @@ import type { DbNode, DbTier } from './config.js';
 export const REPLICATION_PASSWORD_ENV = 'WHARF_REPLICATION_PASSWORD';
 export const FENCE_FILE = 'wharf.fenced';
 export const PEERS_FILE = 'wharf.peers';
+/** While it exists, the image's entrypoint keeps the container up with Postgres stopped. */
+export const HOLD_FILE = 'wharf.hold';
 export const PASSFILE = 'wharf.pgpass';
 /** Where the agent keeps its last pg_stat_wal_receiver sample inside the container. */
 export const RECEIVER_SAMPLE_FILE = '/tmp/wharf-db-receiver';
@@ -33,18 +35,33 @@ export function psqlCommand(tier: DbTier, node: DbNode, envNames: string[] = [])
     'postgres',
     ...envNames.flatMap((n) => ['-e', n]),
     node.service,
-    'psql',
-    '-X',
-    '-q',
-    '-At',
-    '-v',
-    'ON_ERROR_STOP=1',
-    '-U',
-    singleQuoted(tier.adminUser),
-    '-d',
-    singleQuoted(tier.database),
-    '-f',
-    '-',
+    ...psqlWords(tier),
+  );
+}
+
+function psqlWords(tier: DbTier): string[] {
+  return ['psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-U', singleQuoted(tier.adminUser), '-d', singleQuoted(tier.database), '-f', '-'];
+}
+
+/**
+ * The old primary's side of a switchover in one exec: the fence SQL (stdin;
+ * it prints the WAL position after the fence), then the hold file and a fast
+ * shutdown. A clean shutdown returns only once the connected standbys
+ * confirmed every WAL record up to the shutdown checkpoint.
+ */
+export function fenceAndStopCommand(tier: DbTier, node: DbNode, seconds: number): Command {
+  const d = tier.dataDir;
+  return docker(
+    'exec',
+    '-i',
+    '--user',
+    'postgres',
+    node.service,
+    'sh',
+    '-c',
+    singleQuoted(
+      `${psqlWords(tier).join(' ')} && touch ${d}/${HOLD_FILE} && pg_ctl stop -D ${d} -m fast -w -t ${Math.max(1, Math.round(seconds))} >/dev/null`,
+    ),
   );
 }
 
@@ -171,8 +188,8 @@ SELECT pg_last_wal_replay_lsn();
  * up to `seconds` for it to leave recovery; prints `t` when it did, then the
  * new timeline's history file (its last line holds the switch point).
  */
-export function promoteSql(tier: DbTier, seconds: number): string {
-  return `${unfenceFileMeta(tier)}${UNFENCE_SQL}SELECT pg_promote(true, ${Math.max(1, Math.round(seconds))});
+export function promoteSql(tier: DbTier, seconds: number, afterReplayOf?: string): string {
+  return `${afterReplayOf ? waitReplaySql(afterReplayOf, seconds) : ''}${unfenceFileMeta(tier)}${UNFENCE_SQL}SELECT pg_promote(true, ${Math.max(1, Math.round(seconds))});
 SELECT pg_read_file('pg_wal/' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) || '.history') WHERE NOT pg_is_in_recovery();
 `;
 }
@@ -260,6 +277,45 @@ export function demoteStoppedScript(tier: DbTier): string {
     `rm -f ${d}/${FENCE_FILE}`,
     `pg_controldata ${d} | grep -E '^(Database cluster state|Latest checkpoint location|Latest checkpoint.s TimeLineID):'`,
   ].join('\n');
+}
+
+/**
+ * Stops Postgres inside its running container (fast shutdown; pg_ctl waits
+ * until the shutdown checkpoint is written and sent to the standbys) while the
+ * entrypoint keeps the container up because of the hold file.
+ */
+export function holdStopCommand(tier: DbTier, node: DbNode, seconds: number): Command {
+  const d = tier.dataDir;
+  return docker(
+    'exec',
+    '--user',
+    'postgres',
+    node.service,
+    'sh',
+    '-c',
+    singleQuoted(`touch ${d}/${HOLD_FILE} && pg_ctl stop -D ${d} -m fast -w -t ${Math.max(1, Math.round(seconds))} >/dev/null`),
+  );
+}
+
+/** On a held (stopped) node: mark it a standby, lift the fence, print pg_control's state and last checkpoint. */
+export function markHeldStandbyCommand(tier: DbTier, node: DbNode): Command {
+  const d = tier.dataDir;
+  return docker(
+    'exec',
+    '--user',
+    'postgres',
+    node.service,
+    'sh',
+    '-c',
+    singleQuoted(
+      `touch ${d}/standby.signal && rm -f ${d}/${FENCE_FILE} && pg_controldata ${d} | grep -E '^(Database cluster state|Latest checkpoint location|Latest checkpoint.s TimeLineID):'`,
+    ),
+  );
+}
+
+/** Lets the entrypoint start Postgres again (as a standby once standby.signal is there). */
+export function releaseHoldCommand(tier: DbTier, node: DbNode): Command {
+  return docker('exec', '--user', 'postgres', node.service, 'rm', '-f', `${tier.dataDir}/${HOLD_FILE}`);
 }
 
 /** Fence an unreachable-then-found or crashed primary at rest: standby.signal plus the fence file. */
@@ -369,7 +425,7 @@ export function haproxyConfig(tier: DbTier, options: HaproxyOptions = {}): strin
     `  bind :${tier.haproxy.port}`,
     '  option httpchk GET /primary',
     '  http-check expect status 200',
-    '  default-server inter 500ms fastinter 250ms downinter 500ms fall 2 rise 1 on-marked-down shutdown-sessions',
+    '  default-server inter 500ms fastinter 200ms downinter 200ms fall 2 rise 1 on-marked-down shutdown-sessions',
     ...servers,
     '',
   ].join('\n');

@@ -125,6 +125,15 @@ function keyPath(path: readonly PropertyKey[]): string {
   return [DB_CONFIG_KEY, ...path.map(String)].join('.');
 }
 
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = raw;
+  for (const key of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
+
 /** The block as written, checked; one sentence naming the key when it is wrong. */
 export function parseDbConfig(raw: unknown, file = 'config/deploy.yml'): RawDbConfig {
   if (raw === undefined || raw === null) {
@@ -140,7 +149,7 @@ export function parseDbConfig(raw: unknown, file = 'config/deploy.yml'): RawDbCo
         `${keyPath(issue.path)} in ${file} has unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}; remove ${issue.keys.length > 1 ? 'them' : 'it'} (see docs/db.md for the keys).`,
       );
     }
-    const missing = issue.code === 'invalid_type' && issue.input === undefined;
+    const missing = issue.code === 'invalid_type' && valueAt(raw, issue.path) === undefined;
     throw new UserError(
       missing
         ? `${keyPath(issue.path)} is missing in ${file}; add it (see docs/db.md).`

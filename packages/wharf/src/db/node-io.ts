@@ -21,7 +21,7 @@ import {
 import type { DbNode, DbTier } from './config.js';
 import { parseNodeStatus, parseShowStat, unreachable, type HaproxyServer, type NodeStatus } from './state.js';
 
-export const PROBE_TIMEOUT_MS = 6_000;
+export const PROBE_TIMEOUT_MS = 15_000;
 
 export function errorText(error: unknown): string {
   return (error as Error).message.replace(/\.$/, '');

@@ -19,7 +19,9 @@ import type { Remote } from '../deploy/remote.js';
 import type { Context } from '../runtime/context.js';
 import { UserError } from '../util/errors.js';
 import {
-  demoteStoppedScript,
+  fenceAndStopCommand,
+  markHeldStandbyCommand,
+  releaseHoldCommand,
   fenceAtRestScript,
   fenceSql,
   switchPoint,
@@ -109,43 +111,49 @@ export async function dbSwitchover(
   const timeoutMs = tier.timeoutSeconds * 1000;
   ctx.reporter.info(`Switching the primary from ${primary.name} (${primary.host}) to ${target.name} (${target.host})`);
 
-  // 1. Fence (one psql run): the agent answers 503 (HAProxy cuts the sessions), new transactions are
-  // read-only, other sessions end; the old primary is pointed at the new one for when it restarts.
+  // A checkpoint first, outside the write pause, so the shutdown checkpoint in step 3 has little to write.
+  await ctx.reporter.step(primary.host, `checkpoint ${primary.name}`, () =>
+    sql(remote, tier, primary, 'CHECKPOINT;', 'checkpoint', { timeoutMs: 300_000 }),
+  );
+
+  // 1. The old primary in one exec: fence (fence file, so its agent answers 503 and HAProxy cuts
+  // its sessions; read-only default; other sessions ended; primary_conninfo to the new primary for
+  // later), then a clean fast shutdown that waits until the standby confirmed all WAL.
   const fencedAt = Date.now();
-  const fenceLsn = await ctx.reporter.step(primary.host, `fence writes on ${primary.name}`, async () => {
-    const out = await sql(remote, tier, primary, fenceSql(tier, target, primary, `switchover to ${target.name}`), 'fence writes');
-    return out.split('\n').pop()!.trim();
+  const fenceLsn = await ctx.reporter.step(primary.host, `fence writes on ${primary.name} and stop its Postgres`, async () => {
+    const out = await remote.run(primary.host, fenceAndStopCommand(tier, primary, tier.timeoutSeconds), 'fence and stop', {
+      stdin: fenceSql(tier, target, primary, `switchover to ${target.name}`),
+      timeoutMs: (tier.timeoutSeconds + 10) * 1000,
+    });
+    return out.stdout.trim().split('\n').pop()!.trim();
   });
 
-  // 2. The standby replays everything the primary wrote before the fence (waited for on the server).
+  // 2. The standby in one psql run: wait until it replayed the fence position, then promote.
+  let history: string;
   try {
-    await ctx.reporter.step(target.host, `wait until ${target.name} replayed ${fenceLsn}`, () =>
-      sql(remote, tier, target, waitReplaySql(fenceLsn, tier.timeoutSeconds), 'wait for replay', {
-        timeoutMs: (tier.timeoutSeconds + 10) * 1000,
+    history = await ctx.reporter.step(target.host, `promote ${target.name} once it replayed ${fenceLsn}`, () =>
+      sql(remote, tier, target, promoteSql(tier, tier.timeoutSeconds, fenceLsn), 'promote', {
+        timeoutMs: (2 * tier.timeoutSeconds + 10) * 1000,
       }),
     );
   } catch (error) {
-    await sql(remote, tier, primary, unfenceFileMeta(tier) + UNFENCE_SQL, 'lift the fence').catch(() => undefined);
-    throw new UserError(
-      `Switchover gave up: ${target.name} did not replay ${fenceLsn} within ${tier.timeoutSeconds} s (${errorText(error)}); the fence on ${primary.name} was lifted and it is the primary again; check replication with \`wharf db status\`.`,
-    );
-  }
-
-  // 3. Stop the old primary cleanly; its shutdown checkpoint streams to the standby.
-  await ctx.reporter.step(primary.host, `stop ${primary.name}`, () =>
-    runOn(remote, primary.host, stopContainer(primary.service, tier.timeoutSeconds), `stop ${primary.service}`),
-  );
-
-  // 4. Promote the standby.
-  const history = await ctx.reporter.step(target.host, `promote ${target.name}`, async () => {
-    const out = await sql(remote, tier, target, promoteSql(tier, tier.timeoutSeconds), 'promote');
-    if (!/^t$/m.test(out)) {
+    const s = await readNode(remote, tier, target);
+    if (s.reachable && s.inRecovery) {
+      // Not promoted: the old primary takes the writes again.
+      await runOn(remote, primary.host, releaseHoldCommand(tier, primary), 'start Postgres again').catch(() => undefined);
+      await waitFor(async () => ((await readNode(remote, tier, primary)).reachable ? true : undefined), 60_000, () => new Error('x'), 500).catch(() => undefined);
+      await sql(remote, tier, primary, unfenceFileMeta(tier) + UNFENCE_SQL, 'lift the fence').catch(() => undefined);
       throw new UserError(
-        `${target.name} did not leave recovery within ${tier.timeoutSeconds} s after pg_promote(); no node accepts writes now; look at \`wharf accessory logs ${target.name}\` and run \`wharf db status\`.`,
+        `Switchover gave up: ${target.name} was not promoted (${errorText(error)}); ${primary.name} was started again without its fence and is the primary; check replication with \`wharf db status\`.`,
       );
     }
-    return out;
-  });
+    throw new UserError(`Switchover failed while promoting ${target.name} (${errorText(error)}); run \`wharf db status\` to see which node accepts writes.`);
+  }
+  if (!/^t$/m.test(history)) {
+    throw new UserError(
+      `${target.name} did not leave recovery within ${tier.timeoutSeconds} s after pg_promote(); no node accepts writes now; look at \`wharf accessory logs ${target.name}\` and run \`wharf db status\`.`,
+    );
+  }
 
   // 5. Writes go to the new primary.
   await ctx.reporter.step(undefined, `wait until HAProxy routes writes to ${target.name}`, () =>
@@ -155,7 +163,7 @@ export async function dbSwitchover(
 
   // 6. The old primary follows the new one when it stopped before the fork (else it needs a rebuild).
   const control = await ctx.reporter.step(primary.host, `mark ${primary.name} as a standby`, () =>
-    runOn(remote, primary.host, oneOffOnData(primary, demoteStoppedScript(tier)), 'write standby.signal'),
+    runOn(remote, primary.host, markHeldStandbyCommand(tier, primary), 'write standby.signal'),
   );
   const checkpoint = /Latest checkpoint location:\s*(\S+)/.exec(control)?.[1];
   const cleanStop = /Database cluster state:\s*shut down/.test(control);
@@ -164,7 +172,7 @@ export async function dbSwitchover(
     cleanStop && checkpoint !== undefined && fork !== undefined && parseLsn(checkpoint) < parseLsn(fork);
   let oldPrimaryFollows = false;
   if (canFollow) {
-    await runOn(remote, primary.host, startContainer(primary.service), `start ${primary.service}`);
+    await runOn(remote, primary.host, releaseHoldCommand(tier, primary), `start Postgres in ${primary.service} again`);
     oldPrimaryFollows = await waitStreaming(remote, tier, target, primary, 60_000).then(
       () => true,
       (error: Error) => {
@@ -174,7 +182,7 @@ export async function dbSwitchover(
     );
   } else {
     ctx.reporter.warn(
-      `${primary.name} ${cleanStop ? `stopped at ${checkpoint}, past the point where ${target.name} forked (${fork ?? 'unknown'})` : 'did not stop cleanly'}, so it cannot follow ${target.name} as it is; it stays stopped: run \`wharf db rejoin ${primary.name}\` to rebuild it as a standby.`,
+      `${primary.name} ${cleanStop ? `stopped at ${checkpoint}, past the point where ${target.name} forked (${fork ?? 'unknown'})` : 'did not stop cleanly'}, so it cannot follow ${target.name} as it is; Postgres stays stopped in its container: run \`wharf db rejoin ${primary.name}\` to rebuild it as a standby.`,
     );
   }
   ctx.reporter.result(

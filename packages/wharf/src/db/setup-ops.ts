@@ -6,6 +6,7 @@
  */
 import { isAbsolute } from 'node:path/posix';
 import { AccessoryCommands } from '../commands/accessory.js';
+import { docker } from '../commands/base.js';
 import type { Remote } from '../deploy/remote.js';
 import type { Context } from '../runtime/context.js';
 import { UserError } from '../util/errors.js';
@@ -160,7 +161,24 @@ async function preparePrimary(ctx: Context, remote: Remote, tier: DbTier, primar
   });
 }
 
+async function pullImages(remote: Remote, tier: DbTier): Promise<void> {
+  const pairs = new Map<string, { host: string; image: string }>();
+  const add = (host: string, image: string) => pairs.set(`${host} ${image}`, { host, image });
+  for (const n of tier.nodes) {
+    add(n.host, n.accessory.image);
+    if (n.bouncer) add(n.bouncer.host, n.bouncer.accessory.image);
+  }
+  for (const h of tier.haproxy.hosts) add(h, tier.haproxy.accessory.image);
+  await Promise.all(
+    [...pairs.values()].map(({ host, image }) =>
+      remote.run(host, docker('image', 'pull', image), `pull ${image}`, { allowFailure: true, timeoutMs: 600_000 }),
+    ),
+  );
+}
+
 export async function dbSetup(ctx: Context, remote: Remote, tier: DbTier): Promise<void> {
+  // Images pulled on every host at once (booting one after the other would pull one after the other).
+  await ctx.reporter.step(undefined, 'pull the images of the tier', () => pullImages(remote, tier));
   // Nodes whose containers exist but are stopped start first, so the primary is found by asking them.
   await Promise.all(
     tier.nodes.map(async (node) => {
