@@ -125,11 +125,11 @@ test('JWS: ES256 over protected.payload, jwk before registration, kid after, emp
   assert.equal(again.thumbprint, key.thumbprint);
   assert.equal(key.keyAuthorization('tok'), `tok.${key.thumbprint}`);
   assert.match(key.thumbprint, /^[A-Za-z0-9_-]{43}$/, 'base64url SHA-256');
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
-    type: 'pkcs8',
+  const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({
+    type: 'sec1',
     format: 'pem',
   });
-  assert.throws(() => AccountKey.fromPem(rsa), /ECDSA P-256/);
+  assert.throws(() => AccountKey.fromPem(p384), /ECDSA P-256/);
 });
 
 test('problem documents and Retry-After read as the RFC writes them', () => {
