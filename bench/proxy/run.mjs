@@ -4,12 +4,15 @@
  *
  *   npx tsc -b packages/proxy && node bench/proxy/run.mjs [--rounds 3] [--duration 10]
  *       [--warmup 3] [--rate 5000] [--rate-duration 10] [--connections 50]
- *       [--path /] [--only direct,wharf-proxy,nginx,haproxy,caddy] [--no-install] [--json FILE]
+ *       [--path /] [--only direct,wharf-proxy,nginx,haproxy,caddy] [--access-log on|off]
+ *       [--no-install] [--json FILE]
  *
  * Method (see /work/shared/reference/proxy-baseline.md): one node:http backend
  * (the test app) pinned to core 1; each proxy pinned to core 0 with taskset and
- * configured equivalently (keep-alive upstream pools, one worker, no access log;
- * wharf-proxy logs every request as kamal-proxy does, to a file); the load
+ * configured equivalently (keep-alive upstream pools, one worker, and by default
+ * a per-request access log written to a file by every proxy, since wharf-proxy
+ * logs every request as kamal-proxy does; --access-log off drops the others'
+ * logs for their best case); the load
  * (wrk -t1 -c50, then an open-loop fixed-rate Node client) on core 1 beside
  * the backend. Rounds interleave every target with a rotating start; values
  * are medians over rounds, and ratios are taken within a round before the
@@ -48,6 +51,7 @@ const { values: opts } = parseArgs({
     path: { type: 'string', default: '/' },
     only: { type: 'string' },
     'no-install': { type: 'boolean', default: false },
+    'access-log': { type: 'string', default: 'on' },
     json: { type: 'string' },
   },
 });
@@ -57,6 +61,8 @@ const WARMUP = Number(opts.warmup);
 const RATE = Number(opts.rate);
 const RATE_DURATION = Number(opts['rate-duration']);
 const CONNECTIONS = Number(opts.connections);
+if (!['on', 'off'].includes(opts['access-log'])) throw new Error('--access-log takes on or off');
+const ACCESS_LOG = opts['access-log'] === 'on';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (line) => process.stderr.write(`${line}\n`);
@@ -192,7 +198,7 @@ async function startWharfProxy(dir, backendPort) {
 async function startNginx(dir, backendPort) {
   const port = await freePort();
   const conf = join(dir, 'nginx.conf');
-  writeFileSync(conf, nginxConfig({ port, backendPort, dir }));
+  writeFileSync(conf, nginxConfig({ port, backendPort, dir, accessLog: ACCESS_LOG }));
   const child = launch('nginx', 0, 'nginx', ['-c', conf, '-p', dir, '-e', join(dir, 'nginx-error.log')]);
   await waitForOk(`http://127.0.0.1:${port}/up`, 15_000, child, 'nginx');
   return { port, pid: child.pid };
@@ -201,7 +207,7 @@ async function startNginx(dir, backendPort) {
 async function startHaproxy(dir, backendPort) {
   const port = await freePort();
   const conf = join(dir, 'haproxy.cfg');
-  writeFileSync(conf, haproxyConfig({ port, backendPort }));
+  writeFileSync(conf, haproxyConfig({ port, backendPort, accessLog: ACCESS_LOG }));
   const child = launch('haproxy', 0, 'haproxy', ['-f', conf, '-db'], { logFile: join(dir, 'haproxy.log') });
   await waitForOk(`http://127.0.0.1:${port}/up`, 15_000, child, 'haproxy');
   return { port, pid: child.pid };
@@ -210,7 +216,7 @@ async function startHaproxy(dir, backendPort) {
 async function startCaddy(dir, backendPort) {
   const port = await freePort();
   const conf = join(dir, 'Caddyfile');
-  writeFileSync(conf, caddyConfig({ port, backendPort }));
+  writeFileSync(conf, caddyConfig({ port, backendPort, dir, accessLog: ACCESS_LOG }));
   const child = launch('caddy', 0, 'caddy', ['run', '--config', conf, '--adapter', 'caddyfile'], {
     env: { HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
     logFile: join(dir, 'caddy.log'),
@@ -368,7 +374,8 @@ async function main() {
   const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '—');
   const lines = [];
   lines.push(
-    `wharf-proxy bench: ${ROUNDS} rounds × ${DURATION} s, wrk -t1 -c${CONNECTIONS}, path ${opts.path}`,
+    `wharf-proxy bench: ${ROUNDS} rounds × ${DURATION} s, wrk -t1 -c${CONNECTIONS}, path ${opts.path}, ` +
+      `access logs ${ACCESS_LOG ? 'on for every proxy' : 'off for nginx/HAProxy/Caddy (wharf-proxy always logs)'}`,
   );
   lines.push(JSON.stringify(versions()));
   lines.push('');
