@@ -15,4 +15,5 @@ export {
 } from './options.js';
 export type { ServiceOptions, TargetOptions, DeploymentOptions, HealthCheckOptions } from './options.js';
 export { ProxyError } from './errors.js';
+export type { AcmeSettings } from './acme/manager.js';
 export { parseDuration, formatDuration } from './duration.js';
