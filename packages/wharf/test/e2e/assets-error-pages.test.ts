@@ -5,6 +5,8 @@
  * /assets/* from /app/public/assets, which asset_path bridges between
  * versions: a page of the old version that asks for its fingerprinted asset
  * after the new version took over still gets it, from the new container.
+ * On the same deploy: `app exec --raw`, `proxy boot_config set|get|reset`
+ * and `upgrade` (Kamal 1 → 2) with a stand-in Traefik container.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -140,6 +142,72 @@ describe('asset bridging and error pages on the fleet', () => {
     assert.equal(message.body, '<html><body><p>polish maintenance: Back at &lt;5&gt;</p></body></html>\n');
     ok(['app', 'live']);
     assert.equal((await httpGet(address, '/up')).status, 200);
+  });
+
+  test("app exec --raw prints the command's stdout as it came, without host headers", () => {
+    const raw = ok(['app', 'exec', '--raw', '--reuse', 'cat', '/app/public/assets/app-two.css']);
+    assert.equal(raw.stdout, 'body { color: two }\n');
+    assert.equal(raw.stderr, '');
+    const framed = ok(['app', 'exec', '--reuse', 'cat', '/app/public/assets/app-two.css']);
+    assert.equal(framed.stdout, `App Host: ${address}\nbody { color: two }\n`);
+    const refused = run(['app', 'exec', '--raw', '--detach', 'true']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /--raw cannot be combined with --detach; drop one of them\./);
+  });
+
+  test('proxy boot_config set writes the legacy files, get shows them, reset removes them', () => {
+    const set = ok(['proxy', 'boot_config', 'set', '--http-port', '8080', '--log-max-size', '5m', '--debug']);
+    assert.match(
+      set.stderr,
+      /The proxy boot_config command is deprecated - set the config in the deploy YAML at proxy\/run instead/,
+    );
+    assert.equal(
+      onServer('cat .kamal/proxy/options'),
+      '--publish 8080:80 --publish 443:443 --log-opt max-size=5m',
+    );
+    assert.equal(onServer('cat .kamal/proxy/run_command'), 'kamal-proxy run --debug');
+    const got = ok(['proxy', 'boot_config', 'get']).stdout;
+    assert.match(
+      got,
+      new RegExp(
+        `^Host ${address.replace(/\./g, '\\.')}: --publish 8080:80 --publish 443:443 --log-opt max-size=5m basecamp/kamal-proxy:v[0-9.]+ kamal-proxy run --debug$`,
+        'm',
+      ),
+    );
+    ok(['proxy', 'boot_config', 'reset']);
+    assert.equal(
+      onServer('ls -a .kamal/proxy | grep -cE "^(options|image|image_version|run_command)$" || true'),
+      '0',
+    );
+    assert.match(
+      ok(['proxy', 'boot_config', 'get']).stdout,
+      /: --publish 80:80 --publish 443:443 --log-opt max-size=10m basecamp\/kamal-proxy:v/,
+    );
+    const bad = run(['proxy', 'boot_config', 'show']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /Unknown boot_config subcommand show; use set, get or reset\./);
+  });
+
+  test('upgrade: Traefik goes, the proxy is rebooted and the latest version serves again', async () => {
+    const image = onServer(
+      `docker ps --filter label=service=hello --filter label=role=web --format '{{.Image}}'`,
+    );
+    onServer(
+      `docker run -d --name traefik --label org.opencontainers.image.title=Traefik --entrypoint sleep ${image} 600`,
+    );
+    const refused = run(['upgrade']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /`wharf upgrade` needs confirmation/);
+    const result = ok(['upgrade', '-y']);
+    assert.match(result.stderr, /Upgraded all hosts/);
+    assert.equal(onServer('docker ps -a --filter name=^traefik$ --format "{{.Names}}"'), '');
+    assert.equal(onServer('docker ps --filter name=^kamal-proxy$ --format "{{.Names}}"'), 'kamal-proxy');
+    // Kamal's upgrade boots the app as `app boot` does: the latest image, as version `latest`.
+    const served = await httpGet(address, '/');
+    assert.equal(served.status, 200);
+    assert.equal(JSON.parse(served.body).version, 'latest');
+    assert.equal((await get('/assets/app-two.css')).status, 200);
+    assert.match(onServer('cat .kamal/hello-audit.log'), /Rebooted proxy/);
   });
 
   test('an error_pages_path that does not exist stops the deploy before any container changes', () => {
