@@ -192,7 +192,12 @@ export function accessoryCommand(globals: Globals): Command {
           const reports = await withLock(ctx, remote, lockWaitFrom(opts), () =>
             accessoryUpgrade(ctx, remote, name, { image: opts.image, rolling: opts.rolling }),
           );
-          printByHost(ctx, reports, 'Accessory');
+          for (const each of [...new Set(reports.map((r) => r.accessory))])
+            printByHost(
+              ctx,
+              reports.filter((r) => r.accessory === each),
+              `Accessory ${each}`,
+            );
         }),
     ),
   );

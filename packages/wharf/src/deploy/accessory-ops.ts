@@ -30,6 +30,9 @@ import { failureDetail, type Remote } from './remote.js';
 /** The name that means every accessory. */
 export const ALL_ACCESSORIES = 'all';
 
+/** Owners the upload command takes itself (`user`, `user:group`, numeric ids). */
+const OWNER = /^[A-Za-z0-9._][A-Za-z0-9._-]*(:[A-Za-z0-9._][A-Za-z0-9._-]*)?$/;
+
 /** Networks Docker always has (never created). */
 const BUILTIN_NETWORKS = new Set(['kamal', 'bridge', 'host', 'none']);
 
@@ -64,6 +67,18 @@ async function auditor(ctx: Context): Promise<Auditor> {
 
 async function commandsFor(ctx: Context, name: string): Promise<AccessoryCommands> {
   return new AccessoryCommands(await ctx.config(), name);
+}
+
+/**
+ * Fetches the accessory's secret env values so that output of its container
+ * (exec, logs) is redacted; a secret that cannot be read only skips that.
+ */
+async function knowSecrets(ctx: Context, accessory: Accessory): Promise<void> {
+  try {
+    accessory.env.toRecord(await ctx.secretLookup());
+  } catch {
+    // Nothing to mask then; reading output does not need the secrets.
+  }
 }
 
 async function forEachName(ctx: Context, name: string, fn: (name: string) => Promise<void>): Promise<void> {
@@ -143,11 +158,18 @@ async function uploadFiles(
   await remote.onHosts(hosts, async (host) => {
     for (const file of files) {
       const step = `upload ${file.hostPath} for accessory ${acc.accessory.name}`;
-      // Written 0600 first (never readable by others in between), then Kamal's chmod/chown.
-      await remote.pool.upload(host, file.hostPath, file.content, { mode: 0o600, step });
+      // An octal mode and a plain owner go with the (atomic) upload itself: one round trip.
+      const octal = file.mode !== undefined && /^[0-7]{3,4}$/.test(file.mode);
+      const plainOwner = file.owner === undefined || OWNER.test(file.owner);
+      await remote.pool.upload(host, file.hostPath, file.content, {
+        mode: octal ? Number.parseInt(file.mode!, 8) : 0o600,
+        ...(plainOwner && file.owner !== undefined ? { owner: file.owner } : {}),
+        step,
+      });
+      // Anything else (a symbolic mode, an unusual owner) as Kamal does it: chmod/chown afterwards.
       const after: Command[] = [];
-      if (file.mode !== undefined) after.push(['chmod', file.mode, file.hostPath]);
-      if (file.owner !== undefined) after.push(['chown', file.owner, file.hostPath]);
+      if (file.mode !== undefined && !octal) after.push(['chmod', file.mode, file.hostPath]);
+      if (file.owner !== undefined && !plainOwner) after.push(['chown', file.owner, file.hostPath]);
       if (after.length > 0) await remote.run(host, combine(after), step);
     }
   });
@@ -537,6 +559,7 @@ export async function accessoryLogs(
   const acc = await commandsFor(ctx, name);
   const hosts = await accessoryHosts(ctx, acc.accessory);
   const timestamps = !options.skipTimestamps;
+  await knowSecrets(ctx, acc.accessory);
   if (options.follow) {
     const host = hosts[0];
     if (!host)
@@ -593,6 +616,7 @@ export async function accessoryExec(
   const acc = await commandsFor(ctx, name);
   const hosts = await accessoryHosts(ctx, acc.accessory);
   const cmd = request.command.map((w) => w.trim()).join(' ');
+  await knowSecrets(ctx, acc.accessory);
   const registry = acc.accessory.registry ?? config.registry;
   const login = async (on: readonly string[]) => {
     const command = new RegistryCommands(config).login(await ctx.secretLookup(), registry);
