@@ -203,38 +203,35 @@ export const COMMANDS: readonly LazyCommand[] = [
   },
 ];
 
-/** The global options that take a value (so the word after them is not the command). */
-const GLOBAL_VALUE_OPTIONS = new Set([
-  '--version',
-  '-h',
-  '--hosts',
-  '-r',
-  '--roles',
-  '-c',
-  '--config-file',
-  '-d',
-  '--destination',
-]);
-const SHORT_VALUE_OPTIONS = new Set(['h', 'r', 'c', 'd']);
+/** The flags of a command's options that take a value (`--hosts`, `-h`, …). */
+export function valueFlags(command: Command): Set<string> {
+  const flags = new Set<string>();
+  for (const option of command.options) {
+    if (!option.required && !option.optional) continue;
+    if (option.long) flags.add(option.long);
+    if (option.short) flags.add(option.short);
+  }
+  return flags;
+}
 
 /**
  * The top-level command word of a command line (`help X` gives X), skipping
  * the global options and their values; undefined when there is none. Only a
  * guess to load that command up front: a wrong guess costs a second parse.
  */
-export function commandWord(args: readonly string[]): string | undefined {
+export function commandWord(args: readonly string[], withValue: ReadonlySet<string>): string | undefined {
   let helpSeen = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === '--') return args[i + 1];
     if (arg.startsWith('--')) {
-      if (!arg.includes('=') && GLOBAL_VALUE_OPTIONS.has(arg)) i++;
+      if (!arg.includes('=') && withValue.has(arg)) i++;
       continue;
     }
     if (arg.startsWith('-') && arg.length > 1) {
       // Short flags may be combined (-vq) and take their value attached (-cfile) or next.
       for (let j = 1; j < arg.length; j++) {
-        if (SHORT_VALUE_OPTIONS.has(arg[j]!)) {
+        if (withValue.has(`-${arg[j]!}`)) {
           if (j === arg.length - 1) i++;
           break;
         }
@@ -282,7 +279,6 @@ export async function buildProgram(
   args: readonly string[] = [],
   options: BuildOptions = {},
 ): Promise<Command> {
-  const wanted = new Set([commandWord(args), options.load]);
   const terms = new Map<Command, string>();
   const program = new Command('wharf')
     .description('Deploy web apps to your own servers over SSH with zero downtime (a drop-in for Kamal 2).')
@@ -317,6 +313,7 @@ export async function buildProgram(
     });
 
   const globals = () => program.opts<GlobalFlags>();
+  const wanted = new Set([commandWord(args, valueFlags(program)), options.load]);
 
   const loaded = await Promise.all(
     COMMANDS.map((entry) => (wanted.has(entry.name) ? entry.load(globals) : undefined)),

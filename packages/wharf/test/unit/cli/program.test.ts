@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Command, CommanderError, Help } from 'commander';
-import { buildProgram, commandWord, COMMANDS, runCli } from '../../../src/cli/program.js';
+import { buildProgram, commandWord, COMMANDS, runCli, valueFlags } from '../../../src/cli/program.js';
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '../../../src/bin.js');
 
@@ -30,17 +30,31 @@ test('wharf --help lists the same lines whether commands are loaded or not', asy
   assert.match(lazy, /^ {2}rollback \[options\] \[version\] +Roll back to VERSION/m);
 });
 
-test('commandWord skips the global options and their values', () => {
-  assert.equal(commandWord(['app', 'exec', 'ls']), 'app');
-  assert.equal(commandWord(['-c', 'x.yml', '-d', 'staging', 'deploy']), 'deploy');
-  assert.equal(commandWord(['--version', 'abc', '--hosts=a,b', 'rollback']), 'rollback');
-  assert.equal(commandWord(['-vqh', 'host1', 'proxy', 'logs']), 'proxy');
-  assert.equal(commandWord(['-chost.yml', 'lock', 'status']), 'lock');
-  assert.equal(commandWord(['-v', 'help', 'app']), 'app');
-  assert.equal(commandWord(['help']), undefined);
-  assert.equal(commandWord(['--', 'build']), 'build');
-  assert.equal(commandWord(['-q']), undefined);
-  assert.equal(commandWord([]), undefined);
+test('commandWord skips the global options and their values', async () => {
+  const withValue = valueFlags(await buildProgram([]));
+  assert.deepEqual([...withValue].sort(), [
+    '--config-file',
+    '--destination',
+    '--hosts',
+    '--roles',
+    '--version',
+    '-c',
+    '-d',
+    '-h',
+    '-r',
+  ]);
+  const word = (args: string[]) => commandWord(args, withValue);
+  assert.equal(word(['app', 'exec', 'ls']), 'app');
+  assert.equal(word(['-c', 'x.yml', '-d', 'staging', 'deploy']), 'deploy');
+  assert.equal(word(['--version', 'abc', '--hosts=a,b', 'rollback']), 'rollback');
+  assert.equal(word(['-vqh', 'host1', 'proxy', 'logs']), 'proxy');
+  assert.equal(word(['-chost.yml', 'lock', 'status']), 'lock');
+  assert.equal(word(['--strict', '-H', 'upgrade']), 'upgrade');
+  assert.equal(word(['-v', 'help', 'app']), 'app');
+  assert.equal(word(['help']), undefined);
+  assert.equal(word(['--', 'build']), 'build');
+  assert.equal(word(['-q']), undefined);
+  assert.equal(word([]), undefined);
 });
 
 test('a command parsed through its stand-in is loaded and run with the same words', async () => {
