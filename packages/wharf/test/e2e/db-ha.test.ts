@@ -1,0 +1,291 @@
+/**
+ * End-to-end: the HA Postgres tier (`wharf db`) on a 2-server fleet with a
+ * writer inserting continuously through the HAProxy write VIP (a container on
+ * the second server, like an app that is never redeployed): setup, two
+ * switchovers (there and back), then a failover with the primary's whole
+ * server stopped; the old primary, when its server returns, refuses writes.
+ *
+ * Write pauses are measured from the writer's own log and printed as test
+ * diagnostics; by the project's rules timings are not asserted unless
+ * WHARF_DB_STRICT_TIMING=1 (then: switchover pause <= 5 s, failover resume
+ * <= 15 s). What is asserted: every acknowledged write is present, no row
+ * appears that the writer did not attempt, writes resume, the writer was
+ * never restarted, the old primary does not accept writes.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dataTierImageFiles } from '../../src/db/agent.js';
+import { dockerEnv, fleetUp, sshRun, WHARF_BIN, type CliResult, type TestFleet } from '../support/fleet.js';
+
+const STRICT = process.env.WHARF_DB_STRICT_TIMING === '1';
+const PASSWORD = 'pg-e2e-secret';
+
+function wharfAsync(args: string[], cwd: string): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const env = { ...process.env };
+    delete env.NODE_TEST_CONTEXT;
+    const child = spawn(process.execPath, [WHARF_BIN, ...args], { cwd, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+function deployYml(fleet: TestFleet, image: string): string {
+  const [a, b] = fleet.servers.map((s) => s.address) as [string, string];
+  const pg = (host: string) => `
+    image: ${image}
+    host: ${host}
+    port: "${host}:5432:5432"
+    env:
+      clear:
+        POSTGRES_USER: postgres
+        POSTGRES_DB: app
+      secret:
+        - POSTGRES_PASSWORD
+    directories:
+      - data:/var/lib/postgresql/data
+    options:
+      publish: "${host}:8008:8008"`;
+  const bouncer = (host: string, i: number) => `
+    image: ${image}
+    host: ${host}
+    port: "${host}:6432:6432"
+    cmd: pgbouncer -u postgres /etc/pgbouncer/pgbouncer.ini
+    files:
+      - config/pgbouncer${i}.ini:/etc/pgbouncer/pgbouncer.ini
+      - config/userlist.txt:/etc/pgbouncer/userlist.txt`;
+  return `service: dbtier
+image: dbtier-app
+servers:
+  - ${a}
+registry:
+  server: ${fleet.registry}
+builder:
+  arch: amd64
+ssh:
+  user: root
+  keys:
+    - ${fleet.ssh_key}
+accessories:
+  pg1:${pg(a)}
+  pg2:${pg(b)}
+  bouncer1:${bouncer(a, 1)}
+  bouncer2:${bouncer(b, 2)}
+  haproxy:
+    image: ${image}
+    host: ${b}
+    port: "${b}:6433:6433"
+    cmd: haproxy -db -f /usr/local/etc/haproxy/haproxy.cfg
+    directories:
+      - haproxy:/usr/local/etc/haproxy
+x-wharf-db:
+  primary: pg1
+  standbys: [pg2]
+  database: app
+  replication:
+    password: REPLICATION_PASSWORD
+  pgbouncer:
+    accessories: [bouncer1, bouncer2]
+  haproxy:
+    accessory: haproxy
+`;
+}
+
+function project(fleet: TestFleet, image: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-db-'));
+  mkdirSync(join(dir, 'config'));
+  mkdirSync(join(dir, '.kamal'));
+  writeFileSync(join(dir, 'config/deploy.yml'), deployYml(fleet, image));
+  for (const i of [1, 2]) {
+    writeFileSync(
+      join(dir, `config/pgbouncer${i}.ini`),
+      `[databases]\napp = host=dbtier-pg${i} port=5432 dbname=app\n[pgbouncer]\nlisten_addr = 0.0.0.0\nlisten_port = 6432\nauth_type = scram-sha-256\nauth_file = /etc/pgbouncer/userlist.txt\npool_mode = transaction\nserver_login_retry = 1\n`,
+    );
+  }
+  writeFileSync(join(dir, 'config/userlist.txt'), `"postgres" "${PASSWORD}"\n`);
+  writeFileSync(join(dir, '.kamal/secrets'), `POSTGRES_PASSWORD=${PASSWORD}\nREPLICATION_PASSWORD=repl-e2e-secret\n`);
+  for (const args of [['init', '-q', '-b', 'main'], ['add', '-A'], ['-c', 'user.email=t@wharf.invalid', '-c', 'user.name=t', 'commit', '-qm', 'db']])
+    spawnSync('git', args, { cwd: dir });
+  return dir;
+}
+
+interface Attempt {
+  ok: boolean;
+  n: number;
+  at: number;
+}
+
+/** The writer's log: `ack N SECONDS` / `fail N SECONDS …`. */
+function attempts(log: string): Attempt[] {
+  return log
+    .split('\n')
+    .map((l) => /^(ack|fail) (\d+) (\d+\.\d+)/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ ok: m[1] === 'ack', n: Number(m[2]), at: Number(m[3]) }));
+}
+
+/** The longest time between two acknowledged writes inside [from, to] (seconds). */
+function longestPause(list: Attempt[], from: number, to: number): number {
+  const acks = list.filter((a) => a.ok).map((a) => a.at);
+  let longest = 0;
+  for (let i = 1; i < acks.length; i++) {
+    if (acks[i]! < from || acks[i - 1]! > to) continue;
+    longest = Math.max(longest, acks[i]! - acks[i - 1]!);
+  }
+  return longest;
+}
+
+describe('wharf db on the fleet', () => {
+  let fleet: TestFleet;
+  let dir: string;
+  let image: string;
+  const second = () => fleet.servers[1]!.address;
+  const first = () => fleet.servers[0]!.address;
+  const writerLog = () => sshRun(fleet, second(), 'docker logs dbtier-writer 2>&1').stdout;
+  const writerStartedAt = () => sshRun(fleet, second(), "docker inspect --format '{{.State.StartedAt}}' dbtier-writer").stdout.trim();
+  const waitAcks = async (count: number, after: number) => {
+    for (let i = 0; i < 600; i++) {
+      if (attempts(writerLog()).filter((a) => a.ok && a.at > after).length >= count) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.fail(`the writer did not get ${count} writes acknowledged`);
+  };
+  let startedAt = '';
+
+  before(() => {
+    fleet = fleetUp('dbtier', 2, 5687);
+    image = `${fleet.registry}/dbtier-data:e2e`;
+    const context = mkdtempSync(join(tmpdir(), 'wharf-db-image-'));
+    for (const [name, text] of Object.entries(dataTierImageFiles(fleet.base_images.debian))) writeFileSync(join(context, name), text);
+    for (const args of [['build', '-q', '-t', image, context], ['push', image]]) {
+      const r = spawnSync('docker', args, { env: dockerEnv(fleet), encoding: 'utf8', timeout: 900_000 });
+      assert.equal(r.status, 0, r.stderr);
+    }
+    dir = project(fleet, image);
+    // A fleet left from an earlier run: start from empty servers.
+    for (const server of fleet.servers) sshRun(fleet, server.address, 'docker rm -f $(docker ps -aq) >/dev/null 2>&1; rm -rf dbtier-* .kamal');
+  });
+
+  after(() => {
+    spawnSync('docker', ['start', `${fleet.name}-vm1`], { env: dockerEnv(fleet) });
+    fleet?.down();
+  });
+
+  test('setup: the standby streams and HAProxy sends writes to the primary only', async () => {
+    const result = await wharfAsync(['db', 'setup'], dir);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /routes to pg1 on /);
+    const status = await wharfAsync(['db', 'status', '--json'], dir);
+    assert.equal(status.code, 0, status.stderr);
+    const s = JSON.parse(status.stdout) as { nodes: { node: string; role: string; timeline: number }[]; problems: string[] };
+    assert.deepEqual(s.nodes.map((n) => [n.node, n.role]), [['pg1', 'primary'], ['pg2', 'standby']]);
+    assert.deepEqual(s.problems, []);
+    // No secret in what wharf printed.
+    assert.doesNotMatch(result.stdout + result.stderr + status.stdout, /repl-e2e-secret|pg-e2e-secret/);
+
+    // The "app": a writer on the second server inserting through the write VIP, one connection per write.
+    const psql = `psql "host=dbtier-haproxy port=6433 user=postgres dbname=app connect_timeout=2" -Xq`;
+    const create = sshRun(
+      fleet,
+      second(),
+      `docker run --rm --network kamal -e PGPASSWORD=${PASSWORD} --entrypoint sh ${image} -c '${psql} -c "create table writes (n int primary key, at timestamptz default now())"'`,
+    );
+    assert.equal(create.code, 0, create.stderr);
+    const loop = `i=0; while true; do i=$((i+1)); if ${psql} -c "insert into writes(n) values ($i)" >/dev/null 2>/tmp/err; then echo "ack $i $(date +%s.%N)"; else echo "fail $i $(date +%s.%N) $(head -c 120 /tmp/err | tr "\\n" " ")"; fi; done`;
+    const writer = sshRun(
+      fleet,
+      second(),
+      `docker run -d --name dbtier-writer --network kamal -e PGPASSWORD=${PASSWORD} --entrypoint sh ${image} -c '${loop.replace(/'/g, `'\\''`)}'`,
+    );
+    assert.equal(writer.code, 0, writer.stderr);
+    startedAt = writerStartedAt();
+    await waitAcks(5, 0);
+  });
+
+  for (const [from, to] of [
+    ['pg1', 'pg2'],
+    ['pg2', 'pg1'],
+  ] as const) {
+    test(`switchover ${from} -> ${to}: a short write pause, no acknowledged write lost, no writer restart`, async (t) => {
+      const t0 = Date.now() / 1000;
+      const result = await wharfAsync(['db', 'switchover', '-y'], dir);
+      const t1 = Date.now() / 1000;
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, new RegExp(`Switched over from ${from} to ${to}: .*${from} streams from ${to}`));
+      await waitAcks(3, t1);
+      const pause = longestPause(attempts(writerLog()), t0, t1 + 5);
+      t.diagnostic(`switchover ${from} -> ${to}: longest pause between acknowledged writes ${pause.toFixed(2)} s (command ${(t1 - t0).toFixed(1)} s)`);
+      if (STRICT) assert.ok(pause <= 5, `write pause ${pause} s`);
+      assert.ok(pause < 60, 'writes resumed');
+      assert.equal(writerStartedAt(), startedAt, 'the writer (the app) was not restarted');
+      const status = JSON.parse((await wharfAsync(['db', 'status', '--json'], dir)).stdout) as { nodes: { node: string; role: string }[]; problems: string[] };
+      assert.deepEqual(status.nodes.map((n) => n.role), to === 'pg2' ? ['standby', 'primary'] : ['primary', 'standby']);
+      assert.deepEqual(status.problems, []);
+    });
+  }
+
+  test('failover with the primary server stopped: writes resume, acks match rows, the old primary refuses writes on return', async (t) => {
+    const docker = (args: string[]) => spawnSync('docker', args, { env: dockerEnv(fleet), encoding: 'utf8' });
+    assert.equal(docker(['stop', `${fleet.name}-vm1`]).status, 0);
+    const t0 = Date.now() / 1000;
+    const result = await wharfAsync(['db', 'failover', '-y'], dir);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^Failed over to pg2: .* bytes of WAL the primary reported were not received/);
+    await waitAcks(3, t0);
+    const firstAck = attempts(writerLog()).find((a) => a.ok && a.at > t0)!.at;
+    t.diagnostic(`failover: first acknowledged write ${(firstAck - t0).toFixed(2)} s after the command started; ${result.stdout.trim()}`);
+    if (STRICT) assert.ok(firstAck - t0 <= 15, `resume ${firstAck - t0} s`);
+
+    // The count: stop the writer, then compare its acknowledgements with the rows.
+    sshRun(fleet, second(), 'docker stop -t 1 dbtier-writer');
+    const list = attempts(writerLog());
+    const acked = new Set(list.filter((a) => a.ok).map((a) => a.n));
+    const failed = new Set(list.filter((a) => !a.ok).map((a) => a.n));
+    const rows = sshRun(
+      fleet,
+      second(),
+      `docker run --rm --network kamal -e PGPASSWORD=${PASSWORD} --entrypoint psql ${image} "host=dbtier-haproxy port=6433 user=postgres dbname=app" -XAtc "select n from writes order by n"`,
+    );
+    assert.equal(rows.code, 0, rows.stderr);
+    const present = new Set(rows.stdout.split('\n').filter(Boolean).map(Number));
+    const lost = [...acked].filter((n) => !present.has(n));
+    const phantom = [...present].filter((n) => !acked.has(n) && !failed.has(n));
+    const ambiguous = [...present].filter((n) => failed.has(n));
+    t.diagnostic(`acknowledged ${acked.size}, rows ${present.size}, failed attempts ${failed.size} (of which committed anyway: ${ambiguous.length})`);
+    assert.deepEqual(lost, [], 'every acknowledged write is present');
+    assert.deepEqual(phantom, [], 'no row the writer never attempted');
+    assert.equal(present.size, acked.size + ambiguous.length);
+
+    // The old primary's server returns: its container starts read-only (fenced by its boot check).
+    assert.equal(docker(['start', `${fleet.name}-vm1`]).status, 0);
+    let answer: CliResult | undefined;
+    for (let i = 0; i < 120; i++) {
+      answer = sshRun(
+        fleet,
+        first(),
+        `echo "insert into writes(n) values (-1)" | docker exec -i --user postgres dbtier-pg1 psql -X -v ON_ERROR_STOP=1 -d app -f - 2>&1`,
+      );
+      if (!/starting up|No such container|is not running|Connection refused|No route|connect to host|Is the server running/.test(answer.stdout + answer.stderr)) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    assert.notEqual(answer!.code, 0, `the old primary accepted a write: ${answer!.stdout}`);
+    assert.match(answer!.stdout, /read-only transaction/);
+    const status = JSON.parse((await wharfAsync(['db', 'status', '--json'], dir)).stdout) as {
+      nodes: { node: string; role: string; fenced: boolean }[];
+      haproxy: { servers: { name: string; status: string }[] }[];
+    };
+    assert.equal(status.nodes.find((n) => n.node === 'pg2')!.role, 'primary');
+    assert.equal(status.nodes.find((n) => n.node === 'pg1')!.role, 'standby');
+    assert.deepEqual(
+      status.haproxy[0]!.servers.map((s) => [s.name, s.status.startsWith('UP')]),
+      [['pg1', false], ['pg2', true]],
+    );
+  });
+});
