@@ -65,7 +65,11 @@ describe('30 deploys under load', () => {
           break;
         }
         for (const server of fleet.servers) {
-          const served = JSON.parse((await getFrom(server.address)).body).version as string;
+          const served = await getFrom(server.address).then(
+            (r) => (JSON.parse(r.body) as { version: string }).version,
+            (error: Error) =>
+              `nothing (${error.message}: ${String((error.cause as Error | undefined)?.message ?? '')})`,
+          );
           if (served !== version)
             problems.push(`deploy ${i + 1}: ${server.address} serves ${served}, not ${version}`);
         }
