@@ -113,18 +113,29 @@ export function accessoryCommand(globals: Globals): Command {
       .argument('<cmd...>', 'the command and its arguments')
       .option('-i, --interactive', 'Execute command over ssh for an interactive shell (use for console/bash)')
       .option('--reuse', 'Reuse currently running container instead of starting a new one')
-      .action((name: string, cmd: string[], opts: { interactive?: boolean; reuse?: boolean }) =>
-        withContext(globals, ctxFor('exec'), async (ctx, remote) =>
-          finish(
-            ctx,
-            await accessoryExec(ctx, remote, name, {
+      .option('--raw', 'Output raw, unmodified stdout (no host headers; not with -i)')
+      .action(
+        async (
+          name: string,
+          cmd: string[],
+          opts: { interactive?: boolean; reuse?: boolean; raw?: boolean },
+        ) => {
+          if (opts.raw && opts.interactive)
+            throw new UserError('--raw cannot be combined with --interactive; drop one of them.');
+          // Raw output goes to stdout untouched, so progress lines are silenced as with -q.
+          const flags = () => (opts.raw ? { ...globals(), quiet: true } : globals());
+          await withContext(flags, ctxFor('exec'), async (ctx, remote) => {
+            const result = await accessoryExec(ctx, remote, name, {
               command: cmd,
               interactive: opts.interactive,
               reuse: opts.reuse,
-            }),
-            `Accessory ${name}`,
-          ),
-        ),
+              raw: opts.raw,
+            });
+            if (opts.raw && typeof result !== 'number')
+              for (const item of result) process.stdout.write(ctx.redact(item.output));
+            else finish(ctx, result, `Accessory ${name}`);
+          });
+        },
       ),
   );
   accessory.addCommand(

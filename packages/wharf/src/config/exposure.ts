@@ -149,6 +149,26 @@ export function proxyExposures(config: Config): Exposure[] {
   return out;
 }
 
+/**
+ * Proxied accessories whose proxy service name is also a proxied role's
+ * (`<service>-<role>[-<destination>]`, e.g. an accessory named `web`): on a
+ * shared host one route would replace the other. Kamal does not check this.
+ */
+export function proxyNameClashes(config: Config): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  for (const accessory of config.proxyAccessories) {
+    for (const role of config.proxyRoles) {
+      if (role.containerPrefix() !== accessory.serviceName) continue;
+      if (!role.hosts.some((h) => accessory.hosts.includes(h))) continue;
+      out.push({
+        path: ['accessories', accessory.name],
+        message: `is served by the proxy as ${accessory.serviceName}, the name the ${role.name} role's route has on the same hosts, so one would replace the other; give the accessory another name or set accessories.${accessory.name}.service`,
+      });
+    }
+  }
+  return out;
+}
+
 /** `x-wharf.strict` from the config, and a problem when it is not a boolean. */
 export function strictFromConfig(raw: Hash): { strict: boolean; problem?: ConfigProblem } {
   const ext = raw[WHARF_EXTENSION_KEY];
@@ -169,23 +189,27 @@ export function strictFromConfig(raw: Hash): { strict: boolean; problem?: Config
 }
 
 /**
- * The exposure checks of one loaded config: warnings (accessories, always)
- * and, in strict mode, errors (accessories and the proxy).
+ * The exposure checks of one loaded config: warnings (accessories, always;
+ * proxy name clashes) and, in strict mode, errors (accessories and the proxy).
  */
 export function checkExposure(
   config: Config,
   strict: boolean,
 ): { warnings: ConfigProblem[]; errors: ConfigProblem[] } {
   const accessories = accessoryExposures(config);
+  const clashes = proxyNameClashes(config);
   if (!strict) {
     return {
-      warnings: accessories.map((e) => ({ path: e.path, message: e.message, standalone: e.standalone })),
+      warnings: [
+        ...accessories.map((e) => ({ path: e.path, message: e.message, standalone: e.standalone })),
+        ...clashes,
+      ],
       errors: [],
     };
   }
   const all = [...accessories, ...proxyExposures(config)];
   return {
-    warnings: [],
+    warnings: clashes,
     errors: all.map((e) => ({
       path: e.path,
       message: `${e.message} (refused in strict mode: --strict or x-wharf.strict)`,

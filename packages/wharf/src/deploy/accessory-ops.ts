@@ -597,6 +597,8 @@ export interface AccessoryExecRequest {
   command: string[];
   interactive?: boolean;
   reuse?: boolean;
+  /** Only stdout, byte for byte (Kamal's --raw). */
+  raw?: boolean;
 }
 
 /**
@@ -651,6 +653,7 @@ export async function accessoryExec(
       command,
       `run '${cmd}' in ${request.reuse ? acc.serviceName : `a new ${name} container`}`,
     );
+    if (request.raw) return { host, output: result.stdout };
     return { host, output: `${result.stdout}${result.stderr && !result.stdout ? result.stderr : ''}` };
   });
 }

@@ -144,3 +144,28 @@ test('strict mode also refuses the proxy publishing 80/443 on every interface, a
   const open = `${PROXIED}proxy:\n  host: app.example.com\n  run:\n    bind_ips: [0.0.0.0]\n`;
   assert.match(refusal(open, true), /the proxy publishes ports 80 and 443 on every interface/i);
 });
+
+test('a proxied accessory named like a proxied role (same route name on the same host) is a warning', () => {
+  const text = `service: app
+image: app
+servers:
+  - 10.0.0.1
+${REST}accessories:
+  web:
+    image: echo:1
+    host: 10.0.0.1
+    proxy:
+      host: echo.example.com
+  echo:
+    image: echo:1
+    host: 10.0.0.1
+    proxy:
+      host: echo2.example.com
+`;
+  assert.deepEqual(
+    warnings(text).map((w) => w.replace(/^config\/deploy\.yml:\d+: /, '')),
+    [
+      "accessories.web is served by the proxy as app-web, the name the web role's route has on the same hosts, so one would replace the other; give the accessory another name or set accessories.web.service.",
+    ],
+  );
+});
