@@ -140,6 +140,7 @@ export function withStartDelay(ms: number): (text: string) => string {
 
 interface LoadReport {
   totalFailures: number;
+  samples: { atMs: number; kind: string; scenario: string; detail: string }[];
   durationMs: number;
   requests: Record<string, { sent: number; ok: number; failed: number }>;
 }
@@ -193,7 +194,14 @@ export async function startTraffic(
         ok: rows.reduce((n, r) => n + r.ok, 0),
         failures: report.totalFailures,
         seconds: report.durationMs / 1000,
-        report: formatReport(report),
+        // formatReport shows the first samples only; add the first few of every other kind.
+        report: [
+          formatReport(report),
+          ...report.samples
+            .filter((s) => s.kind !== report.samples[0]?.kind)
+            .slice(0, 10)
+            .map((s) => `    [${s.atMs} ms] ${s.kind} ${s.scenario}: ${s.detail}`),
+        ].join('\n'),
       };
     },
   };
