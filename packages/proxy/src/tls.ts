@@ -3,13 +3,14 @@
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { ProxyError, describeError } from './errors.js';
 import type { Logger } from './logging.js';
 import type { Service } from './service.js';
 import { Http01Challenges } from './acme/challenges.js';
 import { AcmeManager, type AcmeScope, type AcmeSettings } from './acme/manager.js';
 import { scopedCacheDir } from './acme/cache.js';
+import { ACME_TLS_ALPN_PROTOCOL, TlsAlpnChallenges } from './acme/tls-alpn.js';
 
 export type { AcmeSettings } from './acme/manager.js';
 
@@ -61,27 +62,73 @@ export interface ServiceLookup {
  */
 export class CertificateStore {
   readonly challenges = new Http01Challenges();
+  readonly tlsAlpnChallenges = new TlsAlpnChallenges();
   private readonly managers = new Map<string, AcmeManager>();
   private settings: AcmeSettings = {};
+  private tlsAlpn = false;
   private defaultCachePath = join(tmpdir(), 'wharf-proxy-certs');
   /** Called when an ACME certificate appears (the server refreshes its no-SNI default). */
   onCertificate: (() => void) | null = null;
+  /** tls.Server's SNICallback (`this` is the TLS socket): never throws; no certificate fails the handshake. */
+  readonly sniCallback: (
+    this: TLSSocket,
+    servername: string,
+    cb: (err: Error | null, ctx?: SecureContext) => void,
+  ) => void;
+  /**
+   * tls.Server's ALPNCallback, called before SNICallback: picks h2, then
+   * http/1.1 (as the HTTP/2 server's own list would), and marks a
+   * connection that offers only acme-tls/1 as a TLS-ALPN-01 validation.
+   */
+  readonly alpnCallback: (
+    this: TLSSocket,
+    info: { servername: string; protocols: string[] },
+  ) => string | undefined;
 
   constructor(
     private readonly lookup: ServiceLookup,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    const store = this;
+    this.sniCallback = function (servername, cb) {
+      store.chooseContext(this, servername, cb);
+    };
+    this.alpnCallback = function ({ protocols }) {
+      if (protocols.includes('h2')) return 'h2';
+      if (protocols.includes('http/1.1')) return 'http/1.1';
+      if (protocols.length === 1 && protocols[0] === ACME_TLS_ALPN_PROTOCOL) {
+        (this as TLSSocket & { [ALPN_VALIDATION]?: boolean })[ALPN_VALIDATION] = true;
+        return ACME_TLS_ALPN_PROTOCOL;
+      }
+      return undefined;
+    };
+  }
 
-  configure(settings: AcmeSettings & { cachePath?: string | null }): void {
-    const { cachePath, ...rest } = settings;
+  /**
+   * `cachePath`: default for services deployed without --tls-acme-cache-path;
+   * `tlsAlpn`: whether the server wired alpnCallback (TLS-ALPN-01 possible).
+   */
+  configure(settings: AcmeSettings & { cachePath?: string | null; tlsAlpn?: boolean }): void {
+    const { cachePath, tlsAlpn, ...rest } = settings;
     this.settings = rest;
+    this.tlsAlpn = tlsAlpn ?? false;
     if (cachePath) this.defaultCachePath = cachePath;
   }
 
-  /** tls.Server's SNICallback: never throws; a missing certificate fails the handshake. */
-  readonly sniCallback = (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void): void => {
+  private chooseContext(
+    socket: TLSSocket | undefined,
+    servername: string,
+    cb: (err: Error | null, ctx?: SecureContext) => void,
+  ): void {
     try {
       const name = normalizeServerName(servername);
+      if (socket !== undefined && (socket as TLSSocket & { [ALPN_VALIDATION]?: boolean })[ALPN_VALIDATION]) {
+        // A CA validating TLS-ALPN-01: only the challenge certificate, never the real one.
+        const challenge = this.tlsAlpnChallenges.get(name);
+        if (challenge === null) cb(new Error(`no TLS-ALPN-01 challenge pending for ${name}`));
+        else cb(null, challenge);
+        return;
+      }
       const service = this.lookup.serviceForHost(name);
       if (service === null || !service.options.tlsEnabled) {
         cb(new Error(`no TLS service for ${name}`));
@@ -112,7 +159,7 @@ export class CertificateStore {
       });
       cb(err instanceof Error ? err : new Error(String(err)));
     }
-  };
+  }
 
   /** The HTTP-01 key authorization for a plain-HTTP request, or null to route it as usual. */
   challengeAnswer(host: string, path: string): string | null {
@@ -166,7 +213,7 @@ export class CertificateStore {
         scope,
         this.settings,
         this.logger,
-        this.challenges,
+        { http01: this.challenges, tlsAlpn01: this.tlsAlpn ? this.tlsAlpnChallenges : null },
         (host) => {
           const s = this.lookup.serviceForHost(host);
           return (
@@ -188,6 +235,8 @@ export class CertificateStore {
 export function isAcmeService(service: Service): boolean {
   return service.options.tlsEnabled && service.options.tlsCertificatePath === '';
 }
+
+const ALPN_VALIDATION = Symbol('acme-tls/1 validation');
 
 function normalizeServerName(name: string): string {
   const lower = name.toLowerCase();

@@ -62,6 +62,19 @@ export class AcmeError extends Error {
   }
 }
 
+/** The CA tried the challenge and it failed (another challenge type may work). */
+export class AcmeValidationError extends AcmeError {
+  constructor(
+    message: string,
+    problemType: string,
+    /** The challenge type that failed ("" if unknown). */
+    readonly challengeType: string,
+  ) {
+    super(message, problemType);
+    this.name = 'AcmeValidationError';
+  }
+}
+
 export interface AcmeClientOptions {
   /** "" means Let's Encrypt production, as autocert's zero value does. */
   directoryUrl: string;
@@ -174,9 +187,10 @@ export class AcmeClient {
       if (authz.status !== 'pending' && authz.status !== 'processing') {
         const failed = authz.challenges?.find((c) => c.error !== undefined);
         const why = failed?.error ? describeProblem(failed.error) : `status ${authz.status}`;
-        throw new AcmeError(
-          `the ACME server could not validate ${authz.identifier?.value ?? url}: ${why}`,
+        throw new AcmeValidationError(
+          `the ACME server could not validate ${authz.identifier?.value ?? url}${failed ? ` with ${failed.type}` : ''}: ${why}`,
           failed?.error?.type ?? '',
+          failed?.type ?? '',
         );
       }
       await this.pause(res.retryAfterMs, deadline, `authorization ${url}`);

@@ -4,15 +4,25 @@
 // background when less than 30 days remain. One order per host at a time;
 // after a failure the host waits (5 min, doubling up to a day) before the
 // next order, so a broken DNS record does not burn the CA's rate limits.
-import { X509Certificate, createHash, createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import {
+  X509Certificate,
+  createHash,
+  createPrivateKey,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Logger } from '../logging.js';
 import { describeError } from '../errors.js';
 import { AccountKey } from './jws.js';
-import { AcmeClient, AcmeError, LETS_ENCRYPT_DIRECTORY } from './client.js';
+import { AcmeClient, AcmeError, AcmeValidationError, LETS_ENCRYPT_DIRECTORY } from './client.js';
 import { ACCOUNT_KEY_NAME, CertificateCache, certificateFile, splitCertificateFile } from './cache.js';
-import type { Http01Challenges } from './challenges.js';
-import { orderCertificate } from './order.js';
+import {
+  NoViableChallengeError,
+  orderCertificate,
+  type ChallengeResponders,
+  type ChallengeType,
+} from './order.js';
 
 export interface AcmeSettings {
   /** PEM roots trusted for the ACME server instead of Node's (a private CA); default Node's roots and NODE_EXTRA_CA_CERTS. */
@@ -29,6 +39,8 @@ export interface AcmeSettings {
   requestTimeoutMs?: number;
   /** Floor for polling intervals; default 100 ms. */
   minPollMs?: number;
+  /** Challenge types in order of preference; default http-01, then tls-alpn-01 (when HTTPS listens). */
+  challengeTypes?: ChallengeType[];
 }
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -67,7 +79,7 @@ export class AcmeManager {
     readonly scope: AcmeScope,
     private readonly settings: AcmeSettings,
     private readonly logger: Logger,
-    private readonly challenges: Http01Challenges,
+    private readonly responders: ChallengeResponders,
     /** Whether `host` is still configured for this scope (checked before every order). */
     private readonly isAllowed: (host: string) => boolean,
     /** Called when a certificate is issued, renewed or loaded. */
@@ -168,7 +180,7 @@ export class AcmeManager {
       const client = this.acmeClient();
       const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
       const deadline = started + (this.settings.orderTimeoutMs ?? 5 * 60_000);
-      const chain = await orderCertificate(client, [host], key, this.challenges, deadline);
+      const chain = await this.orderWithFallback(client, host, key, deadline);
       const keyPem = key.export({ type: 'sec1', format: 'pem' }) as string;
       const file = certificateFile(keyPem, chain);
       const entry = certificateEntry(host, file);
@@ -213,6 +225,41 @@ export class AcmeManager {
     } finally {
       // Close kept-alive connections once no other order uses them.
       if (this.inflight.size <= 1) this.client?.release();
+    }
+  }
+
+  /**
+   * One order per challenge type, as autocert: when the CA could not
+   * validate one type (a firewall on port 80, a TLS-terminating balancer on
+   * 443), a new order tries the next.
+   */
+  private async orderWithFallback(
+    client: AcmeClient,
+    host: string,
+    key: KeyObject,
+    deadline: number,
+  ): Promise<string> {
+    const all = this.settings.challengeTypes ?? ['http-01', 'tls-alpn-01'];
+    const types = all.filter((t) => t !== 'tls-alpn-01' || this.responders.tlsAlpn01 !== null);
+    let firstFailure: AcmeValidationError | null = null;
+    for (let start = 0; ;) {
+      try {
+        return await orderCertificate(client, [host], key, this.responders, types.slice(start), deadline);
+      } catch (err) {
+        // The CA does not offer the next type: the validation failure is the news.
+        if (err instanceof NoViableChallengeError && firstFailure !== null) throw firstFailure;
+        if (!(err instanceof AcmeValidationError) || this.closed) throw err;
+        firstFailure ??= err;
+        const failed = types.indexOf(err.challengeType as ChallengeType);
+        start = failed === -1 ? start + 1 : failed + 1;
+        if (start >= types.length) throw err;
+        this.logger.warn('Certificate challenge failed, trying the next type', {
+          host,
+          directory: this.directoryUrl,
+          error: err.message,
+          next: types[start],
+        });
+      }
     }
   }
 

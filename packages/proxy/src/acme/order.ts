@@ -5,17 +5,35 @@ import type { KeyObject } from 'node:crypto';
 import { AcmeError, type AcmeClient, type AcmeOrder } from './client.js';
 import type { Http01Challenges } from './challenges.js';
 import { createCsr } from './csr.js';
+import type { TlsAlpnChallenges } from './tls-alpn.js';
 
-/** Returns the PEM chain (leaf first) for `names`, whose key is `certificateKey`. */
+export type ChallengeType = 'http-01' | 'tls-alpn-01';
+
+/** The CA offers none of the challenge types the proxy can answer. */
+export class NoViableChallengeError extends AcmeError {}
+
+/** Where challenge answers are published while an authorization is pending. */
+export interface ChallengeResponders {
+  http01: Http01Challenges;
+  /** Null when the proxy has no HTTPS listener. */
+  tlsAlpn01: TlsAlpnChallenges | null;
+}
+
+/**
+ * Returns the PEM chain (leaf first) for `names`, whose key is
+ * `certificateKey`. Each authorization is answered with the first type in
+ * `types` that the CA offers.
+ */
 export async function orderCertificate(
   client: AcmeClient,
   names: readonly string[],
   certificateKey: KeyObject,
-  challenges: Http01Challenges,
+  responders: ChallengeResponders,
+  types: readonly ChallengeType[],
   deadline: number,
 ): Promise<string> {
   const { url, order } = await client.newOrder(names);
-  const published: string[] = [];
+  const cleanups: Array<() => void> = [];
   try {
     let current: AcmeOrder = order;
     if (current.status === 'pending') {
@@ -27,19 +45,24 @@ export async function orderCertificate(
             `the ACME authorization for ${authz.identifier?.value ?? authzUrl} is ${authz.status}, not pending`,
           );
         }
-        const challenge = authz.challenges?.find((c) => c.type === 'http-01');
-        if (challenge === undefined) {
+        const type = types.find((t) => authz.challenges?.some((c) => c.type === t));
+        const challenge = authz.challenges?.find((c) => c.type === type);
+        if (type === undefined || challenge === undefined) {
           const offered = (authz.challenges ?? []).map((c) => c.type).join(', ') || 'none';
-          throw new AcmeError(
-            `no viable challenge for ${authz.identifier.value}: the server offered ${offered}, and wharf-proxy answers http-01 only`,
+          throw new NoViableChallengeError(
+            `no viable challenge for ${authz.identifier.value}: the server offered ${offered}, and wharf-proxy answers ${types.join(' or ')}`,
           );
         }
-        challenges.add(
-          challenge.token,
-          client.accountKey.keyAuthorization(challenge.token),
-          authz.identifier.value,
-        );
-        published.push(challenge.token);
+        const host = authz.identifier.value;
+        const keyAuthorization = client.accountKey.keyAuthorization(challenge.token);
+        if (type === 'http-01') {
+          responders.http01.add(challenge.token, keyAuthorization, host);
+          cleanups.push(() => responders.http01.remove(challenge.token));
+        } else {
+          const alpn = responders.tlsAlpn01!;
+          alpn.add(host, keyAuthorization);
+          cleanups.push(() => alpn.remove(host));
+        }
         await client.acceptChallenge(challenge.url);
         await client.waitAuthorization(authzUrl, deadline);
       }
@@ -59,7 +82,7 @@ export async function orderCertificate(
     await deactivatePending(client, order.authorizations ?? []);
     throw err;
   } finally {
-    for (const token of published) challenges.remove(token);
+    for (const cleanup of cleanups) cleanup();
   }
 }
 

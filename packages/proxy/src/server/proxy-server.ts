@@ -98,6 +98,7 @@ export async function startProxyServer(options: ProxyServerOptions = {}): Promis
   const router = new Router(logger, statePath);
   router.certificates.configure({
     cachePath: configDir === null ? null : join(configDir, 'certs'),
+    tlsAlpn: options.httpsPort !== null,
     ...options.acme,
   });
   const metricsPortOption = options.metricsPort ?? null;
@@ -182,6 +183,7 @@ export async function startProxyServer(options: ProxyServerOptions = {}): Promis
         settings: { maxConcurrentStreams: 250, maxHeaderListSize: limits.maxHeaderSize },
         maxHeaderListPairs: 256,
         SNICallback: router.certificates.sniCallback,
+        ALPNCallback: router.certificates.alpnCallback,
       } as http2.SecureServerOptions,
       onRequest(true) as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
     );

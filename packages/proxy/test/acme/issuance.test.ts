@@ -111,6 +111,7 @@ async function world(): Promise<World> {
       );
       proxies.push(proxy);
       fake.validationPort = proxy.httpPort;
+      fake.tlsValidationPort = proxy.httpsPort!;
       return proxy;
     },
     async deploy(proxy, service, hosts) {
@@ -176,6 +177,68 @@ test('deploy --tls on a host: the first handshake gets a certificate from the AC
     const issued = logsMatching(proxy, 'Certificate issued');
     assert.equal(issued.length, 1);
     assert.equal(issued[0]!['host'], 'app.example.com');
+  } finally {
+    await w.close();
+  }
+});
+
+test('TLS-ALPN-01: the CA handshakes with acme-tls/1 and gets the challenge certificate; normal clients never do', async () => {
+  const w = await world();
+  try {
+    const proxy = await w.start();
+    await w.deploy(proxy, 'app', ['app.example.com']);
+    w.fake.challengeTypes = ['tls-alpn-01'];
+    // Nothing pending: an acme-tls/1 handshake gets no certificate at all.
+    const probe = await new Promise<string>((resolve) => {
+      const s = tls.connect({
+        host: '127.0.0.1',
+        port: proxy.httpsPort!,
+        servername: 'app.example.com',
+        ALPNProtocols: ['acme-tls/1'],
+        rejectUnauthorized: false,
+      });
+      s.once('secureConnect', () => {
+        resolve('connected');
+        s.destroy();
+      });
+      s.once('error', () => resolve('refused'));
+    });
+    assert.equal(probe, 'refused');
+
+    const h = await handshake(proxy.httpsPort!, 'app.example.com', w.fake.caPem);
+    assert.equal(h.authorized, true, h.error);
+    assert.equal(h.issuer, 'Fake ACME Test CA');
+    assert.deepEqual(
+      w.fake.validations.map((v) => [v.type, v.ok, v.detail]),
+      [['tls-alpn-01', true, 'ok']],
+    );
+    assert.equal(w.fake.orders.length, 1);
+  } finally {
+    await w.close();
+  }
+});
+
+test('when the CA cannot reach port 80, a new order tries TLS-ALPN-01 (as autocert, the other way round)', async () => {
+  const w = await world();
+  try {
+    const proxy = await w.start();
+    await w.deploy(proxy, 'app', ['app.example.com']);
+    w.fake.challengeTypes = ['http-01', 'tls-alpn-01'];
+    w.fake.validationPort = 1; // port 80 firewalled
+    const h = await handshake(proxy.httpsPort!, 'app.example.com', w.fake.caPem);
+    assert.equal(h.authorized, true, h.error);
+    assert.deepEqual(
+      w.fake.validations.map((v) => [v.type, v.ok]),
+      [
+        ['http-01', false],
+        ['tls-alpn-01', true],
+      ],
+    );
+    assert.equal(w.fake.orders.length, 2);
+    const warned = logsMatching(proxy, 'Certificate challenge failed, trying the next type');
+    assert.equal(warned.length, 1);
+    assert.equal(warned[0]!['next'], 'tls-alpn-01');
+    assert.equal(logsMatching(proxy, 'Certificate request failed').length, 0);
   } finally {
     await w.close();
   }
@@ -332,7 +395,7 @@ test('ACME errors: one clear log line, the handshake fails cleanly, other hosts 
     assert.equal(second.length, 2);
     assert.match(
       String(second[1]!['error']),
-      /could not validate bad\.example\.com: unauthorized: Connection to bad\.example\.com failed/,
+      /could not validate bad\.example\.com with http-01: unauthorized: Connection to bad\.example\.com failed/,
     );
 
     // After the backoff the next handshake orders again and succeeds.

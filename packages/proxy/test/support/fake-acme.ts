@@ -1,18 +1,27 @@
 // A fake ACME certificate authority for tests, following RFC 8555's
 // interface: directory, nonces (each used once), JWS verification of the
 // account key (ES256, jwk for newAccount, kid afterwards, url and nonce in the
-// protected header), orders, authorizations with an http-01 challenge that it
-// really validates by fetching http://<host>/.well-known/acme-challenge/<token>
-// from the proxy on loopback (every name resolves to 127.0.0.1, port
-// `validationPort`), finalize with a CSR that must be self-signed and name
+// protected header), orders, authorizations with http-01 and/or tls-alpn-01
+// challenges that it really validates against the proxy on loopback (every
+// name resolves to 127.0.0.1): GET http://<host>/.well-known/acme-challenge/
+// <token> on `validationPort`, or a TLS handshake with SNI and ALPN
+// acme-tls/1 only on `tlsValidationPort` (RFC 8737), finalize with a CSR that must be self-signed and name
 // exactly the order's identifiers, and a PEM chain signed by its own test CA
 // (made and used with the openssl CLI). It serves HTTPS with a certificate
 // from the same CA, so the client must be told to trust `caPem`.
 import { execFile } from 'node:child_process';
-import { createHash, createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
+import {
+  X509Certificate,
+  createHash,
+  createPublicKey,
+  randomBytes,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,13 +56,19 @@ interface Authz {
   order: string;
   host: string;
   status: 'pending' | 'valid' | 'invalid' | 'deactivated';
+  challenges: Challenge[];
+}
+
+interface Challenge {
+  type: string;
   token: string;
-  challengeStatus: 'pending' | 'processing' | 'valid' | 'invalid';
+  status: 'pending' | 'processing' | 'valid' | 'invalid';
   error: Problem | null;
 }
 
 export interface Validation {
   host: string;
+  type: string;
   ok: boolean;
   detail: string;
 }
@@ -64,6 +79,10 @@ export class FakeAcme {
   readonly caPem: string;
   /** The proxy's plain HTTP port, where http-01 challenges are fetched. */
   validationPort = 80;
+  /** The proxy's HTTPS port, where tls-alpn-01 challenges are checked. */
+  tlsValidationPort = 443;
+  /** Challenge types offered in each new authorization. */
+  challengeTypes: string[] = ['http-01'];
   /** Lifetime of the next certificates issued. */
   validityDays = 90;
   /** When set, the lifetime for the n-th order (1-based) of a host; overrides validityDays. */
@@ -213,7 +232,7 @@ export class FakeAcme {
 
   private async route(req: http.IncomingMessage, body: string): Promise<Reply> {
     const path = (req.url ?? '/').split('?')[0]!;
-    const [, endpoint = '', id = ''] = path.split('/');
+    const [, endpoint = '', id = '', sub = ''] = path.split('/');
     const injected = this.failures.get(endpoint);
     if (injected !== undefined) {
       const { retryAfter, ...p } = injected;
@@ -250,7 +269,7 @@ export class FakeAcme {
       case 'authz':
         return this.postAuthz(jws, id);
       case 'chall':
-        return this.respondChallenge(jws, id);
+        return this.respondChallenge(jws, id, sub);
       case 'finalize':
         return this.withOrder(jws, id, (o) => this.finalize(o, jws.payload));
       case 'cert':
@@ -359,9 +378,12 @@ export class FakeAcme {
         order: order.id,
         host,
         status: 'pending',
-        token: randomBytes(32).toString('base64url'),
-        challengeStatus: 'pending',
-        error: null,
+        challenges: this.challengeTypes.map((type) => ({
+          type,
+          token: randomBytes(32).toString('base64url'),
+          status: 'pending' as const,
+          error: null,
+        })),
       };
       this.authzById.set(authz.id, authz);
       order.authzs.push(authz.id);
@@ -402,15 +424,7 @@ export class FakeAcme {
     return {
       status: a.status,
       identifier: { type: 'dns', value: a.host },
-      challenges: [
-        {
-          type: 'http-01',
-          url: `${this.base}/chall/${a.id}`,
-          token: a.token,
-          status: a.challengeStatus,
-          ...(a.error ? { error: a.error } : {}),
-        },
-      ],
+      challenges: a.challenges.map((c) => this.challengeJson(a, c)),
     };
   }
 
@@ -432,50 +446,113 @@ export class FakeAcme {
     return { body: this.authzJson(a), headers: { 'retry-after': '0' } };
   }
 
-  private respondChallenge(jws: Verified, id: string): Reply {
-    const a = this.authzById.get(id);
-    if (a === undefined) return problem(404, 'malformed', `no challenge ${id}`);
-    const order = this.orderById.get(a.order)!;
-    if (order.account !== jws.account?.url) return problem(403, 'unauthorized', 'not yours');
-    if (a.challengeStatus === 'pending') {
-      a.challengeStatus = 'processing';
-      const account = jws.account!;
-      this.track(this.validate(a, order, `${a.token}.${account.thumbprint}`));
-    }
+  private challengeJson(a: Authz, c: Challenge): unknown {
     return {
-      body: { type: 'http-01', url: `${this.base}/chall/${a.id}`, token: a.token, status: a.challengeStatus },
+      type: c.type,
+      url: `${this.base}/chall/${a.id}/${c.type}`,
+      token: c.token,
+      status: c.status,
+      ...(c.error ? { error: c.error } : {}),
     };
   }
 
-  /** Fetches the key authorization from the proxy as a CA would (the host resolves to 127.0.0.1). */
-  private async validate(a: Authz, order: Order, expected: string): Promise<void> {
-    let ok = false;
-    let detail = '';
-    try {
-      const { status, body } = await httpGet(
-        this.validationPort,
-        a.host,
-        `/.well-known/acme-challenge/${a.token}`,
-      );
-      ok = status === 200 && body.trim() === expected;
-      detail = ok
-        ? 'ok'
-        : `Invalid response from http://${a.host}/.well-known/acme-challenge/${a.token}: ${status} ${JSON.stringify(body.slice(0, 80))}`;
-    } catch (err) {
-      detail = `Connection to ${a.host} failed: ${(err as Error).message}`;
+  private respondChallenge(jws: Verified, id: string, type: string): Reply {
+    const a = this.authzById.get(id);
+    const c = a?.challenges.find((x) => x.type === type);
+    if (a === undefined || c === undefined) return problem(404, 'malformed', `no challenge ${id}/${type}`);
+    const order = this.orderById.get(a.order)!;
+    if (order.account !== jws.account?.url) return problem(403, 'unauthorized', 'not yours');
+    if (c.status === 'pending' && a.status === 'pending') {
+      c.status = 'processing';
+      this.track(this.validate(a, c, order, `${c.token}.${jws.account!.thumbprint}`));
     }
-    this.validations.push({ host: a.host, ok, detail });
+    return { body: this.challengeJson(a, c) };
+  }
+
+  /** Checks the answer on the proxy as a CA would (every host resolves to 127.0.0.1). */
+  private async validate(a: Authz, c: Challenge, order: Order, keyAuthorization: string): Promise<void> {
+    const { ok, detail } =
+      c.type === 'tls-alpn-01'
+        ? await this.checkTlsAlpn(a.host, keyAuthorization)
+        : await this.checkHttp(a.host, c.token, keyAuthorization);
+    this.validations.push({ host: a.host, type: c.type, ok, detail });
     if (ok) {
-      a.challengeStatus = 'valid';
+      c.status = 'valid';
       a.status = 'valid';
       if (order.authzs.every((id) => this.authzById.get(id)!.status === 'valid')) order.status = 'ready';
     } else {
-      a.error = { status: 403, type: 'urn:ietf:params:acme:error:unauthorized', detail };
-      a.challengeStatus = 'invalid';
+      c.error = { status: 403, type: 'urn:ietf:params:acme:error:unauthorized', detail };
+      c.status = 'invalid';
       a.status = 'invalid';
       order.status = 'invalid';
-      order.error = a.error;
+      order.error = c.error;
     }
+  }
+
+  private async checkHttp(
+    host: string,
+    token: string,
+    expected: string,
+  ): Promise<{ ok: boolean; detail: string }> {
+    try {
+      const { status, body } = await httpGet(
+        this.validationPort,
+        host,
+        `/.well-known/acme-challenge/${token}`,
+      );
+      const ok = status === 200 && body.trim() === expected;
+      return {
+        ok,
+        detail: ok
+          ? 'ok'
+          : `Invalid response from http://${host}/.well-known/acme-challenge/${token}: ${status} ${JSON.stringify(body.slice(0, 80))}`,
+      };
+    } catch (err) {
+      return { ok: false, detail: `Connection to ${host} failed: ${(err as Error).message}` };
+    }
+  }
+
+  /**
+   * RFC 8737 §3: a TLS handshake with SNI = host and ALPN = acme-tls/1 only;
+   * the certificate must name exactly the host and carry the critical
+   * acmeIdentifier extension with SHA-256 of the key authorization.
+   */
+  private checkTlsAlpn(host: string, keyAuthorization: string): Promise<{ ok: boolean; detail: string }> {
+    return new Promise((resolve) => {
+      const socket = tls.connect({
+        host: '127.0.0.1',
+        port: this.tlsValidationPort,
+        servername: host,
+        ALPNProtocols: ['acme-tls/1'],
+        rejectUnauthorized: false,
+      });
+      const done = (ok: boolean, detail: string): void => {
+        socket.destroy();
+        resolve({ ok, detail });
+      };
+      socket.setTimeout(5_000, () => done(false, `Timeout during TLS-ALPN-01 handshake with ${host}`));
+      socket.once('error', (err) => done(false, `TLS-ALPN-01 connection to ${host} failed: ${err.message}`));
+      socket.once('secureConnect', () => {
+        if (socket.alpnProtocol !== 'acme-tls/1') {
+          return done(false, `${host} negotiated ${String(socket.alpnProtocol)}, not acme-tls/1`);
+        }
+        const raw = socket.getPeerCertificate().raw;
+        const cert = new X509Certificate(raw);
+        if (cert.subjectAltName !== `DNS:${host}`) {
+          return done(false, `the TLS-ALPN-01 certificate names ${cert.subjectAltName}, not ${host}`);
+        }
+        // Extension { acmeIdentifier OID, critical TRUE, OCTET STRING { OCTET STRING (32) digest } }
+        const digest = createHash('sha256').update(keyAuthorization).digest('hex');
+        const expected = '06082b06010505070 11f0101ff04220420'.replace(/ /g, '') + digest;
+        if (!raw.toString('hex').includes(expected)) {
+          return done(
+            false,
+            `the TLS-ALPN-01 certificate of ${host} lacks the expected critical acmeIdentifier`,
+          );
+        }
+        done(true, 'ok');
+      });
+    });
   }
 
   private async finalize(order: Order, payload: unknown): Promise<Reply> {
