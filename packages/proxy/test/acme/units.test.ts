@@ -4,7 +4,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
+import {
+  X509Certificate,
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  verify,
+} from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import { tlsAlpnCertificate } from '../../src/acme/tls-alpn.js';
+import { CertificateStore } from '../../src/tls.js';
+import { Logger } from '../../src/logging.js';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -265,4 +276,42 @@ test("deploy flags: --tls alone means ACME from Let's Encrypt; --tls-staging or 
     () => validateServiceOptions('app', onDemand),
     /on-demand TLS .* not supported by wharf-proxy yet/,
   );
+});
+
+test('TLS-ALPN-01 certificate: openssl reads the host and the critical acmeIdentifier with SHA-256 of the key authorization', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-alpn-'));
+  try {
+    const { cert, key } = tlsAlpnCertificate('app.example.com', 'token.thumbprint');
+    const path = join(dir, 'c.pem');
+    writeFileSync(path, cert);
+    const text = execFileSync('openssl', ['x509', '-in', path, '-noout', '-text'], { encoding: 'utf8' });
+    assert.match(text, /DNS:app\.example\.com/);
+    assert.match(text, /1\.3\.6\.1\.5\.5\.7\.1\.31: critical/);
+    const der = execFileSync('openssl', ['x509', '-in', path, '-outform', 'DER']);
+    const digest = createHash('sha256').update('token.thumbprint').digest('hex');
+    assert.ok(der.toString('hex').includes('0601050507011f0101ff04220420' + digest));
+    const x = new X509Certificate(cert);
+    assert.ok(x.verify(x.publicKey), 'self-signed');
+    assert.ok(x.checkPrivateKey(createPrivateKey(key)));
+    assert.ok(Date.parse(x.validFrom) <= Date.now() && Date.parse(x.validTo) > Date.now());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('ALPN: h2, then http/1.1, as the HTTP/2 server would; acme-tls/1 only when offered alone', () => {
+  const store = new CertificateStore({ serviceForHost: () => null, services: new Map() }, Logger.silent());
+  const socket = {} as TLSSocket;
+  const pick = (protocols: string[]) =>
+    store.alpnCallback.call(socket, { servername: 'a.example.com', protocols });
+  assert.equal(pick(['http/1.1', 'h2']), 'h2');
+  assert.equal(pick(['http/1.1']), 'http/1.1');
+  assert.equal(pick(['acme-tls/1', 'http/1.1']), 'http/1.1');
+  assert.equal(pick(['spdy/3']), undefined);
+  assert.equal(pick(['acme-tls/1']), 'acme-tls/1');
+  // That connection is then only ever given a challenge certificate; none is pending here.
+  const result = new Promise<string>((resolve) =>
+    store.sniCallback.call(socket, 'a.example.com', (err) => resolve(err?.message ?? 'context')),
+  );
+  return result.then((m) => assert.match(m, /no TLS-ALPN-01 challenge pending for a\.example\.com/));
 });
