@@ -13,7 +13,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { appProject, httpGet, type AppProject } from '../support/app-project.js';
+import { request } from 'node:http';
+import { appProject, type AppProject } from '../support/app-project.js';
 import { fleetUp, sshRun, wharf, type CliResult, type TestFleet } from '../support/fleet.js';
 
 /** hello's server plus /assets/* from /app/public/assets, with the serving version in a header. */
@@ -59,14 +60,25 @@ describe('asset bridging and error pages on the fleet', () => {
     assert.equal(r.code, 0, r.stderr);
     return r.stdout.trim();
   };
-  const get = async (path: string) => {
-    const response = await fetch(`http://${address}${path}`, { signal: AbortSignal.timeout(10_000) });
-    return {
-      status: response.status,
-      version: response.headers.get('x-version'),
-      body: await response.text(),
-    };
-  };
+  /** GET through wharf-proxy on a new connection each time (a reused keep-alive socket may have been closed by a proxy reboot). */
+  const get = (path: string) =>
+    new Promise<{ status: number; version: string | undefined; body: string }>((resolve, reject) => {
+      const req = request({ host: address, port: 80, path, agent: false, timeout: 10_000 }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            version: res.headers['x-version'] as string | undefined,
+            body,
+          }),
+        );
+      });
+      req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
+      req.on('error', reject);
+      req.end();
+    });
 
   before(() => {
     fleet = fleetUp('polish', 1, 5682);
@@ -111,7 +123,7 @@ describe('asset bridging and error pages on the fleet', () => {
       'assets of version two',
     );
     ok(['deploy', '-q']);
-    assert.equal((await httpGet(address, '/')).body.includes(v2), true);
+    assert.equal((await get('/')).body.includes(v2), true);
     const two = await get('/assets/app-two.css');
     assert.deepEqual([two.status, two.version], [200, v2]);
     // A page rendered by v1 just before the switch asks for app-one.css: v2 serves it from the bridged volume.
@@ -131,17 +143,17 @@ describe('asset bridging and error pages on the fleet', () => {
 
   test("maintenance: the proxy serves the app's own 503 page, with the message; live again after", async () => {
     ok(['app', 'maintenance']);
-    const down = await httpGet(address, '/');
+    const down = await get('/');
     assert.equal(down.status, 503);
     assert.equal(down.body, '<html><body><p>polish maintenance</p></body></html>\n');
     ok(['app', 'live']);
-    assert.equal((await httpGet(address, '/up')).status, 200);
+    assert.equal((await get('/up')).status, 200);
     ok(['app', 'maintenance', '--message', 'Back at <5>']);
-    const message = await httpGet(address, '/');
+    const message = await get('/');
     assert.equal(message.status, 503);
     assert.equal(message.body, '<html><body><p>polish maintenance: Back at &lt;5&gt;</p></body></html>\n');
     ok(['app', 'live']);
-    assert.equal((await httpGet(address, '/up')).status, 200);
+    assert.equal((await get('/up')).status, 200);
   });
 
   test("app exec --raw prints the command's stdout as it came, without host headers", () => {
@@ -203,7 +215,7 @@ describe('asset bridging and error pages on the fleet', () => {
     assert.equal(onServer('docker ps -a --filter name=^traefik$ --format "{{.Names}}"'), '');
     assert.equal(onServer('docker ps --filter name=^kamal-proxy$ --format "{{.Names}}"'), 'kamal-proxy');
     // Kamal's upgrade boots the app as `app boot` does: the latest image, as version `latest`.
-    const served = await httpGet(address, '/');
+    const served = await get('/');
     assert.equal(served.status, 200);
     assert.equal(JSON.parse(served.body).version, 'latest');
     assert.equal((await get('/assets/app-two.css')).status, 200);
