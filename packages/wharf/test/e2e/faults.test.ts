@@ -260,22 +260,25 @@ describe('deploy faults on the fleet, traffic flowing', () => {
 
   test('a held lock: a second deploy fails at once naming the holder; with --lock-wait it waits and then deploys', async () => {
     const hooks = join(app.dir, '.kamal', 'hooks');
+    const hold = join(app.dir, 'hold-the-lock');
     mkdirSync(hooks, { recursive: true });
-    // Holds the first deploy inside the lock for a while (pre-deploy runs right after the lock is taken).
-    writeFileSync(join(hooks, 'pre-deploy'), '#!/bin/sh\nsleep "${FAULTS_PRE_DEPLOY_SLEEP:-0}"\n', {
-      mode: 0o755,
-    });
+    // Keeps a deploy inside the lock (pre-deploy runs right after the lock is taken) while FAULTS_HOLD exists.
+    writeFileSync(
+      join(hooks, 'pre-deploy'),
+      '#!/bin/sh\nwhile [ -n "$FAULTS_HOLD" ] && [ -e "$FAULTS_HOLD" ]; do sleep 0.2; done\n',
+      { mode: 0o755 },
+    );
+    writeFileSync(hold, '');
     try {
       await underTraffic(
         fleet.servers.map((s) => s.address),
         async () => {
           const version = app.head();
-          const first = startWharf(['deploy', '-q', '-P'], app.dir, {
-            ...app.env,
-            FAULTS_PRE_DEPLOY_SLEEP: '6',
-          });
-          await waitFor('the first deploy to take the lock', () =>
-            lockDirectoryExists(fleet, primary.name, SERVICE),
+          const first = startWharf(['deploy', '-q', '-P'], app.dir, { ...app.env, FAULTS_HOLD: hold });
+          await waitFor(
+            'the first deploy to take the lock',
+            () => lockDirectoryExists(fleet, primary.name, SERVICE),
+            120_000,
           );
 
           const refused = await run(['deploy', '-q', '-P']);
@@ -293,13 +296,17 @@ describe('deploy faults on the fleet, traffic flowing', () => {
             app.dir,
             app.env,
           );
+          const waits = new RegExp(`Waiting for the deploy lock on ${escape(primary.address)}`);
+          await waitFor(
+            'the second deploy to wait for the lock',
+            () => waits.test(waiting.output()),
+            120_000,
+          );
+          assert.equal(first.child.exitCode, null);
+          rmSync(hold);
           const [a, b] = await Promise.all([first.done, waiting.done]);
           assert.equal(a.code, 0, a.stderr);
           assert.equal(b.code, 0, b.stderr);
-          assert.match(
-            b.stdout + b.stderr,
-            new RegExp(`Waiting for the deploy lock on ${escape(primary.address)}`),
-          );
           assert.match(b.stdout, new RegExp(`^Deployed ${version} to `, 'm'));
           assert.ok(b.endedAt >= a.endedAt, 'the waiting deploy finished after the one holding the lock');
           assert.deepEqual(await servedVersions(), [version, version]);
@@ -307,6 +314,7 @@ describe('deploy faults on the fleet, traffic flowing', () => {
         },
       );
     } finally {
+      rmSync(hold, { force: true });
       rmSync(join(hooks, 'pre-deploy'), { force: true });
     }
   });
