@@ -49,7 +49,7 @@ describe('wharf accessory on the fleet', () => {
   const echo = (): Promise<{ status: number; body: string }> =>
     new Promise((resolve) => {
       const req = request(
-        { host: host(1), port: 80, path: '/', headers: { host: WEB_HOST }, timeout: 5_000 },
+        { host: host(1), port: 80, path: '/', headers: { host: WEB_HOST }, timeout: 15_000 },
         (res) => {
           let body = '';
           res.setEncoding('utf8');
@@ -61,6 +61,15 @@ describe('wharf accessory on the fleet', () => {
       req.on('error', () => resolve({ status: 0, body: '' }));
       req.end();
     });
+  /** echo() polled for a few seconds until it answers `want` (a route change takes a moment under load). */
+  const echoSoon = async (want: { status: number; body: string }) => {
+    let got = await echo();
+    for (let i = 0; i < 20 && JSON.stringify(got) !== JSON.stringify(want); i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      got = await echo();
+    }
+    return got;
+  };
   const storeId = () => on(0, 'docker inspect --format "{{.Id}}" accapp-store');
 
   before(() => {
@@ -160,7 +169,8 @@ accessories:
     docker(['push', '-q', `${registry}/accapp:${git(dir, ['rev-parse', 'HEAD'])}`]);
     env = { DOCKER_HOST: fleet.docker_host, WHARF_HOME: mkdtempSync(join(tmpdir(), 'wharf-home-')) };
     mark('app image pushed');
-    const setup = run(['setup', '-P', '-q']);
+    const setup = run(['setup', '-P']);
+    process.stderr.write(setup.stderr.replace(/^/gm, '# setup: '));
     assert.equal(setup.code, 0, setup.stderr);
     mark('setup done');
   });
@@ -197,7 +207,10 @@ accessories:
     assert.match(on(0, 'tail -n 20 .kamal/accapp-audit.log'), /Booted store accessory/);
     // echo is placed by tag on the second server only, and answers through wharf-proxy there.
     assert.equal(on(0, 'docker ps -q --filter label=service=accapp-echo'), '');
-    assert.deepEqual(await echo(), { status: 200, body: `acc echo on ${host(1)}` });
+    assert.deepEqual(await echoSoon({ status: 200, body: `acc echo on ${host(1)}` }), {
+      status: 200,
+      body: `acc echo on ${host(1)}`,
+    });
   });
 
   test('boot of a running accessory is skipped, as in Kamal', () => {
@@ -258,13 +271,19 @@ accessories:
     ok(['accessory', 'stop', 'echo']);
     assert.equal(on(1, 'docker inspect --format "{{.State.Running}}" accapp-echo'), 'false');
     // Out of the proxy: the request falls through to the app, the proxy's default route.
-    assert.deepEqual(await echo(), { status: 200, body: 'app' });
+    assert.deepEqual(await echoSoon({ status: 200, body: 'app' }), { status: 200, body: 'app' });
     ok(['accessory', 'start', 'echo']);
-    assert.deepEqual(await echo(), { status: 200, body: `acc echo on ${host(1)}` });
+    assert.deepEqual(await echoSoon({ status: 200, body: `acc echo on ${host(1)}` }), {
+      status: 200,
+      body: `acc echo on ${host(1)}`,
+    });
     const started = on(1, 'docker inspect --format "{{.State.StartedAt}}" accapp-echo');
     ok(['accessory', 'restart', 'echo']);
     assert.notEqual(on(1, 'docker inspect --format "{{.State.StartedAt}}" accapp-echo'), started);
-    assert.deepEqual(await echo(), { status: 200, body: `acc echo on ${host(1)}` });
+    assert.deepEqual(await echoSoon({ status: 200, body: `acc echo on ${host(1)}` }), {
+      status: 200,
+      body: `acc echo on ${host(1)}`,
+    });
   });
 
   test('reboot replaces the container and keeps the data in its directory and volume', () => {
