@@ -38,11 +38,17 @@ export function writeRaw(result: HostOutput[] | number): void {
   else for (const item of result) process.stdout.write(item.output);
 }
 
-/** `-e KEY=VALUE` (repeatable) into an env map. */
+/**
+ * `-e KEY=VALUE` or Kamal's `-e KEY:VALUE` (Thor's hash syntax), repeatable,
+ * into an env map; the first `=` or `:` ends the name, so values may hold both.
+ */
 export function parseEnvOption(value: string, previous: Record<string, string> = {}): Record<string, string> {
-  const eq = value.indexOf('=');
-  if (eq <= 0) throw new UserError(`--env ${value} is not KEY=VALUE; pass each variable as -e NAME=value.`);
-  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+  const match = /^([^=:]+)[=:]([\s\S]*)$/.exec(value);
+  if (!match)
+    throw new UserError(
+      `--env ${value} is not KEY=VALUE; pass each variable as -e NAME=value (or NAME:value).`,
+    );
+  return { ...previous, [match[1]!]: match[2]! };
 }
 
 export function parseCount(name: string, minimum = 0) {

@@ -81,3 +81,15 @@ test('withSpecificHosts narrows the selection inside and restores it after, also
     process.chdir(cwd);
   }
 });
+
+test("parseEnvOption takes KEY=VALUE and Kamal's KEY:VALUE; the first = or : ends the name", async () => {
+  const { parseEnvOption } = await import('../../../src/cli/app-command.js');
+  assert.deepEqual(parseEnvOption('RAILS_ENV:production'), { RAILS_ENV: 'production' });
+  assert.deepEqual(parseEnvOption('DATABASE_URL:postgres://u:p@h/db?x=1'), {
+    DATABASE_URL: 'postgres://u:p@h/db?x=1',
+  });
+  assert.deepEqual(parseEnvOption('A=b:c', { Z: '1' }), { Z: '1', A: 'b:c' });
+  assert.deepEqual(parseEnvOption('EMPTY='), { EMPTY: '' });
+  assert.throws(() => parseEnvOption(':v'), /--env :v is not KEY=VALUE/);
+  assert.throws(() => parseEnvOption('NOVALUE'), UserError);
+});
