@@ -127,7 +127,8 @@ export async function stopStaleContainers(ctx: Context, remote: Remote): Promise
  */
 export function explainDeployFailure(error: unknown, command = 'deploy'): unknown {
   const drop = connectionDrop(error);
-  if (!drop) return error;
+  // A server that hangs up while the connection is set up already has its own sentence.
+  if (!drop || drop.step === 'connect') return error;
   const step = drop.step ? ` during ${drop.step}` : '';
   return new UserError(
     `The SSH connection to ${drop.host} dropped${step}, so wharf ran nothing more on ${drop.host} and the version wharf-proxy serves there keeps serving; check that ${drop.host} is reachable over SSH and run \`wharf ${command}\` again.`,
