@@ -22,6 +22,28 @@ export interface PhaseTiming {
   seconds: number;
 }
 
+/** Streams whose reader went away (EPIPE): later writes are dropped, not thrown. */
+const readerGone = new WeakSet<NodeJS.WritableStream>();
+const guarded = new WeakSet<NodeJS.WritableStream>();
+
+/**
+ * A reader that goes away (`wharf deploy --json | head -1`) must not crash a
+ * running deploy and leave its lock behind: an EPIPE on a progress stream
+ * stops output to it; the command itself carries on and exits as it would.
+ */
+function guardReaderGone(stream: NodeJS.WritableStream): NodeJS.WritableStream {
+  if (guarded.has(stream)) return stream;
+  guarded.add(stream);
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') readerGone.add(stream);
+    else throw error;
+  });
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  stream.write = ((...args: unknown[]) =>
+    readerGone.has(stream) ? true : write(...args)) as typeof stream.write;
+  return stream;
+}
+
 export class Reporter {
   readonly mode: ReporterMode;
   private readonly started = Date.now();
@@ -34,8 +56,8 @@ export class Reporter {
     streams: { out?: NodeJS.WritableStream; err?: NodeJS.WritableStream } = {},
   ) {
     this.mode = mode;
-    this.out = streams.out ?? process.stdout;
-    this.err = streams.err ?? process.stderr;
+    this.out = guardReaderGone(streams.out ?? process.stdout);
+    this.err = guardReaderGone(streams.err ?? process.stderr);
   }
 
   get verbose(): boolean {
