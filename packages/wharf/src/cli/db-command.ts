@@ -18,7 +18,10 @@ export function dbCommand(globals: Globals): Command {
 
   db.addCommand(
     addLockWaitOptions(
-      subcommand('setup', 'Boot the primary, clone and start each standby, pgbouncer per node and the HAProxy write VIP'),
+      subcommand(
+        'setup',
+        'Boot the primary, clone and start each standby, pgbouncer per node and the HAProxy write VIP',
+      ),
     ).action((opts: LockWaitFlags) =>
       withContext(globals, ctxFor('setup'), async (ctx, remote) => {
         const tier = resolveDbTier(await ctx.config());
@@ -43,28 +46,49 @@ export function dbCommand(globals: Globals): Command {
 
   db.addCommand(
     addLockWaitOptions(
-      subcommand('switchover', 'Planned change of primary: fence, catch up, promote, re-point the old primary')
+      subcommand(
+        'switchover',
+        'Planned change of primary: fence, catch up, promote, re-point the old primary',
+      )
         .option('--to <node>', 'The standby to promote (default: the most caught-up one)')
         .option('--json', 'Print the result as JSON events')
         .option('-y, --confirmed', 'Proceed without confirmation question'),
     ).action(async (opts: LockWaitFlags & { to?: string; json?: boolean; confirmed?: boolean }) => {
-      if (!(await confirm('Writes pause for a few seconds during the switchover. Go ahead?', '`wharf db switchover`', opts.confirmed)))
+      if (
+        !(await confirm(
+          'Writes pause for a few seconds during the switchover. Go ahead?',
+          '`wharf db switchover`',
+          opts.confirmed,
+        ))
+      )
         return;
       await withContext(globals, ctxFor('switchover', opts.json), async (ctx, remote) => {
         const tier = resolveDbTier(await ctx.config());
-        await withLock(ctx, remote, lockWaitFrom(opts), () => dbSwitchover(ctx, remote, tier, { to: opts.to }));
+        await withLock(ctx, remote, lockWaitFrom(opts), () =>
+          dbSwitchover(ctx, remote, tier, { to: opts.to }),
+        );
       });
     }),
   );
 
   db.addCommand(
-    subcommand('failover', "Unplanned: promote a standby when the primary's server is gone, and fence the old primary")
+    subcommand(
+      'failover',
+      "Unplanned: promote a standby when the primary's server is gone, and fence the old primary",
+    )
       .option('--to <node>', 'The standby to promote (default: the one that received the most WAL)')
       .option('--force', 'Promote even though the primary still answers (it is fenced)')
       .option('--json', 'Print the result as JSON events')
       .option('-y, --confirmed', 'Proceed without confirmation question')
       .action(async (opts: { to?: string; force?: boolean; json?: boolean; confirmed?: boolean }) => {
-        if (!(await confirm('Promote a standby and fence the old primary?', '`wharf db failover`', opts.confirmed))) return;
+        if (
+          !(await confirm(
+            'Promote a standby and fence the old primary?',
+            '`wharf db failover`',
+            opts.confirmed,
+          ))
+        )
+          return;
         // No deploy lock: it lives on the app's primary host, which may be the server that is gone.
         await withContext(globals, ctxFor('failover', opts.json), async (ctx, remote) => {
           const tier = resolveDbTier(await ctx.config());
@@ -75,15 +99,26 @@ export function dbCommand(globals: Globals): Command {
 
   db.addCommand(
     addLockWaitOptions(
-      subcommand('rejoin', 'Rebuild NODE as a standby of the current primary (fresh base backup; its data is replaced)')
+      subcommand(
+        'rejoin',
+        'Rebuild NODE as a standby of the current primary (fresh base backup; its data is replaced)',
+      )
         .argument('<node>', 'the accessory name of the node')
         .option('-y, --confirmed', 'Proceed without confirmation question'),
     ).action(async (node: string, opts: LockWaitFlags & { confirmed?: boolean }) => {
-      if (!(await confirm(`This replaces the data of ${node} with a copy of the primary. Go ahead?`, '`wharf db rejoin`', opts.confirmed)))
+      if (
+        !(await confirm(
+          `This replaces the data of ${node} with a copy of the primary. Go ahead?`,
+          '`wharf db rejoin`',
+          opts.confirmed,
+        ))
+      )
         return;
       await withContext(globals, ctxFor('rejoin'), async (ctx, remote) => {
         const tier = resolveDbTier(await ctx.config());
-        await withLock(ctx, remote, lockWaitFrom(opts), () => dbRejoin(ctx, remote, tier, nodeNamed(tier, node, 'db rejoin')));
+        await withLock(ctx, remote, lockWaitFrom(opts), () =>
+          dbRejoin(ctx, remote, tier, nodeNamed(tier, node, 'db rejoin')),
+        );
       });
     }),
   );

@@ -40,7 +40,20 @@ export function psqlCommand(tier: DbTier, node: DbNode, envNames: string[] = [])
 }
 
 function psqlWords(tier: DbTier): string[] {
-  return ['psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-U', singleQuoted(tier.adminUser), '-d', singleQuoted(tier.database), '-f', '-'];
+  return [
+    'psql',
+    '-X',
+    '-q',
+    '-At',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-U',
+    singleQuoted(tier.adminUser),
+    '-d',
+    singleQuoted(tier.database),
+    '-f',
+    '-',
+  ];
 }
 
 /**
@@ -67,7 +80,15 @@ export function fenceAndStopCommand(tier: DbTier, node: DbNode, seconds: number)
 
 /** `docker exec <service> sh -c '<script>'` as root inside the node's container. */
 export function shellInContainer(service: string, script: string, envNames: string[] = []): Command {
-  return docker('exec', '-i', ...envNames.flatMap((n) => ['-e', n]), service, 'sh', '-c', singleQuoted(script));
+  return docker(
+    'exec',
+    '-i',
+    ...envNames.flatMap((n) => ['-e', n]),
+    service,
+    'sh',
+    '-c',
+    singleQuoted(script),
+  );
 }
 
 /**
@@ -263,40 +284,6 @@ export function baseBackupScript(tier: DbTier, primary: DbNode, standby: DbNode)
   ].join('\n');
 }
 
-/**
- * In a one-off container on a stopped old primary: mark it a standby (its
- * primary_conninfo was set while it ran), lift the fence file, and print the
- * cluster state and last checkpoint from pg_control.
- */
-export function demoteStoppedScript(tier: DbTier): string {
-  const d = tier.dataDir;
-  return [
-    'set -e',
-    `touch ${d}/standby.signal`,
-    `chown postgres:postgres ${d}/standby.signal`,
-    `rm -f ${d}/${FENCE_FILE}`,
-    `pg_controldata ${d} | grep -E '^(Database cluster state|Latest checkpoint location|Latest checkpoint.s TimeLineID):'`,
-  ].join('\n');
-}
-
-/**
- * Stops Postgres inside its running container (fast shutdown; pg_ctl waits
- * until the shutdown checkpoint is written and sent to the standbys) while the
- * entrypoint keeps the container up because of the hold file.
- */
-export function holdStopCommand(tier: DbTier, node: DbNode, seconds: number): Command {
-  const d = tier.dataDir;
-  return docker(
-    'exec',
-    '--user',
-    'postgres',
-    node.service,
-    'sh',
-    '-c',
-    singleQuoted(`touch ${d}/${HOLD_FILE} && pg_ctl stop -D ${d} -m fast -w -t ${Math.max(1, Math.round(seconds))} >/dev/null`),
-  );
-}
-
 /** On a held (stopped) node: mark it a standby, lift the fence, print pg_control's state and last checkpoint. */
 export function markHeldStandbyCommand(tier: DbTier, node: DbNode): Command {
   const d = tier.dataDir;
@@ -340,7 +327,16 @@ export function removeFenceFileScript(tier: DbTier): string {
 
 /** `pg_isready` inside the node's container (exit 0 when it accepts connections). */
 export function readyCommand(tier: DbTier, node: DbNode): Command {
-  return docker('exec', node.service, 'pg_isready', '-q', '-U', singleQuoted(tier.adminUser), '-d', singleQuoted(tier.database));
+  return docker(
+    'exec',
+    node.service,
+    'pg_isready',
+    '-q',
+    '-U',
+    singleQuoted(tier.adminUser),
+    '-d',
+    singleQuoted(tier.database),
+  );
 }
 
 /** `docker stop -t <seconds> <service>` */

@@ -23,15 +23,23 @@ const positive = (what: string) =>
 export const dbConfigSchema = z.strictObject(
   {
     primary: name(),
-    standbys: z.array(name(), { error: 'should be a list of accessory names' }).min(1, 'should name at least one standby accessory'),
+    standbys: z
+      .array(name(), { error: 'should be a list of accessory names' })
+      .min(1, 'should name at least one standby accessory'),
     admin_user: z.string({ error: 'should be a string' }).min(1).optional(),
     database: z.string({ error: 'should be a string' }).min(1).optional(),
     port: port().optional(),
-    data_dir: z.string({ error: 'should be a path' }).startsWith('/', 'should be an absolute path').optional(),
+    data_dir: z
+      .string({ error: 'should be a path' })
+      .startsWith('/', 'should be an absolute path')
+      .optional(),
     agent_port: port().optional(),
     replication: z.strictObject(
       {
-        user: z.string({ error: 'should be a string' }).regex(/^[a-z_][a-z0-9_]*$/, 'should be a lowercase SQL identifier').optional(),
+        user: z
+          .string({ error: 'should be a string' })
+          .regex(/^[a-z_][a-z0-9_]*$/, 'should be a lowercase SQL identifier')
+          .optional(),
         password: z.string({ error: 'should be the name of a secret' }).min(1),
       },
       { error: 'should be a hash with password (a secret name) and optionally user' },
@@ -49,7 +57,10 @@ export const dbConfigSchema = z.strictObject(
       {
         accessory: name(),
         port: port().optional(),
-        config_dir: z.string({ error: 'should be a path' }).startsWith('/', 'should be an absolute path').optional(),
+        config_dir: z
+          .string({ error: 'should be a path' })
+          .startsWith('/', 'should be an absolute path')
+          .optional(),
       },
       { error: 'should be a hash with accessory, port and config_dir' },
     ),
@@ -103,7 +114,14 @@ export interface DbTier {
   /** Secret name holding the replication password. */
   replicationPasswordSecret: string;
   bouncerPort: number | undefined;
-  haproxy: { name: string; service: string; hosts: string[]; port: number; configDir: string; accessory: Accessory };
+  haproxy: {
+    name: string;
+    service: string;
+    hosts: string[];
+    port: number;
+    configDir: string;
+    accessory: Accessory;
+  };
   maxLagBytes: number;
   timeoutSeconds: number;
   backup?: { host: string; path: string };

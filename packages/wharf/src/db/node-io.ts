@@ -3,6 +3,7 @@
  * HAProxy's view, SQL with secrets in the environment, waiting for a
  * condition, and booting an accessory of the tier.
  */
+import { connect } from 'node:net';
 import { AccessoryCommands } from '../commands/accessory.js';
 import { docker, type Command } from '../commands/base.js';
 import { NETWORK_EXISTS_MARKER } from '../commands/docker.js';
@@ -64,6 +65,39 @@ export async function readNodes(remote: Remote, tier: DbTier): Promise<NodeStatu
   return Promise.all(tier.nodes.map((n) => readNode(remote, tier, n)));
 }
 
+/**
+ * Whether the host's SSH port accepts a TCP connection within `ms` (true when
+ * SSH goes through a jump host or proxy command: then only SSH can tell). A
+ * server that is gone is found in a few seconds instead of an SSH timeout.
+ */
+export async function sshPortAnswers(ctx: Context, host: string, ms = 3_000): Promise<boolean> {
+  const config = await ctx.config();
+  if (config.ssh.proxy !== undefined || config.ssh.proxyCommand !== undefined) return true;
+  const port =
+    typeof config.ssh.port === 'number' ? config.ssh.port : Number.parseInt(config.ssh.port, 10) || 22;
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(ms, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** readNodes, skipping SSH to hosts whose SSH port does not answer (failover's first look). */
+export async function readNodesQuickly(ctx: Context, remote: Remote, tier: DbTier): Promise<NodeStatus[]> {
+  return Promise.all(
+    tier.nodes.map(async (n) =>
+      (await sshPortAnswers(ctx, n.host))
+        ? readNode(remote, tier, n)
+        : unreachable(n, `the server ${n.host} does not answer on its SSH port`),
+    ),
+  );
+}
+
 export interface HaproxyView {
   host: string;
   servers?: HaproxyServer[];
@@ -74,7 +108,7 @@ export async function haproxyViews(remote: Remote, tier: DbTier): Promise<Haprox
   return Promise.all(
     tier.haproxy.hosts.map(async (host) => {
       try {
-        const out = await remote.run(host, haproxyShowStat(tier.haproxy.service), 'read HAProxy\'s view', {
+        const out = await remote.run(host, haproxyShowStat(tier.haproxy.service), "read HAProxy's view", {
           timeoutMs: PROBE_TIMEOUT_MS,
         });
         return { host, servers: parseShowStat(out.stdout, HAPROXY_BACKEND) };
@@ -110,13 +144,23 @@ export async function waitFor<T>(
   }
 }
 
-export async function waitReady(remote: Remote, tier: DbTier, node: DbNode, timeoutMs = 90_000): Promise<void> {
+export async function waitReady(
+  remote: Remote,
+  tier: DbTier,
+  node: DbNode,
+  timeoutMs = 90_000,
+): Promise<void> {
   await waitFor(
     async () => {
-      const r = await remote.run(node.host, readyCommand(tier, node), `check that ${node.name} accepts connections`, {
-        allowFailure: true,
-        timeoutMs: PROBE_TIMEOUT_MS,
-      });
+      const r = await remote.run(
+        node.host,
+        readyCommand(tier, node),
+        `check that ${node.name} accepts connections`,
+        {
+          allowFailure: true,
+          timeoutMs: PROBE_TIMEOUT_MS,
+        },
+      );
       return r.code === 0 ? true : undefined;
     },
     timeoutMs,
@@ -150,7 +194,12 @@ export async function ensureNetwork(remote: Remote, host: string, network: strin
  * Prepares an accessory on one host as Kamal's boot does (env file 0600,
  * directories, files) without starting it.
  */
-export async function prepareAccessory(ctx: Context, remote: Remote, name: string, host: string): Promise<AccessoryCommands> {
+export async function prepareAccessory(
+  ctx: Context,
+  remote: Remote,
+  name: string,
+  host: string,
+): Promise<AccessoryCommands> {
   const config = await ctx.config();
   const acc = new AccessoryCommands(config, name);
   const lookup = await ctx.secretLookup();
@@ -158,7 +207,8 @@ export async function prepareAccessory(ctx: Context, remote: Remote, name: strin
   await remote.run(host, acc.ensureEnvDirectory(), `prepare accessory ${name}`);
   const env = acc.envFile(lookup);
   await remote.upload(host, env.path, env.content, 0o600, `write the env file of accessory ${name}`);
-  for (const command of acc.directoryCommands()) await remote.run(host, command, `create a directory of ${name}`);
+  for (const command of acc.directoryCommands())
+    await remote.run(host, command, `create a directory of ${name}`);
   for (const { file, steps } of acc.fileSteps()) {
     for (const step of steps) {
       if ('command' in step) await remote.run(host, step.command, `prepare a file of ${name}`);
@@ -176,7 +226,12 @@ export async function prepareAccessory(ctx: Context, remote: Remote, name: strin
 }
 
 /** Makes sure the accessory's container runs on the host: started when stopped, booted when missing. */
-export async function ensureAccessory(ctx: Context, remote: Remote, name: string, host: string): Promise<'running' | 'started' | 'booted'> {
+export async function ensureAccessory(
+  ctx: Context,
+  remote: Remote,
+  name: string,
+  host: string,
+): Promise<'running' | 'started' | 'booted'> {
   const config = await ctx.config();
   const acc = new AccessoryCommands(config, name);
   const state = await stateOf(remote, host, acc.serviceName);
@@ -191,7 +246,13 @@ export async function ensureAccessory(ctx: Context, remote: Remote, name: string
   return 'booted';
 }
 
-export async function runOn(remote: Remote, host: string, command: Command, step: string, env?: Record<string, string>): Promise<string> {
+export async function runOn(
+  remote: Remote,
+  host: string,
+  command: Command,
+  step: string,
+  env?: Record<string, string>,
+): Promise<string> {
   const r = await remote.run(host, command, step, { env, timeoutMs: 300_000 });
   return r.stdout.trim();
 }

@@ -15,7 +15,9 @@
  * answers, else by its own boot check (it asks its peers before Postgres
  * starts) and disabled in HAProxy in any case.
  */
-import type { Remote } from '../deploy/remote.js';
+import { PassThrough } from 'node:stream';
+import { commandLine } from '../commands/base.js';
+import { failureDetail, type Remote } from '../deploy/remote.js';
 import type { Context } from '../runtime/context.js';
 import { UserError } from '../util/errors.js';
 import {
@@ -26,10 +28,10 @@ import {
   fenceSql,
   switchPoint,
   unfenceFileMeta,
-  waitReplaySql,
   haproxySetServer,
   oneOffOnData,
   promoteSql,
+  psqlCommand,
   receiverSampleCommand,
   removeFenceFileScript,
   shellInContainer,
@@ -44,7 +46,9 @@ import {
   haproxyViews,
   readNode,
   readNodes,
+  readNodesQuickly,
   runOn,
+  sshPortAnswers,
   sql,
   stateOf,
   waitFor,
@@ -59,6 +63,41 @@ import {
   singlePrimary,
   type NodeStatus,
 } from './state.js';
+
+/**
+ * A psql session on a node whose SQL arrives later: `ready` resolves once it
+ * answered a first query; `finish(sql)` sends the rest, closes stdin and
+ * resolves with what psql printed (rejects when psql fails).
+ */
+function openSession(remote: Remote, tier: DbTier, node: DbNode, timeoutMs: number) {
+  const input = new PassThrough();
+  let out = '';
+  let markReady!: () => void;
+  const readyPromise = new Promise<void>((resolve) => (markReady = resolve));
+  const done = remote.pool.exec(node.host, commandLine(psqlCommand(tier, node)), {
+    step: `psql on ${node.name}`,
+    stdin: input,
+    timeoutMs,
+    onStdout: (chunk) => {
+      out += chunk.toString();
+      if (out.includes('wharf-session-ready')) markReady();
+    },
+  });
+  input.write("SELECT 'wharf-session-ready';\n");
+  const failed = done.then((r) => {
+    throw new UserError(`The psql session on ${node.name} ended early (${failureDetail(r)}).`);
+  });
+  failed.catch(() => undefined);
+  return {
+    ready: Promise.race([readyPromise, failed]),
+    async finish(sqlText: string): Promise<string> {
+      input.end(sqlText);
+      const r = await done;
+      if (r.code !== 0) throw new UserError(`psql on ${node.name} failed: ${failureDetail(r)}.`);
+      return r.stdout.replace(/^wharf-session-ready\n/, '');
+    },
+  };
+}
 
 export interface SwitchoverReport {
   from: string;
@@ -79,9 +118,16 @@ function pickTarget(tier: DbTier, statuses: NodeStatus[], primary: NodeStatus, t
     return statuses.find((s) => s.node === node.name)!;
   }
   const standbys = statuses.filter((s) => s.node !== primary.node);
-  const streaming = standbys.filter((s) => s.reachable && s.inRecovery && primary.replicas?.some((r) => r.name === s.node && r.state === 'streaming'));
+  const streaming = standbys.filter(
+    (s) =>
+      s.reachable &&
+      s.inRecovery &&
+      primary.replicas?.some((r) => r.name === s.node && r.state === 'streaming'),
+  );
   if (streaming.length === 0) return standbys[0]!;
-  return [...streaming].sort((a, b) => Number(parseLsn(b.replayLsn ?? '0/0') - parseLsn(a.replayLsn ?? '0/0')))[0]!;
+  return [...streaming].sort((a, b) =>
+    Number(parseLsn(b.replayLsn ?? '0/0') - parseLsn(a.replayLsn ?? '0/0')),
+  )[0]!;
 }
 
 async function checkHaproxyReachable(remote: Remote, tier: DbTier, what: string): Promise<void> {
@@ -103,51 +149,83 @@ export async function dbSwitchover(
   const statuses = await readNodes(remote, tier);
   const p = singlePrimary(statuses, 'Switchover');
   const t = pickTarget(tier, statuses, p, options.to);
-  if (t.node === p.node) throw new UserError(`Switchover refused: ${t.node} is already the primary; name a standby with --to.`);
+  if (t.node === p.node)
+    throw new UserError(`Switchover refused: ${t.node} is already the primary; name a standby with --to.`);
   checkSwitchover(tier, p, t);
   await checkHaproxyReachable(remote, tier, 'Switchover');
   const primary = nodeOf(tier, p);
   const target = nodeOf(tier, t);
-  const timeoutMs = tier.timeoutSeconds * 1000;
-  ctx.reporter.info(`Switching the primary from ${primary.name} (${primary.host}) to ${target.name} (${target.host})`);
+  ctx.reporter.info(
+    `Switching the primary from ${primary.name} (${primary.host}) to ${target.name} (${target.host})`,
+  );
 
   // A checkpoint first, outside the write pause, so the shutdown checkpoint in step 3 has little to write.
   await ctx.reporter.step(primary.host, `checkpoint ${primary.name}`, () =>
     sql(remote, tier, primary, 'CHECKPOINT;', 'checkpoint', { timeoutMs: 300_000 }),
   );
 
+  // The standby's psql session opens now, before the pause: at the fence it only has to run SQL.
+  const session = openSession(remote, tier, target, (2 * tier.timeoutSeconds + 30) * 1000);
+  await ctx.reporter.step(target.host, `open a session on ${target.name}`, () => session.ready);
+
   // 1. The old primary in one exec: fence (fence file, so its agent answers 503 and HAProxy cuts
   // its sessions; read-only default; other sessions ended; primary_conninfo to the new primary for
   // later), then a clean fast shutdown that waits until the standby confirmed all WAL.
   const fencedAt = Date.now();
-  const fenceLsn = await ctx.reporter.step(primary.host, `fence writes on ${primary.name} and stop its Postgres`, async () => {
-    const out = await remote.run(primary.host, fenceAndStopCommand(tier, primary, tier.timeoutSeconds), 'fence and stop', {
-      stdin: fenceSql(tier, target, primary, `switchover to ${target.name}`),
-      timeoutMs: (tier.timeoutSeconds + 10) * 1000,
-    });
-    return out.stdout.trim().split('\n').pop()!.trim();
-  });
+  let fenceLsn: string;
+  try {
+    fenceLsn = await ctx.reporter.step(
+      primary.host,
+      `fence writes on ${primary.name} and stop its Postgres`,
+      async () => {
+        const out = await remote.run(
+          primary.host,
+          fenceAndStopCommand(tier, primary, tier.timeoutSeconds),
+          'fence and stop',
+          {
+            stdin: fenceSql(tier, target, primary, `switchover to ${target.name}`),
+            timeoutMs: (tier.timeoutSeconds + 10) * 1000,
+          },
+        );
+        return out.stdout.trim().split('\n').pop()!.trim();
+      },
+    );
+  } catch (error) {
+    await session.finish('').catch(() => undefined);
+    throw error;
+  }
 
-  // 2. The standby in one psql run: wait until it replayed the fence position, then promote.
+  // 2. The standby, in the open session: wait until it replayed the fence position, then promote.
   let history: string;
   try {
-    history = await ctx.reporter.step(target.host, `promote ${target.name} once it replayed ${fenceLsn}`, () =>
-      sql(remote, tier, target, promoteSql(tier, tier.timeoutSeconds, fenceLsn), 'promote', {
-        timeoutMs: (2 * tier.timeoutSeconds + 10) * 1000,
-      }),
+    history = await ctx.reporter.step(
+      target.host,
+      `promote ${target.name} once it replayed ${fenceLsn}`,
+      () => session.finish(promoteSql(tier, tier.timeoutSeconds, fenceLsn)),
     );
   } catch (error) {
     const s = await readNode(remote, tier, target);
     if (s.reachable && s.inRecovery) {
       // Not promoted: the old primary takes the writes again.
-      await runOn(remote, primary.host, releaseHoldCommand(tier, primary), 'start Postgres again').catch(() => undefined);
-      await waitFor(async () => ((await readNode(remote, tier, primary)).reachable ? true : undefined), 60_000, () => new Error('x'), 500).catch(() => undefined);
-      await sql(remote, tier, primary, unfenceFileMeta(tier) + UNFENCE_SQL, 'lift the fence').catch(() => undefined);
+      await runOn(remote, primary.host, releaseHoldCommand(tier, primary), 'start Postgres again').catch(
+        () => undefined,
+      );
+      await waitFor(
+        async () => ((await readNode(remote, tier, primary)).reachable ? true : undefined),
+        60_000,
+        () => new Error('x'),
+        500,
+      ).catch(() => undefined);
+      await sql(remote, tier, primary, unfenceFileMeta(tier) + UNFENCE_SQL, 'lift the fence').catch(
+        () => undefined,
+      );
       throw new UserError(
         `Switchover gave up: ${target.name} was not promoted (${errorText(error)}); ${primary.name} was started again without its fence and is the primary; check replication with \`wharf db status\`.`,
       );
     }
-    throw new UserError(`Switchover failed while promoting ${target.name} (${errorText(error)}); run \`wharf db status\` to see which node accepts writes.`);
+    throw new UserError(
+      `Switchover failed while promoting ${target.name} (${errorText(error)}); run \`wharf db status\` to see which node accepts writes.`,
+    );
   }
   if (!/^t$/m.test(history)) {
     throw new UserError(
@@ -172,11 +250,18 @@ export async function dbSwitchover(
     cleanStop && checkpoint !== undefined && fork !== undefined && parseLsn(checkpoint) < parseLsn(fork);
   let oldPrimaryFollows = false;
   if (canFollow) {
-    await runOn(remote, primary.host, releaseHoldCommand(tier, primary), `start Postgres in ${primary.service} again`);
+    await runOn(
+      remote,
+      primary.host,
+      releaseHoldCommand(tier, primary),
+      `start Postgres in ${primary.service} again`,
+    );
     oldPrimaryFollows = await waitStreaming(remote, tier, target, primary, 60_000).then(
       () => true,
       (error: Error) => {
-        ctx.reporter.warn(`${error.message.replace(/\.$/, '')}; rebuild it with \`wharf db rejoin ${primary.name}\`.`);
+        ctx.reporter.warn(
+          `${error.message.replace(/\.$/, '')}; rebuild it with \`wharf db rejoin ${primary.name}\`.`,
+        );
         return false;
       },
     );
@@ -187,9 +272,21 @@ export async function dbSwitchover(
   }
   ctx.reporter.result(
     `Switched over from ${primary.name} to ${target.name}: writes were fenced for ${writeOutageSeconds.toFixed(1)} s; ${primary.name} ${oldPrimaryFollows ? `streams from ${target.name}` : 'needs `wharf db rejoin`'}.`,
-    { from: primary.name, to: target.name, write_outage_seconds: writeOutageSeconds, fenced_at_lsn: fenceLsn, old_primary_follows: oldPrimaryFollows },
+    {
+      from: primary.name,
+      to: target.name,
+      write_outage_seconds: writeOutageSeconds,
+      fenced_at_lsn: fenceLsn,
+      old_primary_follows: oldPrimaryFollows,
+    },
   );
-  return { from: primary.name, to: target.name, writeOutageSeconds, fencedAtLsn: fenceLsn, oldPrimaryFollows };
+  return {
+    from: primary.name,
+    to: target.name,
+    writeOutageSeconds,
+    fencedAtLsn: fenceLsn,
+    oldPrimaryFollows,
+  };
 }
 
 export interface FailoverReport {
@@ -220,7 +317,7 @@ export async function dbFailover(
   options: { to?: string; force?: boolean } = {},
 ): Promise<FailoverReport> {
   const t0 = Date.now();
-  const statuses = await readNodes(remote, tier);
+  const statuses = await readNodesQuickly(ctx, remote, tier);
   const writers = statuses.filter((s) => s.reachable && !s.inRecovery && !s.fenced && !s.readOnly);
   if (writers.length > 1) {
     throw new UserError(
@@ -232,14 +329,24 @@ export async function dbFailover(
       `Failover refused: the primary ${writers[0]!.node} on ${writers[0]!.host} is up and accepting writes; use \`wharf db switchover\` for a planned change, or pass --force to promote a standby anyway (the primary is then fenced).`,
     );
   }
-  const t = chooseFailoverTarget(statuses, options.to !== undefined ? nodeNamed(tier, options.to, '--to').name : undefined);
+  const t = chooseFailoverTarget(
+    statuses,
+    options.to !== undefined ? nodeNamed(tier, options.to, '--to').name : undefined,
+  );
   const target = nodeOf(tier, t);
-  const old = statuses.find((s) => s.node !== t.node && (!s.reachable || !s.inRecovery || s.node === writers[0]?.node));
+  const old = statuses.find(
+    (s) => s.node !== t.node && (!s.reachable || !s.inRecovery || s.node === writers[0]?.node),
+  );
   const oldNode = old ? nodeOf(tier, old) : undefined;
 
   // What the standby knew of the primary when it was last heard from.
   const sample = parseSample(
-    await runOn(remote, target.host, receiverSampleCommand(target.service), 'read the last WAL receiver sample').catch(() => ''),
+    await runOn(
+      remote,
+      target.host,
+      receiverSampleCommand(target.service),
+      'read the last WAL receiver sample',
+    ).catch(() => ''),
   );
   const lostBytes = lsnDiff(sample.primary_end_lsn, sample.receiver_flushed_lsn);
   const primaryLastHeardAt = sample.primary_end_time
@@ -252,7 +359,9 @@ export async function dbFailover(
   await ctx.reporter.step(target.host, `promote ${target.name}`, async () => {
     const out = await sql(remote, tier, target, promoteSql(tier, tier.timeoutSeconds), 'promote');
     if (!/^t$/m.test(out)) {
-      throw new UserError(`${target.name} did not leave recovery within ${tier.timeoutSeconds} s after pg_promote(); look at \`wharf accessory logs ${target.name}\`.`);
+      throw new UserError(
+        `${target.name} did not leave recovery within ${tier.timeoutSeconds} s after pg_promote(); look at \`wharf accessory logs ${target.name}\`.`,
+      );
     }
   });
 
@@ -261,8 +370,17 @@ export async function dbFailover(
     await Promise.all(
       tier.haproxy.hosts.map((host) =>
         remote
-          .run(host, haproxySetServer(tier.haproxy.service, oldNode.name, false), `disable ${oldNode.name} in HAProxy`, { timeoutMs: 6_000 })
-          .catch((error: unknown) => ctx.reporter.warn(`Could not disable ${oldNode.name} in HAProxy on ${host} (${errorText(error)}).`)),
+          .run(
+            host,
+            haproxySetServer(tier.haproxy.service, oldNode.name, false),
+            `disable ${oldNode.name} in HAProxy`,
+            { timeoutMs: 6_000 },
+          )
+          .catch((error: unknown) =>
+            ctx.reporter.warn(
+              `Could not disable ${oldNode.name} in HAProxy on ${host} (${errorText(error)}).`,
+            ),
+          ),
       ),
     );
   }
@@ -276,14 +394,36 @@ export async function dbFailover(
   let oldPrimaryFenced: FailoverReport['oldPrimaryFenced'] = 'at boot and in HAProxy';
   if (oldNode) {
     try {
+      if (!(await sshPortAnswers(ctx, oldNode.host)))
+        throw new Error(`the server ${oldNode.host} does not answer on its SSH port`);
       const state = await stateOf(remote, oldNode.host, oldNode.service);
       if (state === 'missing') throw new Error('no container');
       if (state === 'running') {
-        await runOn(remote, oldNode.host, shellInContainer(oldNode.service, writeFenceFileScript(tier, `failover to ${target.name}`)), 'write the fence file');
-        await runOn(remote, oldNode.host, stopContainer(oldNode.service, tier.timeoutSeconds), `stop ${oldNode.service}`);
+        await runOn(
+          remote,
+          oldNode.host,
+          shellInContainer(oldNode.service, writeFenceFileScript(tier, `failover to ${target.name}`)),
+          'write the fence file',
+        );
+        await runOn(
+          remote,
+          oldNode.host,
+          stopContainer(oldNode.service, tier.timeoutSeconds),
+          `stop ${oldNode.service}`,
+        );
       }
-      await runOn(remote, oldNode.host, oneOffOnData(oldNode, fenceAtRestScript(tier, `failover to ${target.name}`)), 'fence the old primary at rest');
-      await runOn(remote, oldNode.host, startContainer(oldNode.service), `start ${oldNode.service} read-only`);
+      await runOn(
+        remote,
+        oldNode.host,
+        oneOffOnData(oldNode, fenceAtRestScript(tier, `failover to ${target.name}`)),
+        'fence the old primary at rest',
+      );
+      await runOn(
+        remote,
+        oldNode.host,
+        startContainer(oldNode.service),
+        `start ${oldNode.service} read-only`,
+      );
       oldPrimaryFenced = 'at rest';
     } catch (error) {
       ctx.reporter.warn(
@@ -323,14 +463,25 @@ export async function dbFailover(
 export async function dbUnfence(ctx: Context, remote: Remote, tier: DbTier, node: DbNode): Promise<void> {
   const statuses = await readNodes(remote, tier);
   const s = statuses.find((x) => x.node === node.name)!;
-  const others = statuses.filter((x) => x.node !== node.name && x.reachable && !x.inRecovery && !x.fenced && !x.readOnly);
+  const others = statuses.filter(
+    (x) => x.node !== node.name && x.reachable && !x.inRecovery && !x.fenced && !x.readOnly,
+  );
   if (!s.reachable || s.inRecovery) {
-    throw new UserError(`Unfence refused: ${node.name} is ${roleOf(s)}, not a fenced primary; nothing to lift.`);
+    throw new UserError(
+      `Unfence refused: ${node.name} is ${roleOf(s)}, not a fenced primary; nothing to lift.`,
+    );
   }
   if (others.length > 0) {
-    throw new UserError(`Unfence refused: ${others.map((o) => o.node).join(', ')} already accepts writes; lifting the fence on ${node.name} would make two primaries.`);
+    throw new UserError(
+      `Unfence refused: ${others.map((o) => o.node).join(', ')} already accepts writes; lifting the fence on ${node.name} would make two primaries.`,
+    );
   }
-  await runOn(remote, node.host, shellInContainer(node.service, removeFenceFileScript(tier)), 'remove the fence file');
+  await runOn(
+    remote,
+    node.host,
+    shellInContainer(node.service, removeFenceFileScript(tier)),
+    'remove the fence file',
+  );
   await sql(remote, tier, node, UNFENCE_SQL, 'lift the read-only default');
   ctx.reporter.result(`${node.name} accepts writes again.`);
 }

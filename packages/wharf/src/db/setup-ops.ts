@@ -55,7 +55,9 @@ function currentPrimary(tier: DbTier, statuses: NodeStatus[]): DbNode {
 
 /** Where HAProxy's configuration goes on its host: the host side of the directory mounted at config_dir. */
 export function haproxyConfigPath(ctx: { files: string[] }, tier: DbTier): string {
-  const dir = tier.haproxy.accessory.directories.find((d) => d.containerPath.replace(/\/$/, '') === tier.haproxy.configDir);
+  const dir = tier.haproxy.accessory.directories.find(
+    (d) => d.containerPath.replace(/\/$/, '') === tier.haproxy.configDir,
+  );
   if (!dir) {
     throw new UserError(
       `accessories.${tier.haproxy.name} mounts no directory at ${tier.haproxy.configDir} (${DB_CONFIG_KEY}.haproxy.config_dir); add \`directories: [haproxy:${tier.haproxy.configDir}]\` to it in ${ctx.files[0] ?? 'config/deploy.yml'} so wharf can write haproxy.cfg there.`,
@@ -88,7 +90,9 @@ export async function writeHaproxyConfig(
         }
       } catch (error) {
         if (options.boot) throw error;
-        ctx.reporter.warn(`Could not update HAProxy on ${host} (${(error as Error).message.replace(/\.$/, '')}); run \`wharf db setup\` once it is back.`);
+        ctx.reporter.warn(
+          `Could not update HAProxy on ${host} (${(error as Error).message.replace(/\.$/, '')}); run \`wharf db setup\` once it is back.`,
+        );
       }
     }),
   );
@@ -103,21 +107,30 @@ export async function cloneStandby(
   standby: DbNode,
 ): Promise<void> {
   const env = await replicationEnv(ctx, tier);
-  await ctx.reporter.step(standby.host, `clone ${standby.name} from ${primary.name} (pg_basebackup)`, async () => {
-    await remote.run(standby.host, removeContainer(standby.service), `remove the container of ${standby.name}`, {
-      allowFailure: true,
-    });
-    await prepareAccessory(ctx, remote, standby.name, standby.host);
-    await runOn(
-      remote,
-      standby.host,
-      oneOffOnData(standby, baseBackupScript(tier, primary, standby), [REPLICATION_PASSWORD_ENV]),
-      `take a base backup of ${primary.name} into ${standby.name}`,
-      env,
-    );
-    const acc = new AccessoryCommands(await ctx.config(), standby.name);
-    await remote.run(standby.host, acc.run(standby.host), `start ${standby.service}`);
-  });
+  await ctx.reporter.step(
+    standby.host,
+    `clone ${standby.name} from ${primary.name} (pg_basebackup)`,
+    async () => {
+      await remote.run(
+        standby.host,
+        removeContainer(standby.service),
+        `remove the container of ${standby.name}`,
+        {
+          allowFailure: true,
+        },
+      );
+      await prepareAccessory(ctx, remote, standby.name, standby.host);
+      await runOn(
+        remote,
+        standby.host,
+        oneOffOnData(standby, baseBackupScript(tier, primary, standby), [REPLICATION_PASSWORD_ENV]),
+        `take a base backup of ${primary.name} into ${standby.name}`,
+        env,
+      );
+      const acc = new AccessoryCommands(await ctx.config(), standby.name);
+      await remote.run(standby.host, acc.run(standby.host), `start ${standby.service}`);
+    },
+  );
   await waitStreaming(remote, tier, primary, standby, 90_000);
 }
 
@@ -148,9 +161,21 @@ export async function waitStreaming(
 async function preparePrimary(ctx: Context, remote: Remote, tier: DbTier, primary: DbNode): Promise<void> {
   const env = await replicationEnv(ctx, tier);
   await ctx.reporter.step(primary.host, `prepare ${primary.name} for replication`, async () => {
-    await runOn(remote, primary.host, shellInContainer(primary.service, hbaScript(tier)), 'allow replication in pg_hba.conf');
+    await runOn(
+      remote,
+      primary.host,
+      shellInContainer(primary.service, hbaScript(tier)),
+      'allow replication in pg_hba.conf',
+    );
     await sql(remote, tier, primary, TUNE_SQL, 'tune and reload the configuration');
-    await sql(remote, tier, primary, replicationRoleSql(tier.replicationUser), 'create the replication role', { env });
+    await sql(
+      remote,
+      tier,
+      primary,
+      replicationRoleSql(tier.replicationUser),
+      'create the replication role',
+      { env },
+    );
     await runOn(
       remote,
       primary.host,
@@ -171,7 +196,10 @@ async function pullImages(remote: Remote, tier: DbTier): Promise<void> {
   for (const h of tier.haproxy.hosts) add(h, tier.haproxy.accessory.image);
   await Promise.all(
     [...pairs.values()].map(({ host, image }) =>
-      remote.run(host, docker('image', 'pull', image), `pull ${image}`, { allowFailure: true, timeoutMs: 600_000 }),
+      remote.run(host, docker('image', 'pull', image), `pull ${image}`, {
+        allowFailure: true,
+        timeoutMs: 600_000,
+      }),
     ),
   );
 }
@@ -200,7 +228,10 @@ export async function dbSetup(ctx: Context, remote: Remote, tier: DbTier): Promi
   for (const standby of tier.nodes.filter((n) => n !== primary)) {
     const s = await readNode(remote, tier, standby);
     const streaming =
-      s.reachable && s.inRecovery && s.receiver?.status === 'streaming' && s.receiver.sender_host === primary.host;
+      s.reachable &&
+      s.inRecovery &&
+      s.receiver?.status === 'streaming' &&
+      s.receiver.sender_host === primary.host;
     if (streaming) {
       ctx.reporter.info(`${standby.name} already streams from ${primary.name}`);
       await sql(remote, tier, standby, TUNE_SQL, 'tune and reload the configuration');
@@ -219,12 +250,21 @@ export async function dbSetup(ctx: Context, remote: Remote, tier: DbTier): Promi
       await ctx.reporter.step(b.host, `boot ${b.name}`, () => ensureAccessory(ctx, remote, b.name, b.host));
     }
   }
-  await ctx.reporter.step(undefined, 'write HAProxy configuration', () => writeHaproxyConfig(ctx, remote, tier, [], { boot: true }));
+  await ctx.reporter.step(undefined, 'write HAProxy configuration', () =>
+    writeHaproxyConfig(ctx, remote, tier, [], { boot: true }),
+  );
   await waitRouting(remote, tier, primary, 30_000);
-  ctx.reporter.result(`The write VIP (${tier.haproxy.service}:${tier.haproxy.port}) routes to ${primary.name} on ${primary.host}; ${tier.nodes.length - 1} standby streaming.`);
+  ctx.reporter.result(
+    `The write VIP (${tier.haproxy.service}:${tier.haproxy.port}) routes to ${primary.name} on ${primary.host}; ${tier.nodes.length - 1} standby streaming.`,
+  );
 }
 
-export async function waitRouting(remote: Remote, tier: DbTier, primary: DbNode, timeoutMs: number): Promise<number> {
+export async function waitRouting(
+  remote: Remote,
+  tier: DbTier,
+  primary: DbNode,
+  timeoutMs: number,
+): Promise<number> {
   const t0 = Date.now();
   await waitFor(
     async () => (routesOnlyTo(await haproxyViews(remote, tier), primary.name) ? true : undefined),
@@ -246,7 +286,9 @@ export async function waitRouting(remote: Remote, tier: DbTier, primary: DbNode,
 /** Rebuilds a node as a standby of the current primary (fresh base backup) and puts it back in HAProxy's pool. */
 export async function dbRejoin(ctx: Context, remote: Remote, tier: DbTier, node: DbNode): Promise<void> {
   const statuses = await readNodes(remote, tier);
-  const writers = statuses.filter((s) => s.reachable && !s.inRecovery && !s.fenced && !s.readOnly && s.node !== node.name);
+  const writers = statuses.filter(
+    (s) => s.reachable && !s.inRecovery && !s.fenced && !s.readOnly && s.node !== node.name,
+  );
   if (writers.length !== 1) {
     throw new UserError(
       `Rejoin refused: ${writers.length === 0 ? 'no other node is an unfenced primary' : `${writers.map((w) => w.node).join(' and ')} are all primaries`} (${statuses.map((s) => `${s.node}: ${roleOf(s)}`).join(', ')}); fix the primary first (\`wharf db status\`).`,
@@ -255,13 +297,20 @@ export async function dbRejoin(ctx: Context, remote: Remote, tier: DbTier, node:
   const primary = tier.nodes.find((n) => n.name === writers[0]!.node)!;
   const target = statuses.find((s) => s.node === node.name)!;
   if (target.reachable && !target.inRecovery && !target.fenced && !target.readOnly) {
-    throw new UserError(`Rejoin refused: ${node.name} is an unfenced primary itself; its data would be discarded, so fence it first with \`wharf db failover --to ${primary.name} --force\`.`);
+    throw new UserError(
+      `Rejoin refused: ${node.name} is an unfenced primary itself; its data would be discarded, so fence it first with \`wharf db failover --to ${primary.name} --force\`.`,
+    );
   }
   await preparePrimary(ctx, remote, tier, primary);
   await cloneStandby(ctx, remote, tier, primary, node);
   await writeHaproxyConfig(ctx, remote, tier, [], { boot: false });
   for (const host of tier.haproxy.hosts) {
-    await remote.run(host, haproxySetServer(tier.haproxy.service, node.name, true), 'enable the node in HAProxy', { allowFailure: true });
+    await remote.run(
+      host,
+      haproxySetServer(tier.haproxy.service, node.name, true),
+      'enable the node in HAProxy',
+      { allowFailure: true },
+    );
   }
   ctx.reporter.result(`${node.name} on ${node.host} streams from ${primary.name} again.`);
 }

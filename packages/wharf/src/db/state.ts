@@ -118,14 +118,16 @@ export function singlePrimary(statuses: NodeStatus[], what: string): NodeStatus 
   }
   const down = statuses.filter((s) => !s.reachable);
   throw new UserError(
-    `${what} refused: no node is a primary (${statuses.map((s) => `${s.node}: ${roleOf(s)}`).join(', ')}); ${down.length > 0 ? 'if the primary\'s server is gone, run `wharf db failover`' : 'promote one with `wharf db failover --to <node>`'}.`,
+    `${what} refused: no node is a primary (${statuses.map((s) => `${s.node}: ${roleOf(s)}`).join(', ')}); ${down.length > 0 ? "if the primary's server is gone, run `wharf db failover`" : 'promote one with `wharf db failover --to <node>`'}.`,
   );
 }
 
 /** Checks that `target` can take over from `primary` in a planned switchover. */
 export function checkSwitchover(tier: DbTier, primary: NodeStatus, target: NodeStatus): void {
   if (!target.reachable) {
-    throw new UserError(`Switchover refused: the standby ${target.node} on ${target.host} cannot be read (${target.error}); fix it or choose another with --to.`);
+    throw new UserError(
+      `Switchover refused: the standby ${target.node} on ${target.host} cannot be read (${target.error}); fix it or choose another with --to.`,
+    );
   }
   if (!target.inRecovery) {
     throw new UserError(`Switchover refused: ${target.node} is not a standby; pick a standby with --to.`);

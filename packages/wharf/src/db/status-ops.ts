@@ -21,7 +21,8 @@ export function describeTier(tier: DbTier, statuses: NodeStatus[], haproxy: Hapr
   const writers = statuses.filter((s) => s.reachable && !s.inRecovery && !s.fenced && !s.readOnly);
   const primary = writers.length === 1 ? writers[0] : undefined;
   const problems: string[] = [];
-  if (writers.length > 1) problems.push(`${writers.map((w) => w.node).join(' and ')} are all primaries accepting writes.`);
+  if (writers.length > 1)
+    problems.push(`${writers.map((w) => w.node).join(' and ')} are all primaries accepting writes.`);
   if (writers.length === 0) problems.push('No node accepts writes.');
   const nodes = statuses.map((s) => {
     const row = primary?.replicas?.find((r) => r.name === s.node);
@@ -31,7 +32,9 @@ export function describeTier(tier: DbTier, statuses: NodeStatus[], haproxy: Hapr
       out.lag_bytes = lag === undefined ? undefined : Math.max(0, lag);
       out.replay_lag_seconds = row?.replay_lag_seconds ?? null;
       if (s.timeline !== primary.timeline)
-        problems.push(`${s.node} is on timeline ${s.timeline}, the primary ${primary.node} on ${primary.timeline}; rebuild it with \`wharf db rejoin ${s.node}\`.`);
+        problems.push(
+          `${s.node} is on timeline ${s.timeline}, the primary ${primary.node} on ${primary.timeline}; rebuild it with \`wharf db rejoin ${s.node}\`.`,
+        );
       else if (row?.state !== 'streaming')
         problems.push(`${s.node} is not streaming from ${primary.node}; run \`wharf db rejoin ${s.node}\`.`);
     }
@@ -43,7 +46,9 @@ export function describeTier(tier: DbTier, statuses: NodeStatus[], haproxy: Hapr
     else {
       const up = v.servers!.filter((s) => s.status.startsWith('UP')).map((s) => s.name);
       if (up.length !== 1 || (primary && up[0] !== primary.node))
-        problems.push(`HAProxy on ${v.host} routes writes to ${up.length === 0 ? 'no node' : up.join(' and ')}.`);
+        problems.push(
+          `HAProxy on ${v.host} routes writes to ${up.length === 0 ? 'no node' : up.join(' and ')}.`,
+        );
     }
   }
   void tier;
@@ -57,7 +62,9 @@ export function formatStatus(status: TierStatus): string {
       n.lag_bytes !== undefined
         ? `, lag ${n.lag_bytes} bytes${n.replay_lag_seconds != null ? ` / ${n.replay_lag_seconds.toFixed(3)} s` : ''}`
         : '';
-    const detail = n.reachable ? `timeline ${n.timeline}, ${lsn}${lag}${n.fenced ? ', fenced' : ''}` : n.error;
+    const detail = n.reachable
+      ? `timeline ${n.timeline}, ${lsn}${lag}${n.fenced ? ', fenced' : ''}`
+      : n.error;
     return `${n.node.padEnd(24)} ${n.host.padEnd(16)} ${n.role.padEnd(15)} ${detail}`;
   });
   for (const v of status.haproxy) {
@@ -65,6 +72,8 @@ export function formatStatus(status: TierStatus): string {
       `HAProxy ${v.host}: ${v.error ?? v.servers!.map((s) => `${s.name} ${s.status} (${s.checkStatus}, ${s.sessions} sessions)`).join(', ')}`,
     );
   }
-  lines.push(status.problems.length === 0 ? 'OK' : `Problems:\n${status.problems.map((p) => `  - ${p}`).join('\n')}`);
+  lines.push(
+    status.problems.length === 0 ? 'OK' : `Problems:\n${status.problems.map((p) => `  - ${p}`).join('\n')}`,
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -52,12 +52,18 @@ test('the standby connects with a passfile, never an inline password', async () 
     'host=10.0.0.1 port=5432 user=replicator passfile=/var/lib/postgresql/data/wharf.pgpass application_name=postgres-replica',
   );
   const script = baseBackupScript(t, primary!, standby!);
-  assert.match(script, /PGPASSWORD="\$WHARF_REPLICATION_PASSWORD" pg_basebackup -h 10\.0\.0\.1 -p 5432 -U 'replicator' -D \/var\/lib\/postgresql\/data -X stream -c fast -w/);
+  assert.match(
+    script,
+    /PGPASSWORD="\$WHARF_REPLICATION_PASSWORD" pg_basebackup -h 10\.0\.0\.1 -p 5432 -U 'replicator' -D \/var\/lib\/postgresql\/data -X stream -c fast -w/,
+  );
   assert.match(script, /touch \/var\/lib\/postgresql\/data\/standby\.signal/);
   assert.match(script, /sed -i '\/\^primary_conninfo\/d;\/\^default_transaction_read_only\/d'/);
   assert.match(script, /chown -R postgres:postgres \/var\/lib\/postgresql\/data/);
   const oneOff = commandLine(oneOffOnData(standby!, script, ['WHARF_REPLICATION_PASSWORD']));
-  assert.match(oneOff, /^docker run --rm -i -e WHARF_REPLICATION_PASSWORD --volume \$PWD\/app-postgres-replica\/data:\/var\/lib\/postgresql\/data --entrypoint sh registry\.example\/data:1 -c '/);
+  assert.match(
+    oneOff,
+    /^docker run --rm -i -e WHARF_REPLICATION_PASSWORD --volume \$PWD\/app-postgres-replica\/data:\/var\/lib\/postgresql\/data --entrypoint sh registry\.example\/data:1 -c '/,
+  );
   assert.doesNotMatch(oneOff, /secret/i);
 });
 
@@ -70,29 +76,46 @@ test('the passfile script escapes : and \\ as pgpass requires, and lists the oth
     encoding: 'utf8',
   });
   assert.equal(result.status, 0, result.stderr);
-  const pgpass = spawnSync('cat', [join(dir, 'wharf.pgpass'), join(dir, 'wharf.peers')], { encoding: 'utf8' }).stdout;
+  const pgpass = spawnSync('cat', [join(dir, 'wharf.pgpass'), join(dir, 'wharf.peers')], {
+    encoding: 'utf8',
+  }).stdout;
   assert.equal(pgpass, '*:*:*:replicator:a\\:b\\\\c d\n10.0.0.2:8008\n');
 });
 
 test('switchover SQL: one fence run, a server-side replay wait, promotion that prints the new history', async () => {
   const t = await tier();
   const [primary, standby] = t.nodes;
-  const fence = fenceSql(t, standby!, primary!, "switchover to postgres-replica");
-  assert.match(fence, /^\\! printf '%s\\n' 'switchover to postgres-replica' > \/var\/lib\/postgresql\/data\/wharf\.fenced$/m);
-  assert.match(fence, /ALTER SYSTEM SET primary_conninfo = 'host=10\.0\.0\.2 port=5432 user=replicator passfile=/);
+  const fence = fenceSql(t, standby!, primary!, 'switchover to postgres-replica');
+  assert.match(
+    fence,
+    /^\\! printf '%s\\n' 'switchover to postgres-replica' > \/var\/lib\/postgresql\/data\/wharf\.fenced$/m,
+  );
+  assert.match(
+    fence,
+    /ALTER SYSTEM SET primary_conninfo = 'host=10\.0\.0\.2 port=5432 user=replicator passfile=/,
+  );
   assert.match(fence, /ALTER SYSTEM SET default_transaction_read_only = on;/);
-  assert.match(fence, /pg_terminate_backend\(pid\) FROM pg_stat_activity WHERE backend_type = 'client backend'/);
+  assert.match(
+    fence,
+    /pg_terminate_backend\(pid\) FROM pg_stat_activity WHERE backend_type = 'client backend'/,
+  );
   assert.match(fence, /SELECT pg_current_wal_lsn\(\);\n$/);
   assert.match(
     commandLine(fenceAndStopCommand(t, primary!, 30)),
     /^docker exec -i --user postgres app-postgres sh -c 'psql .* -f - && touch \/var\/lib\/postgresql\/data\/wharf\.hold && pg_ctl stop -D \/var\/lib\/postgresql\/data -m fast -w -t 30 >\/dev\/null'$/,
   );
   const wait = waitReplaySql('0/3051A88', 30);
-  assert.match(wait, /WHILE coalesce\(pg_last_wal_replay_lsn\(\), '0\/0'::pg_lsn\) < '0\/3051A88'::pg_lsn LOOP/);
+  assert.match(
+    wait,
+    /WHILE coalesce\(pg_last_wal_replay_lsn\(\), '0\/0'::pg_lsn\) < '0\/3051A88'::pg_lsn LOOP/,
+  );
   assert.match(wait, /interval '30 seconds'/);
   assert.throws(() => waitReplaySql("0/1'; DROP", 1), /not an LSN/);
   const promote = promoteSql(t, 30, '0/3051A88');
-  assert.ok(promote.indexOf('pg_last_wal_replay_lsn') < promote.indexOf('pg_promote'), 'waits before promoting');
+  assert.ok(
+    promote.indexOf('pg_last_wal_replay_lsn') < promote.indexOf('pg_promote'),
+    'waits before promoting',
+  );
   assert.match(promote, /\\! rm -f \/var\/lib\/postgresql\/data\/wharf\.fenced/);
   assert.match(promote, /ALTER SYSTEM RESET default_transaction_read_only;/);
   assert.match(promote, /SELECT pg_promote\(true, 30\);/);
@@ -114,74 +137,91 @@ test('HAProxy: every node behind its pgbouncer, checked on the agent, sessions c
   assert.match(cfg, /^  server postgres 10\.0\.0\.1:6432 check port 8008 disabled$/m);
   assert.match(cfg, /^  server postgres-replica 10\.0\.0\.2:6432 check port 8008$/m);
   assert.equal(
-    commandLine(haproxySetServer('app-haproxy', 'postgres', false)).endsWith(" /tmp/wharf-haproxy.sock 'disable server postgres_write/postgres'"),
+    commandLine(haproxySetServer('app-haproxy', 'postgres', false)).endsWith(
+      " /tmp/wharf-haproxy.sock 'disable server postgres_write/postgres'",
+    ),
     true,
   );
 });
 
-test('the agent and entrypoint parse (perl -c, sh -n) and the image context holds both', { skip: spawnSync('perl', ['-v']).status !== 0 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-agent-'));
-  writeFileSync(join(dir, 'agent'), AGENT_SCRIPT);
-  writeFileSync(join(dir, 'entry'), ENTRYPOINT_SCRIPT);
-  const perl = spawnSync('perl', ['-c', join(dir, 'agent')], { encoding: 'utf8' });
-  assert.equal(perl.status, 0, perl.stderr);
-  const sh = spawnSync('sh', ['-n', join(dir, 'entry')], { encoding: 'utf8' });
-  assert.equal(sh.status, 0, sh.stderr);
-  const files = dataTierImageFiles('wharf/debian:bookworm');
-  assert.match(files.Dockerfile!, /^FROM wharf\/debian:bookworm$/m);
-  assert.match(files.Dockerfile!, /ENTRYPOINT \["wharf-db-entrypoint"\]/);
-  assert.equal(files['wharf-db-agent'], AGENT_SCRIPT);
-});
+test(
+  'the agent and entrypoint parse (perl -c, sh -n) and the image context holds both',
+  { skip: spawnSync('perl', ['-v']).status !== 0 },
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wharf-agent-'));
+    writeFileSync(join(dir, 'agent'), AGENT_SCRIPT);
+    writeFileSync(join(dir, 'entry'), ENTRYPOINT_SCRIPT);
+    const perl = spawnSync('perl', ['-c', join(dir, 'agent')], { encoding: 'utf8' });
+    assert.equal(perl.status, 0, perl.stderr);
+    const sh = spawnSync('sh', ['-n', join(dir, 'entry')], { encoding: 'utf8' });
+    assert.equal(sh.status, 0, sh.stderr);
+    const files = dataTierImageFiles('wharf/debian:bookworm');
+    assert.match(files.Dockerfile!, /^FROM wharf\/debian:bookworm$/m);
+    assert.match(files.Dockerfile!, /ENTRYPOINT \["wharf-db-entrypoint"\]/);
+    assert.equal(files['wharf-db-agent'], AGENT_SCRIPT);
+  },
+);
 
-test('the agent answers /primary 200 only on an unfenced primary and boot-check fences when a peer is primary', { skip: spawnSync('perl', ['-v']).status !== 0 }, async () => {
-  // A fake psql on PATH stands in for the local Postgres (the agent only runs `psql`).
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-agent-'));
-  const pgdata = join(dir, 'data');
-  spawnSync('mkdir', ['-p', pgdata, join(dir, 'bin')]);
-  writeFileSync(join(dir, 'agent'), AGENT_SCRIPT);
-  writeFileSync(
-    join(dir, 'bin', 'psql'),
-    `#!/bin/sh\nwhile IFS= read -r line; do case "$line" in '\\echo '*) echo "\${line#\\\\echo }";; select*) cat ${dir}/role;; esac; done\n`,
-    { mode: 0o755 },
-  );
-  writeFileSync(join(dir, 'role'), 'f|\n');
-  const port = 18000 + Math.floor(Math.random() * 2000);
-  const { spawn } = await import('node:child_process');
-  const env = { PATH: `${join(dir, 'bin')}:${process.env.PATH}`, PGDATA: pgdata, WHARF_DB_AGENT_PORT: String(port) };
-  const agent = spawn('perl', [join(dir, 'agent'), 'serve'], { env, stdio: 'ignore' });
-  try {
-    const get = async (path: string) => {
-      for (let i = 0; ; i++) {
-        try {
-          const r = await fetch(`http://127.0.0.1:${port}${path}`);
-          return { status: r.status, body: await r.text() };
-        } catch (error) {
-          if (i > 50) throw error;
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }
-    };
-    assert.deepEqual(await get('/primary'), { status: 200, body: 'primary\n' });
-    writeFileSync(join(pgdata, 'wharf.fenced'), 'test\n');
-    assert.deepEqual(await get('/primary'), { status: 503, body: 'fenced\n' });
-    assert.match((await get('/status')).body, /^role=primary\nfenced=1\n/);
-    spawnSync('rm', [join(pgdata, 'wharf.fenced')]);
-    writeFileSync(join(dir, 'role'), 't|\n');
-    assert.deepEqual(await get('/primary'), { status: 503, body: 'standby\n' });
-    assert.equal((await get('/replica')).status, 200);
-
-    // boot-check on a second data dir whose peer (the agent above) answers as primary.
+test(
+  'the agent answers /primary 200 only on an unfenced primary and boot-check fences when a peer is primary',
+  { skip: spawnSync('perl', ['-v']).status !== 0 },
+  async () => {
+    // A fake psql on PATH stands in for the local Postgres (the agent only runs `psql`).
+    const dir = mkdtempSync(join(tmpdir(), 'wharf-agent-'));
+    const pgdata = join(dir, 'data');
+    spawnSync('mkdir', ['-p', pgdata, join(dir, 'bin')]);
+    writeFileSync(join(dir, 'agent'), AGENT_SCRIPT);
+    writeFileSync(
+      join(dir, 'bin', 'psql'),
+      `#!/bin/sh\nwhile IFS= read -r line; do case "$line" in '\\echo '*) echo "\${line#\\\\echo }";; select*) cat ${dir}/role;; esac; done\n`,
+      { mode: 0o755 },
+    );
     writeFileSync(join(dir, 'role'), 'f|\n');
-    const other = join(dir, 'other');
-    spawnSync('mkdir', ['-p', other]);
-    writeFileSync(join(other, 'PG_VERSION'), '15\n');
-    writeFileSync(join(other, 'wharf.peers'), `127.0.0.1:${port}\n`);
-    const check = spawnSync('perl', [join(dir, 'agent'), 'boot-check'], { env: { ...env, PGDATA: other }, encoding: 'utf8' });
-    assert.equal(check.status, 0, check.stderr);
-    assert.match(check.stdout, /is the primary, so this node starts fenced and read-only/);
-    assert.equal(spawnSync('test', ['-e', join(other, 'standby.signal')]).status, 0);
-    assert.equal(spawnSync('test', ['-e', join(other, 'wharf.fenced')]).status, 0);
-  } finally {
-    agent.kill();
-  }
-});
+    const port = 18000 + Math.floor(Math.random() * 2000);
+    const { spawn } = await import('node:child_process');
+    const env = {
+      PATH: `${join(dir, 'bin')}:${process.env.PATH}`,
+      PGDATA: pgdata,
+      WHARF_DB_AGENT_PORT: String(port),
+    };
+    const agent = spawn('perl', [join(dir, 'agent'), 'serve'], { env, stdio: 'ignore' });
+    try {
+      const get = async (path: string) => {
+        for (let i = 0; ; i++) {
+          try {
+            const r = await fetch(`http://127.0.0.1:${port}${path}`);
+            return { status: r.status, body: await r.text() };
+          } catch (error) {
+            if (i > 50) throw error;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+      };
+      assert.deepEqual(await get('/primary'), { status: 200, body: 'primary\n' });
+      writeFileSync(join(pgdata, 'wharf.fenced'), 'test\n');
+      assert.deepEqual(await get('/primary'), { status: 503, body: 'fenced\n' });
+      assert.match((await get('/status')).body, /^role=primary\nfenced=1\n/);
+      spawnSync('rm', [join(pgdata, 'wharf.fenced')]);
+      writeFileSync(join(dir, 'role'), 't|\n');
+      assert.deepEqual(await get('/primary'), { status: 503, body: 'standby\n' });
+      assert.equal((await get('/replica')).status, 200);
+
+      // boot-check on a second data dir whose peer (the agent above) answers as primary.
+      writeFileSync(join(dir, 'role'), 'f|\n');
+      const other = join(dir, 'other');
+      spawnSync('mkdir', ['-p', other]);
+      writeFileSync(join(other, 'PG_VERSION'), '15\n');
+      writeFileSync(join(other, 'wharf.peers'), `127.0.0.1:${port}\n`);
+      const check = spawnSync('perl', [join(dir, 'agent'), 'boot-check'], {
+        env: { ...env, PGDATA: other },
+        encoding: 'utf8',
+      });
+      assert.equal(check.status, 0, check.stderr);
+      assert.match(check.stdout, /is the primary, so this node starts fenced and read-only/);
+      assert.equal(spawnSync('test', ['-e', join(other, 'standby.signal')]).status, 0);
+      assert.equal(spawnSync('test', ['-e', join(other, 'wharf.fenced')]).status, 0);
+    } finally {
+      agent.kill();
+    }
+  },
+);

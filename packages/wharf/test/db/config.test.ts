@@ -40,12 +40,30 @@ function refusal(fn: () => unknown): string {
 
 test('errors name the key: unknown keys, wrong types, missing keys', () => {
   const base = { primary: 'a', standbys: ['b'], replication: { password: 'S' }, haproxy: { accessory: 'h' } };
-  assert.match(refusal(() => parseDbConfig({ ...base, primray: 'x' })), /^x-wharf-db in config\/deploy\.yml has unknown key primray/);
-  assert.match(refusal(() => parseDbConfig({ ...base, port: 'five' })), /^x-wharf-db\.port in config\/deploy\.yml should be a port number/);
-  assert.match(refusal(() => parseDbConfig({ ...base, standbys: [] })), /^x-wharf-db\.standbys .*at least one standby/);
-  assert.match(refusal(() => parseDbConfig({ ...base, replication: {} })), /^x-wharf-db\.replication\.password is missing/);
-  assert.match(refusal(() => parseDbConfig({ ...base, data_dir: 'relative' })), /^x-wharf-db\.data_dir .*absolute path/);
-  assert.match(refusal(() => parseDbConfig(undefined)), /has no x-wharf-db block/);
+  assert.match(
+    refusal(() => parseDbConfig({ ...base, primray: 'x' })),
+    /^x-wharf-db in config\/deploy\.yml has unknown key primray/,
+  );
+  assert.match(
+    refusal(() => parseDbConfig({ ...base, port: 'five' })),
+    /^x-wharf-db\.port in config\/deploy\.yml should be a port number/,
+  );
+  assert.match(
+    refusal(() => parseDbConfig({ ...base, standbys: [] })),
+    /^x-wharf-db\.standbys .*at least one standby/,
+  );
+  assert.match(
+    refusal(() => parseDbConfig({ ...base, replication: {} })),
+    /^x-wharf-db\.replication\.password is missing/,
+  );
+  assert.match(
+    refusal(() => parseDbConfig({ ...base, data_dir: 'relative' })),
+    /^x-wharf-db\.data_dir .*absolute path/,
+  );
+  assert.match(
+    refusal(() => parseDbConfig(undefined)),
+    /has no x-wharf-db block/,
+  );
 });
 
 async function refusalOf(raw: Raw): Promise<string> {
@@ -55,11 +73,26 @@ async function refusalOf(raw: Raw): Promise<string> {
 
 test('resolving refuses unknown accessories, shared hosts and a missing pgbouncer on a node host', async () => {
   assert.match(
-    await refusalOf(tierConfig({ primary: 'postgres', standbys: ['nope'], replication: { password: 'S' }, haproxy: { accessory: 'haproxy' } })),
+    await refusalOf(
+      tierConfig({
+        primary: 'postgres',
+        standbys: ['nope'],
+        replication: { password: 'S' },
+        haproxy: { accessory: 'haproxy' },
+      }),
+    ),
     /^x-wharf-db\.standbys\[0\] names the accessory nope, which .* does not define \(accessories: postgres, /,
   );
-  const sameHost = tierConfig({ primary: 'postgres', standbys: ['postgres-replica'], replication: { password: 'S' }, haproxy: { accessory: 'haproxy' } });
-  (sameHost.accessories as Raw)['postgres-replica'] = { ...((sameHost.accessories as Raw)['postgres-replica'] as Raw), host: '10.0.0.1' };
+  const sameHost = tierConfig({
+    primary: 'postgres',
+    standbys: ['postgres-replica'],
+    replication: { password: 'S' },
+    haproxy: { accessory: 'haproxy' },
+  });
+  (sameHost.accessories as Raw)['postgres-replica'] = {
+    ...((sameHost.accessories as Raw)['postgres-replica'] as Raw),
+    host: '10.0.0.1',
+  };
   assert.match(await refusalOf(sameHost), /two database nodes run on 10\.0\.0\.1/);
   assert.match(
     await refusalOf(
@@ -74,7 +107,14 @@ test('resolving refuses unknown accessories, shared hosts and a missing pgbounce
     /no pgbouncer on 10\.0\.0\.2, where the node postgres-replica runs/,
   );
   assert.match(
-    await refusalOf(tierConfig({ primary: 'postgres', standbys: ['postgres'], replication: { password: 'S' }, haproxy: { accessory: 'haproxy' } })),
+    await refusalOf(
+      tierConfig({
+        primary: 'postgres',
+        standbys: ['postgres'],
+        replication: { password: 'S' },
+        haproxy: { accessory: 'haproxy' },
+      }),
+    ),
     /names the accessory postgres twice/,
   );
 });

@@ -26,7 +26,15 @@ const primary = (over: Partial<NodeStatus> = {}): NodeStatus => ({
   fenced: false,
   readOnly: false,
   replicas: [
-    { name: 'postgres-replica', address: '10.0.0.2', state: 'streaming', sent_lsn: '0/3000100', replay_lsn: '0/3000000', lag_bytes: 256, replay_lag_seconds: 0.01 },
+    {
+      name: 'postgres-replica',
+      address: '10.0.0.2',
+      state: 'streaming',
+      sent_lsn: '0/3000100',
+      replay_lsn: '0/3000000',
+      lag_bytes: 256,
+      replay_lag_seconds: 0.01,
+    },
   ],
   ...over,
 });
@@ -41,7 +49,15 @@ const standby = (over: Partial<NodeStatus> = {}): NodeStatus => ({
   replayLsn: '0/3000000',
   fenced: false,
   readOnly: false,
-  receiver: { status: 'streaming', sender_host: '10.0.0.1', sender_port: 5432, timeline: 1, flushed_lsn: '0/3000100', primary_end_lsn: '0/3000100', primary_end_at: null },
+  receiver: {
+    status: 'streaming',
+    sender_host: '10.0.0.1',
+    sender_port: 5432,
+    timeline: 1,
+    flushed_lsn: '0/3000100',
+    primary_end_lsn: '0/3000100',
+    primary_end_at: null,
+  },
   ...over,
 });
 
@@ -69,17 +85,31 @@ test('two primaries, no primary and a fenced-only primary are refused with what 
     /^Switchover refused: postgres \(10\.0\.0\.1, timeline 1\) and postgres-replica \(10\.0\.0\.2, timeline 2\) are both primaries/,
   );
   assert.match(
-    refusal(() => singlePrimary([{ ...primary(), reachable: false, error: 'ssh: connect timed out' }, standby()], 'Switchover')),
+    refusal(() =>
+      singlePrimary(
+        [{ ...primary(), reachable: false, error: 'ssh: connect timed out' }, standby()],
+        'Switchover',
+      ),
+    ),
     /no node is a primary \(postgres: unreachable, postgres-replica: standby\); if the primary's server is gone, run `wharf db failover`/,
   );
-  assert.match(refusal(() => singlePrimary([primary({ fenced: true }), standby()], 'Switchover')), /is fenced \(wharf\.fenced is present\)/);
+  assert.match(
+    refusal(() => singlePrimary([primary({ fenced: true }), standby()], 'Switchover')),
+    /is fenced \(wharf\.fenced is present\)/,
+  );
 });
 
 test('switchover refuses a standby on another timeline, not streaming, or lagging beyond the limit', async () => {
   const tier = resolveDbTier(await load(tierConfig()));
   checkSwitchover(tier, primary(), standby());
-  assert.match(refusal(() => checkSwitchover(tier, primary({ timeline: 2 }), standby())), /is on timeline 1 but the primary postgres is on timeline 2; rebuild it with `wharf db rejoin postgres-replica`/);
-  assert.match(refusal(() => checkSwitchover(tier, primary({ replicas: [] }), standby({ receiver: null }))), /is not streaming from the primary postgres \(no WAL receiver\)/);
+  assert.match(
+    refusal(() => checkSwitchover(tier, primary({ timeline: 2 }), standby())),
+    /is on timeline 1 but the primary postgres is on timeline 2; rebuild it with `wharf db rejoin postgres-replica`/,
+  );
+  assert.match(
+    refusal(() => checkSwitchover(tier, primary({ replicas: [] }), standby({ receiver: null }))),
+    /is not streaming from the primary postgres \(no WAL receiver\)/,
+  );
   assert.match(
     refusal(() => checkSwitchover(tier, primary({ currentLsn: '1/0' }), standby())),
     /is \d+ bytes behind the primary, more than x-wharf-db\.switchover\.max_lag_bytes \(16777216\)/,
@@ -89,12 +119,27 @@ test('switchover refuses a standby on another timeline, not streaming, or laggin
 test('failover picks the standby that received most WAL and refuses split timelines', () => {
   const a = standby({ node: 'a', receiveLsn: '0/5000000' });
   const b = standby({ node: 'b', receiveLsn: '0/6000000' });
-  const gone: NodeStatus = { node: 'postgres', host: '10.0.0.1', service: 'x', reachable: false, error: 'down' };
+  const gone: NodeStatus = {
+    node: 'postgres',
+    host: '10.0.0.1',
+    service: 'x',
+    reachable: false,
+    error: 'down',
+  };
   assert.equal(chooseFailoverTarget([gone, a, b]).node, 'b');
   assert.equal(chooseFailoverTarget([gone, a, b], 'a').node, 'a');
-  assert.match(refusal(() => chooseFailoverTarget([gone, a, standby({ node: 'b', timeline: 2 })])), /different timelines \(a: 1, b: 2\)/);
-  assert.match(refusal(() => chooseFailoverTarget([gone])), /no standby can be reached \(postgres: unreachable \(down\)\)/);
-  assert.match(refusal(() => chooseFailoverTarget([gone, a], 'postgres')), /postgres is unreachable, not a reachable standby/);
+  assert.match(
+    refusal(() => chooseFailoverTarget([gone, a, standby({ node: 'b', timeline: 2 })])),
+    /different timelines \(a: 1, b: 2\)/,
+  );
+  assert.match(
+    refusal(() => chooseFailoverTarget([gone])),
+    /no standby can be reached \(postgres: unreachable \(down\)\)/,
+  );
+  assert.match(
+    refusal(() => chooseFailoverTarget([gone, a], 'postgres')),
+    /postgres is unreachable, not a reachable standby/,
+  );
 });
 
 test("HAProxy's show stat CSV gives the write pool's servers; status lists problems", async () => {
@@ -115,7 +160,11 @@ test("HAProxy's show stat CSV gives the write pool's servers; status lists probl
   const ok = describeTier(tier, [primary(), standby()], [{ host: '10.0.0.1', servers }]);
   assert.deepEqual(ok.problems, []);
   assert.equal(ok.nodes[1]!.lag_bytes, 256);
-  const bad = describeTier(tier, [primary(), standby({ timeline: 2 })], [{ host: '10.0.0.2', error: 'no such container' }]);
+  const bad = describeTier(
+    tier,
+    [primary(), standby({ timeline: 2 })],
+    [{ host: '10.0.0.2', error: 'no such container' }],
+  );
   assert.deepEqual(bad.problems, [
     'postgres-replica is on timeline 2, the primary postgres on 1; rebuild it with `wharf db rejoin postgres-replica`.',
     'HAProxy on 10.0.0.2 cannot be read: no such container.',

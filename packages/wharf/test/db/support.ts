@@ -21,7 +21,11 @@ export function tierConfig(block: Raw | undefined = undefined): Raw {
       'postgres-replica': pg('10.0.0.2'),
       pgbouncer: { image: 'b:1', host: '10.0.0.1' },
       'pgbouncer-replica': { image: 'b:1', host: '10.0.0.2' },
-      haproxy: { image: 'h:1', hosts: ['10.0.0.1', '10.0.0.2'], directories: ['haproxy:/usr/local/etc/haproxy'] },
+      haproxy: {
+        image: 'h:1',
+        hosts: ['10.0.0.1', '10.0.0.2'],
+        directories: ['haproxy:/usr/local/etc/haproxy'],
+      },
     },
     'x-wharf-db': block ?? {
       primary: 'postgres',
@@ -32,4 +36,3 @@ export function tierConfig(block: Raw | undefined = undefined): Raw {
     },
   };
 }
-

@@ -110,8 +110,15 @@ function project(fleet: TestFleet, image: string): string {
     );
   }
   writeFileSync(join(dir, 'config/userlist.txt'), `"postgres" "${PASSWORD}"\n`);
-  writeFileSync(join(dir, '.kamal/secrets'), `POSTGRES_PASSWORD=${PASSWORD}\nREPLICATION_PASSWORD=repl-e2e-secret\n`);
-  for (const args of [['init', '-q', '-b', 'main'], ['add', '-A'], ['-c', 'user.email=t@wharf.invalid', '-c', 'user.name=t', 'commit', '-qm', 'db']])
+  writeFileSync(
+    join(dir, '.kamal/secrets'),
+    `POSTGRES_PASSWORD=${PASSWORD}\nREPLICATION_PASSWORD=repl-e2e-secret\n`,
+  );
+  for (const args of [
+    ['init', '-q', '-b', 'main'],
+    ['add', '-A'],
+    ['-c', 'user.email=t@wharf.invalid', '-c', 'user.name=t', 'commit', '-qm', 'db'],
+  ])
     spawnSync('git', args, { cwd: dir });
   return dir;
 }
@@ -149,7 +156,8 @@ describe('wharf db on the fleet', () => {
   const second = () => fleet.servers[1]!.address;
   const first = () => fleet.servers[0]!.address;
   const writerLog = () => sshRun(fleet, second(), 'docker logs dbtier-writer 2>&1').stdout;
-  const writerStartedAt = () => sshRun(fleet, second(), "docker inspect --format '{{.State.StartedAt}}' dbtier-writer").stdout.trim();
+  const writerStartedAt = () =>
+    sshRun(fleet, second(), "docker inspect --format '{{.State.StartedAt}}' dbtier-writer").stdout.trim();
   const waitAcks = async (count: number, after: number) => {
     for (let i = 0; i < 600; i++) {
       if (attempts(writerLog()).filter((a) => a.ok && a.at > after).length >= count) return;
@@ -163,14 +171,19 @@ describe('wharf db on the fleet', () => {
     fleet = fleetUp('dbtier', 2, 5687);
     image = `${fleet.registry}/dbtier-data:e2e`;
     const context = mkdtempSync(join(tmpdir(), 'wharf-db-image-'));
-    for (const [name, text] of Object.entries(dataTierImageFiles(fleet.base_images.debian))) writeFileSync(join(context, name), text);
-    for (const args of [['build', '-q', '-t', image, context], ['push', image]]) {
+    for (const [name, text] of Object.entries(dataTierImageFiles(fleet.base_images.debian)))
+      writeFileSync(join(context, name), text);
+    for (const args of [
+      ['build', '-q', '-t', image, context],
+      ['push', image],
+    ]) {
       const r = spawnSync('docker', args, { env: dockerEnv(fleet), encoding: 'utf8', timeout: 900_000 });
       assert.equal(r.status, 0, r.stderr);
     }
     dir = project(fleet, image);
     // A fleet left from an earlier run: start from empty servers.
-    for (const server of fleet.servers) sshRun(fleet, server.address, 'docker rm -f $(docker ps -aq) >/dev/null 2>&1; rm -rf dbtier-* .kamal');
+    for (const server of fleet.servers)
+      sshRun(fleet, server.address, 'docker rm -f $(docker ps -aq) >/dev/null 2>&1; rm -rf dbtier-* .kamal');
   });
 
   after(() => {
@@ -184,8 +197,17 @@ describe('wharf db on the fleet', () => {
     assert.match(result.stdout, /routes to pg1 on /);
     const status = await wharfAsync(['db', 'status', '--json'], dir);
     assert.equal(status.code, 0, status.stderr);
-    const s = JSON.parse(status.stdout) as { nodes: { node: string; role: string; timeline: number }[]; problems: string[] };
-    assert.deepEqual(s.nodes.map((n) => [n.node, n.role]), [['pg1', 'primary'], ['pg2', 'standby']]);
+    const s = JSON.parse(status.stdout) as {
+      nodes: { node: string; role: string; timeline: number }[];
+      problems: string[];
+    };
+    assert.deepEqual(
+      s.nodes.map((n) => [n.node, n.role]),
+      [
+        ['pg1', 'primary'],
+        ['pg2', 'standby'],
+      ],
+    );
     assert.deepEqual(s.problems, []);
     // No secret in what wharf printed.
     assert.doesNotMatch(result.stdout + result.stderr + status.stdout, /repl-e2e-secret|pg-e2e-secret/);
@@ -218,15 +240,26 @@ describe('wharf db on the fleet', () => {
       const result = await wharfAsync(['db', 'switchover', '-y'], dir);
       const t1 = Date.now() / 1000;
       assert.equal(result.code, 0, result.stderr);
-      assert.match(result.stdout, new RegExp(`Switched over from ${from} to ${to}: .*${from} streams from ${to}`));
+      assert.match(
+        result.stdout,
+        new RegExp(`Switched over from ${from} to ${to}: .*${from} streams from ${to}`),
+      );
       await waitAcks(3, t1);
       const pause = longestPause(attempts(writerLog()), t0, t1 + 5);
-      t.diagnostic(`switchover ${from} -> ${to}: longest pause between acknowledged writes ${pause.toFixed(2)} s (command ${(t1 - t0).toFixed(1)} s)`);
+      t.diagnostic(
+        `switchover ${from} -> ${to}: longest pause between acknowledged writes ${pause.toFixed(2)} s (command ${(t1 - t0).toFixed(1)} s)`,
+      );
       if (STRICT) assert.ok(pause <= 5, `write pause ${pause} s`);
       assert.ok(pause < 60, 'writes resumed');
       assert.equal(writerStartedAt(), startedAt, 'the writer (the app) was not restarted');
-      const status = JSON.parse((await wharfAsync(['db', 'status', '--json'], dir)).stdout) as { nodes: { node: string; role: string }[]; problems: string[] };
-      assert.deepEqual(status.nodes.map((n) => n.role), to === 'pg2' ? ['standby', 'primary'] : ['primary', 'standby']);
+      const status = JSON.parse((await wharfAsync(['db', 'status', '--json'], dir)).stdout) as {
+        nodes: { node: string; role: string }[];
+        problems: string[];
+      };
+      assert.deepEqual(
+        status.nodes.map((n) => n.role),
+        to === 'pg2' ? ['standby', 'primary'] : ['primary', 'standby'],
+      );
       assert.deepEqual(status.problems, []);
     });
   }
@@ -237,10 +270,15 @@ describe('wharf db on the fleet', () => {
     const t0 = Date.now() / 1000;
     const result = await wharfAsync(['db', 'failover', '-y'], dir);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /^Failed over to pg2: .* bytes of WAL the primary reported were not received/);
+    assert.match(
+      result.stdout,
+      /^Failed over to pg2: .* bytes of WAL the primary reported were not received/,
+    );
     await waitAcks(3, t0);
     const firstAck = attempts(writerLog()).find((a) => a.ok && a.at > t0)!.at;
-    t.diagnostic(`failover: first acknowledged write ${(firstAck - t0).toFixed(2)} s after the command started; ${result.stdout.trim()}`);
+    t.diagnostic(
+      `failover: first acknowledged write ${(firstAck - t0).toFixed(2)} s after the command started; ${result.stdout.trim()}`,
+    );
     if (STRICT) assert.ok(firstAck - t0 <= 15, `resume ${firstAck - t0} s`);
 
     // The count: stop the writer, then compare its acknowledgements with the rows.
@@ -258,7 +296,9 @@ describe('wharf db on the fleet', () => {
     const lost = [...acked].filter((n) => !present.has(n));
     const phantom = [...present].filter((n) => !acked.has(n) && !failed.has(n));
     const ambiguous = [...present].filter((n) => failed.has(n));
-    t.diagnostic(`acknowledged ${acked.size}, rows ${present.size}, failed attempts ${failed.size} (of which committed anyway: ${ambiguous.length})`);
+    t.diagnostic(
+      `acknowledged ${acked.size}, rows ${present.size}, failed attempts ${failed.size} (of which committed anyway: ${ambiguous.length})`,
+    );
     assert.deepEqual(lost, [], 'every acknowledged write is present');
     assert.deepEqual(phantom, [], 'no row the writer never attempted');
     assert.equal(present.size, acked.size + ambiguous.length);
@@ -272,7 +312,12 @@ describe('wharf db on the fleet', () => {
         first(),
         `echo "insert into writes(n) values (-1)" | docker exec -i --user postgres dbtier-pg1 psql -X -v ON_ERROR_STOP=1 -d app -f - 2>&1`,
       );
-      if (!/starting up|No such container|is not running|Connection refused|No route|connect to host|Is the server running/.test(answer.stdout + answer.stderr)) break;
+      if (
+        !/starting up|No such container|is not running|Connection refused|No route|connect to host|Is the server running/.test(
+          answer.stdout + answer.stderr,
+        )
+      )
+        break;
       await new Promise((r) => setTimeout(r, 1000));
     }
     assert.notEqual(answer!.code, 0, `the old primary accepted a write: ${answer!.stdout}`);
@@ -285,7 +330,10 @@ describe('wharf db on the fleet', () => {
     assert.equal(status.nodes.find((n) => n.node === 'pg1')!.role, 'standby');
     assert.deepEqual(
       status.haproxy[0]!.servers.map((s) => [s.name, s.status.startsWith('UP')]),
-      [['pg1', false], ['pg2', true]],
+      [
+        ['pg1', false],
+        ['pg2', true],
+      ],
     );
   });
 });
