@@ -12,7 +12,6 @@ import {
   validateServiceOptions,
 } from '../options.js';
 import { defaultConfigDir } from '../state.js';
-import { startProxyServer } from '../server/proxy-server.js';
 import type { DeployArgs, ServiceDescription } from '../router.js';
 import { type FlagSpec, type ParsedFlags, formatFlagHelp, parseFlags } from './flags.js';
 import { join } from 'node:path';
@@ -93,12 +92,17 @@ const runCommand: Command = {
   ],
   async run(f) {
     const metricsPort = get<number>(f, 'metrics-port');
+    // Loaded here, not at the top: client commands (deploy, list, …) run once per
+    // call from wharf and need none of the server's modules.
+    const { startProxyServer } = await import('../server/proxy-server.js');
     const handle = await startProxyServer({
       httpPort: get<number>(f, 'http-port'),
       httpsPort: get<number>(f, 'https-port'),
       metricsPort: metricsPort > 0 ? metricsPort : null,
       debug: get<boolean>(f, 'debug'),
     });
+    // Log lines are batched per event-loop turn; whatever is pending goes out on any exit.
+    process.once('exit', () => handle.logger.flush());
     // One failing callback must not take every app on the server down with the proxy.
     process.on('uncaughtException', (err) =>
       handle.logger.error('Unexpected error', { error: describeError(err) }),
