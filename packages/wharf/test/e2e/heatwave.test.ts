@@ -232,6 +232,15 @@ describe('examples/heatwave on the fleet', () => {
     );
   });
 
+  test('accessory remove postgres without -y in a non-interactive shell refuses and deletes nothing', () => {
+    const result = run(['accessory', 'remove', 'postgres', '-d', 'staging']);
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /would delete .*heatwave-postgres\/data/);
+    assert.match(result.stderr, /pass -y/);
+    assert.equal(onDb(`docker inspect --format '{{.State.Running}}' heatwave-postgres`), 'true');
+    assert.equal(onDb('test -s heatwave-postgres/data/data/PG_VERSION && echo kept'), 'kept');
+  });
+
   test('accessory reboot postgres keeps the data', async () => {
     const before = Number(psql('SELECT count(*) FROM visits'));
     const marker = psql(
