@@ -52,7 +52,9 @@ function decodeWords(value) {
   // RFC 2047 encoded words: =?charset?B|Q?text?=
   return value.replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=/g, (_, _charset, enc, text) => {
     if (enc.toUpperCase() === 'B') return Buffer.from(text, 'base64').toString('utf8');
-    const bytes = text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_m, h) => String.fromCharCode(parseInt(h, 16)));
+    const bytes = text
+      .replace(/_/g, ' ')
+      .replace(/=([0-9A-Fa-f]{2})/g, (_m, h) => String.fromCharCode(parseInt(h, 16)));
     return Buffer.from(bytes, 'latin1').toString('utf8');
   });
 }
@@ -137,7 +139,11 @@ export function parseMessage(raw, envelope) {
     To: to,
     Cc: parseAddressList(header(headers, 'Cc')),
     Bcc: envelope.to
-      .filter((a) => !to.some((t) => t.Address === a) && !parseAddressList(header(headers, 'Cc')).some((c) => c.Address === a))
+      .filter(
+        (a) =>
+          !to.some((t) => t.Address === a) &&
+          !parseAddressList(header(headers, 'Cc')).some((c) => c.Address === a),
+      )
       .map((Address) => ({ Name: '', Address })),
     ReplyTo: parseAddressList(header(headers, 'Reply-To')),
     ReturnPath: envelope.from,
@@ -167,7 +173,9 @@ function details(message) {
 function store(message) {
   messages.unshift(message);
   if (MAX > 0) messages.length = Math.min(messages.length, MAX);
-  console.log(`mailpit: message ${message.ID} from ${message.From.Address} to ${message.To.map((t) => t.Address).join(', ')}: ${message.Subject}`);
+  console.log(
+    `mailpit: message ${message.ID} from ${message.From.Address} to ${message.To.map((t) => t.Address).join(', ')}: ${message.Subject}`,
+  );
 }
 
 // ---- SMTP ------------------------------------------------------------------
@@ -201,7 +209,9 @@ function startSmtp({ host, port }) {
         const arg = rest.join(' ');
         switch ((verb ?? '').toUpperCase()) {
           case 'EHLO':
-            socket.write(`250-${HOSTNAME}\r\n250-SIZE 0\r\n250-8BITMIME\r\n250-PIPELINING\r\n250 SMTPUTF8\r\n`);
+            socket.write(
+              `250-${HOSTNAME}\r\n250-SIZE 0\r\n250-8BITMIME\r\n250-PIPELINING\r\n250 SMTPUTF8\r\n`,
+            );
             break;
           case 'HELO':
             reply(`250 ${HOSTNAME}`);
@@ -268,11 +278,15 @@ function matches(message, query) {
       const needle = (m ? m[2] : word).replace(/^"|"$/g, '').toLowerCase();
       const field = m?.[1].toLowerCase();
       const from = `${message.From.Name} ${message.From.Address}`.toLowerCase();
-      const to = message.To.map((t) => `${t.Name} ${t.Address}`).join(' ').toLowerCase();
+      const to = message.To.map((t) => `${t.Name} ${t.Address}`)
+        .join(' ')
+        .toLowerCase();
       if (field === 'from') return from.includes(needle);
       if (field === 'to') return to.includes(needle);
       if (field === 'subject') return message.Subject.toLowerCase().includes(needle);
-      return [from, to, message.Subject.toLowerCase(), message.Text.toLowerCase()].some((f) => f.includes(needle));
+      return [from, to, message.Subject.toLowerCase(), message.Text.toLowerCase()].some((f) =>
+        f.includes(needle),
+      );
     });
 }
 
@@ -326,7 +340,14 @@ function startHttp({ host, port }) {
     if (req.method === 'GET' && path === '/api/v1/messages') return json(res, 200, listing(messages, url));
     if (req.method === 'GET' && path === '/api/v1/search') {
       const query = url.searchParams.get('query') ?? '';
-      return json(res, 200, listing(messages.filter((m) => matches(m, query)), url));
+      return json(
+        res,
+        200,
+        listing(
+          messages.filter((m) => matches(m, query)),
+          url,
+        ),
+      );
     }
     if (req.method === 'DELETE' && path === '/api/v1/messages') {
       const body = await readBody(req);
@@ -337,7 +358,8 @@ function startHttp({ host, port }) {
         return json(res, 400, { Error: 'invalid JSON body' });
       }
       if (Array.isArray(ids) && ids.length) {
-        for (let i = messages.length - 1; i >= 0; i--) if (ids.includes(messages[i].ID)) messages.splice(i, 1);
+        for (let i = messages.length - 1; i >= 0; i--)
+          if (ids.includes(messages[i].ID)) messages.splice(i, 1);
       } else messages.length = 0;
       res.writeHead(200, { 'content-type': 'text/plain' });
       return res.end('ok');

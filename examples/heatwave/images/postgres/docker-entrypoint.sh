@@ -53,6 +53,8 @@ max_replication_slots = ${PG_MAX_REPLICATION_SLOTS:-10}
 wal_keep_size = '${PG_WAL_KEEP_SIZE:-256MB}'
 hot_standby = on
 hot_standby_feedback = on
+# Lets pg_rewind resync a demoted primary after a failover.
+wal_log_hints = on
 shared_preload_libraries = 'pg_stat_statements'
 CONF
 }
