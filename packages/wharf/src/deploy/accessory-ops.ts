@@ -116,11 +116,16 @@ async function prepare(
 
 // --- boot ------------------------------------------------------------------------
 
+/** A file of the accessory, read (and rendered) on this machine, ready to upload. */
+export interface PreparedFile {
+  hostPath: string;
+  mode?: string;
+  owner?: string;
+  content: string | Buffer;
+}
+
 /** Reads (and renders) every file of the accessory before anything changes on a host. */
-async function fileContents(
-  ctx: Context,
-  acc: AccessoryCommands,
-): Promise<{ hostPath: string; mode?: string; owner?: string; content: string | Buffer }[]> {
+async function fileContents(ctx: Context, acc: AccessoryCommands): Promise<PreparedFile[]> {
   const files = acc.accessory.files;
   if (files.length === 0) return [];
   const lookup = await ctx.secretLookup();
@@ -148,12 +153,11 @@ async function createDirectories(
 
 /** `upload`: each file written under `<service>/…` with its mode (default 755) and owner, on each host. */
 async function uploadFiles(
-  ctx: Context,
   remote: Remote,
   acc: AccessoryCommands,
   hosts: readonly string[],
+  files: readonly PreparedFile[],
 ): Promise<void> {
-  const files = await fileContents(ctx, acc);
   if (files.length === 0) return;
   await remote.onHosts(hosts, async (host) => {
     for (const file of files) {
@@ -221,15 +225,15 @@ export async function accessoryBoot(
   ctx: Context,
   remote: Remote,
   name: string,
-  options: AccessoryScope & { prepare?: boolean } = {},
+  options: AccessoryScope & { prepare?: boolean; files?: readonly PreparedFile[] } = {},
 ): Promise<void> {
   if (name === ALL_ACCESSORIES) return forEachName(ctx, name, (n) => accessoryBoot(ctx, remote, n, options));
   const acc = await commandsFor(ctx, name);
   let hosts = await accessoryHosts(ctx, acc.accessory, options);
   if (hosts.length === 0) return;
   const lookup = await ctx.secretLookup();
-  // Files are read (and ERB rendered) before anything changes, so a missing file stops the boot early.
-  await fileContents(ctx, acc);
+  // Files are read (and ERB rendered) once, before anything changes, so a missing file stops the boot early.
+  const files = options.files ?? (await fileContents(ctx, acc));
   if (options.prepare !== false) await prepare(ctx, remote, acc, hosts);
   const booted = await hostsWithContainer(remote, acc, hosts);
   if (booted.length > 0) {
@@ -239,7 +243,7 @@ export async function accessoryBoot(
   }
   // As Kamal: directories and files are brought up to date on every host of the accessory, booted or not.
   await createDirectories(ctx, remote, acc, hosts);
-  await uploadFiles(ctx, remote, acc, hosts);
+  await uploadFiles(remote, acc, hosts, files);
   hosts = hosts.filter((h) => !booted.includes(h));
   if (hosts.length === 0) return;
   const audit = await auditor(ctx);
@@ -405,13 +409,13 @@ export async function accessoryReboot(
   const acc = await commandsFor(ctx, name);
   const hosts = await accessoryHosts(ctx, acc.accessory, scope);
   if (hosts.length === 0) return;
-  await fileContents(ctx, acc);
+  const files = await fileContents(ctx, acc);
   await prepare(ctx, remote, acc, hosts);
   await pullImage(ctx, remote, acc, hosts);
   await warnAboutAnonymousVolumes(ctx, remote, acc, hosts);
   await accessoryStop(ctx, remote, name, { hosts });
   await removeContainer(ctx, remote, acc, hosts);
-  await accessoryBoot(ctx, remote, name, { hosts, prepare: false });
+  await accessoryBoot(ctx, remote, name, { hosts, prepare: false, files });
 }
 
 // --- upgrade -----------------------------------------------------------------------
@@ -481,7 +485,7 @@ export async function accessoryUpgrade(
     if (options.image !== undefined) overrideImage(acc.accessory, options.image);
     const hosts = await accessoryHosts(ctx, acc.accessory);
     if (hosts.length === 0) continue;
-    await fileContents(ctx, acc);
+    const files = await fileContents(ctx, acc);
     await prepare(ctx, remote, acc, hosts);
     const groups = options.rolling ? hosts.map((h) => [h]) : [hosts];
     for (const group of groups) {
@@ -497,7 +501,7 @@ export async function accessoryUpgrade(
         await warnAboutAnonymousVolumes(ctx, remote, acc, changing);
         await accessoryStop(ctx, remote, each, { hosts: changing });
         await removeContainer(ctx, remote, acc, changing);
-        await accessoryBoot(ctx, remote, each, { hosts: changing, prepare: false });
+        await accessoryBoot(ctx, remote, each, { hosts: changing, prepare: false, files });
       }
       for (const state of states) {
         const after = changing.includes(state.host)
