@@ -86,4 +86,12 @@ test('other failures pass through unchanged', () => {
   const plain = new UserError('The deploy lock on h is held.');
   assert.equal(explainDeployFailure(plain), plain);
   assert.equal(connectionDrop(new Error('x')), undefined);
+  // A server that hangs up during the SSH handshake keeps its own "Cannot connect" sentence.
+  const hangUp = sshFailure(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), {
+    host: 'h',
+    step: 'connect',
+    connecting: true,
+  });
+  assert.match(hangUp.message, /^Cannot connect to h during connect/);
+  assert.equal(explainDeployFailure(hangUp), hangUp);
 });
