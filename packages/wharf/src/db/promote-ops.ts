@@ -339,7 +339,40 @@ export async function dbFailover(
   );
   const oldNode = old ? nodeOf(tier, old) : undefined;
 
-  // What the standby knew of the primary when it was last heard from.
+  ctx.reporter.info(
+    `Promoting ${target.name} on ${target.host} (${old ? `old primary ${old.node}: ${roleOf(old)}` : 'no old primary found'})`,
+  );
+  // HAProxy: the old primary out of the pool at once and for good (until `db rejoin`), while promoting.
+  const disable = oldNode
+    ? Promise.all(
+        tier.haproxy.hosts.map((host) =>
+          remote
+            .run(
+              host,
+              haproxySetServer(tier.haproxy.service, oldNode.name, false),
+              `disable ${oldNode.name} in HAProxy`,
+              { timeoutMs: 10_000 },
+            )
+            .catch((error: unknown) =>
+              ctx.reporter.warn(
+                `Could not disable ${oldNode.name} in HAProxy on ${host} (${errorText(error)}).`,
+              ),
+            ),
+        ),
+      )
+    : Promise.resolve();
+  await ctx.reporter.step(target.host, `promote ${target.name}`, async () => {
+    const out = await sql(remote, tier, target, promoteSql(tier, tier.timeoutSeconds), 'promote');
+    if (!/^t$/m.test(out)) {
+      throw new UserError(
+        `${target.name} did not leave recovery within ${tier.timeoutSeconds} s after pg_promote(); look at \`wharf accessory logs ${target.name}\`.`,
+      );
+    }
+  });
+  await disable;
+
+  // What the standby knew of the primary when it was last heard from (the agent stops sampling
+  // once the node is out of recovery, so its last sample is still the one from before).
   const sample = parseSample(
     await runOn(
       remote,
@@ -352,38 +385,6 @@ export async function dbFailover(
   const primaryLastHeardAt = sample.primary_end_time
     ? new Date(Number(sample.primary_end_time) * 1000).toISOString()
     : undefined;
-  ctx.reporter.info(
-    `Promoting ${target.name} on ${target.host} (${old ? `old primary ${old.node}: ${roleOf(old)}` : 'no old primary found'})`,
-  );
-
-  await ctx.reporter.step(target.host, `promote ${target.name}`, async () => {
-    const out = await sql(remote, tier, target, promoteSql(tier, tier.timeoutSeconds), 'promote');
-    if (!/^t$/m.test(out)) {
-      throw new UserError(
-        `${target.name} did not leave recovery within ${tier.timeoutSeconds} s after pg_promote(); look at \`wharf accessory logs ${target.name}\`.`,
-      );
-    }
-  });
-
-  // HAProxy: the old primary out of the pool at once and for good (until `db rejoin`).
-  if (oldNode) {
-    await Promise.all(
-      tier.haproxy.hosts.map((host) =>
-        remote
-          .run(
-            host,
-            haproxySetServer(tier.haproxy.service, oldNode.name, false),
-            `disable ${oldNode.name} in HAProxy`,
-            { timeoutMs: 6_000 },
-          )
-          .catch((error: unknown) =>
-            ctx.reporter.warn(
-              `Could not disable ${oldNode.name} in HAProxy on ${host} (${errorText(error)}).`,
-            ),
-          ),
-      ),
-    );
-  }
   await ctx.reporter.step(undefined, `wait until HAProxy routes writes to ${target.name}`, () =>
     waitRouting(remote, tier, target, 30_000),
   );
