@@ -56,6 +56,7 @@ export {
   type PullSpec,
   type RemoteStep,
   type RemoteExec,
+  lastLine,
 } from './pull.js';
 export { buildAndPush, buildDev, type PushInput, type PushResult } from './push.js';
 export { buildDetails } from './details.js';

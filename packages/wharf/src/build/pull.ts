@@ -130,7 +130,8 @@ export interface PullOptions {
   log?: (line: string) => void;
 }
 
-function lastLine(text: string): string {
+/** The last non-empty line of a command's output, without a closing full stop (for one-sentence errors). */
+export function lastLine(text: string): string {
   return (
     text
       .split('\n')

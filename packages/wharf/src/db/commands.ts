@@ -28,14 +28,23 @@ export function sqlLiteral(text: string): string {
 
 /** `docker exec -i --user postgres [-e NAME…] <service> psql -X -q -At -v ON_ERROR_STOP=1 -U <admin> -d <db> -f -` (SQL on stdin). */
 export function psqlCommand(tier: DbTier, node: DbNode, envNames: string[] = []): Command {
+  return execAsPostgres(node, psqlWords(tier), { stdin: true, envNames });
+}
+
+/** `docker exec [-i] --user postgres [-e NAME…] <service> WORDS…`: a program as the postgres user in the node's container. */
+function execAsPostgres(
+  node: DbNode,
+  words: string[],
+  options: { stdin?: boolean; envNames?: string[] } = {},
+): Command {
   return docker(
     'exec',
-    '-i',
+    ...(options.stdin ? ['-i'] : []),
     '--user',
     'postgres',
-    ...envNames.flatMap((n) => ['-e', n]),
+    ...(options.envNames ?? []).flatMap((n) => ['-e', n]),
     node.service,
-    ...psqlWords(tier),
+    ...words,
   );
 }
 
@@ -64,17 +73,16 @@ function psqlWords(tier: DbTier): string[] {
  */
 export function fenceAndStopCommand(tier: DbTier, node: DbNode, seconds: number): Command {
   const d = tier.dataDir;
-  return docker(
-    'exec',
-    '-i',
-    '--user',
-    'postgres',
-    node.service,
-    'sh',
-    '-c',
-    singleQuoted(
-      `${psqlWords(tier).join(' ')} && touch ${d}/${HOLD_FILE} && pg_ctl stop -D ${d} -m fast -w -t ${Math.max(1, Math.round(seconds))} >/dev/null`,
-    ),
+  return execAsPostgres(
+    node,
+    [
+      'sh',
+      '-c',
+      singleQuoted(
+        `${psqlWords(tier).join(' ')} && touch ${d}/${HOLD_FILE} && pg_ctl stop -D ${d} -m fast -w -t ${Math.max(1, Math.round(seconds))} >/dev/null`,
+      ),
+    ],
+    { stdin: true },
   );
 }
 
@@ -287,22 +295,18 @@ export function baseBackupScript(tier: DbTier, primary: DbNode, standby: DbNode)
 /** On a held (stopped) node: mark it a standby, lift the fence, print pg_control's state and last checkpoint. */
 export function markHeldStandbyCommand(tier: DbTier, node: DbNode): Command {
   const d = tier.dataDir;
-  return docker(
-    'exec',
-    '--user',
-    'postgres',
-    node.service,
+  return execAsPostgres(node, [
     'sh',
     '-c',
     singleQuoted(
       `touch ${d}/standby.signal && rm -f ${d}/${FENCE_FILE} && pg_controldata ${d} | grep -E '^(Database cluster state|Latest checkpoint location|Latest checkpoint.s TimeLineID):'`,
     ),
-  );
+  ]);
 }
 
 /** Lets the entrypoint start Postgres again (as a standby once standby.signal is there). */
 export function releaseHoldCommand(tier: DbTier, node: DbNode): Command {
-  return docker('exec', '--user', 'postgres', node.service, 'rm', '-f', `${tier.dataDir}/${HOLD_FILE}`);
+  return execAsPostgres(node, ['rm', '-f', `${tier.dataDir}/${HOLD_FILE}`]);
 }
 
 /** Fence an unreachable-then-found or crashed primary at rest: standby.signal plus the fence file. */

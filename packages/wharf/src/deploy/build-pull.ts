@@ -11,6 +11,7 @@ import {
   buildInputsFromConfig,
   detectCapabilities,
   firstMirrorStep,
+  lastLine,
   planPull,
   registryForwardPort,
   stepText,
@@ -98,16 +99,6 @@ export async function pullImage(ctx: Context, remote: Remote, hosts: readonly st
   } finally {
     await Promise.all(handles.map((h) => h.close().catch(() => undefined)));
   }
-}
-
-function lastLine(text: string): string {
-  return (
-    text
-      .split('\n')
-      .map((l) => l.trim())
-      .filter(Boolean)
-      .pop() ?? ''
-  ).replace(/\.$/, '');
 }
 
 /**
