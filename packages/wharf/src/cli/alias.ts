@@ -42,6 +42,7 @@ export function globalFlagArgs(flags: {
   primary?: boolean;
   skipHooks?: boolean;
   version?: string;
+  strict?: boolean;
 }): string[] {
   const args: string[] = [];
   if (flags.verbose) args.push('--verbose');
@@ -53,5 +54,6 @@ export function globalFlagArgs(flags: {
   if (flags.configFile !== undefined) args.push('--config-file', flags.configFile);
   if (flags.destination !== undefined) args.push('--destination', flags.destination);
   if (flags.skipHooks) args.push('--skip-hooks');
+  if (flags.strict) args.push('--strict');
   return args;
 }

@@ -60,6 +60,7 @@ test('globalFlagArgs turns the parsed global flags back into words', () => {
       configFile: 'c.yml',
       destination: 'staging',
       skipHooks: true,
+      strict: true,
     }),
     [
       '--verbose',
@@ -76,6 +77,7 @@ test('globalFlagArgs turns the parsed global flags back into words', () => {
       '--destination',
       'staging',
       '--skip-hooks',
+      '--strict',
     ],
   );
 });
