@@ -9,7 +9,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 const unitOnly = process.argv.includes('--unit');
-const roots = ['packages/wharf/dist/test', 'packages/proxy/dist/test'];
+// The packages' compiled tests, and the examples' own tests (plain .mjs, no build).
+const roots = [
+  'packages/wharf/dist/test',
+  'packages/proxy/dist/test',
+  ...readdirSync('examples').map((name) => join('examples', name, 'test')),
+];
 const files = [];
 function walk(dir) {
   let entries = [];
@@ -21,7 +26,7 @@ function walk(dir) {
   for (const entry of entries.sort()) {
     const path = join(dir, entry);
     if (statSync(path).isDirectory()) walk(path);
-    else if (entry.endsWith('.test.js')) files.push(path);
+    else if (entry.endsWith('.test.js') || entry.endsWith('.test.mjs')) files.push(path);
   }
 }
 roots.forEach(walk);
