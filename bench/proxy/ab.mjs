@@ -86,11 +86,9 @@ async function waitForOk(url) {
 }
 
 function runWrk(url, seconds) {
-  const r = spawnSync(
-    'taskset',
-    ['-c', '1', 'wrk', '-t1', `-c${opts.connections}`, `-d${seconds}s`, url],
-    { encoding: 'utf8' },
-  );
+  const r = spawnSync('taskset', ['-c', '1', 'wrk', '-t1', `-c${opts.connections}`, `-d${seconds}s`, url], {
+    encoding: 'utf8',
+  });
   return {
     requests: Number(/(\d+) requests in/.exec(r.stdout)?.[1] ?? NaN),
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1] ?? NaN),
@@ -118,7 +116,8 @@ async function measure(pid, fn) {
 }
 
 async function main() {
-  if (opts.build.length + opts.script.length === 0) throw new Error('give at least one --build name=dist-folder');
+  if (opts.build.length + opts.script.length === 0)
+    throw new Error('give at least one --build name=dist-folder');
   const dir = mkdtempSync(join(tmpdir(), 'wharf-proxy-ab-'));
   const backendPort = await freePort();
   launch(1, [APP_MAIN, '--identity', 'bench', '--port', String(backendPort)], {}, join(dir, 'backend.log'));
@@ -132,7 +131,9 @@ async function main() {
     mkdirSync(home, { recursive: true });
     const env = { HOME: home, XDG_RUNTIME_DIR: home, KAMAL_PROXY_SOCKET: join(home, 'sock') };
     const port = await freePort();
-    const nodeArgs = opts.prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(opts.prof)}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+    const nodeArgs = opts.prof
+      ? ['--cpu-prof', `--cpu-prof-dir=${resolve(opts.prof)}`, `--cpu-prof-name=${name}.cpuprofile`]
+      : [];
     const child = launch(
       0,
       [...nodeArgs, bin, 'run', '--http-port', String(port), '--https-port', String(await freePort())],
@@ -140,10 +141,14 @@ async function main() {
       join(home, 'proxy.log'),
     );
     for (let i = 0; ; i++) {
-      const r = spawnSync(process.execPath, [bin, 'deploy', 'bench', '--target', `127.0.0.1:${backendPort}`], {
-        env: { ...process.env, ...env },
-        encoding: 'utf8',
-      });
+      const r = spawnSync(
+        process.execPath,
+        [bin, 'deploy', 'bench', '--target', `127.0.0.1:${backendPort}`],
+        {
+          env: { ...process.env, ...env },
+          encoding: 'utf8',
+        },
+      );
       if (r.status === 0) break;
       if (i > 100) throw new Error(`deploy failed for ${name}: ${r.stderr}`);
       await sleep(100);
@@ -157,7 +162,12 @@ async function main() {
     const eq = spec.indexOf('=');
     const name = spec.slice(0, eq);
     const port = await freePort();
-    const child = launch(0, [resolve(spec.slice(eq + 1)), String(port), String(backendPort)], {}, join(dir, `${name}.log`));
+    const child = launch(
+      0,
+      [resolve(spec.slice(eq + 1)), String(port), String(backendPort)],
+      {},
+      join(dir, `${name}.log`),
+    );
     const url = `http://127.0.0.1:${port}${opts.path}`;
     await waitForOk(url);
     builds.push({ name, url, child, idleRss: rssMb([child.pid]), sat: [], fixed: [] });

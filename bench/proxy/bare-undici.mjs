@@ -12,7 +12,15 @@ import { Pool } from 'undici';
 
 const [port, backendPort] = process.argv.slice(2).map(Number);
 const pool = new Pool(`http://127.0.0.1:${backendPort}`, { connections: 256, pipelining: 1 });
-const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
+const HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+]);
 
 http
   .createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
@@ -20,7 +28,12 @@ http
     for (const [k, v] of Object.entries(req.headers)) if (!HOP.has(k)) headers[k] = v;
     headers['x-forwarded-for'] = req.socket.remoteAddress;
     pool.stream(
-      { path: req.url, method: req.method, headers, body: req.method === 'GET' || req.method === 'HEAD' ? null : req },
+      {
+        path: req.url,
+        method: req.method,
+        headers,
+        body: req.method === 'GET' || req.method === 'HEAD' ? null : req,
+      },
       ({ statusCode, headers: h }) => {
         for (const k of HOP) delete h[k];
         res.writeHead(statusCode, h);

@@ -104,7 +104,12 @@ async function send(url, n) {
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-proxy-instr-'));
   const backendPort = await freePort();
-  launch(process.execPath, [APP_MAIN, '--identity', 'bench', '--port', String(backendPort)], {}, join(dir, 'backend.log'));
+  launch(
+    process.execPath,
+    [APP_MAIN, '--identity', 'bench', '--port', String(backendPort)],
+    {},
+    join(dir, 'backend.log'),
+  );
   await waitForOk(`http://127.0.0.1:${backendPort}/up`);
   const entries = [
     ...opts.build.map((s) => ({ kind: 'build', spec: s })),
@@ -121,11 +126,24 @@ async function main() {
     const port = await freePort();
     const args =
       kind === 'build'
-        ? [join(path, 'src/bin.js'), 'run', '--http-port', String(port), '--https-port', String(await freePort())]
+        ? [
+            join(path, 'src/bin.js'),
+            'run',
+            '--http-port',
+            String(port),
+            '--https-port',
+            String(await freePort()),
+          ]
         : [path, String(port), String(backendPort)];
     const child = launch(
       'valgrind',
-      ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(home, 'callgrind.out')}`, process.execPath, ...args],
+      [
+        '--tool=callgrind',
+        '--instr-atstart=no',
+        `--callgrind-out-file=${join(home, 'callgrind.out')}`,
+        process.execPath,
+        ...args,
+      ],
       env,
       join(home, 'proxy.log'),
     );
@@ -133,8 +151,19 @@ async function main() {
       for (let i = 0; ; i++) {
         const r = spawnSync(
           process.execPath,
-          [join(path, 'src/bin.js'), 'deploy', 'bench', '--target', `127.0.0.1:${backendPort}`,
-            '--health-check-interval', '60s', '--health-check-timeout', '30s', '--deploy-timeout', '300s'],
+          [
+            join(path, 'src/bin.js'),
+            'deploy',
+            'bench',
+            '--target',
+            `127.0.0.1:${backendPort}`,
+            '--health-check-interval',
+            '60s',
+            '--health-check-timeout',
+            '30s',
+            '--deploy-timeout',
+            '300s',
+          ],
           { env: { ...process.env, ...env }, encoding: 'utf8' },
         );
         if (r.status === 0) break;
