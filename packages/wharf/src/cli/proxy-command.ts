@@ -15,6 +15,7 @@ import { finish, parseCount } from './app-command.js';
 import { confirm, printByHost, subcommand, withContext, type Globals } from './command-support.js';
 import { addLockWaitOptions, lockWaitFrom } from './deploy-command.js';
 import { UserError } from '../util/errors.js';
+import type { BootConfigOptions } from '../commands/proxy.js';
 
 type LockWaitFlags = Parameters<typeof lockWaitFrom>[0];
 
@@ -195,16 +196,5 @@ export function proxyCommand(globals: Globals): Command {
   return proxy;
 }
 
-interface BootConfigFlags {
-  publish?: boolean;
-  publishHostIp?: string[];
-  httpPort?: number;
-  httpsPort?: number;
-  logMaxSize?: string;
-  registry?: string;
-  repository?: string;
-  imageVersion?: string;
-  metricsPort?: number;
-  debug?: boolean;
-  dockerOptions?: string[];
-}
+/** commander's names for `boot_config set`'s options: Kamal's repeatable `--publish-host-ip`. */
+type BootConfigFlags = Omit<BootConfigOptions, 'publishHostIps'> & { publishHostIp?: string[] };
