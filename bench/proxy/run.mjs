@@ -26,13 +26,12 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { caddyConfig, haproxyConfig, nginxConfig } from './configs.mjs';
-import { coreBusy, coreTimes, cpuMicros, processTree, rssMb } from './proc.mjs';
+import { coreBusy, coreTimes, cpuMicros, freePort, median, processTree, rssMb } from './proc.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..');
@@ -67,12 +66,6 @@ const ACCESS_LOG = opts['access-log'] === 'on';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (line) => process.stderr.write(`${line}\n`);
 const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const median = (xs) => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
 // ---- tools --------------------------------------------------------------------
 
 function ensureTools() {
@@ -120,14 +113,6 @@ function versions() {
 // ---- processes ------------------------------------------------------------------
 
 const started = [];
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address();
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 function launch(name, core, command, args, { env, logFile } = {}) {
   const out = logFile ? openSync(logFile, 'a') : 'ignore';
