@@ -14,28 +14,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dataTierImageFiles } from '../../src/db/agent.js';
-import { dockerEnv, fleetUp, sshRun, WHARF_BIN, type CliResult, type TestFleet } from '../support/fleet.js';
+import { dockerEnv, fleetUp, sshRun, wharfAsync, type CliResult, type TestFleet } from '../support/fleet.js';
 
 const STRICT = process.env.WHARF_DB_STRICT_TIMING === '1';
 const PASSWORD = 'pg-e2e-secret';
-
-function wharfAsync(args: string[], cwd: string): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const env = { ...process.env };
-    delete env.NODE_TEST_CONTEXT;
-    const child = spawn(process.execPath, [WHARF_BIN, ...args], { cwd, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
 
 function deployYml(fleet: TestFleet, image: string): string {
   const [a, b] = fleet.servers.map((s) => s.address) as [string, string];

@@ -5,9 +5,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { appProject, httpGet, type AppProject } from '../support/app-project.js';
-import { fleetUp, sshRun, WHARF_BIN, wharf, type CliResult, type TestFleet } from '../support/fleet.js';
+import { fleetUp, sshRun, wharf, wharfAsync, type TestFleet } from '../support/fleet.js';
 
 /** The load generator of the proxy's tests (compiled beside this package). */
 async function loadGenerator(): Promise<{
@@ -17,20 +16,6 @@ async function loadGenerator(): Promise<{
   formatReport: (r: unknown) => string;
 }> {
   return import(new URL('../../../../proxy/dist/test/support/load.js', import.meta.url).href);
-}
-
-/** Runs wharf without blocking the event loop (so a load can run meanwhile). */
-function wharfAsync(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const childEnv = { ...process.env, ...env };
-    delete childEnv.NODE_TEST_CONTEXT;
-    const child = spawn(process.execPath, [WHARF_BIN, ...args], { cwd, env: childEnv });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
 }
 
 describe('wharf deploy on the fleet', () => {

@@ -5,40 +5,11 @@
  * faults themselves (SSH sessions killed inside a server container, a
  * container stopped).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import type { FleetDescription } from '../../src/fleet/plan.js';
-import { WHARF_BIN, type CliResult } from './fleet.js';
+import { startProcess, type CliResult } from './fleet.js';
 
-/** A `wharf` child process with live output. */
-export interface BackgroundWharf {
-  child: ChildProcess;
-  /** stdout + stderr so far. */
-  output(): string;
-  /** Resolves when the process has exited (also after a kill). */
-  done: Promise<CliResult & { signal: NodeJS.Signals | null; endedAt: number }>;
-}
-
-export function startWharf(args: string[], cwd: string, env: NodeJS.ProcessEnv): BackgroundWharf {
-  const childEnv = { ...process.env, ...env };
-  delete childEnv.NODE_TEST_CONTEXT;
-  const child = spawn(process.execPath, [WHARF_BIN, ...args], { cwd, env: childEnv });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<CliResult & { signal: NodeJS.Signals | null; endedAt: number }>((resolve) =>
-    child.on('close', (code, signal) =>
-      resolve({ code: code ?? 1, signal, stdout, stderr, endedAt: Date.now() }),
-    ),
-  );
-  return { child, output: () => stdout + stderr, done };
-}
-
-/** Runs wharf to the end without blocking the event loop (traffic keeps flowing meanwhile). */
-export async function wharfAsync(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<CliResult> {
-  const { code, stdout, stderr } = await startWharf(args, cwd, env).done;
-  return { code, stdout, stderr };
-}
+export { startWharf, wharfAsync, type BackgroundWharf } from './fleet.js';
 
 /** The docker CLI against the fleet's engine (the engine that runs the server containers). */
 export function fleetDocker(fleet: FleetDescription, args: string[]): CliResult {
@@ -51,15 +22,10 @@ export function fleetDocker(fleet: FleetDescription, args: string[]): CliResult 
 }
 
 /** Non-blocking variant of fleetDocker (for polling while a load runs). */
-export function fleetDockerAsync(fleet: FleetDescription, args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn('docker', args, { env: { ...process.env, DOCKER_HOST: fleet.docker_host } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
+export async function fleetDockerAsync(fleet: FleetDescription, args: string[]): Promise<CliResult> {
+  const env = { ...process.env, DOCKER_HOST: fleet.docker_host };
+  const { code, stdout, stderr } = await startProcess('docker', args, { env }).done;
+  return { code, stdout, stderr };
 }
 
 /** `<id> <name>` of the running containers of `service` on a fleet server (read inside it, not over SSH). */

@@ -3,7 +3,7 @@
  * down afterwards. Each test file uses its own fleet name and registry port so
  * files never share servers.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { FleetDescription } from '../../src/fleet/plan.js';
 
@@ -121,4 +121,52 @@ export function sshRun(fleet: FleetDescription, address: string, command: string
     { encoding: 'utf8', timeout: 120_000 },
   );
   return { code: result.status ?? 1, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
+}
+
+/** A child process with live output. */
+export interface BackgroundProcess {
+  child: ChildProcess;
+  /** stdout + stderr so far. */
+  output(): string;
+  /** Resolves when the process has exited (also after a kill). */
+  done: Promise<CliResult & { signal: NodeJS.Signals | null; endedAt: number }>;
+}
+
+/** A `wharf` child process with live output. */
+export type BackgroundWharf = BackgroundProcess;
+
+/** Starts a program without blocking the event loop, collecting its output. */
+export function startProcess(
+  file: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): BackgroundProcess {
+  const child = spawn(file, args, { cwd: options.cwd, env: options.env ?? process.env });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<CliResult & { signal: NodeJS.Signals | null; endedAt: number }>((resolve) =>
+    child.on('close', (code, signal) =>
+      resolve({ code: code ?? 1, signal, stdout, stderr, endedAt: Date.now() }),
+    ),
+  );
+  return { child, output: () => stdout + stderr, done };
+}
+
+export function startWharf(args: string[], cwd: string, env: NodeJS.ProcessEnv): BackgroundWharf {
+  const childEnv = { ...process.env, ...env };
+  // As in wharf(): a child node process that inherits it reports to the test runner instead of printing.
+  delete childEnv.NODE_TEST_CONTEXT;
+  return startProcess(process.execPath, [WHARF_BIN, ...args], { cwd, env: childEnv });
+}
+
+/** Runs wharf to the end without blocking the event loop (traffic keeps flowing meanwhile). */
+export async function wharfAsync(
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<CliResult> {
+  const { code, stdout, stderr } = await startWharf(args, cwd, env).done;
+  return { code, stdout, stderr };
 }

@@ -4,14 +4,15 @@
  * 1Password `op` on PATH, HTTP helpers through wharf-proxy, and a load that
  * reads, writes and enqueues while a deploy runs.
  */
-import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { FleetDescription } from '../../src/fleet/plan.js';
 import { appProject, type AppProject } from './app-project.js';
-import { WHARF_BIN, type CliResult } from './fleet.js';
+import { WHARF_BIN } from './fleet.js';
+
+export { wharfAsync } from './fleet.js';
 
 export const HEATWAVE_DIR = fileURLToPath(new URL('../../../../../examples/heatwave', import.meta.url));
 export const FAKES_BIN = fileURLToPath(new URL('../../../test/fakes/bin', import.meta.url));
@@ -68,20 +69,6 @@ export function heatwaveProject(fleet: FleetDescription): HeatwaveProject {
   project.env.PATH = [FAKES_BIN, bin, process.env.PATH ?? ''].join(':');
   project.env.WHARF_FAKE_VAULT = vault;
   return { ...project, vault };
-}
-
-/** Runs wharf without blocking the event loop (so a load can run meanwhile). */
-export function wharfAsync(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const childEnv = { ...process.env, ...env };
-    delete childEnv.NODE_TEST_CONTEXT;
-    const child = spawn(process.execPath, [WHARF_BIN, ...args], { cwd, env: childEnv });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
 }
 
 export interface Reply {
