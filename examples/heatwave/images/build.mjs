@@ -492,14 +492,31 @@ export async function buildHeatwaveImages(options = {}) {
     }
     if (push) pushes.push({ base: image.base, refs });
   }
-  // One image per base first (their big shared layer uploads once, in parallel), then
-  // the rest at once: the registry mounts the shared layers instead of uploading them again.
-  const pushAll = (refs) => Promise.all(refs.map((ref) => docker.must(['push', ref], `docker push ${ref}`)));
+  // Three waves, so no two concurrent pushes upload the same blob (the registry answers
+  // 500 to some of those races): one image per base first (the big shared base layer
+  // uploads once), then the first tag of every other image (the registry mounts the shared
+  // layers), then the remaining tags, which are manifests only.
+  const pushAll = (refs) => Promise.all(refs.map((ref) => pushWithRetry(docker, ref, log)));
   const firsts = [...new Map(pushes.map((p) => [p.base, p.refs[0]])).values()];
+  const heads = pushes.map((p) => p.refs[0]).filter((ref) => !firsts.includes(ref));
   await pushAll(firsts);
-  await pushAll(pushes.flatMap((p) => p.refs).filter((ref) => !firsts.includes(ref)));
+  await pushAll(heads);
+  await pushAll(pushes.flatMap((p) => p.refs.slice(1)));
   result.seconds = (Date.now() - started) / 1000;
   return result;
+}
+
+/** `docker push` is idempotent; a registry's transient 5xx gets two more tries. */
+async function pushWithRetry(docker, ref, log) {
+  for (let attempt = 1; ; attempt++) {
+    const result = await docker.run(['push', ref]);
+    if (result.code === 0) return;
+    const reason = tail(result.stderr || result.stdout);
+    if (attempt >= 3 || !/\b5\d\d\b|timeout|connection reset|EOF/i.test(reason))
+      throw new Error(`docker push ${ref} failed: ${reason}`);
+    log(`docker push ${ref} failed (${reason.trim()}); trying again (${attempt + 1} of 3).`);
+    await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+  }
 }
 
 // ---- CLI ---------------------------------------------------------------------
