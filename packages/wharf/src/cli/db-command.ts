@@ -1,8 +1,10 @@
 /** `wharf db …`: the HA Postgres tier declared in `x-wharf-db:` (see docs/db.md). */
 import { Command } from 'commander';
-import { resolveDbTier, nodeNamed } from '../db/config.js';
+import { DB_CONFIG_KEY, resolveDbTier, nodeNamed } from '../db/config.js';
 import { dbFailover, dbSwitchover, dbUnfence } from '../db/promote-ops.js';
 import { dbRejoin, dbSetup } from '../db/setup-ops.js';
+import { dbBackup, dbBackups, dbRestorePitr } from '../db/backup/index.js';
+import { restoreDump } from '../db/dump-restore/index.js';
 import { dbStatus, formatStatus } from '../db/status-ops.js';
 import { withLock } from '../deploy/lock.js';
 import { confirm, subcommand, withContext, type Globals } from './command-support.js';
@@ -131,6 +133,90 @@ export function dbCommand(globals: Globals): Command {
           const tier = resolveDbTier(await ctx.config());
           await dbUnfence(ctx, remote, tier, nodeNamed(tier, node, 'db unfence'));
         }),
+      ),
+  );
+  db.addCommand(
+    addLockWaitOptions(
+      subcommand(
+        'backup',
+        'Take a base backup off a standby into the backup repository (WAL is archived continuously)',
+      ),
+    )
+      .option('--from <node>', 'The node to back up from (default: a streaming standby)')
+      .action((opts: LockWaitFlags & { from?: string }) =>
+        withContext(globals, ctxFor('backup'), async (ctx, remote) => {
+          const tier = resolveDbTier(await ctx.config());
+          await withLock(ctx, remote, lockWaitFrom(opts), () =>
+            dbBackup(ctx, remote, tier, { from: opts.from }),
+          );
+        }),
+      ),
+  );
+
+  db.addCommand(
+    subcommand('backups', 'List the base backups and the archived WAL range in the backup repository')
+      .option('--json', 'Print one JSON document')
+      .action((opts: { json?: boolean }) =>
+        withContext(globals, ctxFor('backups', opts.json), async (ctx, remote) => {
+          const tier = resolveDbTier(await ctx.config());
+          await dbBackups(ctx, remote, tier, { json: opts.json });
+        }),
+      ),
+  );
+
+  db.addCommand(
+    subcommand(
+      'restore',
+      'Restore into an accessory: to a point in time from the backup repository, or a dump with fast + deferred loading',
+    )
+      .requiredOption('--into <accessory>', 'The accessory to restore into')
+      .option('--time <timestamp>', 'Point-in-time target (default: the end of the archived WAL)')
+      .option('--dump <file>', 'Restore this pg_dump custom-format file instead (fast + deferred)')
+      .option('--from-node <node>', "Dump this node's database now and restore it (fast + deferred)")
+      .option(
+        '--defer-over <size>',
+        'Fast + deferred: tables bigger than this load in the background',
+        '64MB',
+      )
+      .option('--wait', 'Fast + deferred: return only when the deferred tables are loaded')
+      .option('-y, --confirmed', 'Proceed without confirmation question')
+      .action(
+        async (opts: {
+          into: string;
+          time?: string;
+          dump?: string;
+          fromNode?: string;
+          deferOver?: string;
+          wait?: boolean;
+          confirmed?: boolean;
+        }) => {
+          if (
+            !(await confirm(
+              `This replaces the data of accessory ${opts.into}. Go ahead?`,
+              '`wharf db restore`',
+              opts.confirmed,
+            ))
+          )
+            return;
+          await withContext(globals, ctxFor('restore'), async (ctx, remote) => {
+            const config = await ctx.config();
+            if (opts.dump !== undefined || opts.fromNode !== undefined) {
+              const tier =
+                (config.raw as Record<string, unknown>)[DB_CONFIG_KEY] === undefined
+                  ? undefined
+                  : resolveDbTier(config);
+              await restoreDump(ctx, remote, tier, {
+                into: opts.into,
+                dump: opts.dump,
+                fromNode: opts.fromNode,
+                deferOver: opts.deferOver,
+                wait: opts.wait,
+              });
+            } else {
+              await dbRestorePitr(ctx, remote, resolveDbTier(config), { into: opts.into, time: opts.time });
+            }
+          });
+        },
       ),
   );
   return db;
