@@ -115,4 +115,10 @@ test('the shipped JSON Schema is the one generated from the zod schema', () => {
   assert.deepEqual(shipped.patternProperties, { '^x-': {} });
   for (const key of Object.keys(rootShape)) assert.ok(shipped.properties[key], key);
   assert.match(shipped.properties.proxy.description, /kamal-proxy/);
+  // wharf's own `x-` extensions are described for editors, with their keys.
+  assert.equal(shipped.properties['x-wharf'].properties.strict.type, 'boolean');
+  assert.deepEqual(
+    shipped.properties['x-wharf-db'].required.sort(),
+    ['primary', 'replication', 'standbys', 'haproxy'].sort(),
+  );
 });
