@@ -179,6 +179,14 @@ export function dbCommand(globals: Globals): Command {
         '64MB',
       )
       .option('--wait', 'Fast + deferred: return only when the deferred tables are loaded')
+      .option(
+        '--defer <tables>',
+        'Fast + deferred: load exactly these tables (comma-separated) in the background',
+      )
+      .option('--jobs <n>', 'Fast + deferred: parallel pg_restore jobs in each phase (default 2)', (v) =>
+        Number(v),
+      )
+      .option('--status', 'Fast + deferred: show the progress of the last restore into the accessory')
       .option('-y, --confirmed', 'Proceed without confirmation question')
       .action(
         async (opts: {
@@ -188,9 +196,13 @@ export function dbCommand(globals: Globals): Command {
           fromNode?: string;
           deferOver?: string;
           wait?: boolean;
+          defer?: string;
+          jobs?: number;
+          status?: boolean;
           confirmed?: boolean;
         }) => {
           if (
+            !opts.status &&
             !(await confirm(
               `This replaces the data of accessory ${opts.into}. Go ahead?`,
               '`wharf db restore`',
@@ -200,7 +212,7 @@ export function dbCommand(globals: Globals): Command {
             return;
           await withContext(globals, ctxFor('restore'), async (ctx, remote) => {
             const config = await ctx.config();
-            if (opts.dump !== undefined || opts.fromNode !== undefined) {
+            if (opts.dump !== undefined || opts.fromNode !== undefined || opts.status) {
               const tier =
                 (config.raw as Record<string, unknown>)[DB_CONFIG_KEY] === undefined
                   ? undefined
@@ -211,6 +223,9 @@ export function dbCommand(globals: Globals): Command {
                 fromNode: opts.fromNode,
                 deferOver: opts.deferOver,
                 wait: opts.wait,
+                defer: opts.defer,
+                jobs: opts.jobs,
+                status: opts.status,
               });
             } else {
               await dbRestorePitr(ctx, remote, resolveDbTier(config), { into: opts.into, time: opts.time });
