@@ -23,6 +23,8 @@
  * image too) can run them without extra packages.
  */
 
+import { REPO_SCRIPT } from './backup/repo-script.js';
+
 export const AGENT_SCRIPT = String.raw`#!/usr/bin/perl
 # wharf-db-agent: health agent of one wharf HA Postgres node (see docs/db.md).
 #   wharf-db-agent serve        answer GET /primary, /replica, /status on $WHARF_DB_AGENT_PORT (8008)
@@ -280,12 +282,14 @@ exit "$status"
 
 /** The apt line of the data-tier image (one layer, shared by rebuilds). */
 export const DATA_TIER_APT =
-  'RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql-15 postgresql-client-15 pgbouncer haproxy && rm -rf /var/lib/apt/lists/*';
+  'RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql-15 postgresql-client-15 pgbouncer haproxy curl ca-certificates && rm -rf /var/lib/apt/lists/*';
 
 /**
  * A build context for one image holding PostgreSQL 15, pgbouncer and HAProxy
  * from Debian bookworm plus the agent and entrypoint: each accessory of the
  * tier runs it with its own cmd (none for Postgres, `pgbouncer …`, `haproxy …`).
+ * curl and `wharf-db-repo` carry base backups and archived WAL to and from the
+ * backup repository (a directory, or S3 with curl's SigV4 signing).
  */
 export function dataTierImageFiles(baseImage = 'debian:bookworm'): Record<string, string> {
   return {
@@ -293,8 +297,8 @@ export function dataTierImageFiles(baseImage = 'debian:bookworm'): Record<string
       `FROM ${baseImage}`,
       DATA_TIER_APT,
       'ENV PATH=/usr/lib/postgresql/15/bin:$PATH PGDATA=/var/lib/postgresql/data',
-      'COPY wharf-db-agent wharf-db-entrypoint /usr/local/bin/',
-      'RUN chmod 755 /usr/local/bin/wharf-db-agent /usr/local/bin/wharf-db-entrypoint',
+      'COPY wharf-db-agent wharf-db-entrypoint wharf-db-repo /usr/local/bin/',
+      'RUN chmod 755 /usr/local/bin/wharf-db-agent /usr/local/bin/wharf-db-entrypoint /usr/local/bin/wharf-db-repo',
       'STOPSIGNAL SIGTERM',
       'EXPOSE 5432 8008',
       'ENTRYPOINT ["wharf-db-entrypoint"]',
@@ -302,5 +306,6 @@ export function dataTierImageFiles(baseImage = 'debian:bookworm'): Record<string
     ].join('\n'),
     'wharf-db-agent': AGENT_SCRIPT,
     'wharf-db-entrypoint': ENTRYPOINT_SCRIPT,
+    'wharf-db-repo': REPO_SCRIPT,
   };
 }

@@ -76,10 +76,45 @@ export const dbConfigSchema = z.strictObject(
     backup: z
       .strictObject(
         {
-          host: z.string({ error: 'should be a host' }).min(1).optional(),
-          path: z.string({ error: 'should be a path' }).startsWith('/', 'should be an absolute path'),
+          from: name().optional(),
+          path: z
+            .string({ error: 'should be a path' })
+            .startsWith('/', 'should be an absolute path')
+            .optional(),
+          s3: z
+            .strictObject(
+              {
+                endpoint: z
+                  .string({ error: 'should be a URL' })
+                  .regex(
+                    /^https?:\/\/[^/\s]+\/?$/,
+                    'should be a URL like https://ACCOUNT.r2.cloudflarestorage.com (no path)',
+                  ),
+                bucket: z
+                  .string({ error: 'should be a bucket name' })
+                  .regex(
+                    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+                    'should be a bucket name (3-63 lowercase letters, digits, dots, hyphens)',
+                  ),
+                prefix: z
+                  .string({ error: 'should be a key prefix' })
+                  .regex(/^[A-Za-z0-9._/-]*$/, 'should use only letters, digits and . _ / -')
+                  .optional(),
+                region: z
+                  .string({ error: 'should be a region name' })
+                  .regex(/^[a-z0-9-]+$/, 'should be a region name like auto or us-east-1')
+                  .optional(),
+                access_key_id: z.string({ error: 'should be the name of a secret' }).min(1),
+                secret_access_key: z.string({ error: 'should be the name of a secret' }).min(1),
+              },
+              {
+                error:
+                  'should be a hash with endpoint, bucket, prefix, region, access_key_id and secret_access_key',
+              },
+            )
+            .optional(),
         },
-        { error: 'should be a hash with path and optionally host' },
+        { error: 'should be a hash with from and either path or s3' },
       )
       .optional(),
   },
@@ -124,7 +159,35 @@ export interface DbTier {
   };
   maxLagBytes: number;
   timeoutSeconds: number;
-  backup?: { host: string; path: string };
+  /** The backup repository and the node that archives WAL into it (`backup:`). */
+  backup?: BackupConfig;
+}
+
+/** Where base backups and archived WAL go. */
+export type BackupRepository =
+  | {
+      kind: 'path';
+      /** The directory inside the backup node's container. */
+      containerPath: string;
+      /** The same directory on the backup node's server (relative paths are under the SSH user's home). */
+      hostPath: string;
+    }
+  | {
+      kind: 's3';
+      endpoint: string;
+      bucket: string;
+      /** Key prefix without a trailing slash ('' for none). */
+      prefix: string;
+      region: string;
+      /** Secret names (resolved from .kamal/secrets). */
+      accessKeyIdSecret: string;
+      secretAccessKeySecret: string;
+    };
+
+export interface BackupConfig {
+  /** The node whose Postgres archives WAL (archive_mode=always) and whose server runs the base backups. */
+  node: DbNode;
+  repository: BackupRepository;
 }
 
 export const DB_DEFAULTS = {
@@ -240,7 +303,6 @@ export function resolveDbTier(config: Config): DbTier {
     );
   }
   const primaryEnv = nodes[0]!.accessory.env.clear;
-  const backupHost = raw.backup?.host ?? nodes[1]?.host;
   return {
     nodes,
     configuredPrimary: nodes[0]!,
@@ -262,7 +324,67 @@ export function resolveDbTier(config: Config): DbTier {
     },
     maxLagBytes: raw.switchover?.max_lag_bytes ?? DB_DEFAULTS.maxLagBytes,
     timeoutSeconds: raw.switchover?.timeout ?? DB_DEFAULTS.timeoutSeconds,
-    backup: raw.backup && backupHost ? { host: backupHost, path: raw.backup.path } : undefined,
+    backup: raw.backup
+      ? resolveBackup(raw.backup, nodes, file, raw.data_dir ?? DB_DEFAULTS.dataDir)
+      : undefined,
+  };
+}
+
+function resolveBackup(
+  raw: NonNullable<RawDbConfig['backup']>,
+  nodes: DbNode[],
+  file: string,
+  dataDir: string,
+): BackupConfig {
+  const key = `${DB_CONFIG_KEY}.backup`;
+  const node = raw.from === undefined ? nodes[1]! : nodes.find((n) => n.name === raw.from);
+  if (!node) {
+    throw new UserError(
+      `${key}.from names ${raw.from}, which is not a database node of ${DB_CONFIG_KEY} in ${file}; use one of ${nodes.map((n) => n.name).join(', ')}.`,
+    );
+  }
+  if ((raw.path === undefined) === (raw.s3 === undefined)) {
+    throw new UserError(
+      `${key} in ${file} ${raw.path === undefined ? 'names no repository' : 'names two repositories'}; set exactly one of path (a directory on ${node.name}'s server) or s3 (see docs/db.md).`,
+    );
+  }
+  if (raw.path !== undefined) {
+    const wanted = raw.path.replace(/\/+$/, '') || '/';
+    const dir = node.accessory.directories.find(
+      (d) => d.containerPath.replace(/\/+$/, '') === wanted || d.hostPath.replace(/\/+$/, '') === wanted,
+    );
+    if (!dir) {
+      throw new UserError(
+        `${key}.path ${raw.path} is not a directory that accessories.${node.name} mounts from its server; add \`directories: [backups:${wanted}]\` to accessories.${node.name} in ${file} (or point path at one it mounts).`,
+      );
+    }
+    const inside = dir.containerPath.replace(/\/+$/, '');
+    if (inside === dataDir || inside.startsWith(`${dataDir}/`) || dataDir.startsWith(`${inside}/`)) {
+      throw new UserError(
+        `${key}.path ${raw.path} is the data directory of ${node.name}; a rejoin would erase it, so mount a separate directory for backups in ${file}.`,
+      );
+    }
+    return {
+      node,
+      repository: {
+        kind: 'path',
+        containerPath: dir.containerPath.replace(/\/+$/, ''),
+        hostPath: dir.hostPath.replace(/\/+$/, ''),
+      },
+    };
+  }
+  const s3 = raw.s3!;
+  return {
+    node,
+    repository: {
+      kind: 's3',
+      endpoint: s3.endpoint.replace(/\/+$/, ''),
+      bucket: s3.bucket,
+      prefix: (s3.prefix ?? '').replace(/^\/+|\/+$/g, ''),
+      region: s3.region ?? 'us-east-1',
+      accessKeyIdSecret: s3.access_key_id,
+      secretAccessKeySecret: s3.secret_access_key,
+    },
   };
 }
 
