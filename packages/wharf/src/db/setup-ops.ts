@@ -2,7 +2,9 @@
  * `wharf db setup` and `wharf db rejoin`: bring the primary up with a
  * replication role, clone each standby from it with pg_basebackup and start
  * streaming, boot pgbouncer per node, and write HAProxy's configuration so
- * writes reach only the primary.
+ * writes reach only the primary. With a `backup:` block, the backup node
+ * archives WAL (see backup/archiving.ts); a clone never inherits archiving
+ * from the node it was copied from.
  */
 import { isAbsolute } from 'node:path/posix';
 import { AccessoryCommands } from '../commands/accessory.js';
@@ -40,6 +42,7 @@ import {
   waitReady,
 } from './node-io.js';
 import { roleOf, type NodeStatus } from './state.js';
+import { cloneArchiveScript, enableArchiving } from './backup/index.js';
 
 /** The node that is the primary now: the one unfenced writer, or the configured primary on a fresh tier. */
 function currentPrimary(tier: DbTier, statuses: NodeStatus[]): DbNode {
@@ -123,7 +126,11 @@ export async function cloneStandby(
       await runOn(
         remote,
         standby.host,
-        oneOffOnData(standby, baseBackupScript(tier, primary, standby), [REPLICATION_PASSWORD_ENV]),
+        oneOffOnData(
+          standby,
+          `${baseBackupScript(tier, primary, standby)}\n${cloneArchiveScript(tier, standby)}`,
+          [REPLICATION_PASSWORD_ENV],
+        ),
         `take a base backup of ${primary.name} into ${standby.name}`,
         env,
       );
@@ -250,6 +257,7 @@ export async function dbSetup(ctx: Context, remote: Remote, tier: DbTier): Promi
       await ctx.reporter.step(b.host, `boot ${b.name}`, () => ensureAccessory(ctx, remote, b.name, b.host));
     }
   }
+  await enableArchiving(ctx, remote, tier);
   await ctx.reporter.step(undefined, 'write HAProxy configuration', () =>
     writeHaproxyConfig(ctx, remote, tier, [], { boot: true }),
   );
@@ -303,6 +311,7 @@ export async function dbRejoin(ctx: Context, remote: Remote, tier: DbTier, node:
   }
   await preparePrimary(ctx, remote, tier, primary);
   await cloneStandby(ctx, remote, tier, primary, node);
+  if (tier.backup?.node.name === node.name) await enableArchiving(ctx, remote, tier);
   await writeHaproxyConfig(ctx, remote, tier, [], { boot: false });
   for (const host of tier.haproxy.hosts) {
     await remote.run(
