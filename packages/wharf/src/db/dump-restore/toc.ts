@@ -21,7 +21,7 @@ export interface TocEntry {
   hadDumper: boolean;
   tableOid: string;
   oid: string;
-  /** The object's name as pg_dump tags it (for a constraint or trigger: its own name). */
+  /** The object's name as pg_dump tags it (for a constraint, trigger or column default: `TABLE NAME`). */
   tag: string;
   /** "TABLE", "TABLE DATA", "INDEX", "FK CONSTRAINT", "SEQUENCE SET", … */
   desc: string;
