@@ -22,7 +22,7 @@ import {
   writeFilesScript,
 } from './scripts.js';
 import { formatBytes, formatSeconds, parseSize } from './size.js';
-import { dumpFromNode, localDumpFacts, remoteDumpToc, uploadDump } from './source.js';
+import { dumpFromNode, localDumpFacts, nodeSource, remoteDumpToc, uploadDump } from './source.js';
 import { prepareTarget, resolveTarget, type RestoreTarget } from './target.js';
 import type { ArchiveToc } from './toc.js';
 
@@ -147,6 +147,8 @@ export async function restoreDump(
             );
           })();
 
+  const source = node ? await nodeSource(ctx, remote, tier!, node) : undefined;
+
   await ctx.reporter.step(target.host, `check ${target.service} and prepare its restore directory`, () =>
     prepareTarget(remote, target),
   );
@@ -157,12 +159,12 @@ export async function restoreDump(
       uploadDump(remote, target, dump),
     );
   } else {
-    const { oidSizes } = await ctx.reporter.step(target.host, `dump ${node!.name} on ${node!.host}`, () =>
-      dumpFromNode(ctx, remote, tier!, node!, target),
+    await ctx.reporter.step(target.host, `dump ${node!.name} on ${node!.host}`, () =>
+      dumpFromNode(remote, tier!, source!, target),
     );
     toc = (await remoteDumpToc(remote, target)).toc;
     for (const e of toc.entries) {
-      const size = e.desc === 'TABLE DATA' ? oidSizes.get(e.oid) : undefined;
+      const size = e.desc === 'TABLE DATA' ? source!.oidSizes.get(e.oid) : undefined;
       if (size !== undefined) sizes.set(e.id, size);
     }
   }

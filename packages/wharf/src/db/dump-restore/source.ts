@@ -126,28 +126,44 @@ async function nodeTableSizes(remote: Remote, tier: DbTier, node: DbNode): Promi
   return sizes;
 }
 
-/** pg_dump of the node's database into the target's restore directory; sizes from the node. */
-export async function dumpFromNode(
+export interface NodeSource {
+  node: DbNode;
+  /** pg_total_relation_size on the node, keyed by table oid (the dump keeps the oids). */
+  oidSizes: Map<string, number>;
+  password: string;
+}
+
+/** Checks that the node answers and can be logged in to, and reads its table sizes (before the target changes). */
+export async function nodeSource(
   ctx: Context,
   remote: Remote,
   tier: DbTier,
   node: DbNode,
-  target: RestoreTarget,
-): Promise<{ oidSizes: Map<string, number> }> {
+): Promise<NodeSource> {
   const config = await ctx.config();
   const file = config.files[0] ?? 'config/deploy.yml';
-  const oidSizes = await nodeTableSizes(remote, tier, node);
   const password = nodePassword(node, await ctx.secretLookup(), file);
+  const oidSizes = await nodeTableSizes(remote, tier, node);
+  return { node, oidSizes, password };
+}
+
+/** pg_dump of the node's database, run in the target container, into its restore directory. */
+export async function dumpFromNode(
+  remote: Remote,
+  tier: DbTier,
+  source: NodeSource,
+  target: RestoreTarget,
+): Promise<void> {
+  const { node } = source;
   const command = execScript(
     target.service,
     pgDumpScript({ host: node.host, port: tier.port, user: tier.adminUser, database: tier.database }),
     { envNames: ['PGPASSWORD'] },
   );
   await remote.run(target.host, command, `dump ${node.name} (${DB_CONFIG_KEY} node) from ${target.service}`, {
-    env: { PGPASSWORD: password },
+    env: { PGPASSWORD: source.password },
     timeoutMs: 24 * 3600_000,
   });
-  return { oidSizes };
 }
 
 /** The TOC of the dump now in the target's restore directory. */
