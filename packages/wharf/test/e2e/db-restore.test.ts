@@ -276,7 +276,7 @@ describe('wharf db restore: fast + deferred on the fleet', () => {
     if (again.code !== 0)
       assert.match(
         again.stderr,
-        /A restore is already running in staging \(a restore is running \(pid \d+\)\)/,
+        /A restore is already running in staging on [\d.]+ \(pid \d+ in its container\); follow it with `wharf db restore --into staging --status`/,
       );
     else
       t.diagnostic(`the first restore ended before the second attempt (status before it: ${before.trim()})`);

@@ -52,7 +52,7 @@ function connection(target: TargetDb): string {
   return `export PGUSER=${singleQuoted(target.user)} PGDATABASE=${singleQuoted(target.database)}`;
 }
 
-const busyCheck = `if [ -f "$W/busy" ] && kill -0 "$(cat "$W/busy")" 2>/dev/null; then echo "a restore is running (pid $(cat "$W/busy"))"; exit ${PREPARE_BUSY}; fi`;
+const busyCheck = `if [ -f "$W/busy" ] && kill -0 "$(cat "$W/busy")" 2>/dev/null; then echo "pid $(cat "$W/busy")"; exit ${PREPARE_BUSY}; fi`;
 
 /**
  * Checks the target (pg_restore present, Postgres answering on its socket,

@@ -80,7 +80,7 @@ export async function prepareTarget(remote: Remote, target: RestoreTarget): Prom
   if (r.code === 0) return;
   if (r.code === PREPARE_BUSY) {
     throw new UserError(
-      `A restore is already running in ${target.name} on ${target.host} (${r.stdout.trim()}); follow it with \`wharf db restore --into ${target.name} --status\` and start a new one when it has ended.`,
+      `A restore is already running in ${target.name} on ${target.host} (${r.stdout.trim()} in its container); follow it with \`wharf db restore --into ${target.name} --status\` and start a new one when it has ended.`,
     );
   }
   if (r.code === PREPARE_NO_PG_RESTORE || r.code === PREPARE_NOT_READY) {
