@@ -157,7 +157,7 @@ export function dbCommand(globals: Globals): Command {
     subcommand('backups', 'List the base backups and the archived WAL range in the backup repository')
       .option('--json', 'Print one JSON document')
       .action((opts: { json?: boolean }) =>
-        withContext(globals, ctxFor('backups', opts.json), async (ctx, remote) => {
+        withContext(globals, ctxFor('backups'), async (ctx, remote) => {
           const tier = resolveDbTier(await ctx.config());
           await dbBackups(ctx, remote, tier, { json: opts.json });
         }),

@@ -52,6 +52,8 @@ export async function dbBackup(
   }
   await requireArchiving(ctx, remote, tier, backup);
 
+  // A standby's backup starts at its last restartpoint; a checkpoint on the primary gives it a recent one.
+  await sql(remote, tier, primary, 'CHECKPOINT;\n', `checkpoint ${primary.name}`, { timeoutMs: 300_000 });
   const label = backupLabel(new Date());
   const env = { ...(await replicationEnv(ctx, tier)), ...(await repoEnvValues(ctx, backup)) };
   const out = await ctx.reporter.step(

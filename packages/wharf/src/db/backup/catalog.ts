@@ -156,7 +156,7 @@ export function planRestore(catalog: Catalog, target: string | undefined, where:
     }
     if (at > end) {
       throw new UserError(
-        `Restore refused: --time ${target} is after the last transaction in the archived WAL of ${where} (${catalog.lastTransactionAt}); recovery would stop short of it. Pick an earlier time, run \`wharf db backup\` to archive the current WAL first, or restore without --time to replay everything archived.`,
+        `Restore refused: --time ${target} is after the last transaction in the archived WAL of ${where} (${catalog.lastTransactionAt}); recovery would stop short of it, so pick an earlier time, run \`wharf db backup\` to archive the current WAL first, or restore without --time to replay everything archived.`,
       );
     }
   }

@@ -45,6 +45,7 @@ export function repoEnvFileScript(repo: BackupRepository): string {
     'set -e',
     'umask 077',
     `mkdir -p ${dirOf(REPO_ENV_FILE)}`,
+    `chmod 755 ${dirOf(REPO_ENV_FILE)}`,
     `env | grep '^WHARF_REPO_' > ${REPO_ENV_FILE}.tmp`,
     `chown postgres:postgres ${REPO_ENV_FILE}.tmp`,
     `chmod 600 ${REPO_ENV_FILE}.tmp`,
