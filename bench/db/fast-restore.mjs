@@ -4,7 +4,7 @@
 //
 //   npm run build
 //   node bench/db/fast-restore.mjs [--big-gb 2] [--small 50] [--defer-over 64MB] [--jobs 2]
-//       [--fleet dbrestore] [--port 5689] [--keep]
+//       [--fleet dbrestore] [--port 5689] [--keep] [--reuse-source]
 //
 // On a 2-server fleet: the source is a tier node (pg1, first server) holding
 // one big table of about --big-gb GB (a bigint primary key, a secondary index
@@ -45,6 +45,8 @@ const jobs = opt('jobs', '2');
 const fleetName = opt('fleet', 'dbrestore');
 const port = opt('port', '5689');
 const keep = args.includes('--keep');
+// Keep pg1 and its data from an earlier run with --keep (loading 2 GB takes minutes).
+const reuse = args.includes('--reuse-source');
 
 const log = (text) => process.stderr.write(`[bench] ${text}\n`);
 const load = () =>
@@ -152,9 +154,12 @@ for (const argv of [
   spawnSync('git', argv, { cwd: dir });
 
 log(`load at start: ${load()}`);
-for (const address of [a, b])
-  ssh(address, 'docker rm -f dbbench-pg1 dbbench-staging >/dev/null 2>&1; rm -rf dbbench-*; true');
-wharf(['accessory', 'boot', 'pg1'], dir);
+if (!reuse) {
+  for (const address of [a, b])
+    ssh(address, 'docker rm -f dbbench-pg1 dbbench-staging >/dev/null 2>&1; rm -rf dbbench-*; true');
+  wharf(['accessory', 'boot', 'pg1'], dir);
+}
+ssh(b, 'docker rm -f dbbench-staging >/dev/null 2>&1; rm -rf dbbench-staging; true');
 wharf(['accessory', 'boot', 'staging'], dir);
 for (const [address, container] of [
   [a, 'dbbench-pg1'],
@@ -178,11 +183,13 @@ for (const [address, container] of [
 // ~215 bytes per row on disk: rows = GB * 2^30 / 215.
 const rows = Math.round((bigGb * 2 ** 30) / 215);
 const t0 = Date.now();
-log(`loading the source: ${rows.toLocaleString()} rows in the big table, ${small} small tables`);
-ssh(
-  a,
-  'docker exec -i dbbench-pg1 psql -X -q -v ON_ERROR_STOP=1 -U postgres -d app',
-  `
+if (!reuse) {
+  log(`loading the source: ${rows.toLocaleString()} rows in the big table, ${small} small tables`);
+  ssh(
+    a,
+    'docker exec -i dbbench-pg1 psql -X -q -v ON_ERROR_STOP=1 -U postgres -d app',
+    `
+SET max_parallel_maintenance_workers = 0; -- Docker's 64 MB /dev/shm
 CREATE TABLE customers (id serial PRIMARY KEY, email text UNIQUE NOT NULL);
 INSERT INTO customers (email) SELECT 'c' || g || '@example.test' FROM generate_series(1, 1000) g;
 DO $$ BEGIN
@@ -197,9 +204,9 @@ INSERT INTO events SELECT g, 1 + g % 1000, '2026-01-01'::timestamptz + g * inter
   FROM generate_series(1, ${rows}) g;
 CREATE INDEX events_customer_idx ON events (customer_id, at);
 VACUUM ANALYZE;
-SELECT pg_size_pretty(pg_total_relation_size('events'));
 `,
-);
+  );
+}
 const size = ssh(
   a,
   "docker exec dbbench-pg1 psql -X -At -U postgres -d app -c \"SELECT pg_size_pretty(pg_table_size('events')) || ' table, ' || pg_size_pretty(pg_total_relation_size('events')) || ' with indexes'\"",

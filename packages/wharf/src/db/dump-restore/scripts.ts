@@ -47,9 +47,19 @@ export function execScript(
   );
 }
 
-/** The connection every psql/pg_restore in the scripts uses (local socket, the admin role). */
+/**
+ * The connection every psql/pg_restore in the scripts uses (local socket, the
+ * admin role). Index builds run without parallel maintenance workers: those
+ * share memory through /dev/shm, which Docker caps at 64 MB unless the
+ * accessory sets --shm-size, and a big table's index then fails with "could
+ * not resize shared memory segment"; pg_restore -j already builds several
+ * indexes at once.
+ */
 function connection(target: TargetDb): string {
-  return `export PGUSER=${singleQuoted(target.user)} PGDATABASE=${singleQuoted(target.database)}`;
+  return [
+    `export PGUSER=${singleQuoted(target.user)} PGDATABASE=${singleQuoted(target.database)}`,
+    `export PGOPTIONS='-c max_parallel_maintenance_workers=0'`,
+  ].join('\n');
 }
 
 const busyCheck = `if [ -f "$W/busy" ] && kill -0 "$(cat "$W/busy")" 2>/dev/null; then echo "pid $(cat "$W/busy")"; exit ${PREPARE_BUSY}; fi`;
