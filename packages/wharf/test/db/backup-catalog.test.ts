@@ -104,7 +104,11 @@ test('planRestore: the latest backup that finished before the target, WAL from i
   const late = planRestore(c, '2026-11-27 05:06:07.123456+00', 'the repo');
   assert.equal(late.backup.label, '20261127T050300Z');
   assert.equal(late.walFiles.includes('000000010000000000000002'), false);
-  assert.equal(planRestore(c, undefined, 'the repo').backup.label, '20261127T050300Z', 'no target: the latest');
+  assert.equal(
+    planRestore(c, undefined, 'the repo').backup.label,
+    '20261127T050300Z',
+    'no target: the latest',
+  );
   // A target exactly at a backup's finish may use it.
   assert.equal(planRestore(c, '2026-11-27T05:03:00.5Z', 'r').backup.label, '20261127T050300Z');
 });
@@ -119,10 +123,19 @@ test('planRestore refusals: before the oldest backup, after the archive, no zone
     refusal(() => planRestore(c, '2026-11-27T05:06:07.123457Z', 'the repo')),
     /after the last transaction in the archived WAL of the repo \(2026-11-27 05:06:07.123456 UTC\)/,
   );
-  assert.match(refusal(() => planRestore(c, '2026-11-27 05:02', 'r')), /not a timestamp with a time zone/);
-  assert.match(refusal(() => planRestore(parseCatalog('wal wal/000000010000000000000001'), undefined, 'r')), /holds no complete base backup/);
+  assert.match(
+    refusal(() => planRestore(c, '2026-11-27 05:02', 'r')),
+    /not a timestamp with a time zone/,
+  );
+  assert.match(
+    refusal(() => planRestore(parseCatalog('wal wal/000000010000000000000001'), undefined, 'r')),
+    /holds no complete base backup/,
+  );
   const noLast = parseCatalog(LISTING.replace(/^last .*$/m, ''));
-  assert.match(refusal(() => planRestore(noLast, '2026-11-27T05:04:00Z', 'r')), /no transaction was found/);
+  assert.match(
+    refusal(() => planRestore(noLast, '2026-11-27T05:04:00Z', 'r')),
+    /no transaction was found/,
+  );
   assert.equal(planRestore(noLast, undefined, 'r').backup.label, '20261127T050300Z');
 });
 
@@ -130,7 +143,13 @@ test('formatCatalog shows the backups, the WAL range and the restorable window',
   const text = formatCatalog('s3://b/p at https://x', parseCatalog(LISTING), 'Archiver on pg2: ok');
   assert.match(text, /^Repository: s3:\/\/b\/p at https:\/\/x$/m);
   assert.match(text, /^ {2}20261127T050100Z {2}from pg2 {2}finished 2026-11-27T05:01:00.250000Z {2}3.0 MB/m);
-  assert.match(text, /^Archived WAL: 000000010000000000000001 \.\. 000000020000000000000004 \(5 segments, 1 timeline histories\)$/m);
-  assert.match(text, /^Restorable with --time: 2026-11-27T05:01:00.250000Z \.\. 2026-11-27 05:06:07.123456 UTC$/m);
+  assert.match(
+    text,
+    /^Archived WAL: 000000010000000000000001 \.\. 000000020000000000000004 \(5 segments, 1 timeline histories\)$/m,
+  );
+  assert.match(
+    text,
+    /^Restorable with --time: 2026-11-27T05:01:00.250000Z \.\. 2026-11-27 05:06:07.123456 UTC$/m,
+  );
   assert.match(formatCatalog('r', parseCatalog('')), /Base backups: none/);
 });

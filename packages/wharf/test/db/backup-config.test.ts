@@ -46,7 +46,11 @@ test('backup.path may name the host side of an absolute mount', async () => {
     '/srv/pg-backups:/repo',
   ];
   const tier = resolveDbTier(await load(raw));
-  assert.deepEqual(tier.backup?.repository, { kind: 'path', containerPath: '/repo', hostPath: '/srv/pg-backups' });
+  assert.deepEqual(tier.backup?.repository, {
+    kind: 'path',
+    containerPath: '/repo',
+    hostPath: '/srv/pg-backups',
+  });
 });
 
 test('backup.s3: endpoint, bucket, prefix trimmed, region default us-east-1, secrets by name', async () => {
@@ -86,15 +90,30 @@ test('backup refusals name the key and say what to do', async () => {
     await refusal(withBackup({ path: '/var/lib/postgresql/data' })),
     /is the data directory of postgres-replica; a rejoin would erase it/,
   );
-  assert.match(await refusal(withBackup({})), /x-wharf-db\.backup .* names no repository; set exactly one of path/);
+  assert.match(
+    await refusal(withBackup({})),
+    /x-wharf-db\.backup .* names no repository; set exactly one of path/,
+  );
   assert.match(await refusal(withBackup({ path: '/backups', s3 })), /names two repositories/);
-  assert.match(await refusal(withBackup({ from: 'pg9', path: '/backups' })), /backup\.from names pg9, which is not a database node/);
+  assert.match(
+    await refusal(withBackup({ from: 'pg9', path: '/backups' })),
+    /backup\.from names pg9, which is not a database node/,
+  );
   assert.match(
     await refusal(withBackup({ s3: { ...s3, endpoint: 'ftp://x' } })),
     /x-wharf-db\.backup\.s3\.endpoint .* should be a URL/,
   );
-  assert.match(await refusal(withBackup({ s3: { ...s3, bucket: 'Bad_Bucket' } })), /backup\.s3\.bucket .* should be a bucket name/);
+  assert.match(
+    await refusal(withBackup({ s3: { ...s3, bucket: 'Bad_Bucket' } })),
+    /backup\.s3\.bucket .* should be a bucket name/,
+  );
   const { secret_access_key: _omit, ...noSecret } = s3;
-  assert.match(await refusal(withBackup({ s3: noSecret })), /x-wharf-db\.backup\.s3\.secret_access_key is missing/);
-  assert.match(await refusal(withBackup({ path: '/backups', host: 'x' })), /x-wharf-db\.backup .* unknown key host/);
+  assert.match(
+    await refusal(withBackup({ s3: noSecret })),
+    /x-wharf-db\.backup\.s3\.secret_access_key is missing/,
+  );
+  assert.match(
+    await refusal(withBackup({ path: '/backups', host: 'x' })),
+    /x-wharf-db\.backup .* unknown key host/,
+  );
 });

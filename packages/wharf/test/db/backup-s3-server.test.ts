@@ -113,7 +113,10 @@ test('anything changed after signing gets 403 SignatureDoesNotMatch (or the erro
   const body = putObject();
   body.bodySha256 = sha('Welcome to Amazon S4.');
   assert.equal(code(body), '400 XAmzContentSHA256Mismatch');
-  assert.equal(code(getObject(), DOC_CREDS, new Date(DOC_TIME.getTime() + 16 * 60_000)), '403 RequestTimeTooSkewed');
+  assert.equal(
+    code(getObject(), DOC_CREDS, new Date(DOC_TIME.getTime() + 16 * 60_000)),
+    '403 RequestTimeTooSkewed',
+  );
   const anonymous = getObject();
   delete anonymous.headers.authorization;
   assert.equal(code(anonymous), '403 AccessDenied');
@@ -125,7 +128,10 @@ test('the store over HTTP: put, head, get, list in pages with continuation token
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   const send = async (method: string, url: string, body = '', secret = creds.secretAccessKey) => {
-    const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const amzDate = new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
     const headers: Record<string, string> = {
       host,
       'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
@@ -151,7 +157,8 @@ test('the store over HTTP: put, head, get, list in pages with continuation token
     });
   };
   try {
-    for (const n of [1, 2, 3, 4, 5]) assert.equal((await send('PUT', `/bkt/p/wal/${n}`, `seg ${n}`)).status, 200);
+    for (const n of [1, 2, 3, 4, 5])
+      assert.equal((await send('PUT', `/bkt/p/wal/${n}`, `seg ${n}`)).status, 200);
     assert.equal((await send('PUT', '/bkt/p/base/x/backup.json', '{}')).status, 200);
     assert.equal((await send('HEAD', '/bkt/p/wal/3')).status, 200);
     assert.equal((await send('HEAD', '/bkt/p/wal/9')).status, 404);
