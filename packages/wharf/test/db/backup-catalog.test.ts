@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  firstGap,
   formatCatalog,
+  nextPosition,
   parseCatalog,
   planRestore,
   timestampMicros,
@@ -152,4 +154,31 @@ test('formatCatalog shows the backups, the WAL range and the restorable window',
     /^Restorable with --time: 2026-11-27T05:01:00.250000Z \.\. 2026-11-27 05:06:07.123456 UTC$/m,
   );
   assert.match(formatCatalog('r', parseCatalog('')), /Base backups: none/);
+});
+
+test('a hole in the archived WAL after the backup: staged WAL stops before it and the listing names it', () => {
+  const c = parseCatalog(
+    [
+      `backup ${JSON.stringify(meta('20261127T050100Z', '2026-11-27T05:01:00Z', '000000010000000000000002'))}`,
+      'wal wal/000000010000000000000002',
+      'wal wal/000000010000000000000003',
+      'wal wal/000000010000000000000005',
+      'wal wal/000000010000000000000006',
+      'last 000000010000000000000006 desc: COMMIT 2026-11-27 05:09:00 UTC',
+    ].join('\n'),
+  );
+  const plan = planRestore(c, '2026-11-27T05:02:00Z', 'r');
+  assert.equal(plan.gap, '0000000000000004');
+  assert.deepEqual(plan.walFiles, ['000000010000000000000002', '000000010000000000000003']);
+  assert.match(formatCatalog('r', c), /^Gap: no archived WAL file at position 0000000000000004/m);
+  assert.equal(planRestore(parseCatalog(LISTING), undefined, 'r').gap, undefined);
+});
+
+test('WAL positions roll over from segment FF to the next log', () => {
+  assert.equal(nextPosition('00000000000000FE'), '00000000000000FF');
+  assert.equal(nextPosition('00000000000000FF'), '0000000100000000');
+  assert.equal(
+    firstGap(['0000000100000000000000FF', '000000010000000100000000'], '00000000000000FE'),
+    undefined,
+  );
 });

@@ -133,7 +133,7 @@ export async function requireArchiving(
   }
   if (!archivingOn(state)) {
     throw new UserError(
-      `Backup refused: WAL archiving is off on ${backup.node.name} (archive_mode=${state.mode}${state.command === ARCHIVE_COMMAND ? '' : ', archive_command is not wharf-db-repo'}); run \`wharf db setup\` to turn it on (it restarts that standby), then \`wharf db backup\` again.`,
+      `Backup refused: WAL archiving is off on ${backup.node.name} (archive_mode=${state.mode}${state.command === ARCHIVE_COMMAND || state.command === '(disabled)' ? '' : `, archive_command is ${state.command || 'empty'}`}); run \`wharf db setup\` to turn it on (it restarts that standby), then \`wharf db backup\` again.`,
     );
   }
   await writeRepoSettings(ctx, remote, backup);

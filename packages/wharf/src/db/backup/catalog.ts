@@ -117,8 +117,31 @@ export function timestampMicros(text: string): bigint | undefined {
 
 export interface RestorePlan {
   backup: BackupMeta;
-  /** WAL segments (and history files) to stage for recovery: every archived file from the backup's start on. */
+  /** WAL segments (and history files) to stage for recovery: every archived file from the backup's start on, up to a gap. */
   walFiles: string[];
+  /** The first segment position missing from the archive after the backup's end (recovery cannot pass it). */
+  gap?: string;
+}
+
+/** The position after `position` (16 hex digits: log, then segment 00..FF of 16 MiB WAL). */
+export function nextPosition(position: string): string {
+  const log = Number.parseInt(position.slice(0, 8), 16);
+  const seg = Number.parseInt(position.slice(8), 16);
+  const hex = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
+  return seg >= 0xff ? `${hex(log + 1)}${hex(0)}` : `${hex(log)}${hex(seg + 1)}`;
+}
+
+/** The first position after `from` (exclusive) up to the newest archived one that no archived segment holds. */
+export function firstGap(wal: string[], from: string, minTimeline = 1): string | undefined {
+  const held = new Set(
+    wal.filter((w) => Number.parseInt(w.slice(0, 8), 16) >= minTimeline).map(segmentPosition),
+  );
+  const last = [...held].sort().pop();
+  if (last === undefined || last <= from) return undefined;
+  for (let p = nextPosition(from); p <= last; p = nextPosition(p)) {
+    if (!held.has(p)) return p;
+  }
+  return undefined;
 }
 
 /**
@@ -161,13 +184,18 @@ export function planRestore(catalog: Catalog, target: string | undefined, where:
     }
   }
   const from = segmentPosition(backup.start_wal);
+  // The backup's own pg_wal.tar.gz holds start..stop; the archive must continue from there without holes.
+  const gap = firstGap(catalog.wal, segmentPosition(backup.stop_wal), backup.timeline);
   const walFiles = [
     ...catalog.histories,
     ...catalog.wal.filter(
-      (w) => segmentPosition(w) >= from && Number.parseInt(w.slice(0, 8), 16) >= backup.timeline,
+      (w) =>
+        segmentPosition(w) >= from &&
+        (gap === undefined || segmentPosition(w) < gap) &&
+        Number.parseInt(w.slice(0, 8), 16) >= backup.timeline,
     ),
   ];
-  return { backup, walFiles };
+  return gap === undefined ? { backup, walFiles } : { backup, walFiles, gap };
 }
 
 function megabytes(bytes: number): string {
@@ -191,6 +219,13 @@ export function formatCatalog(where: string, catalog: Catalog, archiver?: string
       ? 'Archived WAL: none'
       : `Archived WAL: ${catalog.wal[0]} .. ${catalog.wal[catalog.wal.length - 1]} (${catalog.wal.length} segments${catalog.histories.length > 0 ? `, ${catalog.histories.length} timeline histories` : ''})`,
   );
+  const oldest = catalog.backups[0];
+  const gap = oldest && firstGap(catalog.wal, segmentPosition(oldest.stop_wal), oldest.timeline);
+  if (gap) {
+    lines.push(
+      `Gap: no archived WAL file at position ${gap} (recovery from a backup older than it stops there; take a new backup)`,
+    );
+  }
   if (catalog.lastTransactionAt) lines.push(`Last archived transaction: ${catalog.lastTransactionAt}`);
   if (catalog.backups.length > 0 && catalog.lastTransactionAt) {
     lines.push(`Restorable with --time: ${catalog.backups[0]!.finished_at} .. ${catalog.lastTransactionAt}`);

@@ -9,7 +9,7 @@ import type { Context } from '../../runtime/context.js';
 import type { BackupConfig, DbTier } from '../config.js';
 import { errorText, runOn } from '../node-io.js';
 import { describeArchiver, readArchiver, repoEnvValues, type ArchiverState } from './archiving.js';
-import { formatCatalog, parseCatalog, type Catalog } from './catalog.js';
+import { firstGap, formatCatalog, parseCatalog, segmentPosition, type Catalog } from './catalog.js';
 import { describeRepository, oneOff, repoMountArgs, requireBackup } from './repository.js';
 import { catalogScript } from './scripts.js';
 
@@ -39,6 +39,8 @@ export interface BackupsReport {
   repository: string;
   backups: Catalog['backups'];
   wal: { first: string | null; last: string | null; segments: number; histories: string[] };
+  /** The first WAL position missing after the oldest backup's end (restores from older backups stop there). */
+  gap: string | null;
   last_transaction_at: string | null;
   restorable: { from: string; to: string } | null;
   archiver: (ArchiverState & { node: string }) | { node: string; error: string };
@@ -59,6 +61,7 @@ export async function dbBackups(
     ),
   ]);
   const where = describeRepository(backup);
+  const oldest = catalog.backups[0];
   const report: BackupsReport = {
     repository: where,
     backups: catalog.backups,
@@ -68,6 +71,7 @@ export async function dbBackups(
       segments: catalog.wal.length,
       histories: catalog.histories,
     },
+    gap: oldest ? (firstGap(catalog.wal, segmentPosition(oldest.stop_wal), oldest.timeline) ?? null) : null,
     last_transaction_at: catalog.lastTransactionAt ?? null,
     restorable:
       catalog.backups.length > 0 && catalog.lastTransactionAt

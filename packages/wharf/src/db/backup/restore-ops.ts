@@ -191,6 +191,11 @@ export async function dbRestorePitr(
     readCatalog(ctx, remote, backup, { last: opts.time !== undefined }),
   );
   const plan = planRestore(catalog, opts.time, where);
+  if (plan.gap) {
+    ctx.reporter.warn(
+      `The archive in ${where} has no WAL file at position ${plan.gap} after backup ${plan.backup.label}, so recovery stops before it; if the target is later, Postgres will refuse and a newer backup is needed.`,
+    );
+  }
   ctx.reporter.info(
     `Restoring base backup ${plan.backup.label} (finished ${plan.backup.finished_at}) and ${plan.walFiles.length} archived WAL files into ${target.name} on ${target.host}, ${opts.time ? `to ${opts.time}` : 'to the end of the archive'}`,
   );
