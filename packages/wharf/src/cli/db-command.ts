@@ -142,7 +142,10 @@ export function dbCommand(globals: Globals): Command {
         'Take a base backup off a standby into the backup repository (WAL is archived continuously)',
       ),
     )
-      .option('--from <node>', 'The node to back up from (default: a streaming standby)')
+      .option(
+        '--from <node>',
+        'The node pg_basebackup reads from (default: the backup node, x-wharf-db.backup.from or the first standby)',
+      )
       .action((opts: LockWaitFlags & { from?: string }) =>
         withContext(globals, ctxFor('backup'), async (ctx, remote) => {
           const tier = resolveDbTier(await ctx.config());
@@ -170,7 +173,10 @@ export function dbCommand(globals: Globals): Command {
       'Restore into an accessory: to a point in time from the backup repository, or a dump with fast + deferred loading',
     )
       .requiredOption('--into <accessory>', 'The accessory to restore into')
-      .option('--time <timestamp>', 'Point-in-time target (default: the end of the archived WAL)')
+      .option(
+        '--time <timestamp>',
+        'Point-in-time target with a time zone, e.g. 2026-11-27T05:01:02Z (default: the end of the archived WAL)',
+      )
       .option('--dump <file>', 'Restore this pg_dump custom-format file instead (fast + deferred)')
       .option('--from-node <node>', "Dump this node's database now and restore it (fast + deferred)")
       .option(
