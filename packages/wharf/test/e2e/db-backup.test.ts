@@ -12,7 +12,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -288,6 +288,18 @@ describe('wharf db backup and point-in-time restore on the fleet', () => {
     assert.equal(mode.stdout.trim(), '600 postgres');
     const envMode = sshRun(fleet, b(), "stat -c '%a' .kamal/apps/dbbackup/env/accessories/s3.env");
     assert.equal(envMode.stdout.trim(), '600');
+    // A wrong secret: the store refuses the signature and wharf says so, without printing either secret.
+    const secrets = join(dir, '.kamal/secrets');
+    const good = readFileSync(secrets, 'utf8');
+    writeFileSync(secrets, good.replace(S3_SECRET, 'not-the-s3-secret'));
+    try {
+      const refused = await run(['db', 'backups'], false);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /answered HTTP 403 SignatureDoesNotMatch/);
+      assert.doesNotMatch(refused.stdout + refused.stderr, /not-the-s3-secret/);
+    } finally {
+      writeFileSync(secrets, good);
+    }
     const all = outputs.join('\n');
     assert.doesNotMatch(all, new RegExp(`${S3_SECRET}|${REPLICATION}|${PASSWORD}`));
   });
