@@ -137,5 +137,15 @@ export async function requireArchiving(
     );
   }
   await writeRepoSettings(ctx, remote, backup);
+  if (state.failed_count > 0 && (state.last_failed_time ?? '') > (state.last_archived_time ?? '')) {
+    // The archiver waits a minute after three failures; a reload wakes it to retry with the rewritten settings.
+    await sql(
+      remote,
+      tier,
+      backup.node,
+      'SELECT pg_reload_conf() \\g /dev/null\n',
+      `wake the WAL archiver of ${backup.node.name}`,
+    );
+  }
   return state;
 }

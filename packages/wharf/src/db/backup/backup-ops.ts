@@ -96,11 +96,11 @@ export async function dbBackup(
       const last = s?.last_archived_wal?.slice(0, 24);
       return last && /^[0-9A-F]{24}$/.test(last) && last >= meta.stop_wal ? last : undefined;
     },
-    60_000,
+    120_000,
     async () => {
       const s = await readArchiver(remote, tier, backup).catch((e: unknown) => ({ error: errorText(e) }));
       return new UserError(
-        `Backup ${label} is stored but ${backup.node.name} did not archive WAL up to ${meta.stop_wal} within 60 s (${'error' in s ? s.error : `last archived ${s.last_archived_wal ?? 'none'}, last failed ${s.last_failed_wal ?? 'none'}`}); look at \`wharf accessory logs ${backup.node.name}\` for wharf-db-repo's message, then run \`wharf db backup\` again.`,
+        `Backup ${label} is stored but ${backup.node.name} did not archive WAL up to ${meta.stop_wal} within 120 s (${'error' in s ? s.error : `last archived ${s.last_archived_wal ?? 'none'}, last failed ${s.last_failed_wal ?? 'none'}`}); look at \`wharf accessory logs ${backup.node.name}\` for wharf-db-repo's message, then run \`wharf db backup\` again.`,
       );
     },
     500,

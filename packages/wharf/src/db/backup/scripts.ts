@@ -31,6 +31,9 @@ export const ARCHIVER_SQL = `SELECT json_build_object('mode', current_setting('a
   'last_failed_time', last_failed_time) FROM pg_stat_archiver;
 `;
 
+/** How many of the newest archived segments `db backups` and a restore search for the last transaction. */
+export const LAST_LOOKBACK = 8;
+
 /** Completes the current WAL segment on the primary so the standby archives it. */
 export const SWITCH_WAL_SQL = `SELECT pg_switch_wal();\n`;
 
@@ -82,7 +85,8 @@ export function cloneArchiveScript(tier: DbTier, node: DbNode): string {
 /**
  * Lists the repository: `wal KEY` per archived file, `backup JSON` per
  * complete base backup and, with `last`, `last SEGMENT desc: COMMIT TIME`
- * for the newest transaction pg_waldump finds in the last three segments.
+ * for the newest transaction pg_waldump finds, looking back over at most
+ * LAST_LOOKBACK segments (a quiet database's newest ones hold only WAL switches).
  */
 export function catalogScript(last: boolean): string {
   return [
@@ -96,7 +100,7 @@ export function catalogScript(last: boolean): string {
     'done',
     ...(last
       ? [
-          `for s in $(sed 's|^wal/||' "$w/wal" | grep -E '^[0-9A-F]{24}$' | sort -r | head -n 3); do`,
+          `for s in $(sed 's|^wal/||' "$w/wal" | grep -E '^[0-9A-F]{24}$' | sort -r | head -n ${LAST_LOOKBACK}); do`,
           '  wharf-db-repo get "wal/$s" "$w/$s"',
           `  t=$(pg_waldump -p "$w" "$s" 2>/dev/null | grep -oE 'desc: (COMMIT|ABORT) [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]+ [A-Za-z0-9:+-]+' | tail -n 1 || true)`,
           '  rm -f "$w/$s"',
