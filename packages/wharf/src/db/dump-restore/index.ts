@@ -11,25 +11,19 @@ import type { Remote } from '../../deploy/remote.js';
 import type { Context } from '../../runtime/context.js';
 import { UserError } from '../../util/errors.js';
 import { DB_CONFIG_KEY, nodeNamed, type DbTier } from '../config.js';
-import { listFile, planRestore, type RestorePlan } from './plan.js';
-import { describeProgress, parseProgress, tableLines, tablesFile, type RestoreProgress } from './progress.js';
-import {
-  execScript,
-  phase1Script,
-  phase2Script,
-  progressScript,
-  startPhase2Script,
-  writeFilesScript,
-} from './scripts.js';
+import { restoreFiles } from './files.js';
+import { planRestore, type RestorePlan } from './plan.js';
+import { describeProgress, parseProgress, tableLines, type RestoreProgress } from './progress.js';
+import { execScript, phase1Script, progressScript, startPhase2Script, writeFilesScript } from './scripts.js';
 import { formatBytes, formatSeconds, parseSize } from './size.js';
-import { dumpFromNode, localDumpFacts, nodeSource, remoteDumpToc, uploadDump } from './source.js';
+import { localSource, tierNodeSource, type DumpSource } from './source.js';
 import { prepareTarget, resolveTarget, type RestoreTarget } from './target.js';
-import type { ArchiveToc } from './toc.js';
 
 export { parseSize, formatBytes } from './size.js';
 export { parseArchiveToc, dataBlockSizes } from './toc.js';
 export { planRestore, listFile } from './plan.js';
 export { parseProgress, describeProgress } from './progress.js';
+export { restoreFiles } from './files.js';
 
 export interface DumpRestoreOptions {
   /** The accessory (a Postgres container) to restore into. */
@@ -52,6 +46,7 @@ export interface DumpRestoreOptions {
 
 export const DEFAULT_JOBS = 2;
 const POLL_MS = 2_000;
+const DAY_MS = 24 * 3600_000;
 
 export async function readProgress(remote: Remote, target: RestoreTarget): Promise<RestoreProgress> {
   const out = await remote.run(
@@ -71,30 +66,35 @@ function jobsFrom(jobs: number | undefined): number {
   return n;
 }
 
-/** The files phase 1 and phase 2 read, keyed by name in the restore directory. */
-export function restoreFiles(
-  toc: ArchiveToc,
-  plan: RestorePlan,
-  target: RestoreTarget,
-  jobs: number,
-): Record<string, string> {
-  const byId = new Map(toc.entries.map((e) => [e.id, e]));
-  const files: Record<string, string> = {
-    'phase1.list': listFile(toc.entries, plan.phase1),
-    'post.list': plan.deferredPost.length > 0 ? listFile(toc.entries, plan.deferredPost) : '',
-    tables: tablesFile(
-      plan.deferred.map((d) => ({
-        namespace: byId.get(d.dataId)!.namespace,
-        tag: byId.get(d.dataId)!.tag,
-        ...(d.bytes !== undefined ? { bytes: d.bytes } : {}),
-      })),
-    ),
-    'phase2.sh': phase2Script(target, jobs),
-  };
-  plan.deferred.forEach((d, i) => {
-    files[`data-${i + 1}.list`] = listFile(toc.entries, [d.dataId]);
-  });
-  return files;
+/** The dump's source, every refusal it can raise checked before the target changes. */
+async function chooseSource(
+  ctx: Context,
+  remote: Remote,
+  tier: DbTier | undefined,
+  opts: DumpRestoreOptions,
+  plan: { deferOver: number; tables?: string[] },
+): Promise<DumpSource> {
+  if ((opts.dump === undefined) === (opts.fromNode === undefined)) {
+    throw new UserError('`wharf db restore` takes either --dump FILE or --from-node NODE, not both.');
+  }
+  if (opts.dump !== undefined) {
+    const source = await localSource(ctx, remote, opts.dump, plan.tables !== undefined);
+    planRestore(source.toc!.entries, { sizes: new Map(), ...plan }); // unknown --defer names fail here
+    return source;
+  }
+  if (!tier) {
+    const file = (await ctx.config()).files[0] ?? 'config/deploy.yml';
+    throw new UserError(
+      `--from-node ${opts.fromNode} needs the ${DB_CONFIG_KEY} block in ${file} to find the node; add it, or dump the database with pg_dump -Fc and pass --dump FILE.`,
+    );
+  }
+  return tierNodeSource(ctx, remote, tier, nodeNamed(tier, opts.fromNode!, '--from-node'));
+}
+
+function deferredLine(plan: RestorePlan, deferOver: number): string {
+  return plan.deferred.length === 0
+    ? `No table is larger than ${formatBytes(deferOver)}: everything loads in phase 1.`
+    : `Deferred to the background: ${plan.deferred.map((d) => `${d.name}${d.bytes !== undefined ? ` (${formatBytes(d.bytes)})` : ''}`).join(', ')}.`;
 }
 
 export async function restoreDump(
@@ -103,14 +103,10 @@ export async function restoreDump(
   tier: DbTier | undefined,
   opts: DumpRestoreOptions,
 ): Promise<void> {
-  const config = await ctx.config();
-  const target = resolveTarget(config, tier, opts.into);
+  const target = resolveTarget(await ctx.config(), tier, opts.into);
   if (opts.status) {
     ctx.reporter.result(describeProgress(await readProgress(remote, target), target.name));
     return;
-  }
-  if ((opts.dump === undefined) === (opts.fromNode === undefined)) {
-    throw new UserError('`wharf db restore` takes either --dump FILE or --from-node NODE, not both.');
   }
   const deferOver = parseSize(opts.deferOver ?? '64MB');
   const tables = opts.defer
@@ -118,81 +114,32 @@ export async function restoreDump(
     .map((t) => t.trim())
     .filter(Boolean);
   const jobs = jobsFrom(opts.jobs);
-  const file = config.files[0] ?? 'config/deploy.yml';
-
-  // Everything that can be refused is checked before the target changes.
-  let toc: ArchiveToc | undefined;
-  let sizes = new Map<number, number>();
-  let dumpBytes = 0;
-  if (opts.dump !== undefined) {
-    const facts = await localDumpFacts(opts.dump);
-    toc = facts.toc;
-    sizes = facts.sizes;
-    dumpBytes = facts.bytes;
-    if (tables === undefined && sizes.size === 0 && toc.entries.some((e) => e.desc === 'TABLE DATA')) {
-      throw new UserError(
-        `--dump ${opts.dump} has no data offsets (pg_dump wrote it to a pipe), so table sizes are unknown; name the tables to load in the background with --defer TABLE,TABLE or take the dump with pg_dump -Fc -f FILE.`,
-      );
-    }
-    planRestore(toc.entries, { sizes, deferOver, tables });
-  }
-  const node =
-    opts.fromNode === undefined
-      ? undefined
-      : tier
-        ? nodeNamed(tier, opts.fromNode, '--from-node')
-        : (() => {
-            throw new UserError(
-              `--from-node ${opts.fromNode} needs the ${DB_CONFIG_KEY} block in ${file} to find the node; add it, or dump the database with pg_dump -Fc and pass --dump FILE.`,
-            );
-          })();
-
-  const source = node ? await nodeSource(ctx, remote, tier!, node) : undefined;
+  const source = await chooseSource(ctx, remote, tier, opts, { deferOver, tables });
 
   await ctx.reporter.step(target.host, `check ${target.service} and prepare its restore directory`, () =>
     prepareTarget(remote, target),
   );
   const t0 = Date.now();
-  if (opts.dump !== undefined) {
-    const dump = opts.dump;
-    await ctx.reporter.step(target.host, `upload ${dump} (${formatBytes(dumpBytes)})`, () =>
-      uploadDump(remote, target, dump),
-    );
-  } else {
-    await ctx.reporter.step(target.host, `dump ${node!.name} on ${node!.host}`, () =>
-      dumpFromNode(remote, tier!, source!, target),
-    );
-    toc = (await remoteDumpToc(remote, target)).toc;
-    for (const e of toc.entries) {
-      const size = e.desc === 'TABLE DATA' ? source!.oidSizes.get(e.oid) : undefined;
-      if (size !== undefined) sizes.set(e.id, size);
-    }
-  }
+  const { toc, sizes } = await source.bring(target);
   const transferSeconds = (Date.now() - t0) / 1000;
-  const plan = planRestore(toc!.entries, { sizes, deferOver, tables });
-  ctx.reporter.info(
-    plan.deferred.length === 0
-      ? `No table is larger than ${formatBytes(deferOver)}: everything loads in phase 1.`
-      : `Deferred to the background: ${plan.deferred.map((d) => `${d.name}${d.bytes !== undefined ? ` (${formatBytes(d.bytes)})` : ''}`).join(', ')}.`,
-  );
+  const plan = planRestore(toc.entries, { sizes, deferOver, tables });
+  ctx.reporter.info(deferredLine(plan, deferOver));
 
   await remote.run(
     target.host,
-    execScript(target.service, writeFilesScript(restoreFiles(toc!, plan, target, jobs)), { stdin: false }),
+    execScript(target.service, writeFilesScript(restoreFiles(toc, plan, target, jobs))),
     `write the restore lists into ${target.service}`,
   );
-  await ctx.reporter.step(
-    target.host,
-    `phase 1: schema, ${plan.smallTables} small table${plan.smallTables === 1 ? '' : 's'} and their indexes`,
-    () =>
-      remote.run(
-        target.host,
-        execScript(target.service, phase1Script(target, jobs)),
-        `restore phase 1 into ${target.service}`,
-        {
-          timeoutMs: 24 * 3600_000,
-        },
-      ),
+  const small = `${plan.smallTables} small table${plan.smallTables === 1 ? '' : 's'}`;
+  await ctx.reporter.step(target.host, `phase 1: schema, ${small} and their indexes`, () =>
+    remote.run(
+      target.host,
+      execScript(target.service, phase1Script(target, jobs)),
+      `restore phase 1 into ${target.service}`,
+      {
+        timeoutMs: DAY_MS,
+      },
+    ),
   );
   await remote.run(
     target.host,
@@ -202,14 +149,15 @@ export async function restoreDump(
   const started = await readProgress(remote, target);
   const usable =
     started.usable !== undefined && started.phase1Start !== undefined
-      ? started.usable - started.phase1Start
-      : undefined;
-  const usableText = `${target.name} is usable after ${usable !== undefined ? formatSeconds(usable) : '?'} of restoring (dump ${opts.dump !== undefined ? 'uploaded' : 'taken'} in ${formatSeconds(transferSeconds)}).`;
+      ? formatSeconds(started.usable - started.phase1Start)
+      : '?';
+  const usableText = `${target.name} is usable after ${usable} of restoring (dump ${source.verb} in ${formatSeconds(transferSeconds)}).`;
   if (!opts.wait) {
+    const n = plan.deferred.length;
     ctx.reporter.result(
-      plan.deferred.length === 0 && plan.deferredPost.length === 0
+      n === 0 && plan.deferredPost.length === 0
         ? usableText
-        : `${usableText}\n${plan.deferred.length} table${plan.deferred.length === 1 ? '' : 's'} load${plan.deferred.length === 1 ? 's' : ''} in the background; follow with \`wharf db restore --into ${target.name} --status\`.`,
+        : `${usableText}\n${n} table${n === 1 ? '' : 's'} load${n === 1 ? 's' : ''} in the background; follow with \`wharf db restore --into ${target.name} --status\`.`,
     );
     return;
   }
@@ -223,14 +171,13 @@ export async function restoreDump(
   }
 }
 
-/** Polls the progress, printing a line per change, until phase 2 ends. */
+/** Polls the progress until phase 2 ends: a line per table when one starts or ends, and every 10 s while bytes flow. */
 async function followProgress(ctx: Context, remote: Remote, target: RestoreTarget): Promise<RestoreProgress> {
   let lastStates = '';
   let lastAt = 0;
   for (;;) {
     const p = await readProgress(remote, target);
     if (p.phase !== 'loading') return p;
-    // A line per table when one starts or ends, and every 10 s while bytes flow.
     const states = p.tables.map((t) => `${t.start}/${t.done}/${t.failed}`).join(' ') + String(p.dataDone);
     if (states !== lastStates || Date.now() - lastAt >= 10_000) {
       ctx.reporter.info(tableLines(p).join('\n'));

@@ -13,6 +13,7 @@ import type { Remote } from '../../deploy/remote.js';
 import { StepError, failureDetail } from '../../deploy/remote.js';
 import type { Context } from '../../runtime/context.js';
 import { UserError } from '../../util/errors.js';
+import { formatBytes } from './size.js';
 import { DB_CONFIG_KEY, type DbNode, type DbTier } from '../config.js';
 import { errorText, sql } from '../node-io.js';
 import { execScript, pgDumpScript, readHeadScript, receiveDumpScript } from './scripts.js';
@@ -187,4 +188,66 @@ export async function remoteDumpToc(
     `the dump in ${target.service}`,
   );
   return { toc, bytes: total };
+}
+
+/**
+ * Where the dump comes from, checked before the target changes: a local
+ * archive (TOC read now, sizes from its data blocks) or a tier node (it
+ * answers, its password is known, sizes from its catalog).
+ */
+export interface DumpSource {
+  /** "uploaded" or "taken", for messages. */
+  verb: string;
+  /** Sizes known before the transfer (local archive). */
+  toc?: ArchiveToc;
+  /** Puts the dump into the target's restore directory; returns its TOC and table sizes by TABLE DATA id. */
+  bring(target: RestoreTarget): Promise<{ toc: ArchiveToc; sizes: Map<number, number> }>;
+}
+
+export async function localSource(
+  ctx: Context,
+  remote: Remote,
+  file: string,
+  hasDeferList: boolean,
+): Promise<DumpSource> {
+  const facts = await localDumpFacts(file);
+  if (!hasDeferList && facts.sizes.size === 0 && facts.toc.entries.some((e) => e.desc === 'TABLE DATA')) {
+    throw new UserError(
+      `--dump ${file} has no data offsets (pg_dump wrote it to a pipe), so table sizes are unknown; name the tables to load in the background with --defer TABLE,TABLE or take the dump with pg_dump -Fc -f FILE.`,
+    );
+  }
+  return {
+    verb: 'uploaded',
+    toc: facts.toc,
+    async bring(target) {
+      await ctx.reporter.step(target.host, `upload ${file} (${formatBytes(facts.bytes)})`, () =>
+        uploadDump(remote, target, file),
+      );
+      return { toc: facts.toc, sizes: facts.sizes };
+    },
+  };
+}
+
+export async function tierNodeSource(
+  ctx: Context,
+  remote: Remote,
+  tier: DbTier,
+  node: DbNode,
+): Promise<DumpSource> {
+  const source = await nodeSource(ctx, remote, tier, node);
+  return {
+    verb: 'taken',
+    async bring(target) {
+      await ctx.reporter.step(target.host, `dump ${node.name} on ${node.host}`, () =>
+        dumpFromNode(remote, tier, source, target),
+      );
+      const { toc } = await remoteDumpToc(remote, target);
+      const sizes = new Map<number, number>();
+      for (const e of toc.entries) {
+        const size = e.desc === 'TABLE DATA' ? source.oidSizes.get(e.oid) : undefined;
+        if (size !== undefined) sizes.set(e.id, size);
+      }
+      return { toc, sizes };
+    },
+  };
 }
