@@ -4,7 +4,7 @@
 //
 //   npm run build
 //   node bench/db/fast-restore.mjs [--big-gb 2] [--small 50] [--defer-over 64MB] [--jobs 2]
-//       [--fleet dbrestore] [--port 5689] [--keep] [--reuse-source]
+//       [--fleet dbrestore] [--port 5689] [--keep] [--reuse-source] [--baseline-first]
 //
 // On a 2-server fleet: the source is a tier node (pg1, first server) holding
 // one big table of about --big-gb GB (a bigint primary key, a secondary index
@@ -47,6 +47,8 @@ const port = opt('port', '5689');
 const keep = args.includes('--keep');
 // Keep pg1 and its data from an earlier run with --keep (loading 2 GB takes minutes).
 const reuse = args.includes('--reuse-source');
+// Run the baseline first (to see how much the order and a drifting machine load weigh).
+const baselineFirst = args.includes('--baseline-first');
 
 const log = (text) => process.stderr.write(`[bench] ${text}\n`);
 const load = () =>
@@ -157,8 +159,10 @@ log(`load at start: ${load()}`);
 if (!reuse) {
   for (const address of [a, b])
     ssh(address, 'docker rm -f dbbench-pg1 dbbench-staging >/dev/null 2>&1; rm -rf dbbench-*; true');
-  wharf(['accessory', 'boot', 'pg1'], dir);
 }
+// With --reuse-source this starts (or keeps) pg1 on its existing data directory.
+wharf(['accessory', 'boot', 'pg1'], dir);
+wharf(['accessory', 'start', 'pg1'], dir);
 ssh(b, 'docker rm -f dbbench-staging >/dev/null 2>&1; rm -rf dbbench-staging; true');
 wharf(['accessory', 'boot', 'staging'], dir);
 for (const [address, container] of [
@@ -238,12 +242,25 @@ function restore(limit) {
   return { usable: Number(times[1]), complete: Number(times[2]), dump: dump ? Number(dump[1]) : NaN };
 }
 
-log('fast + deferred restore');
-const fast = restore(deferOver);
-log(`usable ${fast.usable} s, complete ${fast.complete} s (dump ${fast.dump} s)`);
-log('plain full restore (baseline)');
-const full = restore('1000TB');
-log(`full ${full.usable} s (complete ${full.complete} s, dump ${full.dump} s)`);
+let fast;
+let full;
+const runFast = () => {
+  log('fast + deferred restore');
+  fast = restore(deferOver);
+  log(`usable ${fast.usable} s, complete ${fast.complete} s (dump ${fast.dump} s)`);
+};
+const runFull = () => {
+  log('plain full restore (baseline)');
+  full = restore('1000TB');
+  log(`full ${full.usable} s (complete ${full.complete} s, dump ${full.dump} s)`);
+};
+if (baselineFirst) {
+  runFull();
+  runFast();
+} else {
+  runFast();
+  runFull();
+}
 
 const result = {
   big_table: size,
@@ -256,6 +273,7 @@ const result = {
   usable_over_full: Number((fast.usable / full.complete).toFixed(4)),
   fast_complete_over_full: Number((fast.complete / full.complete).toFixed(3)),
   dump_s: [fast.dump, full.dump],
+  order: baselineFirst ? 'baseline first' : 'fast first',
   load_end: load(),
 };
 process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
