@@ -189,9 +189,7 @@ export function dbCommand(globals: Globals): Command {
         '--defer <tables>',
         'Fast + deferred: load exactly these tables (comma-separated) in the background',
       )
-      .option('--jobs <n>', 'Fast + deferred: parallel pg_restore jobs in each phase (default 2)', (v) =>
-        Number(v),
-      )
+      .option('--jobs <n>', 'Fast + deferred: parallel pg_restore jobs in each phase (default 2)')
       .option('--status', 'Fast + deferred: show the progress of the last restore into the accessory')
       .option('-y, --confirmed', 'Proceed without confirmation question')
       .action(
@@ -203,7 +201,7 @@ export function dbCommand(globals: Globals): Command {
           deferOver?: string;
           wait?: boolean;
           defer?: string;
-          jobs?: number;
+          jobs?: string;
           status?: boolean;
           confirmed?: boolean;
         }) => {

@@ -36,8 +36,8 @@ export interface DumpRestoreOptions {
   deferOver?: string;
   /** Defer exactly these tables (comma-separated `name` or `schema.name`), whatever their size. */
   defer?: string;
-  /** Parallel pg_restore jobs in each phase (default 2). */
-  jobs?: number;
+  /** Parallel pg_restore jobs in each phase (default 2); a string as typed on the command line. */
+  jobs?: number | string;
   /** Wait for the deferred part to finish before returning. */
   wait?: boolean;
   /** Only show the progress of the last restore into the accessory. */
@@ -58,8 +58,8 @@ export async function readProgress(remote: Remote, target: RestoreTarget): Promi
   return parseProgress(out.stdout);
 }
 
-function jobsFrom(jobs: number | undefined): number {
-  const n = jobs ?? DEFAULT_JOBS;
+function jobsFrom(jobs: number | string | undefined): number {
+  const n = jobs === undefined ? DEFAULT_JOBS : /^\s*\d+\s*$/.test(String(jobs)) ? Number(jobs) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > 64) {
     throw new UserError(`--jobs ${jobs} is not a number of parallel jobs; give a whole number from 1 to 64.`);
   }
