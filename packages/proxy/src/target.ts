@@ -1,15 +1,9 @@
 // One upstream target (host:port): its keep-alive connection pool, its health
 // state and check loop, and the requests in flight on it (for draining).
-import { createRequire } from 'node:module';
-import type { Pool as UndiciPool } from 'undici';
-
-// Only the connection pool is loaded, not undici's whole entry (fetch, web
-// streams, …): that keeps about 9 MB of resident memory off the proxy.
-const Pool = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
-type Pool = UndiciPool;
 import { checkHealth, type HealthResult } from './health.js';
 import type { Logger } from './logging.js';
 import type { TargetOptions } from './options.js';
+import { UpstreamPool } from './upstream.js';
 
 /**
  * adding: new, not yet checked healthy (gets no traffic);
@@ -31,7 +25,7 @@ export class Target {
   readonly name: string;
   readonly host: string;
   readonly port: number;
-  readonly pool: Pool;
+  readonly pool: UpstreamPool;
   state: TargetState;
   lastResult: HealthResult | null = null;
   draining = false;
@@ -58,17 +52,13 @@ export class Target {
       this.port = 80;
     }
     this.state = restored ? 'restoring' : 'adding';
-    this.pool = new Pool(`http://${this.host}:${this.port}`, {
+    this.pool = new UpstreamPool(this.host, this.port, {
       connections: POOL_CONNECTIONS,
-      pipelining: 1,
-      keepAliveTimeout: 4_000,
-      keepAliveMaxTimeout: 600_000,
-      headersTimeout: options.responseTimeoutMs || 0,
-      bodyTimeout: 0,
-      connectTimeout: 10_000,
+      keepAliveTimeoutMs: 4_000,
+      headersTimeoutMs: options.responseTimeoutMs || 0,
+      connectTimeoutMs: 10_000,
       maxHeaderSize: 64 * 1024,
     });
-    this.pool.on('connectionError', () => undefined);
   }
 
   /** Routable: healthy, or restored and not yet checked. */
@@ -193,6 +183,6 @@ export class Target {
     if (this.closed) return;
     this.closed = true;
     this.stopHealthChecks();
-    await this.pool.destroy().catch(() => undefined);
+    await this.pool.destroy();
   }
 }

@@ -1,13 +1,12 @@
 // One proxied HTTP request: routing, service rules (TLS, redirects, pause),
-// target choice, header rewriting in place, the upstream dispatch (undici's
-// handler interface, no intermediate streams), retries, buffering, the access
+// target choice, header rewriting in place, the upstream dispatch (the
+// handler interface of ../upstream.ts, no intermediate streams), retries, buffering, the access
 // log line and metrics. One object per request holds all of it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import { BodyTooLargeError, SpillBuffer, bufferStream } from '../buffer.js';
 import { isoNow, jsonString } from '../logging.js';
 import type { LoadBalancer } from '../loadbalancer.js';
@@ -16,6 +15,7 @@ import type { Binding } from '../router.js';
 import { ROLLOUT_COOKIE, cookieValue } from '../rollout.js';
 import type { Service } from '../service.js';
 import type { InflightRequest, Target } from '../target.js';
+import type { UpstreamHandler } from '../upstream.js';
 import { type ProxyContext, clientAddress, requestEnded, requestStarted } from './context.js';
 
 export type AnyRequest = IncomingMessage | Http2ServerRequest;
@@ -86,7 +86,7 @@ function onResponseClose(this: TaggedResponse): void {
   this[EXCHANGE]?.clientClosed();
 }
 
-export class Exchange implements InflightRequest {
+export class Exchange implements InflightRequest, UpstreamHandler {
   private readonly start = performance.now();
   private service: Service | null = null;
   private binding: Binding | null = null;
@@ -383,10 +383,9 @@ export class Exchange implements InflightRequest {
       target.pool.dispatch(
         {
           path: this.upstreamPath,
-          method: this.req.method as Dispatcher.HttpMethod,
+          method: this.req.method!,
           headers: h,
           body,
-          idempotent: false,
         },
         this,
       );
@@ -395,14 +394,14 @@ export class Exchange implements InflightRequest {
     }
   }
 
-  // ---- undici handler ------------------------------------------------------
+  // ---- upstream handler ------------------------------------------------------
 
-  onConnect(abort: (err?: Error) => void): void {
+  onConnect(abort: (err: Error) => void): void {
     this.abortUpstream = abort;
     if (this.cancelReason !== null) abort(this.cancelReason);
   }
 
-  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
+  onHeaders(status: number, rawHeaders: string[], resume: () => void): boolean {
     if (status < 200) return true;
     if (this.finished) return false;
     const out: string[] = [];
@@ -411,8 +410,8 @@ export class Exchange implements InflightRequest {
     let writerAffinity = true;
     let connection = '';
     for (let i = 0; i < rawHeaders.length; i += 2) {
-      const name = rawHeaders[i]!.toString('latin1');
-      const value = rawHeaders[i + 1]!.toString('latin1');
+      const name = rawHeaders[i]!;
+      const value = rawHeaders[i + 1]!;
       const lower = name.toLowerCase();
       switch (lower) {
         case 'connection':
