@@ -78,6 +78,9 @@ export class UpstreamPool {
   private readonly all = new Set<Connection>();
   private readonly queue: Queued[] = [];
   private closed = false;
+  /** The last Keep-Alive header value seen and the idle limit it gives (-1: none). */
+  lastHint = '';
+  lastHintMs = -1;
   private sweeper: NodeJS.Timeout | null = null;
 
   constructor(
@@ -676,10 +679,15 @@ class Connection {
 
   /** Keep-Alive: timeout=N from the target: close idle connections a second before it would. */
   private keepAliveHint(value: string): void {
-    const m = /timeout=(\d+)/i.exec(value);
-    if (m === null) return;
-    const ms = Number(m[1]) * 1000 - 1000;
-    if (ms < this.pool.options.keepAliveTimeoutMs) this.keepAliveMs = Math.max(ms, 0);
+    const pool = this.pool;
+    if (value !== pool.lastHint) {
+      // Targets send the same value on every response: parse it once.
+      const m = /timeout=(\d+)/i.exec(value);
+      pool.lastHint = value;
+      pool.lastHintMs = m === null ? -1 : Math.max(Number(m[1]) * 1000 - 1000, 0);
+    }
+    const ms = pool.lastHintMs;
+    if (ms !== -1 && ms < pool.options.keepAliveTimeoutMs) this.keepAliveMs = ms;
   }
 }
 
