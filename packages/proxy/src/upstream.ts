@@ -343,8 +343,18 @@ class Connection {
       this.pending = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
       return;
     }
-    this.feed(chunk);
+    this.feedSafely(chunk);
   };
+
+  /** A handler that throws costs its request and this connection, never the process. */
+  private feedSafely(chunk: Buffer): void {
+    try {
+      this.feed(chunk);
+    } catch (err) {
+      if (this.handler !== null) this.fail(err instanceof Error ? err : new Error(String(err)));
+      else this.close();
+    }
+  }
 
   private readonly onSocketEnd = (): void => {
     const handler = this.handler;
@@ -435,7 +445,7 @@ class Connection {
     const pending = this.pending;
     if (pending !== null) {
       this.pending = null;
-      this.feed(pending);
+      this.feedSafely(pending);
     }
     if (!this.paused && this.endedWhilePaused && this.handler !== null) {
       if (this.state === State.UntilClose) this.complete();
