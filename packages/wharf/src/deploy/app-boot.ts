@@ -3,19 +3,30 @@
  * wharf-proxy swapping traffic for proxied roles (health-checked, drained) and
  * a Docker-health/readiness wait for the others. Hosts boot in parallel within
  * a boot group (boot.limit / boot.wait); on one host, roles boot one after the
- * other, the primary role first; non-primary roles wait until the first
- * primary container is healthy (Kamal's barrier).
+ * other, the primary role first, each starting once the one before it is
+ * healthy (its old container stops meanwhile); non-primary roles also wait
+ * until the first primary container is healthy (Kamal's barrier).
+ *
+ * Round trips per role: one to write the env file (from stdin, never in
+ * argv), record the audit line, rename a clashing container and `docker run`
+ * (plus, for a role without the proxy, the first status check); then one for
+ * the health-checked `kamal-proxy deploy` followed at once by stopping the old
+ * container (or, without the proxy, one to stop it after the wait). The
+ * containers' state comes from the host's state read once (host-state.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { AppCommands, containerHostname } from '../commands/app.js';
 import { Auditor } from '../commands/auditor.js';
-import { combine, DOCKER_HEALTH_STATUS_FORMAT, docker } from '../commands/base.js';
+import { combine, commandLine, DOCKER_HEALTH_STATUS_FORMAT, docker, type Command } from '../commands/base.js';
 import type { Config, Role } from '../config/index.js';
 import type { Context } from '../runtime/context.js';
+import { uploadCommand } from '../ssh/upload.js';
 import { UserError } from '../util/errors.js';
 import { Remote, StepError, failureDetail } from './remote.js';
 import { runConfiguredHook } from './hook-env.js';
 import { cleanUpAfterBoot, prepareRoleAssets, readErrorPages, uploadErrorPages } from './app-pages-assets.js';
+import { containerNamed, currentVersion, hostStateScript, parseHostState, type HostState } from './host-state.js';
+import { parseProxyState, proxyProbeFor, type ProxyState } from './proxy.js';
 
 /** Opens when the first primary-role container is healthy; fails when a primary container fails. */
 export class Barrier {
@@ -59,6 +70,59 @@ export function bootOrder(roles: readonly Role[], primaryRole: string): Role[] {
   return [...roles].sort((a, b) => Number(b.name === primaryRole) - Number(a.name === primaryRole));
 }
 
+/** Printed by the swap script once `kamal-proxy deploy` succeeded: from then on the new version serves. */
+export const SWAPPED_MARKER = 'wharf-swapped-to-new-version';
+
+/**
+ * The start of a role's new container, one round trip: the env directory and
+ * audit line, the env file written atomically from stdin (mode 0600), the
+ * rename of a clashing container, `docker run`, and (`statusOf`) the new
+ * container's first health or state as `wharf_status=…`.
+ */
+export function startScript(parts: {
+  prepare: Command;
+  envFile: string;
+  rename?: Command;
+  run: Command;
+  statusOf?: string;
+}): string {
+  const steps = [commandLine(parts.prepare), `( ${uploadCommand(parts.envFile, { mode: 0o600 })} )`];
+  if (parts.rename) steps.push(commandLine(parts.rename));
+  steps.push(commandLine(parts.run));
+  if (parts.statusOf !== undefined)
+    steps.push(
+      `echo "wharf_status=$(${commandLine(docker('inspect', '--format', DOCKER_HEALTH_STATUS_FORMAT, parts.statusOf))})"`,
+    );
+  return steps.join(' && ');
+}
+
+/** The new container's id (the line `docker run --detach` printed) and its first status, from startScript's output. */
+export function parseStart(stdout: string): { containerId: string; status: string | undefined } {
+  const lines = stdout.split('\n').map((l) => l.trim());
+  const status = lines.find((l) => l.startsWith('wharf_status='))?.slice('wharf_status='.length);
+  const others = lines.filter((l) => l !== '' && !l.startsWith('wharf_status='));
+  const id = others.find((l) => /^[0-9a-f]{64}$/.test(l)) ?? others.pop() ?? '';
+  return { containerId: id.slice(0, 12), status };
+}
+
+/** Stopping the old container (a failure to stop is not the deploy's failure, as in Kamal), then the clean-up. */
+export function stopOldScript(stop: Command, cleanUp: Command | undefined): string {
+  const text = `{ ${commandLine(stop)} || true ; }`;
+  return cleanUp ? `${text} && ${commandLine(cleanUp)}` : text;
+}
+
+/**
+ * The health-checked swap and, once it succeeded, the old container's stop:
+ * one round trip. The marker line tells wharf the moment the new version
+ * serves (to open the barrier) and, afterwards, whether a failure came from
+ * the swap (the new container is unhealthy) or from the stop/clean-up.
+ */
+export function swapScript(deploy: Command, stopOld: string | undefined): string {
+  return stopOld
+    ? `${commandLine(deploy)} && { echo ${SWAPPED_MARKER}; ${stopOld} ; }`
+    : `${commandLine(deploy)} && echo ${SWAPPED_MARKER}`;
+}
+
 class RoleBoot {
   readonly app: AppCommands;
   constructor(
@@ -68,6 +132,7 @@ class RoleBoot {
     readonly role: Role,
     readonly host: string,
     readonly barrier: Barrier | undefined,
+    readonly state: HostState,
   ) {
     this.app = new AppCommands(config, { role, host });
   }
@@ -76,27 +141,18 @@ class RoleBoot {
     return this.config.version;
   }
 
-  async run(lookup: (name: string) => string): Promise<BootResult> {
+  /** Boots the role; `onReady` is called as soon as the new container is healthy (before the old one stops). */
+  async run(lookup: (name: string) => string, onReady: () => void): Promise<BootResult> {
     const { ctx, remote, host, role, app } = this;
     const stamp = await ctx.stamp();
     const name = app.containerName();
-    // One round trip: the running version, and whether a container of the new version exists.
-    const state = await remote.run(
-      host,
-      `echo "current=$(${app.currentRunningVersion().join(' ')})"; echo "existing=$(${app.containerIdForVersion(this.version).join(' ')})"`,
-      `inspect ${role.name} containers`,
-    );
-    let oldVersion = /^current=(.*)$/m.exec(state.stdout)?.[1]?.trim() || undefined;
-    const existing = /^existing=(.*)$/m.exec(state.stdout)?.[1]?.trim();
-    if (existing) {
+    let oldVersion = currentVersion(this.state, this.config, role);
+    let rename: Command | undefined;
+    if (containerNamed(this.state, name)) {
       // A container of this very version is there (a redeploy of the same version): rename it
       // out of the way; when it is the running one, it is the old version to stop after the swap.
       const renamed = `${this.version}_replaced_${randomBytes(8).toString('hex')}`;
-      await remote.run(
-        host,
-        app.renameContainer(this.version, renamed),
-        `rename the clashing container ${name}`,
-      );
+      rename = app.renameContainer(this.version, renamed);
       if (oldVersion === this.version) oldVersion = renamed;
     }
     if (!role.primary && this.barrier) {
@@ -109,66 +165,99 @@ class RoleBoot {
       }
     }
     const auditor = new Auditor(this.config, stamp, { role: role.name });
-    // Env file (0600) then run, in two round trips; secrets travel in the upload, never in argv.
-    await remote.run(
+    const started = await remote.run(
       host,
-      combine([app.ensureEnvDirectory(), auditor.record(`Booted app version ${this.version}`)]),
-      `prepare ${role.name}`,
+      startScript({
+        prepare: combine([app.ensureEnvDirectory(), auditor.record(`Booted app version ${this.version}`)]),
+        envFile: role.secretsPath,
+        rename,
+        run: app.run({ hostname: containerHostname(host) }),
+        statusOf: role.runningProxy ? undefined : name,
+      }),
+      `start ${name}`,
+      { stdin: role.env(host).envFile(lookup) },
     );
-    await remote.upload(
-      host,
-      role.secretsPath,
-      role.env(host).envFile(lookup),
-      0o600,
-      `write the ${role.name} env file`,
-    );
-    const run = await remote.run(host, app.run({ hostname: containerHostname(host) }), `start ${name}`);
-    const containerId = run.stdout.trim().split('\n').pop()!.slice(0, 12);
+    const { containerId, status } = parseStart(started.stdout);
+    const stopOld =
+      oldVersion && oldVersion !== this.version
+        ? stopOldScript(
+            docker('stop', ...role.stopArgs(), app.containerName(oldVersion)),
+            cleanUpAfterBoot(this.config, role, host),
+          )
+        : undefined;
+    let healthy = false;
+    const ready = () => {
+      if (healthy) return;
+      healthy = true;
+      // For tools reading --json: the moment the new version serves (the old one stops after it).
+      ctx.reporter.emit('ready', { host, role: role.name, container: name });
+      if (role.primary) this.barrier?.open();
+      onReady();
+    };
     try {
       if (role.runningProxy) {
-        await remote.run(host, app.deploy(containerId), `hand ${name} to wharf-proxy`, {
-          timeoutMs: (this.config.deployTimeout + 60) * 1000,
+        const step = `hand ${name} to wharf-proxy`;
+        let seen = '';
+        const stopSeconds = Number(role.stopArgs()[1] ?? 10);
+        const swap = await remote.run(host, swapScript(app.deploy(containerId), stopOld), step, {
+          timeoutMs: (this.config.deployTimeout + 60 + (stopOld ? stopSeconds + 30 : 0)) * 1000,
+          allowFailure: true,
+          onStdout: (chunk) => {
+            if (healthy) return;
+            seen += chunk.toString();
+            if (seen.includes(SWAPPED_MARKER)) ready();
+          },
         });
+        if (!swap.stdout.includes(SWAPPED_MARKER))
+          throw new StepError(host, step, swap, ctx.redact(failureDetail(swap)));
+        ready();
+        if (swap.code !== 0) {
+          const cleanUpStep = `remove old ${role.name} assets and error pages`;
+          throw new StepError(host, cleanUpStep, swap, ctx.redact(failureDetail(swap)));
+        }
       } else {
-        await this.waitUntilReady(name);
+        await this.waitUntilReady(name, status);
+        ready();
+        if (stopOld && oldVersion)
+          await remote.run(host, stopOld, `stop ${app.containerName(oldVersion)}`);
       }
     } catch (error) {
+      // Once the new version serves, a failure (stopping the old one, the clean-up) must not stop it.
+      if (healthy) throw error;
       if (role.primary) this.barrier?.close(error as Error);
       throw await this.bootFailure(name, error as Error);
-    }
-    if (role.primary) this.barrier?.open();
-    if (oldVersion && oldVersion !== this.version) {
-      await remote.run(host, app.stop({ version: oldVersion }), `stop ${app.containerName(oldVersion)}`, {
-        allowFailure: true,
-      });
-      // Kamal's stop_old_version: then the other versions' assets and error pages go.
-      const cleanUp = cleanUpAfterBoot(this.config, role, host);
-      if (cleanUp) await remote.run(host, cleanUp, `remove old ${role.name} assets and error pages`);
     }
     return { host, role: role.name, oldVersion };
   }
 
-  /** Non-proxied roles: Docker's health status when the image has a check, else running for readiness_delay. */
-  private async waitUntilReady(name: string): Promise<void> {
+  /**
+   * Non-proxied roles: Docker's health status when the image has a check, else
+   * running for readiness_delay (checked again after the delay; with a delay of
+   * 0 the first `running` is enough, as in Kamal). `first`: the status read
+   * with the start, which saves the first round trip.
+   */
+  private async waitUntilReady(name: string, first: string | undefined): Promise<void> {
     const deadline = Date.now() + this.config.deployTimeout * 1000;
     const inspect = docker('inspect', '--format', DOCKER_HEALTH_STATUS_FORMAT, name);
-    let status = '';
-    let pause = 1000;
-    while (Date.now() < deadline) {
-      status = (
+    const check = async () =>
+      (
         await this.remote.run(this.host, inspect, `check ${name} health`, { allowFailure: true })
       ).stdout.trim();
+    let status = first?.trim() || (await check());
+    let pause = 1000;
+    for (;;) {
       if (status === 'healthy') return;
       if (status === 'running') {
+        if (this.config.readinessDelay <= 0) return;
         await sleep(this.config.readinessDelay * 1000);
-        status = (
-          await this.remote.run(this.host, inspect, `check ${name} health`, { allowFailure: true })
-        ).stdout.trim();
+        status = await check();
         if (status === 'running' || status === 'healthy') return;
       }
       if (status === 'exited' || status === 'dead' || status === 'unhealthy') break;
+      if (Date.now() >= deadline) break;
       await sleep(pause);
       pause = Math.min(pause + 1000, 5000);
+      status = await check();
     }
     throw new UserError(
       `Container ${name} on ${this.host} did not become ready within ${this.config.deployTimeout} s (status: ${status || 'unknown'})`,
@@ -203,8 +292,83 @@ class RoleBoot {
   }
 }
 
+/** Each host's proxy state (with `proxy`) and app containers' state, one round trip per host. */
+export async function readHostStates(
+  ctx: Context,
+  remote: Remote,
+  hosts: readonly string[],
+  options: { proxy?: boolean } = {},
+): Promise<Map<string, { state: HostState; proxy?: ProxyState }>> {
+  const config = await ctx.config();
+  const selection = await ctx.selection();
+  const out = new Map<string, { state: HostState; proxy?: ProxyState }>();
+  await remote.onHosts(hosts, async (host) => {
+    const roles = selection.rolesOn(host);
+    const parts: string[] = [];
+    if (options.proxy) parts.push(proxyProbeFor(config, host));
+    if (roles.length > 0)
+      parts.push(
+        hostStateScript(
+          config,
+          roles.map((r) => r.containerName()),
+        ),
+      );
+    if (parts.length === 0) return;
+    const result = await remote.run(
+      host,
+      parts.join('; '),
+      options.proxy ? 'check the proxy and the app containers' : 'read the app containers',
+    );
+    out.set(host, {
+      state: parseHostState(result.stdout),
+      ...(options.proxy ? { proxy: parseProxyState(result.stdout) } : {}),
+    });
+  });
+  return out;
+}
+
+const NO_CONTAINERS: HostState = { latestImageId: '', containers: [] };
+
+/**
+ * Boots one host's roles in boot order: each role starts once the one before
+ * it is healthy (a failure stops the later ones, as in Kamal); the host is
+ * done when every role is, old containers stopped.
+ */
+async function bootHost(
+  ctx: Context,
+  roles: readonly Role[],
+  boot: (role: Role, onReady: () => void) => Promise<BootResult>,
+): Promise<BootResult[]> {
+  let previous: Promise<void> = Promise.resolve();
+  const runs: Promise<BootResult>[] = [];
+  for (const role of roles) {
+    let ready!: () => void;
+    let failed!: (error: unknown) => void;
+    const readiness = new Promise<void>((resolve, reject) => ((ready = resolve), (failed = reject)));
+    readiness.catch(() => {});
+    const run = previous.then(() => boot(role, ready));
+    run.then(
+      () => ready(),
+      (error: unknown) => failed(error),
+    );
+    previous = readiness;
+    runs.push(run);
+  }
+  const settled = await Promise.allSettled(runs);
+  const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<BootResult>).value);
+}
+
+export interface BootOptions {
+  /** The hosts' state when the caller read it already (deploy does, with the proxy check). */
+  states?: ReadonlyMap<string, HostState>;
+  /** Tag the version `latest` on every host afterwards (default true; deploy tags with the prune instead). */
+  tagLatest?: boolean;
+}
+
 /** Boots the config's version on the selected hosts and roles; tags it latest on success. */
-export async function bootApp(ctx: Context, remote: Remote): Promise<BootResult[]> {
+export async function bootApp(ctx: Context, remote: Remote, options: BootOptions = {}): Promise<BootResult[]> {
   const config = await ctx.config();
   const selection = await ctx.selection();
   const lookup = await ctx.secretLookup();
@@ -222,6 +386,9 @@ export async function bootApp(ctx: Context, remote: Remote): Promise<BootResult[
       for (const role of roles) await prepareRoleAssets(remote, config, role, host);
     });
   });
+  const states =
+    options.states ??
+    new Map([...(await readHostStates(ctx, remote, hosts))].map(([host, read]) => [host, read.state]));
   const groups = bootGroups(hosts, config.boot.limit);
   for (const [index, group] of groups.entries()) {
     await runConfiguredHook(ctx, 'pre-app-boot', { hosts: group.join(',') });
@@ -230,17 +397,21 @@ export async function bootApp(ctx: Context, remote: Remote): Promise<BootResult[
         selection.rolesOn(host).map((r) => config.role(r.name)!),
         config.primaryRoleName,
       );
-      for (const role of roles) {
-        const result = await ctx.reporter.step(host, `boot ${role.name} ${config.abbreviatedVersion}`, () =>
-          new RoleBoot(ctx, remote, config, role, host, barrier).run(lookup),
-        );
-        results.push(result);
-      }
+      const state = states.get(host) ?? NO_CONTAINERS;
+      results.push(
+        ...(await bootHost(ctx, roles, (role, onReady) =>
+          ctx.reporter.step(host, `boot ${role.name} ${config.abbreviatedVersion}`, () =>
+            new RoleBoot(ctx, remote, config, role, host, barrier, state).run(lookup, onReady),
+          ),
+        )),
+      );
     });
     await runConfiguredHook(ctx, 'post-app-boot', { hosts: group.join(',') });
     if (config.boot.wait && index < groups.length - 1) await sleep(config.boot.wait * 1000);
   }
-  const app = new AppCommands(config);
-  await remote.onHosts(hosts, (host) => remote.run(host, app.tagLatestImage(), 'tag the latest image'));
+  if (options.tagLatest !== false) {
+    const app = new AppCommands(config);
+    await remote.onHosts(hosts, (host) => remote.run(host, app.tagLatestImage(), 'tag the latest image'));
+  }
   return results;
 }

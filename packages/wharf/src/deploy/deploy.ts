@@ -5,13 +5,14 @@
  * post-deploy hook with the runtime. Each phase is timed for the summary.
  */
 import { AppCommands } from '../commands/app.js';
-import { docker, filterArgs } from '../commands/base.js';
+import { docker } from '../commands/base.js';
 import { proxyExec } from '../commands/proxy.js';
 import type { Context } from '../runtime/context.js';
 import { UserError } from '../util/errors.js';
-import { bootApp } from './app-boot.js';
+import { bootApp, readHostStates } from './app-boot.js';
 import { buildPush, pullImage } from './build-pull.js';
 import { runConfiguredHook } from './hook-env.js';
+import { currentVersion, listedContainers, withStopped, type HostState } from './host-state.js';
 import { withLock, type LockWait } from './lock.js';
 import { pruneAll } from './prune.js';
 import { bootProxy } from './proxy.js';
@@ -82,43 +83,62 @@ export function staleContainers(
   return rows.map((r) => r.version).filter((v) => v !== keep);
 }
 
-/** Stops running containers of other versions than the current one (Kamal's stale_containers --stop). */
-export async function stopStaleContainers(ctx: Context, remote: Remote): Promise<void> {
+/**
+ * Stops running containers of other versions than the current one (Kamal's
+ * stale_containers --stop), decided on each host's state read at the start
+ * (`states`; read here when not given): no round trip when nothing is stale.
+ * Only when a proxied role has something to stop is the proxy asked which
+ * container it routes to, and the stale containers of every role on the host
+ * stop in one round trip. Returns the states with those containers stopped.
+ */
+export async function stopStaleContainers(
+  ctx: Context,
+  remote: Remote,
+  states?: ReadonlyMap<string, HostState>,
+): Promise<Map<string, HostState>> {
   const config = await ctx.config();
   const selection = await ctx.selection();
+  const read =
+    states ??
+    new Map(
+      [...(await readHostStates(ctx, remote, selection.appHosts))].map(([host, r]) => [host, r.state]),
+    );
+  const result = new Map(read);
   await remote.onHosts(selection.appHosts, async (host) => {
-    for (const r of selection.rolesOn(host)) {
-      const app = new AppCommands(config, { role: r.name, host });
-      const prefix = r.containerPrefix();
-      // One round trip: Kamal's current version, the proxy's target, the running containers.
-      const script = [
-        `echo "current=$(${app.currentRunningVersion().join(' ')})"`,
-        ...(r.runningProxy ? [`${proxyExec('list').join(' ')} 2>/dev/null | sed 's/^/proxy=/'`] : []),
-        docker('ps', ...filterArgs(app.containerFilters()), '--format', "'{{.ID}} {{.Names}}'").join(' '),
-      ].join('; ');
-      const out = (await remote.run(host, script, `find stale ${r.name} containers`, { allowFailure: true }))
-        .stdout;
-      const current = /^current=(.*)$/m.exec(out)?.[1] ?? '';
-      const servingId = proxyTargetId(
-        out
-          .split('\n')
-          .filter((l) => l.startsWith('proxy='))
-          .map((l) => l.slice('proxy='.length))
-          .join('\n'),
-        prefix,
-      );
-      const running = out
-        .split('\n')
-        .filter((l) => !/^(current|proxy)=/.test(l))
-        .join('\n');
-      for (const version of staleContainers(running, prefix, current, servingId)) {
-        ctx.reporter.info(`  Stopping stale container ${app.containerName(version)} on ${host}`);
-        await remote.run(host, app.stop({ version }), `stop stale container ${app.containerName(version)}`, {
+    const state = read.get(host);
+    if (!state) return;
+    const plans = selection.rolesOn(host).map((role) => {
+      const running = listedContainers(state, config, role);
+      const current = currentVersion(state, config, role) ?? '';
+      const prefix = role.containerPrefix();
+      return { role, running, current, prefix, stale: staleContainers(running, prefix, current, undefined) };
+    });
+    if (plans.every((p) => p.stale.length === 0)) return;
+    // Never stop what wharf-proxy routes to (after an interrupted deploy it may serve a newer version).
+    if (plans.some((p) => p.role.runningProxy && p.stale.length > 0)) {
+      const list = (
+        await remote.run(host, `${proxyExec('list').join(' ')} 2>/dev/null`, 'read the proxy targets', {
           allowFailure: true,
-        });
-      }
+        })
+      ).stdout;
+      for (const p of plans)
+        if (p.role.runningProxy)
+          p.stale = staleContainers(p.running, p.prefix, p.current, proxyTargetId(list, p.prefix));
     }
+    const stops: string[] = [];
+    const names: string[] = [];
+    for (const p of plans) {
+      if (p.stale.length === 0) continue;
+      const staleNames = p.stale.map((version) => p.role.containerName(version));
+      for (const n of staleNames) ctx.reporter.info(`  Stopping stale container ${n} on ${host}`);
+      stops.push(docker('stop', ...p.role.stopArgs(), ...staleNames).join(' '));
+      names.push(...staleNames);
+    }
+    if (stops.length === 0) return;
+    await remote.run(host, stops.join(' ; '), 'stop stale containers', { allowFailure: true });
+    result.set(host, withStopped(state, names));
   });
+  return result;
 }
 
 /**
@@ -157,10 +177,20 @@ export async function deploy(ctx: Context, options: DeployOptions = {}): Promise
     });
     await withLock(ctx, remote, options.lockWait ?? {}, async () => {
       await runConfiguredHook(ctx, 'pre-deploy');
-      if (!options.redeploy) await phase(ctx, 'Proxy', () => bootProxy(ctx, remote));
-      await phase(ctx, 'Stale containers', () => stopStaleContainers(ctx, remote));
-      await phase(ctx, 'Boot', () => bootApp(ctx, remote));
-      if (!options.redeploy) await phase(ctx, 'Prune', () => pruneAll(ctx, remote));
+      // One round trip per host reads the proxy's state and the app containers' state together;
+      // the stale-container and boot decisions below reuse it instead of asking again.
+      let states: Map<string, HostState> | undefined;
+      if (!options.redeploy)
+        states = await phase(ctx, 'Proxy', async () => {
+          const read = await readHostStates(ctx, remote, selection.hosts, { proxy: true });
+          await bootProxy(ctx, remote, undefined, new Map([...read].map(([h, r]) => [h, r.proxy!])));
+          return new Map([...read].map(([h, r]) => [h, r.state]));
+        });
+      states = await phase(ctx, 'Stale containers', () => stopStaleContainers(ctx, remote, states));
+      const booted = states;
+      // Without prune (redeploy) the boot tags the version latest; otherwise the prune's round trip does.
+      await phase(ctx, 'Boot', () => bootApp(ctx, remote, { states: booted, tagLatest: !!options.redeploy }));
+      if (!options.redeploy) await phase(ctx, 'Prune', () => pruneAll(ctx, remote, { tagLatest: true }));
     });
     const seconds = (Date.now() - started) / 1000;
     await runConfiguredHook(ctx, 'post-deploy', { runtime: Math.round(seconds) });

@@ -16,14 +16,14 @@ import { UserError } from '../util/errors.js';
 import { defaultProxyImage, ensureProxyImage, WHARF_PROXY_REPOSITORY } from './proxy-image.js';
 import { Remote } from './remote.js';
 
-interface ProxyState {
+export interface ProxyState {
   running: boolean;
   exists: boolean;
   image: string;
   bootImageFile: boolean;
 }
 
-function parseState(stdout: string): ProxyState {
+export function parseProxyState(stdout: string): ProxyState {
   const inspect = /^inspect=(\S*) ?(.*)$/m.exec(stdout);
   return {
     exists: Boolean(inspect?.[1]),
@@ -67,18 +67,34 @@ export function proxyProbe(containerName: string, imageFile: string): string {
   ].join('; ');
 }
 
-export async function bootProxy(ctx: Context, remote: Remote, hostsInput?: readonly string[]): Promise<void> {
+/** The probe for `host` (the proxy's container name can differ per host). */
+export function proxyProbeFor(config: Config, host: string): string {
+  return proxyProbe(new ProxyCommands(config, host).containerName, config.proxyBoot.imageFile);
+}
+
+/**
+ * Boots wharf-proxy where it does not run. `probed`: the hosts' proxy states
+ * when the caller already read them (deploy reads them with the containers'
+ * state in the same round trip); otherwise each host is probed here.
+ */
+export async function bootProxy(
+  ctx: Context,
+  remote: Remote,
+  hostsInput?: readonly string[],
+  probed?: ReadonlyMap<string, ProxyState>,
+): Promise<void> {
   const config = await ctx.config();
   const selection = await ctx.selection();
   const hosts = hostsInput ?? selection.hosts;
   const proxyHosts = new Set(config.proxyHosts.filter((h) => hosts.includes(h)));
-  const states = new Map<string, ProxyState>();
-  await remote.onHosts(hosts, async (host) => {
-    const proxy = new ProxyCommands(config, host);
-    const probe = proxyProbe(proxy.containerName, config.proxyBoot.imageFile);
-    const result = await remote.run(host, probe, 'check the proxy');
-    states.set(host, parseState(result.stdout));
-  });
+  const states = new Map<string, ProxyState>(probed ?? []);
+  await remote.onHosts(
+    hosts.filter((h) => !states.has(h)),
+    async (host) => {
+      const result = await remote.run(host, proxyProbeFor(config, host), 'check the proxy');
+      states.set(host, parseProxyState(result.stdout));
+    },
+  );
   const toBoot = [...proxyHosts].filter((h) => !states.get(h)!.running);
   for (const host of proxyHosts) {
     const state = states.get(host)!;

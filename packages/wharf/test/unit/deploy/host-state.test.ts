@@ -1,0 +1,302 @@
+// The deploy's per-host state (one round trip read, Kamal's rules applied in
+// TypeScript) and the merged boot round trips (start, swap + stop, tag +
+// prune). The shell scripts run in a real `sh` with a stand-in `docker` on
+// PATH that records its argv and answers from files, so the shell logic
+// itself is what is tested.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppCommands } from '../../../src/commands/index.js';
+import {
+  containerNamed,
+  createdKey,
+  currentVersion,
+  hostStateScript,
+  listedContainers,
+  parseHostState,
+  withStopped,
+  type ContainerInfo,
+  type HostState,
+} from '../../../src/deploy/host-state.js';
+import {
+  parseStart,
+  startScript,
+  stopOldScript,
+  SWAPPED_MARKER,
+  swapScript,
+} from '../../../src/deploy/app-boot.js';
+import { staleContainers } from '../../../src/deploy/deploy.js';
+import { proxyProbe, parseProxyState } from '../../../src/deploy/proxy.js';
+import { tagThenPrune } from '../../../src/deploy/prune.js';
+import { load, type Raw } from '../../commands/support.js';
+
+const BASE: Raw = {
+  service: 'app',
+  image: 'dhh/app',
+  registry: { username: 'dhh', password: 'secret' },
+  servers: { web: ['1.1.1.1'], workers: { hosts: ['1.1.1.1'], proxy: false } },
+  builder: { arch: 'amd64' },
+};
+
+/** A `docker` that appends its argv to calls.log, prints <first arg>.out and exits with fail-<first arg>. */
+function fakeDocker() {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-hs-'));
+  writeFileSync(
+    join(dir, 'docker'),
+    `#!/bin/sh
+echo "$*" >> "${dir}/calls.log"
+if [ -f "${dir}/$1.out" ]; then cat "${dir}/$1.out"; fi
+if [ -f "${dir}/fail-$1" ]; then echo "docker $1 failed: no luck" >&2; exit "$(cat "${dir}/fail-$1")"; fi
+exit 0
+`,
+  );
+  chmodSync(join(dir, 'docker'), 0o755);
+  return {
+    dir,
+    calls: (): string[] =>
+      existsSync(join(dir, 'calls.log'))
+        ? readFileSync(join(dir, 'calls.log'), 'utf8').trim().split('\n')
+        : [],
+    answer: (sub: string, text: string) => writeFileSync(join(dir, `${sub}.out`), text),
+    fail: (sub: string, code: number) => writeFileSync(join(dir, `fail-${sub}`), String(code)),
+  };
+}
+
+function sh(script: string, dir: string, input?: string) {
+  return spawnSync('sh', ['-c', script], {
+    cwd: dir,
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
+  });
+}
+
+const LATEST = 'sha256:1111';
+const OTHER = 'sha256:2222';
+
+function container(name: string, fields: Partial<ContainerInfo> = {}): ContainerInfo {
+  const role = /^app-(web|workers)-/.exec(name)?.[1] ?? 'web';
+  return {
+    id: `${name}-id`,
+    name,
+    image: LATEST,
+    state: 'running',
+    created: '2026-11-27T04:00:00.5Z',
+    labels: { service: 'app', destination: '', role },
+    ...fields,
+  };
+}
+
+test('the state script reads the latest image and every service container in three docker runs', async () => {
+  const config = await load(BASE);
+  const fake = fakeDocker();
+  fake.answer('ps', 'aaa\nbbb\n');
+  fake.answer('image', `${LATEST}\n`);
+  fake.answer(
+    'inspect',
+    [
+      `container=aaa /app-web-998 ${LATEST} running 2026-11-27T04:00:00.1Z {"destination":"","role":"web","service":"app"}`,
+      `container=bbb /app-workers-998 ${OTHER} exited 2026-11-27T04:00:01Z {"destination":"","role":"workers","service":"app"}`,
+    ].join('\n'),
+  );
+  fake.fail('inspect', 1); // a new-version name that does not exist makes inspect fail: the script goes on
+  const r = sh(hostStateScript(config, ['app-web-999', 'app-workers-999']), fake.dir);
+  assert.equal(r.status, 0);
+  assert.deepEqual(fake.calls(), [
+    'image inspect --format {{.Id}} dhh/app:latest',
+    'ps --all --quiet --filter label=service=app',
+    `inspect --type container --format container={{.Id}} {{.Name}} {{.Image}} {{.State.Status}} {{.Created}} {{json .Config.Labels}} aaa bbb app-web-999 app-workers-999`,
+  ]);
+  const state = parseHostState(r.stdout);
+  assert.equal(state.latestImageId, LATEST);
+  assert.deepEqual(
+    state.containers.map((c) => [c.name, c.state, c.labels.role]),
+    [
+      ['app-web-998', 'running', 'web'],
+      ['app-workers-998', 'exited', 'workers'],
+    ],
+  );
+});
+
+test('the proxy probe and the state share one round trip without mixing their lines', async () => {
+  const config = await load(BASE);
+  const fake = fakeDocker();
+  fake.answer('inspect', 'true registry/wharf-proxy:1\n');
+  const r = sh(`${proxyProbe('kamal-proxy', 'image')}; ${hostStateScript(config, ['app-web-999'])}`, fake.dir);
+  assert.equal(r.status, 0);
+  assert.deepEqual(parseProxyState(r.stdout), {
+    exists: true,
+    running: true,
+    image: 'registry/wharf-proxy:1',
+    bootImageFile: false,
+  });
+  assert.deepEqual(parseHostState(r.stdout).containers, []);
+});
+
+test('parseHostState ignores other lines, strips the leading slash and counts a container once', () => {
+  const line = `container=abc /app-web-1 ${LATEST} running 2026-11-27T04:00:00Z {"role":"web","service":"app","destination":""}`;
+  const state = parseHostState(`inspect=true img\nlatest=\n${line}\n${line}\ncontainer=broken\n`);
+  assert.equal(state.latestImageId, '');
+  assert.equal(state.containers.length, 1);
+  assert.equal(state.containers[0]!.name, 'app-web-1');
+  // Labels that are not JSON (null for a container without labels) read as none.
+  const bare = parseHostState(`container=x /other ${OTHER} exited 2026-11-27T04:00:00Z null`);
+  assert.deepEqual(bare.containers[0]!.labels, {});
+});
+
+test('creation times sort by value although Docker trims trailing zeros of the fraction', () => {
+  assert.ok(createdKey('2026-11-27T04:00:21.12345Z') > createdKey('2026-11-27T04:00:21.1234Z'));
+  assert.ok(createdKey('2026-11-27T04:00:21.1Z') > createdKey('2026-11-27T04:00:21Z'));
+  assert.ok(createdKey('2026-11-27T04:00:22Z') > createdKey('2026-11-27T04:00:21.999999999Z'));
+});
+
+test("current version: Kamal's rule, the newest running container of the latest image, else the newest running", async () => {
+  const config = await load(BASE);
+  const web = config.role('web')!;
+  const workers = config.role('workers')!;
+  const state: HostState = {
+    latestImageId: LATEST,
+    containers: [
+      container('app-web-old', { created: '2026-11-27T04:00:00.1Z' }),
+      container('app-web-newer', { created: '2026-11-27T04:00:00.12Z', image: OTHER }),
+      container('app-web-stopped', { created: '2026-11-27T05:00:00Z', state: 'exited' }),
+      container('app-workers-a', { created: '2026-11-27T04:00:00.2Z', image: OTHER }),
+      container('app-workers-b', { created: '2026-11-27T04:00:00.25Z', image: OTHER, state: 'restarting' }),
+      // Another destination's and another service's containers never count.
+      container('app-web-staging', {
+        created: '2026-11-27T06:00:00Z',
+        labels: { service: 'app', destination: 'staging', role: 'web' },
+      }),
+      container('app-web-foreign', { created: '2026-11-27T06:00:00Z', labels: { service: 'other', role: 'web' } }),
+    ],
+  };
+  assert.equal(currentVersion(state, config, web), 'old'); // the latest image wins over a newer container
+  assert.equal(currentVersion({ ...state, latestImageId: '' }, config, web), 'newer');
+  assert.equal(currentVersion(state, config, workers), 'b'); // restarting counts as running
+  assert.equal(currentVersion(withStopped(state, ['app-workers-b']), config, workers), 'a');
+  assert.equal(currentVersion({ latestImageId: LATEST, containers: [] }, config, web), undefined);
+});
+
+test('stale containers come from the listed (running, restarting, paused) containers of the role', async () => {
+  const config = await load(BASE);
+  const web = config.role('web')!;
+  const state: HostState = {
+    latestImageId: LATEST,
+    containers: [
+      container('app-web-aaaa', { created: '2026-11-27T04:00:02Z' }),
+      container('app-web-bbbb', { created: '2026-11-27T04:00:01Z', image: OTHER, state: 'paused' }),
+      container('app-web-cccc', { state: 'exited' }),
+      container('app-workers-dddd'),
+    ],
+  };
+  const running = listedContainers(state, config, web);
+  assert.equal(running, 'app-web-aaaa-id app-web-aaaa\napp-web-bbbb-id app-web-bbbb');
+  const current = currentVersion(state, config, web) ?? '';
+  assert.deepEqual(staleContainers(running, web.containerPrefix(), current, undefined), ['bbbb']);
+  // The proxy routes to bbbb (an interrupted deploy): it stays, aaaa goes.
+  assert.deepEqual(staleContainers(running, web.containerPrefix(), current, 'app-web-bbbb-id'), ['aaaa']);
+  assert.equal(containerNamed(state, 'app-web-cccc')?.state, 'exited');
+  assert.equal(containerNamed(state, 'app-web-zzzz'), undefined);
+});
+
+test('the start round trip writes the env file from stdin (0600), audits, renames, runs and reads the status', async () => {
+  const config = await load(BASE);
+  const role = config.role('workers')!;
+  const app = new AppCommands(config, { role, host: '1.1.1.1' });
+  const fake = fakeDocker();
+  fake.answer('run', `${'f'.repeat(64)}\n`);
+  fake.answer('inspect', 'running\n');
+  const script = startScript({
+    prepare: ['mkdir', '-p', 'envdir', '&&', 'echo', 'booted', '>>', 'audit.log'],
+    envFile: 'envdir/roles/workers.env',
+    rename: app.renameContainer('999', '999_replaced_ab'),
+    run: ['docker', 'run', '--detach', '--name', app.containerName()],
+    statusOf: app.containerName(),
+  });
+  const r = sh(script, fake.dir, 'SECRET=s3cr3t\n');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(readFileSync(join(fake.dir, 'envdir/roles/workers.env'), 'utf8'), 'SECRET=s3cr3t\n');
+  assert.equal(statSync(join(fake.dir, 'envdir/roles/workers.env')).mode & 0o777, 0o600);
+  assert.equal(readFileSync(join(fake.dir, 'audit.log'), 'utf8'), 'booted\n');
+  assert.deepEqual(
+    fake.calls().map((c) => c.split(' ').slice(0, 2).join(' ')),
+    ['rename app-workers-999', 'run --detach', `inspect --format`],
+  );
+  assert.ok(!script.includes('s3cr3t'), 'the secret travels on stdin, not in the command');
+  assert.deepEqual(parseStart(r.stdout), { containerId: 'f'.repeat(12), status: 'running' });
+});
+
+test('a failing env file write stops the start before docker run', async () => {
+  const fake = fakeDocker();
+  writeFileSync(join(fake.dir, 'blocker'), 'a file where a directory should be');
+  const r = sh(
+    startScript({ prepare: ['true'], envFile: 'blocker/roles/web.env', run: ['docker', 'run'] }),
+    fake.dir,
+    'A=1\n',
+  );
+  assert.notEqual(r.status, 0);
+  assert.deepEqual(fake.calls(), []);
+});
+
+test('parseStart takes the container id line even with other output around it', () => {
+  const id = 'a'.repeat(64);
+  assert.deepEqual(parseStart(`Unable to find image locally\n${id}\n`), {
+    containerId: 'a'.repeat(12),
+    status: undefined,
+  });
+  assert.equal(parseStart('0123456789abcdef\n').containerId, '0123456789ab');
+});
+
+test('swap then stop: the old container stops only after a successful kamal-proxy deploy, behind the marker', () => {
+  const deploy = ['docker', 'exec', 'kamal-proxy', 'kamal-proxy', 'deploy', 'app-web'];
+  const stop = stopOldScript(['docker', 'stop', 'app-web-998'], ['rm', '-r', 'old-assets']);
+  // Success: marker, stop, clean-up.
+  let fake = fakeDocker();
+  let r = sh(swapScript(deploy, stop), fake.dir);
+  assert.equal(r.status, 1, 'rm of the missing old-assets fails: the clean-up failure shows in the exit status');
+  assert.ok(r.stdout.includes(SWAPPED_MARKER));
+  assert.deepEqual(
+    fake.calls().map((c) => c.split(' ')[0]),
+    ['exec', 'stop'],
+  );
+  // A failed stop is not the deploy's failure (as in Kamal).
+  fake = fakeDocker();
+  fake.fail('stop', 1);
+  r = sh(swapScript(deploy, stopOldScript(['docker', 'stop', 'app-web-998'], undefined)), fake.dir);
+  assert.equal(r.status, 0);
+  assert.ok(r.stdout.includes(SWAPPED_MARKER));
+  // The proxy refuses the new container: no marker, the old one keeps running.
+  fake = fakeDocker();
+  fake.fail('exec', 1);
+  r = sh(swapScript(deploy, stop), fake.dir);
+  assert.notEqual(r.status, 0);
+  assert.ok(!r.stdout.includes(SWAPPED_MARKER));
+  assert.deepEqual(
+    fake.calls().map((c) => c.split(' ')[0]),
+    ['exec'],
+  );
+  // Nothing to stop (a first deploy).
+  fake = fakeDocker();
+  r = sh(swapScript(deploy, undefined), fake.dir);
+  assert.equal(r.status, 0);
+  assert.equal(r.stdout.trim(), SWAPPED_MARKER);
+});
+
+test('tag then prune: a failed tag stops the round trip before the prune removes anything', () => {
+  const prune = ['docker', 'image', 'prune', '--force', ';', 'docker', 'rmi', 'x', '&', 'wait'];
+  let fake = fakeDocker();
+  let r = sh(tagThenPrune(['docker', 'tag', 'a', 'b'], prune).join(' '), fake.dir);
+  assert.equal(r.status, 0);
+  assert.deepEqual(
+    fake.calls().map((c) => c.split(' ')[0]).sort(),
+    ['image', 'rmi', 'tag'],
+  );
+  fake = fakeDocker();
+  fake.fail('tag', 1);
+  r = sh(tagThenPrune(['docker', 'tag', 'a', 'b'], prune).join(' '), fake.dir);
+  assert.equal(r.status, 1);
+  assert.deepEqual(fake.calls(), ['tag a b']);
+});
