@@ -82,6 +82,8 @@ const { values } = parseArgs({
     kamal: { type: 'string' },
     keep: { type: 'boolean', default: false },
     'scale-only': { type: 'boolean', default: false },
+    'wharf-only': { type: 'boolean', default: false },
+    'show-commands': { type: 'boolean', default: false },
   },
 });
 const runs = Number(values.runs);
@@ -103,9 +105,10 @@ function run(cmd, args, options = {}) {
 }
 
 // Kamal's source (installed by install-kamal.sh, which is idempotent).
-const kamalDir =
-  values.kamal ??
-  run('bash', [join(here, 'install-kamal.sh')], { stdio: ['ignore', 'pipe', 'inherit'] }).stdout.trim();
+const kamalDir = values['wharf-only']
+  ? ''
+  : (values.kamal ??
+  run('bash', [join(here, 'install-kamal.sh')], { stdio: ['ignore', 'pipe', 'inherit'] }).stdout.trim());
 const kamalArgs = ['-I', shimDir, '-rkamal_shim', '-I', join(kamalDir, 'lib'), join(kamalDir, 'bin/kamal')];
 
 const fleet = JSON.parse(
@@ -314,36 +317,79 @@ const UNAVOIDABLE = [
     /^docker pull |^docker image rm --force |^docker inspect -f '\{\{ \.Config\.Labels\.service \}\}'|RegistryConfig\.Mirrors|docker login /,
   ],
   // Not Kamal's `docker container start kamal-proxy || docker run …` of the proxy.
-  ['container start', /^docker run /],
+  // wharf sends the env file, the audit line and `docker run` as one command (`… && docker run …`).
+  ['container start', /(^|&& )docker run /],
   ['health-checked swap', /kamal-proxy deploy /],
 ];
 const STOP = /xargs docker stop|docker (container )?stop /;
 
 /**
- * Per-host command timeline from wharf's --json events. A command lasts until
- * the host's next event; commands sent as one batch (one round trip) are
- * logged together with the same timestamp and count as one unit, classified
- * by the first unavoidable command in it (so a pull batch's login and label
- * check count as pull).
+ * Per-host command timeline from wharf's --json events. Each round trip's
+ * `command` events carry its id and a `command_end` event closes it, so a
+ * round trip lasts from its start to its end, even while another round trip
+ * runs on the same host (roles overlap: a role starts while the one before
+ * stops its old container). Commands sent as one batch count as one unit,
+ * classified by the first unavoidable command in it (so a pull batch's login
+ * and label check count as pull). The health-checked swap ends at the host's
+ * `ready` event: stopping the old container follows in the same round trip
+ * and counts as overhead. (Events without ids, from older wharf builds: a
+ * command lasts until the host's next event.)
  */
 function breakdown(events, wall) {
-  const byHost = new Map();
+  const units = new Map();
   for (const e of events) {
-    if (!e.host) continue;
-    if (!byHost.has(e.host)) byHost.set(e.host, []);
-    byHost.get(e.host).push(e);
+    if (e.event === 'command' && e.id !== undefined) {
+      if (!units.has(e.id)) units.set(e.id, { host: e.host, t: e.t, end: undefined, commands: [] });
+      units.get(e.id).commands.push(e.command);
+    } else if (e.event === 'command_end' && units.has(e.id)) units.get(e.id).end = e.t;
+  }
+  const byHost = new Map();
+  const readyAt = new Map();
+  if (units.size > 0) {
+    for (const e of events) {
+      if (e.event === 'ready') readyAt.set(e.host, [...(readyAt.get(e.host) ?? []), e.t]);
+    }
+    for (const u of units.values()) {
+      if (!byHost.has(u.host)) byHost.set(u.host, []);
+      byHost.get(u.host).push(u);
+    }
+  } else {
+    for (const e of events) {
+      if (!e.host) continue;
+      if (!byHost.has(e.host)) byHost.set(e.host, []);
+      byHost.get(e.host).push(e);
+    }
   }
   let worst;
   for (const [host, list] of byHost) {
     const sums = { pull: 0, 'container start': 0, 'health-checked swap': 0, 'old container stop': 0 };
-    for (let i = 0; i < list.length; i++) {
-      if (list[i].event !== 'command') continue;
-      const unit = [list[i]];
-      while (list[i + 1]?.event === 'command' && list[i + 1].t === list[i].t) unit.push(list[++i]);
-      const seconds = (list[i + 1]?.t ?? unit[0].t) - unit[0].t;
-      const kind = UNAVOIDABLE.find(([, re]) => unit.some((e) => re.test(e.command)));
+    const add = (commands, seconds) => {
+      const kind = UNAVOIDABLE.find(([, re]) => commands.some((c) => re.test(c)));
       if (kind) sums[kind[0]] += seconds;
-      else if (unit.some((e) => STOP.test(e.command))) sums['old container stop'] += seconds;
+      else if (commands.some((c) => STOP.test(c))) sums['old container stop'] += seconds;
+    };
+    if (units.size > 0) {
+      for (const u of list) {
+        let end = u.end ?? u.t;
+        if (u.commands.some((c) => /kamal-proxy deploy /.test(c))) {
+          const ready = (readyAt.get(host) ?? []).find((t) => t >= u.t && t <= end);
+          if (ready !== undefined) {
+            sums['old container stop'] += end - ready;
+            end = ready;
+          }
+        }
+        add(u.commands, end - u.t);
+      }
+    } else {
+      for (let i = 0; i < list.length; i++) {
+        if (list[i].event !== 'command') continue;
+        const unit = [list[i]];
+        while (list[i + 1]?.event === 'command' && list[i + 1].t === list[i].t) unit.push(list[++i]);
+        add(
+          unit.map((e) => e.command),
+          (list[i + 1]?.t ?? unit[0].t) - unit[0].t,
+        );
+      }
     }
     const unavoidable = sums.pull + sums['container start'] + sums['health-checked swap'];
     if (!worst || unavoidable > worst.unavoidable) worst = { host, unavoidable, sums };
@@ -369,6 +415,7 @@ function wharfRun(p) {
   return {
     wall: r.wall,
     load,
+    events,
     summary,
     clientCpu: r.clientCpu,
     serverCpu: r.serverCpu,
@@ -443,7 +490,45 @@ const p2 = project('two', hosts2);
 spawnSync(process.execPath, [wharfBin, 'lock', 'release', '-q'], { cwd: p2.dir, env });
 const f = (x) => x.toFixed(2);
 const out = [];
-if (!values['scale-only']) {
+if (values['wharf-only'] && !values['scale-only']) {
+  // wharf alone (no Kamal): a warm-up, a counting -v deploy, then the timed runs; for
+  // judging a change by its round trips, docker runs and CPU on a busy machine.
+  p2.next();
+  wharf(p2.dir);
+  p2.next();
+  const wv = wharf(p2.dir, ['-v']);
+  const count = countWharf(`${wv.stdout}\n${wv.stderr}`);
+  if (values['show-commands'])
+    log(
+      `${wv.stdout}\n${wv.stderr}`
+        .split('\n')
+        .filter((l) => /^\s+\$ \[/.test(l))
+        .join('\n'),
+    );
+  const rows = [];
+  for (let i = 0; i < runs; i++) {
+    const r = wharfRun(p2);
+    rows.push(r);
+    log(
+      `  run ${i + 1} wharf ${f(r.wall)} s  (load ${f(r.load)}; CPU client ${f(r.clientCpu)} s, servers ${f(r.serverCpu)} s)  phases: ${(r.summary.phases ?? []).map((ph) => `${ph.name.toLowerCase()} ${f(ph.seconds)}`).join(', ')}; ${r.summary.roundTrips} round trips; overhead ${f(r.overhead)} s`,
+    );
+  }
+  if (values['show-commands']) {
+    // The last run's timeline: seconds since the first event, per host, and what started then.
+    const events = rows.at(-1)?.events ?? [];
+    const t0 = events[0]?.t ?? 0;
+    for (const e of events)
+      if (['command', 'phase_start', 'step_end'].includes(e.event))
+        log(
+          `  ${f(e.t - t0).padStart(6)} ${(e.host ?? '').padEnd(12)} ${(e.command ?? (e.phase ? `▸ ${e.phase}` : `✓ ${e.step} ${f(e.seconds)}`)).slice(0, 110)}`,
+        );
+  }
+  out.push(
+    `wharf alone, ${hosts2.length} servers: ${count.roundTrips} round trips, ${count.commands} commands shown by -v, ${count.docker} docker CLI runs`,
+    `  wall median ${f(median(rows.map((r) => r.wall)))} s; client CPU ${f(median(rows.map((r) => r.clientCpu)))} s; fleet-server CPU ${f(median(rows.map((r) => r.serverCpu)))} s; overhead ${f(median(rows.map((r) => r.overhead)))} s`,
+  );
+}
+if (!values['scale-only'] && !values['wharf-only']) {
   log(`Warm-up: Kamal and wharf deploy once each to ${hosts2.join(', ')}…`);
   p2.next();
   kamal(p2.dir);

@@ -102,7 +102,14 @@ export class Context {
         env: this.env,
         redact: (text) => this.redact(text),
         log: (event) => {
-          if (event.type === 'exec') this.reporter.command(event.host, event.command);
+          if (event.type === 'exec') this.reporter.command(event.host, event.command, event.id);
+          else if (event.type === 'exit')
+            this.reporter.emit('command_end', {
+              host: event.host,
+              id: event.id,
+              code: event.code,
+              ms: event.ms,
+            });
         },
       });
     }

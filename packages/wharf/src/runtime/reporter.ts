@@ -129,10 +129,14 @@ export class Reporter {
     else this.err.write(`wharf: warning: ${text}\n`);
   }
 
-  /** A remote command as run (-v only); the SSH layer has redacted it. */
-  command(host: string, text: string): void {
+  /**
+   * A remote command as run (-v only); the SSH layer has redacted it. `id`
+   * names its round trip (commands sent as one batch share it), which the
+   * `command_end` event of the same id closes.
+   */
+  command(host: string, text: string, id?: number): void {
     if (this.mode === 'verbose') this.err.write(`    $ [${host}] ${text}\n`);
-    this.emit('command', { host, command: text });
+    this.emit('command', { host, command: text, ...(id !== undefined ? { id } : {}) });
   }
 
   /** The result of a command for a person (stdout); in json mode an event instead. */
