@@ -25,7 +25,13 @@ import { UserError } from '../util/errors.js';
 import { Remote, StepError, failureDetail } from './remote.js';
 import { runConfiguredHook } from './hook-env.js';
 import { cleanUpAfterBoot, prepareRoleAssets, readErrorPages, uploadErrorPages } from './app-pages-assets.js';
-import { containerNamed, currentVersion, hostStateScript, parseHostState, type HostState } from './host-state.js';
+import {
+  containerNamed,
+  currentVersion,
+  hostStateWithProbeScript,
+  parseHostState,
+  type HostState,
+} from './host-state.js';
 import { parseProxyState, proxyProbeFor, type ProxyState } from './proxy.js';
 
 /** Opens when the first primary-role container is healthy; fails when a primary container fails. */
@@ -304,19 +310,15 @@ export async function readHostStates(
   const out = new Map<string, { state: HostState; proxy?: ProxyState }>();
   await remote.onHosts(hosts, async (host) => {
     const roles = selection.rolesOn(host);
-    const parts: string[] = [];
-    if (options.proxy) parts.push(proxyProbeFor(config, host));
-    if (roles.length > 0)
-      parts.push(
-        hostStateScript(
-          config,
-          roles.map((r) => r.containerName()),
-        ),
-      );
-    if (parts.length === 0) return;
+    if (roles.length === 0 && !options.proxy) return;
+    const script = hostStateWithProbeScript(
+      config,
+      roles.map((r) => r.containerName()),
+      options.proxy ? proxyProbeFor(config, host) : undefined,
+    );
     const result = await remote.run(
       host,
-      parts.join('; '),
+      script,
       options.proxy ? 'check the proxy and the app containers' : 'read the app containers',
     );
     out.set(host, {

@@ -7,9 +7,6 @@
  * (SshPool#execBatch), not five.
  */
 import {
-  buildAndPush,
-  buildInputsFromConfig,
-  detectCapabilities,
   firstMirrorStep,
   lastLine,
   planPull,
@@ -17,8 +14,7 @@ import {
   stepText,
   type PullSpec,
   type RemoteStep,
-} from '../build/index.js';
-import { requireEngine } from '../docker/engine.js';
+} from '../build/pull.js';
 import type { Context } from '../runtime/context.js';
 import { shellRaw } from '../ssh/quote.js';
 import type { BatchResult, RemoteForwardHandle } from '../ssh/index.js';
@@ -27,6 +23,11 @@ import { runConfiguredHook } from './hook-env.js';
 import type { Remote } from './remote.js';
 
 export async function buildPush(ctx: Context, options: { noCache?: boolean } = {}): Promise<void> {
+  // Loaded here: `deploy --skip-push` (and every pull-only path) never needs the builder's modules.
+  const [{ buildAndPush, buildInputsFromConfig, detectCapabilities }, { requireEngine }] = await Promise.all([
+    import('../build/index.js'),
+    import('../docker/engine.js'),
+  ]);
   const config = await ctx.config();
   const engine = await requireEngine();
   const lookup = await ctx.secretLookup();

@@ -13,7 +13,7 @@ import { bootApp, readHostStates } from './app-boot.js';
 import { buildPush, pullImage } from './build-pull.js';
 import { runConfiguredHook } from './hook-env.js';
 import { currentVersion, listedContainers, withStopped, type HostState } from './host-state.js';
-import { withLock, type LockWait } from './lock.js';
+import { withLock, withLockTakenDuring, type LockWait } from './lock.js';
 import { pruneAll } from './prune.js';
 import { bootProxy } from './proxy.js';
 import { requireReachableRegistry } from './registry-reach.js';
@@ -171,11 +171,12 @@ export async function deploy(ctx: Context, options: DeployOptions = {}): Promise
     await phase(ctx, 'Connect', () => remote.pool.connect(selection.hosts, 'connect'));
     if (!options.skipPush)
       await phase(ctx, 'Build and push', () => buildPush(ctx, { noCache: options.noCache }));
-    await phase(ctx, 'Pull', async () => {
-      await requireReachableRegistry(ctx);
-      await pullImage(ctx, remote, hosts);
-    });
-    await withLock(ctx, remote, options.lockWait ?? {}, async () => {
+    const pull = () =>
+      phase(ctx, 'Pull', async () => {
+        await requireReachableRegistry(ctx);
+        await pullImage(ctx, remote, hosts);
+      });
+    await withLockTakenDuring(ctx, remote, options.lockWait ?? {}, pull, async () => {
       await runConfiguredHook(ctx, 'pre-deploy');
       // One round trip per host reads the proxy's state and the app containers' state together;
       // the stale-container and boot decisions below reuse it instead of asking again.

@@ -39,10 +39,40 @@ const CONTAINER_FORMAT =
  * (a container with that name clashes whatever its labels), inspected at once.
  */
 export function hostStateScript(config: Config, newNames: readonly string[]): string {
+  return [latestImageCommand(config), containersCommand(config, newNames), 'true'].join('; ');
+}
+
+function latestImageCommand(config: Config): string {
+  return `echo "latest=$(docker image inspect --format '{{.Id}}' ${config.latestImage} 2>/dev/null)"`;
+}
+
+function containersCommand(config: Config, newNames: readonly string[]): string {
   const ids = `$(docker ps --all --quiet --filter label=service=${config.service})`;
+  return `docker inspect --type container --format ${singleQuoted(CONTAINER_FORMAT)} ${ids} ${newNames.join(' ')} 2>/dev/null`;
+}
+
+/**
+ * The same read with the proxy probe, its independent parts run at once (the
+ * probe and the image lookup in the background, their output kept in a
+ * temporary directory and printed after the containers'): on the critical
+ * path two docker runs instead of four.
+ */
+export function hostStateWithProbeScript(
+  config: Config,
+  newNames: readonly string[],
+  probe: string | undefined,
+): string {
+  if (newNames.length === 0) return probe ?? 'true';
+  const background = [...(probe ? [probe] : []), latestImageCommand(config)];
   return [
-    `echo "latest=$(docker image inspect --format '{{.Id}}' ${config.latestImage} 2>/dev/null)"`,
-    `docker inspect --type container --format ${singleQuoted(CONTAINER_FORMAT)} ${ids} ${newNames.join(' ')} 2>/dev/null`,
+    'wharf_state=$(mktemp -d 2>/dev/null) || { wharf_state=.kamal/wharf-state-$$; mkdir -p "$wharf_state"; }',
+    [
+      ...background.map((part, i) => `( ${part} ) > "$wharf_state/${i}" 2>/dev/null`),
+      containersCommand(config, newNames),
+    ].join(' & '),
+    'wait',
+    ...background.map((_, i) => `cat "$wharf_state/${i}"`),
+    'rm -rf "$wharf_state"',
     'true',
   ].join('; ');
 }

@@ -102,3 +102,40 @@ export async function withLock<T>(
     );
   }
 }
+
+/**
+ * Like withLock, but the lock is taken while `before` runs (the deploy's pull:
+ * Kamal takes the lock right after it), which takes the lock's round trip off
+ * the critical path. When `before` fails the lock is released again; when the
+ * lock is held by someone else, its error is the one thrown (after `before`).
+ */
+export async function withLockTakenDuring<T>(
+  ctx: Context,
+  remote: Remote,
+  wait: LockWait,
+  before: () => Promise<void>,
+  fn: () => Promise<T>,
+): Promise<T> {
+  if (ctx.holdingLock) {
+    await before();
+    return fn();
+  }
+  const locking = acquireLock(ctx, remote, AUTOMATIC_DEPLOY_LOCK_MESSAGE, wait);
+  locking.catch(() => {});
+  const release = () =>
+    releaseLock(ctx, remote).catch((error: Error) =>
+      ctx.reporter.warn(`could not release the deploy lock: ${error.message}`),
+    );
+  try {
+    await before();
+  } catch (error) {
+    if (await locking.then(() => true, () => false)) await release();
+    throw error;
+  }
+  await locking;
+  try {
+    return await fn();
+  } finally {
+    await release();
+  }
+}

@@ -10,7 +10,6 @@ import { ProxyCommands, proxyVersionTooOld } from '../commands/proxy.js';
 import { any, combine, type Command } from '../commands/base.js';
 import { createNetwork } from '../commands/docker.js';
 import type { Config } from '../config/index.js';
-import { requireEngine } from '../docker/engine.js';
 import type { Context } from '../runtime/context.js';
 import { UserError } from '../util/errors.js';
 import { defaultProxyImage, ensureProxyImage, WHARF_PROXY_REPOSITORY } from './proxy-image.js';
@@ -117,6 +116,7 @@ export async function bootProxy(
     if (planned?.ours) ours.add(planned.image);
   }
   if (ours.size > 0) {
+    const { requireEngine } = await import('../docker/engine.js');
     const engine = await requireEngine();
     for (const image of ours) {
       await ctx.reporter.step(undefined, `publish ${image}`, () =>

@@ -15,6 +15,7 @@ import {
   createdKey,
   currentVersion,
   hostStateScript,
+  hostStateWithProbeScript,
   listedContainers,
   parseHostState,
   withStopped,
@@ -121,19 +122,31 @@ test('the state script reads the latest image and every service container in thr
   );
 });
 
-test('the proxy probe and the state share one round trip without mixing their lines', async () => {
+test('the proxy probe and the state share one round trip, run side by side without mixing their lines', async () => {
   const config = await load(BASE);
   const fake = fakeDocker();
-  fake.answer('inspect', 'true registry/wharf-proxy:1\n');
-  const r = sh(`${proxyProbe('kamal-proxy', 'image')}; ${hostStateScript(config, ['app-web-999'])}`, fake.dir);
-  assert.equal(r.status, 0);
-  assert.deepEqual(parseProxyState(r.stdout), {
-    exists: true,
-    running: true,
-    image: 'registry/wharf-proxy:1',
-    bootImageFile: false,
-  });
-  assert.deepEqual(parseHostState(r.stdout).containers, []);
+  // The stand-in answers every `inspect` alike: the proxy probe reads "true <image>", the
+  // container inspect reads the container line.
+  fake.answer(
+    'inspect',
+    `true registry/wharf-proxy:1\ncontainer=aaa /app-web-998 ${LATEST} running 2026-11-27T04:00:00Z {"destination":"","role":"web","service":"app"}\n`,
+  );
+  fake.answer('image', `${LATEST}\n`);
+  fake.answer('ps', 'aaa\n');
+  const r = sh(hostStateWithProbeScript(config, ['app-web-999'], proxyProbe('kamal-proxy', 'image')), fake.dir);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(parseProxyState(r.stdout).image.split('\n')[0], 'registry/wharf-proxy:1');
+  assert.equal(parseProxyState(r.stdout).running, true);
+  const state = parseHostState(r.stdout);
+  assert.equal(state.latestImageId, LATEST);
+  assert.deepEqual(
+    state.containers.map((c) => c.name),
+    ['app-web-998'],
+  );
+  assert.equal(fake.calls().length, 4, 'proxy inspect, image inspect, ps, container inspect');
+  assert.ok(!existsSync(join(fake.dir, '.kamal')), 'the temporary directory is not left behind');
+  // Without app roles on the host only the probe runs.
+  assert.equal(hostStateWithProbeScript(config, [], 'probe'), 'probe');
 });
 
 test('parseHostState ignores other lines, strips the leading slash and counts a container once', () => {
