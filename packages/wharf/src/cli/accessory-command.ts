@@ -22,7 +22,7 @@ import type { Context } from '../runtime/context.js';
 import { UserError } from '../util/errors.js';
 import { finish, parseCount } from './app-command.js';
 import { isYes, printByHost, subcommand, withContext, type Globals } from './command-support.js';
-import { addLockWaitOptions, lockWaitFrom } from './deploy-command.js';
+import { addLockWaitOptions, lockWaitFrom } from './lock-wait.js';
 
 type LockWaitFlags = Parameters<typeof lockWaitFrom>[0];
 

@@ -20,7 +20,7 @@ import {
 import { withLock } from '../deploy/lock.js';
 import type { HostOutput } from './command-support.js';
 import { printByHost, subcommand, withContext, type Globals } from './command-support.js';
-import { addLockWaitOptions, lockWaitFrom } from './deploy-command.js';
+import { addLockWaitOptions, lockWaitFrom } from './lock-wait.js';
 import type { Context } from '../runtime/context.js';
 import { UserError } from '../util/errors.js';
 

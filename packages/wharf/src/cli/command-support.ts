@@ -5,9 +5,8 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
-import { runConfiguredHook } from '../deploy/hook-env.js';
-import { Remote } from '../deploy/remote.js';
-import { Context } from '../runtime/context.js';
+import type { Remote } from '../deploy/remote.js';
+import type { Context } from '../runtime/context.js';
 import { UserError } from '../util/errors.js';
 import type { GlobalFlags } from './program.js';
 
@@ -31,6 +30,12 @@ export async function withContext<T>(
 ): Promise<T> {
   const flags = { ...globals(), json: request.json };
   if (request.version !== undefined) flags.version = request.version;
+  // Loaded when a command runs, not when its options or help are built.
+  const [{ Context }, { Remote }, { runConfiguredHook }] = await Promise.all([
+    import('../runtime/context.js'),
+    import('../deploy/remote.js'),
+    import('../deploy/hook-env.js'),
+  ]);
   const ctx = new Context({ flags });
   ctx.command = request.command;
   ctx.subcommand = request.subcommand;

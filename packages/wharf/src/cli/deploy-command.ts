@@ -1,33 +1,19 @@
+/**
+ * `deploy`, `redeploy` and `rollback`. The deploy code, the config loader and
+ * the SSH client are imported when one of them runs, so building the commands
+ * (and `wharf deploy --help`) loads only commander and this file.
+ */
 import { Command } from 'commander';
-import { AppCommands } from '../commands/app.js';
-import { deploy, formatSummary, rollback, type DeploySummary } from '../deploy/deploy.js';
-import { Remote } from '../deploy/remote.js';
-import { Context } from '../runtime/context.js';
+import type { DeploySummary } from '../deploy/deploy.js';
+import type { Context } from '../runtime/context.js';
 import { UserError } from '../util/errors.js';
+import { addLockWaitOptions, lockWaitFrom, type LockWaitFlags } from './lock-wait.js';
 import type { GlobalFlags } from './program.js';
 
-interface LockWaitFlags {
-  lockWait?: boolean;
-  lockWaitTimeout?: string;
-  lockWaitInterval?: string;
-}
+export { addLockWaitOptions, lockWaitFrom } from './lock-wait.js';
 
-export function addLockWaitOptions(command: Command): Command {
-  return command
-    .option('--lock-wait', 'Wait for the deploy lock instead of failing when it is held')
-    .option('--lock-wait-timeout <seconds>', 'Longest wait for the deploy lock', '900')
-    .option('--lock-wait-interval <seconds>', 'Seconds between checks of the deploy lock', '15');
-}
-
-export function lockWaitFrom(flags: LockWaitFlags) {
-  return {
-    wait: Boolean(flags.lockWait),
-    timeoutSeconds: Number(flags.lockWaitTimeout ?? 900),
-    intervalSeconds: Number(flags.lockWaitInterval ?? 15),
-  };
-}
-
-function report(ctx: Context, summary: DeploySummary): void {
+async function report(ctx: Context, summary: DeploySummary): Promise<void> {
+  const { formatSummary } = await import('../deploy/deploy.js');
   ctx.reporter.emit('summary', { ...summary });
   if (ctx.reporter.mode !== 'json') ctx.reporter.result(formatSummary(summary));
 }
@@ -42,6 +28,10 @@ function deployLike(name: 'deploy' | 'redeploy', description: string, globals: (
     .option('--no-cache', 'Build the image without the build cache')
     .option('--json', 'Print progress and the summary as JSON events (one per line)');
   addLockWaitOptions(command).action(async (opts: DeployFlags) => {
+    const [{ Context }, { deploy }] = await Promise.all([
+      import('../runtime/context.js'),
+      import('../deploy/deploy.js'),
+    ]);
     const ctx = new Context({ flags: { ...globals(), json: opts.json } });
     ctx.command = name;
     const summary = await deploy(ctx, {
@@ -50,7 +40,7 @@ function deployLike(name: 'deploy' | 'redeploy', description: string, globals: (
       redeploy: name === 'redeploy',
       lockWait: lockWaitFrom(opts),
     });
-    report(ctx, summary);
+    await report(ctx, summary);
   });
   return command;
 }
@@ -64,6 +54,10 @@ async function previousVersion(ctx: Context): Promise<string> {
     throw new UserError(
       'There is no primary host to find the previous version on; pass the VERSION to roll back to.',
     );
+  const [{ Remote }, { AppCommands }] = await Promise.all([
+    import('../deploy/remote.js'),
+    import('../commands/app.js'),
+  ]);
   const remote = await Remote.of(ctx);
   const app = new AppCommands(config, { role, host });
   const current = await remote.capture(host, app.currentRunningVersion(), 'find the running version');
@@ -87,6 +81,10 @@ export function deployCommands(globals: () => GlobalFlags): Command[] {
     .option('--json', 'Print progress and the summary as JSON events');
   addLockWaitOptions(rollbackCommand).action(
     async (version: string | undefined, opts: LockWaitFlags & { json?: boolean }) => {
+      const [{ Context }, { rollback }] = await Promise.all([
+        import('../runtime/context.js'),
+        import('../deploy/deploy.js'),
+      ]);
       let target = version;
       if (!target) {
         const probe = new Context({ flags: { ...globals(), quiet: true } });
@@ -99,7 +97,7 @@ export function deployCommands(globals: () => GlobalFlags): Command[] {
       const ctx = new Context({ flags: { ...globals(), version: target, json: opts.json } });
       ctx.command = 'rollback';
       const summary = await rollback(ctx, lockWaitFrom(opts));
-      report(ctx, summary);
+      await report(ctx, summary);
     },
   );
   return [

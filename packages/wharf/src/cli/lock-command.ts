@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { Auditor } from '../commands/auditor.js';
 import { acquireLock, lockHost, lockStatus, releaseLock } from '../deploy/lock.js';
 import { subcommand, withContext, type Globals } from './command-support.js';
-import { addLockWaitOptions, lockWaitFrom } from './deploy-command.js';
+import { addLockWaitOptions, lockWaitFrom } from './lock-wait.js';
 
 type LockWaitFlags = Parameters<typeof lockWaitFrom>[0];
 

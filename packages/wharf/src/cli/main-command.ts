@@ -10,7 +10,7 @@ import { Remote } from '../deploy/remote.js';
 import { serverBootstrap } from '../deploy/server-ops.js';
 import { Context } from '../runtime/context.js';
 import { confirm, printByHost, subcommand, withContext, type Globals } from './command-support.js';
-import { addLockWaitOptions, lockWaitFrom } from './deploy-command.js';
+import { addLockWaitOptions, lockWaitFrom } from './lock-wait.js';
 
 type LockWaitFlags = Parameters<typeof lockWaitFrom>[0];
 

@@ -13,7 +13,7 @@ import {
 import type { LogsOptions } from '../deploy/app-ops.js';
 import { finish, parseCount } from './app-command.js';
 import { confirm, printByHost, subcommand, withContext, type Globals } from './command-support.js';
-import { addLockWaitOptions, lockWaitFrom } from './deploy-command.js';
+import { addLockWaitOptions, lockWaitFrom } from './lock-wait.js';
 import { UserError } from '../util/errors.js';
 import type { BootConfigOptions } from '../commands/proxy.js';
 

@@ -4,7 +4,7 @@ import { withLock } from '../deploy/lock.js';
 import { pruneAll, pruneContainers, pruneImages } from '../deploy/prune.js';
 import { parseCount } from './app-command.js';
 import { subcommand, withContext, type Globals } from './command-support.js';
-import { addLockWaitOptions, lockWaitFrom } from './deploy-command.js';
+import { addLockWaitOptions, lockWaitFrom } from './lock-wait.js';
 
 type LockWaitFlags = Parameters<typeof lockWaitFrom>[0];
 

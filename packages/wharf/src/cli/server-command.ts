@@ -4,7 +4,7 @@ import { withLock } from '../deploy/lock.js';
 import { serverBootstrap, serverExec } from '../deploy/server-ops.js';
 import { finish } from './app-command.js';
 import { subcommand, withContext, type Globals } from './command-support.js';
-import { addLockWaitOptions, lockWaitFrom } from './deploy-command.js';
+import { addLockWaitOptions, lockWaitFrom } from './lock-wait.js';
 
 type LockWaitFlags = Parameters<typeof lockWaitFrom>[0];
 

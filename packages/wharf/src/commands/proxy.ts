@@ -9,7 +9,7 @@
  * its settings.
  */
 import type { Config, ProxyRun } from '../config/index.js';
-import { PROXY_CONFIG_VOLUME, PROXY_CONTAINER_NAME, PROXY_MINIMUM_VERSION } from '../config/index.js';
+import { PROXY_CONFIG_VOLUME, PROXY_CONTAINER_NAME, PROXY_MINIMUM_VERSION } from '../config/proxy.js';
 import { argumentize, optionize, present } from '../config/shell-args.js';
 import {
   DOCKER_NETWORK,
