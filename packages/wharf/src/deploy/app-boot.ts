@@ -91,14 +91,25 @@ export function startScript(parts: {
   rename?: Command;
   run: Command;
   statusOf?: string;
+  /**
+   * With statusOf: what to run at once when that first status already means
+   * ready (`healthy`, or `running` with a readiness_delay of 0, as Kamal
+   * decides): the marker line, then the old container's stop.
+   */
+  whenReady?: string;
 }): string {
   const steps = [commandLine(parts.prepare), `( ${uploadCommand(parts.envFile, { mode: 0o600 })} )`];
   if (parts.rename) steps.push(commandLine(parts.rename));
   steps.push(commandLine(parts.run));
-  if (parts.statusOf !== undefined)
-    steps.push(
-      `echo "wharf_status=$(${commandLine(docker('inspect', '--format', DOCKER_HEALTH_STATUS_FORMAT, parts.statusOf))})"`,
-    );
+  if (parts.statusOf !== undefined) {
+    const inspect = commandLine(docker('inspect', '--format', DOCKER_HEALTH_STATUS_FORMAT, parts.statusOf));
+    if (parts.whenReady === undefined) steps.push(`echo "wharf_status=$(${inspect})"`);
+    else
+      steps.push(
+        `wharf_status=$(${inspect} || true)`,
+        `{ echo "wharf_status=$wharf_status"; case "$wharf_status" in healthy|running) echo ${SWAPPED_MARKER}; ${parts.whenReady} ;; esac; }`,
+      );
+  }
   return steps.join(' && ');
 }
 
@@ -171,19 +182,6 @@ class RoleBoot {
       }
     }
     const auditor = new Auditor(this.config, stamp, { role: role.name });
-    const started = await remote.run(
-      host,
-      startScript({
-        prepare: combine([app.ensureEnvDirectory(), auditor.record(`Booted app version ${this.version}`)]),
-        envFile: role.secretsPath,
-        rename,
-        run: app.run({ hostname: containerHostname(host) }),
-        statusOf: role.runningProxy ? undefined : name,
-      }),
-      `start ${name}`,
-      { stdin: role.env(host).envFile(lookup) },
-    );
-    const { containerId, status } = parseStart(started.stdout);
     const stopOld =
       oldVersion && oldVersion !== this.version
         ? stopOldScript(
@@ -191,6 +189,10 @@ class RoleBoot {
             cleanUpAfterBoot(this.config, role, host),
           )
         : undefined;
+    // Without the proxy and without a readiness delay, the first status decides at once: a
+    // container already running (or healthy) is ready, and its old version stops in the same
+    // round trip (the marker line says it did).
+    const readyInline = !role.runningProxy && this.config.readinessDelay <= 0;
     let healthy = false;
     const ready = () => {
       if (healthy) return;
@@ -200,6 +202,44 @@ class RoleBoot {
       if (role.primary) this.barrier?.open();
       onReady();
     };
+    let started;
+    try {
+      started = await remote.run(
+        host,
+        startScript({
+          prepare: combine([app.ensureEnvDirectory(), auditor.record(`Booted app version ${this.version}`)]),
+          envFile: role.secretsPath,
+          rename,
+          run: app.run({ hostname: containerHostname(host) }),
+          statusOf: role.runningProxy ? undefined : name,
+          whenReady: readyInline ? (stopOld ?? 'true') : undefined,
+        }),
+        `start ${name}`,
+        { stdin: role.env(host).envFile(lookup), allowFailure: readyInline },
+      );
+    } catch (error) {
+      // The container did not even start: roles waiting for the first primary container learn it now.
+      if (role.primary) this.barrier?.close(error as Error);
+      throw error;
+    }
+    if (readyInline && started.stdout.includes(SWAPPED_MARKER)) {
+      // Ready at the first look; the old container's stop (and clean-up) ran after the marker.
+      ready();
+      if (started.code !== 0)
+        throw new StepError(
+          host,
+          `stop ${app.containerName(oldVersion)}`,
+          started,
+          ctx.redact(failureDetail(started)),
+        );
+      return { host, role: role.name, oldVersion };
+    }
+    if (started.code !== 0) {
+      const error = new StepError(host, `start ${name}`, started, ctx.redact(failureDetail(started)));
+      if (role.primary) this.barrier?.close(error);
+      throw error;
+    }
+    const { containerId, status } = parseStart(started.stdout);
     try {
       if (role.runningProxy) {
         const step = `hand ${name} to wharf-proxy`;

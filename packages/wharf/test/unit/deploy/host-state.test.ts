@@ -313,3 +313,52 @@ test('tag then prune: a failed tag stops the round trip before the prune removes
   assert.equal(r.status, 1);
   assert.deepEqual(fake.calls(), ['tag a b']);
 });
+
+test('without the proxy and readiness delay, a running first status stops the old container in the start round trip', () => {
+  const start = (fake: ReturnType<typeof fakeDocker>) =>
+    sh(
+      startScript({
+        prepare: ['true'],
+        envFile: 'env/workers.env',
+        run: ['docker', 'run', '--detach'],
+        statusOf: 'app-workers-999',
+        whenReady: stopOldScript(['docker', 'stop', 'app-workers-998'], undefined),
+      }),
+      fake.dir,
+      'A=1\n',
+    );
+  // Running at once: marker, then the stop.
+  let fake = fakeDocker();
+  fake.answer('inspect', 'running\n');
+  let r = start(fake);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(r.stdout.includes(SWAPPED_MARKER));
+  assert.equal(parseStart(r.stdout).status, 'running');
+  assert.deepEqual(
+    fake.calls().map((c) => c.split(' ')[0]),
+    ['run', 'inspect', 'stop'],
+  );
+  // A health check still starting: no marker, no stop; wharf waits (and stops it later).
+  fake = fakeDocker();
+  fake.answer('inspect', 'starting\n');
+  r = start(fake);
+  assert.equal(r.status, 0);
+  assert.ok(!r.stdout.includes(SWAPPED_MARKER));
+  assert.equal(parseStart(r.stdout).status, 'starting');
+  assert.deepEqual(
+    fake.calls().map((c) => c.split(' ')[0]),
+    ['run', 'inspect'],
+  );
+  // Exited at once: no marker, the old container keeps running.
+  fake = fakeDocker();
+  fake.answer('inspect', 'exited\n');
+  r = start(fake);
+  assert.ok(!r.stdout.includes(SWAPPED_MARKER));
+  assert.ok(!fake.calls().some((c) => c.startsWith('stop')));
+  // docker run fails: nothing after it runs.
+  fake = fakeDocker();
+  fake.fail('run', 125);
+  r = start(fake);
+  assert.equal(r.status, 125);
+  assert.deepEqual(fake.calls().map((c) => c.split(' ')[0]), ['run']);
+});
