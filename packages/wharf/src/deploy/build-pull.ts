@@ -110,6 +110,29 @@ export function pullBatch(steps: readonly RemoteStep[]): RemoteStep['command'][]
   return steps.map((s) => (s.mayFail ? [...s.command, shellRaw('|| true')] : s.command));
 }
 
+/**
+ * The old image's removal runs beside the registry login (neither needs the
+ * other; the pull after them waits for both): one docker run less on the
+ * critical path of every host's pull. The merged step keeps the login's name
+ * and exit status (the removal may fail, as in Kamal).
+ */
+export function overlapCleanWithLogin(steps: readonly RemoteStep[]): RemoteStep[] {
+  const login = steps.findIndex((s) => s.step.startsWith('log in to '));
+  const clean = steps.findIndex((s) => s.step === 'remove the old image');
+  if (login < 0 || clean !== login + 1) return [...steps];
+  const merged: RemoteStep = {
+    ...steps[login]!,
+    command: [
+      shellRaw('('),
+      ...steps[clean]!.command,
+      shellRaw(') >/dev/null 2>&1 &'),
+      ...steps[login]!.command,
+      shellRaw('; wharf_login=$?; wait; exit $wharf_login'),
+    ],
+  };
+  return [...steps.slice(0, login), merged, ...steps.slice(clean + 1)];
+}
+
 /** The first failed step of a batch run as one sentence naming the host, or undefined when all passed. */
 export function pullFailure(
   host: string,
@@ -165,7 +188,7 @@ async function pullBatched(
   spec: PullSpec,
   log: (line: string) => void,
 ): Promise<void> {
-  const steps = planPull(spec);
+  const steps = overlapCleanWithLogin(planPull(spec));
   const env = Object.assign({}, ...steps.map((s) => s.env ?? {})) as Record<string, string>;
   const batch = pullBatch(steps);
   const mirrors = new Map<string, string[]>();

@@ -8,7 +8,13 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planPull } from '../../../src/build/index.js';
-import { MIRROR_FOUND, mirrorGate, pullBatch, pullFailure } from '../../../src/deploy/build-pull.js';
+import {
+  MIRROR_FOUND,
+  mirrorGate,
+  overlapCleanWithLogin,
+  pullBatch,
+  pullFailure,
+} from '../../../src/deploy/build-pull.js';
 import { proxyProbe } from '../../../src/deploy/proxy.js';
 import { pruneScript } from '../../../src/deploy/prune.js';
 import { batchScript, newBatchNonce, splitBatchOutput } from '../../../src/ssh/batch.js';
@@ -186,4 +192,35 @@ test('prune: audit, containers, then both image cleanups, each running whatever 
   const calls = fake.calls();
   assert.equal(calls[0], 'ps -q -a');
   assert.deepEqual(calls.slice(1).sort(), ['container ls', 'image prune --force']);
+});
+
+test('the old image goes beside the login: one batch step, the login status, the pull after both', () => {
+  const fake = fakeDocker();
+  writeFileSync(join(fake.dir, 'inspect.out'), 'hello\n');
+  const steps = overlapCleanWithLogin(planPull(spec));
+  assert.deepEqual(
+    steps.map((s) => s.step),
+    ['log in to registry.example:5000', 'pull the image', "check the image's service label"],
+  );
+  const nonce = newBatchNonce();
+  let r = sh(batchScript(pullBatch(steps), nonce), fake.dir);
+  let results = splitBatchOutput(r.stdout, r.stderr, nonce);
+  assert.equal(pullFailure('h1', steps, results), undefined);
+  const calls = fake.calls().map((c) => c.split(' ').slice(0, 2).join(' '));
+  assert.deepEqual(calls.slice(0, 2).sort(), ['image rm', 'login registry.example:5000']);
+  assert.deepEqual(calls.slice(2), ['pull registry.example:5000/hello:abc', 'inspect -f']);
+  // A failing removal is ignored; a failing login stops the batch and is named.
+  const failing = fakeDocker();
+  failing.fail('image', 1);
+  failing.fail('login', 1);
+  r = sh(batchScript(pullBatch(steps), nonce), failing.dir);
+  results = splitBatchOutput(r.stdout, r.stderr, nonce);
+  assert.equal(
+    pullFailure('h1', steps, results),
+    'Could not log in to registry.example:5000 on h1: docker login failed: no luck.',
+  );
+  assert.ok(!failing.calls().some((c) => c.startsWith('pull')));
+  // Without a login (a local registry) the steps stay as they are.
+  const local = planPull({ ...spec, registry: { server: 'localhost:5000' } });
+  assert.deepEqual(overlapCleanWithLogin(local), local);
 });
