@@ -28,19 +28,39 @@ export class PruneCommands {
 
   /** Remove stopped (created/exited/dead) containers of the service beyond the newest `retain`. */
   appContainers(retain: number): Command {
-    if (!Number.isInteger(retain) || retain < 1) {
-      throw new Error(`retain must be a whole number of at least 1 (got ${retain})`);
-    }
     return pipe(
-      docker(
-        'ps',
-        '-q',
-        '-a',
-        ...this.serviceFilter,
-        ...['created', 'exited', 'dead'].flatMap((s) => ['--filter', `status=${s}`]),
-      ),
-      ['tail', '-n', `+${retain + 1}`],
+      this.stoppedContainerIds(),
+      ['tail', '-n', `+${retainOffset(retain)}`],
       ['while read container_id; do docker rm $container_id; done'],
+    );
+  }
+
+  /**
+   * taggedImages with one `docker rmi` for all the unused tags instead of one
+   * per tag (the same images go; Docker still removes the others when one
+   * cannot be).
+   */
+  taggedImagesAtOnce(): Command {
+    const list = pipe(
+      docker('image', 'ls', ...this.serviceFilter, '--format', "'{{.Repository}}:{{.Tag}}'"),
+      ['grep', '-v', '-w', `"${this.activeImageList()}"`],
+    );
+    return [`wharf_tags=$(${list.join(' ')})`, ';', '[', '-z', '"$wharf_tags"', ']', '||', 'docker', 'rmi', '$wharf_tags'];
+  }
+
+  /** appContainers with one `docker rm` for all the containers beyond `retain`. */
+  appContainersAtOnce(retain: number): Command {
+    const list = pipe(this.stoppedContainerIds(), ['tail', '-n', `+${retainOffset(retain)}`]);
+    return [`wharf_old=$(${list.join(' ')})`, ';', '[', '-z', '"$wharf_old"', ']', '||', 'docker', 'rm', '$wharf_old'];
+  }
+
+  private stoppedContainerIds(): Command {
+    return docker(
+      'ps',
+      '-q',
+      '-a',
+      ...this.serviceFilter,
+      ...['created', 'exited', 'dead'].flatMap((s) => ['--filter', `status=${s}`]),
     );
   }
 
@@ -49,4 +69,12 @@ export class PruneCommands {
     const c = this.config;
     return `$(docker container ls -a --format '{{.Image}}\\|' --filter label=service=${c.service} | tr -d '\\n')${c.latestImage}\\|${c.repository}:<none>`;
   }
+}
+
+/** `tail -n +N` that skips the newest `retain` lines. */
+function retainOffset(retain: number): number {
+  if (!Number.isInteger(retain) || retain < 1) {
+    throw new Error(`retain must be a whole number of at least 1 (got ${retain})`);
+  }
+  return retain + 1;
 }

@@ -48,9 +48,9 @@ async function prune(
   const script = pruneScript(
     auditor.record(`Pruned ${what}`),
     parts.includes('containers')
-      ? commands.appContainers(options.retain ?? config.retainContainers)
+      ? commands.appContainersAtOnce(options.retain ?? config.retainContainers)
       : undefined,
-    parts.includes('images') ? [commands.danglingImages(), commands.taggedImages()] : undefined,
+    parts.includes('images') ? [commands.danglingImages(), commands.taggedImagesAtOnce()] : undefined,
   );
   const command = options.tagLatest ? tagThenPrune(new AppCommands(config).tagLatestImage(), script) : script;
   const step = options.tagLatest ? `tag the latest image and prune old ${what}` : `prune old ${what}`;

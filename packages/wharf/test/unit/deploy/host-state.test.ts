@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppCommands } from '../../../src/commands/index.js';
+import { AppCommands, commandLine } from '../../../src/commands/index.js';
+import { PruneCommands } from '../../../src/commands/prune.js';
 import {
   containerNamed,
   createdKey,
@@ -361,4 +362,33 @@ test('without the proxy and readiness delay, a running first status stops the ol
   r = start(fake);
   assert.equal(r.status, 125);
   assert.deepEqual(fake.calls().map((c) => c.split(' ')[0]), ['run']);
+});
+
+test('prune at once: one docker rm for the containers beyond retain, one docker rmi for the unused tags', async () => {
+  const config = await load(BASE);
+  const prune = new PruneCommands(config);
+  const fake = fakeDocker();
+  fake.answer('ps', ['c7', 'c6', 'c5', 'c4', 'c3', 'c2', 'c1'].join('\n') + '\n');
+  fake.answer('image', ['dhh/app:latest', 'dhh/app:999', 'dhh/app:998', 'dhh/app:997', 'dhh/app:<none>'].join('\n') + '\n');
+  fake.answer('container', 'dhh/app:999\\|\n');
+  let r = sh(commandLine(prune.appContainersAtOnce(5)), fake.dir);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(fake.calls().slice(1), ['rm c2 c1']);
+  r = sh(commandLine(prune.taggedImagesAtOnce()), fake.dir);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(fake.calls().at(-1), 'rmi dhh/app:998 dhh/app:997');
+  // Nothing beyond retain, nothing unused: no docker rm or rmi at all.
+  const idle = fakeDocker();
+  idle.answer('ps', 'c2\nc1\n');
+  idle.answer('image', 'dhh/app:latest\n');
+  assert.equal(sh(commandLine(prune.appContainersAtOnce(5)), idle.dir).status, 0);
+  assert.equal(sh(commandLine(prune.taggedImagesAtOnce()), idle.dir).status, 0);
+  // (image ls and the container list for grep run side by side in the pipeline.)
+  assert.deepEqual(
+    idle
+      .calls()
+      .map((c) => c.split(' ')[0])
+      .sort(),
+    ['container', 'image', 'ps'],
+  );
 });
