@@ -41,9 +41,12 @@ export class PruneCommands {
    * cannot be).
    */
   taggedImagesAtOnce(): Command {
+    // The same lines and grep as taggedImages (a container shows its image by id once the
+    // tag moved on, so the id stays in the line), then only the tags.
     const list = pipe(
-      docker('image', 'ls', ...this.serviceFilter, '--format', "'{{.Repository}}:{{.Tag}}'"),
+      docker('image', 'ls', ...this.serviceFilter, '--format', "'{{.ID}} {{.Repository}}:{{.Tag}}'"),
       ['grep', '-v', '-w', `"${this.activeImageList()}"`],
+      ['cut', '-d', "' '", '-f', '2'],
     );
     return [`wharf_tags=$(${list.join(' ')})`, ';', '[', '-z', '"$wharf_tags"', ']', '||', 'docker', 'rmi', '$wharf_tags'];
   }

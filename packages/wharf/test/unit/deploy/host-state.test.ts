@@ -369,8 +369,14 @@ test('prune at once: one docker rm for the containers beyond retain, one docker 
   const prune = new PruneCommands(config);
   const fake = fakeDocker();
   fake.answer('ps', ['c7', 'c6', 'c5', 'c4', 'c3', 'c2', 'c1'].join('\n') + '\n');
-  fake.answer('image', ['dhh/app:latest', 'dhh/app:999', 'dhh/app:998', 'dhh/app:997', 'dhh/app:<none>'].join('\n') + '\n');
-  fake.answer('container', 'dhh/app:999\\|\n');
+  fake.answer(
+    'image',
+    ['i1 dhh/app:latest', 'i2 dhh/app:999', 'i3 dhh/app:998', 'i4 dhh/app:997', 'i5 dhh/app:996', 'i6 dhh/app:<none>'].join(
+      '\n',
+    ) + '\n',
+  );
+  // One container runs 999 by name, one an image whose tag moved on (shown by id).
+  fake.answer('container', 'dhh/app:999\\|i5\\|\n');
   let r = sh(commandLine(prune.appContainersAtOnce(5)), fake.dir);
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(fake.calls().slice(1), ['rm c2 c1']);
@@ -380,7 +386,7 @@ test('prune at once: one docker rm for the containers beyond retain, one docker 
   // Nothing beyond retain, nothing unused: no docker rm or rmi at all.
   const idle = fakeDocker();
   idle.answer('ps', 'c2\nc1\n');
-  idle.answer('image', 'dhh/app:latest\n');
+  idle.answer('image', 'i1 dhh/app:latest\n');
   assert.equal(sh(commandLine(prune.appContainersAtOnce(5)), idle.dir).status, 0);
   assert.equal(sh(commandLine(prune.taggedImagesAtOnce()), idle.dir).status, 0);
   // (image ls and the container list for grep run side by side in the pipeline.)
