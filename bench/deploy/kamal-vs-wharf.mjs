@@ -330,9 +330,10 @@ const STOP = /xargs docker stop|docker (container )?stop /;
  * runs on the same host (roles overlap: a role starts while the one before
  * stops its old container). Commands sent as one batch count as one unit,
  * classified by the first unavoidable command in it (so a pull batch's login
- * and label check count as pull). The health-checked swap ends at the host's
- * `ready` event: stopping the old container follows in the same round trip
- * and counts as overhead. (Events without ids, from older wharf builds: a
+ * and label check count as pull). The health-checked swap (and a start that
+ * is ready at once, without the proxy) ends at the host's `ready` event:
+ * stopping the old container follows in the same round trip and counts as
+ * overhead. (Events without ids, from older wharf builds: a
  * command lasts until the host's next event.)
  */
 function breakdown(events, wall) {
@@ -371,7 +372,8 @@ function breakdown(events, wall) {
     if (units.size > 0) {
       for (const u of list) {
         let end = u.end ?? u.t;
-        if (u.commands.some((c) => /kamal-proxy deploy /.test(c))) {
+        // The swap, or a start that was ready at once: the unavoidable part ends at `ready`.
+        if (u.commands.some((c) => /kamal-proxy deploy |(^|&& )docker run /.test(c))) {
           const ready = (readyAt.get(host) ?? []).find((t) => t >= u.t && t <= end);
           if (ready !== undefined) {
             sums['old container stop'] += end - ready;

@@ -122,6 +122,20 @@ export function parseStart(stdout: string): { containerId: string; status: strin
   return { containerId: id.slice(0, 12), status };
 }
 
+/** An onStdout handler calling `seen` once, when the marker line has come (it may span chunks). */
+export function watchMarker(seen: () => void): (chunk: Buffer) => void {
+  let text = '';
+  let done = false;
+  return (chunk) => {
+    if (done) return;
+    text = (text + chunk.toString()).slice(-4096);
+    if (text.includes(SWAPPED_MARKER)) {
+      done = true;
+      seen();
+    }
+  };
+}
+
 /** Stopping the old container (a failure to stop is not the deploy's failure, as in Kamal), then the clean-up. */
 export function stopOldScript(stop: Command, cleanUp: Command | undefined): string {
   const text = `{ ${commandLine(stop)} || true ; }`;
@@ -215,7 +229,12 @@ class RoleBoot {
           whenReady: readyInline ? (stopOld ?? 'true') : undefined,
         }),
         `start ${name}`,
-        { stdin: role.env(host).envFile(lookup), allowFailure: readyInline },
+        {
+          stdin: role.env(host).envFile(lookup),
+          allowFailure: readyInline,
+          // Ready the moment the marker comes (the old container's stop follows in the same round trip).
+          ...(readyInline ? { onStdout: watchMarker(() => ready()) } : {}),
+        },
       );
     } catch (error) {
       // The container did not even start: roles waiting for the first primary container learn it now.
@@ -243,16 +262,11 @@ class RoleBoot {
     try {
       if (role.runningProxy) {
         const step = `hand ${name} to wharf-proxy`;
-        let seen = '';
         const stopSeconds = Number(role.stopArgs()[1] ?? 10);
         const swap = await remote.run(host, swapScript(app.deploy(containerId), stopOld), step, {
           timeoutMs: (this.config.deployTimeout + 60 + (stopOld ? stopSeconds + 30 : 0)) * 1000,
           allowFailure: true,
-          onStdout: (chunk) => {
-            if (healthy) return;
-            seen += chunk.toString();
-            if (seen.includes(SWAPPED_MARKER)) ready();
-          },
+          onStdout: watchMarker(() => ready()),
         });
         if (!swap.stdout.includes(SWAPPED_MARKER))
           throw new StepError(host, step, swap, ctx.redact(failureDetail(swap)));

@@ -29,6 +29,7 @@ import {
   stopOldScript,
   SWAPPED_MARKER,
   swapScript,
+  watchMarker,
 } from '../../../src/deploy/app-boot.js';
 import { staleContainers } from '../../../src/deploy/deploy.js';
 import { proxyProbe, parseProxyState } from '../../../src/deploy/proxy.js';
@@ -397,4 +398,14 @@ test('prune at once: one docker rm for the containers beyond retain, one docker 
       .sort(),
     ['container', 'image', 'ps'],
   );
+});
+
+test('watchMarker fires once, also when the marker line is split across chunks', () => {
+  let calls = 0;
+  const watch = watchMarker(() => calls++);
+  watch(Buffer.from('wharf_status=running\nwharf-swapped-to'));
+  assert.equal(calls, 0);
+  watch(Buffer.from('-new-version\nhello-worker-1\n'));
+  watch(Buffer.from(`${SWAPPED_MARKER}\n`));
+  assert.equal(calls, 1);
 });
