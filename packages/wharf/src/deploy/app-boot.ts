@@ -390,8 +390,7 @@ const NO_CONTAINERS: HostState = { latestImageId: '', containers: [] };
  * it is healthy (a failure stops the later ones, as in Kamal); the host is
  * done when every role is, old containers stopped.
  */
-async function bootHost(
-  ctx: Context,
+export async function bootHost(
   roles: readonly Role[],
   boot: (role: Role, onReady: () => void) => Promise<BootResult>,
 ): Promise<BootResult[]> {
@@ -455,7 +454,7 @@ export async function bootApp(ctx: Context, remote: Remote, options: BootOptions
       );
       const state = states.get(host) ?? NO_CONTAINERS;
       results.push(
-        ...(await bootHost(ctx, roles, (role, onReady) =>
+        ...(await bootHost(roles, (role, onReady) =>
           ctx.reporter.step(host, `boot ${role.name} ${config.abbreviatedVersion}`, () =>
             new RoleBoot(ctx, remote, config, role, host, barrier, state).run(lookup, onReady),
           ),

@@ -24,6 +24,7 @@ import {
   type HostState,
 } from '../../../src/deploy/host-state.js';
 import {
+  bootHost,
   parseStart,
   startScript,
   stopOldScript,
@@ -408,4 +409,51 @@ test('watchMarker fires once, also when the marker line is split across chunks',
   watch(Buffer.from('-new-version\nhello-worker-1\n'));
   watch(Buffer.from(`${SWAPPED_MARKER}\n`));
   assert.equal(calls, 1);
+});
+
+test('roles on a host: the next one starts when the one before is ready, not when it finished', async () => {
+  const config = await load({ ...BASE, servers: { web: ['1.1.1.1'], workers: { hosts: ['1.1.1.1'], proxy: false }, jobs: { hosts: ['1.1.1.1'], proxy: false } } });
+  const roles = ['web', 'workers', 'jobs'].map((n) => config.role(n)!);
+  const log: string[] = [];
+  const results = await bootHost(roles, async (role, onReady) => {
+    log.push(`start ${role.name}`);
+    await new Promise((r) => setTimeout(r, 5));
+    onReady();
+    log.push(`ready ${role.name}`);
+    await new Promise((r) => setTimeout(r, 30)); // the old container stopping
+    log.push(`done ${role.name}`);
+    return { host: '1.1.1.1', role: role.name, oldVersion: undefined };
+  });
+  assert.deepEqual(
+    results.map((r) => r.role),
+    ['web', 'workers', 'jobs'],
+  );
+  assert.ok(log.indexOf('start workers') < log.indexOf('done web'), log.join(', '));
+  assert.ok(log.indexOf('start jobs') > log.indexOf('ready workers'), log.join(', '));
+});
+
+test('roles on a host: a role that fails before it is ready stops the later ones', async () => {
+  const config = await load(BASE);
+  const roles = ['web', 'workers'].map((n) => config.role(n)!);
+  const started: string[] = [];
+  await assert.rejects(
+    bootHost(roles, async (role) => {
+      started.push(role.name);
+      throw new Error(`${role.name} never became healthy`);
+    }),
+    /web never became healthy/,
+  );
+  assert.deepEqual(started, ['web']);
+  // A failure after ready (stopping the old container) is reported, but the next role did start.
+  const after: string[] = [];
+  await assert.rejects(
+    bootHost(roles, async (role, onReady) => {
+      after.push(role.name);
+      onReady();
+      if (role.name === 'web') throw new Error('could not remove old assets');
+      return { host: 'h', role: role.name, oldVersion: undefined };
+    }),
+    /could not remove old assets/,
+  );
+  assert.deepEqual(after, ['web', 'workers']);
 });
