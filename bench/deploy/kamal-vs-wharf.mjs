@@ -108,7 +108,7 @@ function run(cmd, args, options = {}) {
 const kamalDir = values['wharf-only']
   ? ''
   : (values.kamal ??
-  run('bash', [join(here, 'install-kamal.sh')], { stdio: ['ignore', 'pipe', 'inherit'] }).stdout.trim());
+    run('bash', [join(here, 'install-kamal.sh')], { stdio: ['ignore', 'pipe', 'inherit'] }).stdout.trim());
 const kamalArgs = ['-I', shimDir, '-rkamal_shim', '-I', join(kamalDir, 'lib'), join(kamalDir, 'bin/kamal')];
 
 const fleet = JSON.parse(

@@ -48,13 +48,35 @@ export class PruneCommands {
       ['grep', '-v', '-w', `"${this.activeImageList()}"`],
       ['cut', '-d', "' '", '-f', '2'],
     );
-    return [`wharf_tags=$(${list.join(' ')})`, ';', '[', '-z', '"$wharf_tags"', ']', '||', 'docker', 'rmi', '$wharf_tags'];
+    return [
+      `wharf_tags=$(${list.join(' ')})`,
+      ';',
+      '[',
+      '-z',
+      '"$wharf_tags"',
+      ']',
+      '||',
+      'docker',
+      'rmi',
+      '$wharf_tags',
+    ];
   }
 
   /** appContainers with one `docker rm` for all the containers beyond `retain`. */
   appContainersAtOnce(retain: number): Command {
     const list = pipe(this.stoppedContainerIds(), ['tail', '-n', `+${retainOffset(retain)}`]);
-    return [`wharf_old=$(${list.join(' ')})`, ';', '[', '-z', '"$wharf_old"', ']', '||', 'docker', 'rm', '$wharf_old'];
+    return [
+      `wharf_old=$(${list.join(' ')})`,
+      ';',
+      '[',
+      '-z',
+      '"$wharf_old"',
+      ']',
+      '||',
+      'docker',
+      'rm',
+      '$wharf_old',
+    ];
   }
 
   private stoppedContainerIds(): Command {

@@ -278,8 +278,7 @@ class RoleBoot {
       } else {
         await this.waitUntilReady(name, status);
         ready();
-        if (stopOld && oldVersion)
-          await remote.run(host, stopOld, `stop ${app.containerName(oldVersion)}`);
+        if (stopOld && oldVersion) await remote.run(host, stopOld, `stop ${app.containerName(oldVersion)}`);
       }
     } catch (error) {
       // Once the new version serves, a failure (stopping the old one, the clean-up) must not stop it.
@@ -423,7 +422,11 @@ export interface BootOptions {
 }
 
 /** Boots the config's version on the selected hosts and roles; tags it latest on success. */
-export async function bootApp(ctx: Context, remote: Remote, options: BootOptions = {}): Promise<BootResult[]> {
+export async function bootApp(
+  ctx: Context,
+  remote: Remote,
+  options: BootOptions = {},
+): Promise<BootResult[]> {
   const config = await ctx.config();
   const selection = await ctx.selection();
   const lookup = await ctx.secretLookup();

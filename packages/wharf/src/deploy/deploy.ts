@@ -100,9 +100,7 @@ export async function stopStaleContainers(
   const selection = await ctx.selection();
   const read =
     states ??
-    new Map(
-      [...(await readHostStates(ctx, remote, selection.appHosts))].map(([host, r]) => [host, r.state]),
-    );
+    new Map([...(await readHostStates(ctx, remote, selection.appHosts))].map(([host, r]) => [host, r.state]));
   const result = new Map(read);
   await remote.onHosts(selection.appHosts, async (host) => {
     const state = read.get(host);

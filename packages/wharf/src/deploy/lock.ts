@@ -129,7 +129,13 @@ export async function withLockTakenDuring<T>(
   try {
     await before();
   } catch (error) {
-    if (await locking.then(() => true, () => false)) await release();
+    if (
+      await locking.then(
+        () => true,
+        () => false,
+      )
+    )
+      await release();
     throw error;
   }
   await locking;

@@ -136,7 +136,10 @@ test('the proxy probe and the state share one round trip, run side by side witho
   );
   fake.answer('image', `${LATEST}\n`);
   fake.answer('ps', 'aaa\n');
-  const r = sh(hostStateWithProbeScript(config, ['app-web-999'], proxyProbe('kamal-proxy', 'image')), fake.dir);
+  const r = sh(
+    hostStateWithProbeScript(config, ['app-web-999'], proxyProbe('kamal-proxy', 'image')),
+    fake.dir,
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.equal(parseProxyState(r.stdout).image.split('\n')[0], 'registry/wharf-proxy:1');
   assert.equal(parseProxyState(r.stdout).running, true);
@@ -186,7 +189,10 @@ test("current version: Kamal's rule, the newest running container of the latest 
         created: '2026-11-27T06:00:00Z',
         labels: { service: 'app', destination: 'staging', role: 'web' },
       }),
-      container('app-web-foreign', { created: '2026-11-27T06:00:00Z', labels: { service: 'other', role: 'web' } }),
+      container('app-web-foreign', {
+        created: '2026-11-27T06:00:00Z',
+        labels: { service: 'other', role: 'web' },
+      }),
     ],
   };
   assert.equal(currentVersion(state, config, web), 'old'); // the latest image wins over a newer container
@@ -272,7 +278,11 @@ test('swap then stop: the old container stops only after a successful kamal-prox
   // Success: marker, stop, clean-up.
   let fake = fakeDocker();
   let r = sh(swapScript(deploy, stop), fake.dir);
-  assert.equal(r.status, 1, 'rm of the missing old-assets fails: the clean-up failure shows in the exit status');
+  assert.equal(
+    r.status,
+    1,
+    'rm of the missing old-assets fails: the clean-up failure shows in the exit status',
+  );
   assert.ok(r.stdout.includes(SWAPPED_MARKER));
   assert.deepEqual(
     fake.calls().map((c) => c.split(' ')[0]),
@@ -307,7 +317,10 @@ test('tag then prune: a failed tag stops the round trip before the prune removes
   let r = sh(tagThenPrune(['docker', 'tag', 'a', 'b'], prune).join(' '), fake.dir);
   assert.equal(r.status, 0);
   assert.deepEqual(
-    fake.calls().map((c) => c.split(' ')[0]).sort(),
+    fake
+      .calls()
+      .map((c) => c.split(' ')[0])
+      .sort(),
     ['image', 'rmi', 'tag'],
   );
   fake = fakeDocker();
@@ -363,7 +376,10 @@ test('without the proxy and readiness delay, a running first status stops the ol
   fake.fail('run', 125);
   r = start(fake);
   assert.equal(r.status, 125);
-  assert.deepEqual(fake.calls().map((c) => c.split(' ')[0]), ['run']);
+  assert.deepEqual(
+    fake.calls().map((c) => c.split(' ')[0]),
+    ['run'],
+  );
 });
 
 test('prune at once: one docker rm for the containers beyond retain, one docker rmi for the unused tags', async () => {
@@ -373,9 +389,14 @@ test('prune at once: one docker rm for the containers beyond retain, one docker 
   fake.answer('ps', ['c7', 'c6', 'c5', 'c4', 'c3', 'c2', 'c1'].join('\n') + '\n');
   fake.answer(
     'image',
-    ['i1 dhh/app:latest', 'i2 dhh/app:999', 'i3 dhh/app:998', 'i4 dhh/app:997', 'i5 dhh/app:996', 'i6 dhh/app:<none>'].join(
-      '\n',
-    ) + '\n',
+    [
+      'i1 dhh/app:latest',
+      'i2 dhh/app:999',
+      'i3 dhh/app:998',
+      'i4 dhh/app:997',
+      'i5 dhh/app:996',
+      'i6 dhh/app:<none>',
+    ].join('\n') + '\n',
   );
   // One container runs 999 by name, one an image whose tag moved on (shown by id).
   fake.answer('container', 'dhh/app:999\\|i5\\|\n');
@@ -412,7 +433,14 @@ test('watchMarker fires once, also when the marker line is split across chunks',
 });
 
 test('roles on a host: the next one starts when the one before is ready, not when it finished', async () => {
-  const config = await load({ ...BASE, servers: { web: ['1.1.1.1'], workers: { hosts: ['1.1.1.1'], proxy: false }, jobs: { hosts: ['1.1.1.1'], proxy: false } } });
+  const config = await load({
+    ...BASE,
+    servers: {
+      web: ['1.1.1.1'],
+      workers: { hosts: ['1.1.1.1'], proxy: false },
+      jobs: { hosts: ['1.1.1.1'], proxy: false },
+    },
+  });
   const roles = ['web', 'workers', 'jobs'].map((n) => config.role(n)!);
   const log: string[] = [];
   const results = await bootHost(roles, async (role, onReady) => {
