@@ -12,12 +12,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dataTierImageFiles } from '../../src/db/agent.js';
-import { dockerEnv, fleetUp, sshRun, wharfAsync, type CliResult, type TestFleet } from '../support/fleet.js';
+import { committedProject, pgAccessory, projectHead, pushDataTierImage } from '../support/db-tier.js';
+import { fleetUp, sshRun, wharfAsync, type CliResult, type TestFleet } from '../support/fleet.js';
 
 const PASSWORD = 'pg-backup-e2e-secret';
 const REPLICATION = 'repl-backup-e2e-secret';
@@ -31,20 +30,8 @@ function deployYml(
   repository: 'path' | 's3',
 ): string {
   const [a, b] = fleet.servers.map((s) => s.address) as [string, string];
-  const pg = (host: string, extra = '') => `
-    image: ${images.data}
-    host: ${host}
-    port: "${host}:5432:5432"
-    env:
-      clear:
-        POSTGRES_USER: postgres
-        POSTGRES_DB: app
-      secret:
-        - POSTGRES_PASSWORD
-    directories:
-      - data:/var/lib/postgresql/data${extra}
-    options:
-      publish: "${host}:8008:8008"`;
+  const pg = (host: string, directories: string[] = []) =>
+    pgAccessory(images.data, host, { agent: true, directories });
   const backup =
     repository === 'path'
       ? `
@@ -60,21 +47,9 @@ function deployYml(
       region: eu-test-1
       access_key_id: S3_ACCESS_KEY_ID
       secret_access_key: S3_SECRET_ACCESS_KEY`;
-  return `service: dbbackup
-image: dbbackup-app
-servers:
-  - ${a}
-registry:
-  server: ${fleet.registry}
-builder:
-  arch: amd64
-ssh:
-  user: root
-  keys:
-    - ${fleet.ssh_key}
-accessories:
+  return `${projectHead(fleet, 'dbbackup', a)}accessories:
   pg1:${pg(a)}
-  pg2:${pg(b, '\n      - backups:/backups')}
+  pg2:${pg(b, ['backups:/backups'])}
   haproxy:
     image: ${images.data}
     host: ${b}
@@ -121,22 +96,11 @@ x-wharf-db:
 }
 
 function project(fleet: TestFleet, images: { data: string; node: string }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-dbbackup-'));
-  mkdirSync(join(dir, 'config'));
-  mkdirSync(join(dir, '.kamal'));
-  writeFileSync(join(dir, 'config/deploy.yml'), deployYml(fleet, images, 'path'));
-  copyFileSync(S3_SERVER_JS, join(dir, 'config/s3-server.mjs'));
-  writeFileSync(
-    join(dir, '.kamal/secrets'),
-    `POSTGRES_PASSWORD=${PASSWORD}\nREPLICATION_PASSWORD=${REPLICATION}\nS3_ACCESS_KEY_ID=${S3_KEY_ID}\nS3_SECRET_ACCESS_KEY=${S3_SECRET}\n`,
-  );
-  for (const args of [
-    ['init', '-q', '-b', 'main'],
-    ['add', '-A'],
-    ['-c', 'user.email=t@wharf.invalid', '-c', 'user.name=t', 'commit', '-qm', 'db'],
-  ])
-    spawnSync('git', args, { cwd: dir });
-  return dir;
+  return committedProject('wharf-dbbackup-', {
+    'config/deploy.yml': deployYml(fleet, images, 'path'),
+    'config/s3-server.mjs': readFileSync(S3_SERVER_JS, 'utf8'),
+    '.kamal/secrets': `POSTGRES_PASSWORD=${PASSWORD}\nREPLICATION_PASSWORD=${REPLICATION}\nS3_ACCESS_KEY_ID=${S3_KEY_ID}\nS3_SECRET_ACCESS_KEY=${S3_SECRET}\n`,
+  });
 }
 
 describe('wharf db backup and point-in-time restore on the fleet', () => {
@@ -181,18 +145,10 @@ describe('wharf db backup and point-in-time restore on the fleet', () => {
   before(() => {
     fleet = fleetUp('dbbackup', 2, 5688);
     images = { data: `${fleet.registry}/dbbackup-data:e2e`, node: `${fleet.registry}/dbbackup-node:e2e` };
-    const context = mkdtempSync(join(tmpdir(), 'wharf-dbbackup-image-'));
-    for (const [name, text] of Object.entries(dataTierImageFiles(fleet.base_images.debian)))
-      writeFileSync(join(context, name), text);
-    for (const args of [
-      ['build', '-q', '-t', images.data, context],
-      ['push', images.data],
+    pushDataTierImage(fleet, images.data, [
       ['tag', fleet.base_images.node, images.node],
       ['push', images.node],
-    ]) {
-      const r = spawnSync('docker', args, { env: dockerEnv(fleet), encoding: 'utf8', timeout: 900_000 });
-      assert.equal(r.status, 0, r.stderr);
-    }
+    ]);
     dir = project(fleet, images);
     for (const server of fleet.servers)
       sshRun(

@@ -15,10 +15,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { dataTierImageFiles } from '../../src/db/agent.js';
+import { committedProject, pgAccessory, projectHead, pushDataTierImage } from '../support/db-tier.js';
 import { dockerEnv, fleetUp, sshRun, wharfAsync, type CliResult, type TestFleet } from '../support/fleet.js';
 
 const STRICT = process.env.WHARF_DB_STRICT_TIMING === '1';
@@ -26,20 +23,7 @@ const PASSWORD = 'pg-e2e-secret';
 
 function deployYml(fleet: TestFleet, image: string): string {
   const [a, b] = fleet.servers.map((s) => s.address) as [string, string];
-  const pg = (host: string) => `
-    image: ${image}
-    host: ${host}
-    port: "${host}:5432:5432"
-    env:
-      clear:
-        POSTGRES_USER: postgres
-        POSTGRES_DB: app
-      secret:
-        - POSTGRES_PASSWORD
-    directories:
-      - data:/var/lib/postgresql/data
-    options:
-      publish: "${host}:8008:8008"`;
+  const pg = (host: string) => pgAccessory(image, host, { agent: true });
   const bouncer = (host: string, i: number) => `
     image: ${image}
     host: ${host}
@@ -48,19 +32,7 @@ function deployYml(fleet: TestFleet, image: string): string {
     files:
       - config/pgbouncer${i}.ini:/etc/pgbouncer/pgbouncer.ini
       - config/userlist.txt:/etc/pgbouncer/userlist.txt`;
-  return `service: dbtier
-image: dbtier-app
-servers:
-  - ${a}
-registry:
-  server: ${fleet.registry}
-builder:
-  arch: amd64
-ssh:
-  user: root
-  keys:
-    - ${fleet.ssh_key}
-accessories:
+  return `${projectHead(fleet, 'dbtier', a)}accessories:
   pg1:${pg(a)}
   pg2:${pg(b)}
   bouncer1:${bouncer(a, 1)}
@@ -86,28 +58,15 @@ x-wharf-db:
 }
 
 function project(fleet: TestFleet, image: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-db-'));
-  mkdirSync(join(dir, 'config'));
-  mkdirSync(join(dir, '.kamal'));
-  writeFileSync(join(dir, 'config/deploy.yml'), deployYml(fleet, image));
-  for (const i of [1, 2]) {
-    writeFileSync(
-      join(dir, `config/pgbouncer${i}.ini`),
-      `[databases]\napp = host=dbtier-pg${i} port=5432 dbname=app\n[pgbouncer]\nlisten_addr = 0.0.0.0\nlisten_port = 6432\nauth_type = scram-sha-256\nauth_file = /etc/pgbouncer/userlist.txt\npool_mode = transaction\nserver_login_retry = 1\n`,
-    );
-  }
-  writeFileSync(join(dir, 'config/userlist.txt'), `"postgres" "${PASSWORD}"\n`);
-  writeFileSync(
-    join(dir, '.kamal/secrets'),
-    `POSTGRES_PASSWORD=${PASSWORD}\nREPLICATION_PASSWORD=repl-e2e-secret\n`,
-  );
-  for (const args of [
-    ['init', '-q', '-b', 'main'],
-    ['add', '-A'],
-    ['-c', 'user.email=t@wharf.invalid', '-c', 'user.name=t', 'commit', '-qm', 'db'],
-  ])
-    spawnSync('git', args, { cwd: dir });
-  return dir;
+  const bouncer = (i: number) =>
+    `[databases]\napp = host=dbtier-pg${i} port=5432 dbname=app\n[pgbouncer]\nlisten_addr = 0.0.0.0\nlisten_port = 6432\nauth_type = scram-sha-256\nauth_file = /etc/pgbouncer/userlist.txt\npool_mode = transaction\nserver_login_retry = 1\n`;
+  return committedProject('wharf-db-', {
+    'config/deploy.yml': deployYml(fleet, image),
+    'config/pgbouncer1.ini': bouncer(1),
+    'config/pgbouncer2.ini': bouncer(2),
+    'config/userlist.txt': `"postgres" "${PASSWORD}"\n`,
+    '.kamal/secrets': `POSTGRES_PASSWORD=${PASSWORD}\nREPLICATION_PASSWORD=repl-e2e-secret\n`,
+  });
 }
 
 interface Attempt {
@@ -157,16 +116,7 @@ describe('wharf db on the fleet', () => {
   before(() => {
     fleet = fleetUp('dbtier', 2, 5687);
     image = `${fleet.registry}/dbtier-data:e2e`;
-    const context = mkdtempSync(join(tmpdir(), 'wharf-db-image-'));
-    for (const [name, text] of Object.entries(dataTierImageFiles(fleet.base_images.debian)))
-      writeFileSync(join(context, name), text);
-    for (const args of [
-      ['build', '-q', '-t', image, context],
-      ['push', image],
-    ]) {
-      const r = spawnSync('docker', args, { env: dockerEnv(fleet), encoding: 'utf8', timeout: 900_000 });
-      assert.equal(r.status, 0, r.stderr);
-    }
+    pushDataTierImage(fleet, image);
     dir = project(fleet, image);
     // A fleet left from an earlier run: start from empty servers.
     for (const server of fleet.servers)

@@ -16,54 +16,20 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dataTierImageFiles } from '../../src/db/agent.js';
-import { dockerEnv, fleetUp, wharfAsync, type TestFleet } from '../support/fleet.js';
+import { committedProject, pgAccessory, projectHead, pushDataTierImage } from '../support/db-tier.js';
+import { fleetUp, wharfAsync, type TestFleet } from '../support/fleet.js';
 
 const PASSWORD = 'pg-restore-e2e-secret';
 
 function deployYml(fleet: TestFleet, image: string): string {
   const [a, b] = fleet.servers.map((s) => s.address) as [string, string];
-  const pg = (host: string) => `
-    image: ${image}
-    host: ${host}
-    port: "${host}:5432:5432"
-    env:
-      clear:
-        POSTGRES_USER: postgres
-        POSTGRES_DB: app
-      secret:
-        - POSTGRES_PASSWORD
-    directories:
-      - data:/var/lib/postgresql/data`;
-  return `service: dbrestore
-image: dbrestore-app
-servers:
-  - ${a}
-registry:
-  server: ${fleet.registry}
-builder:
-  arch: amd64
-ssh:
-  user: root
-  keys:
-    - ${fleet.ssh_key}
-accessories:
+  const pg = (host: string) => pgAccessory(image, host);
+  return `${projectHead(fleet, 'dbrestore', a)}accessories:
   pg1:${pg(a)}
   pg2:${pg(b)}
-  staging:
-    image: ${image}
-    host: ${b}
-    env:
-      clear:
-        POSTGRES_USER: postgres
-        POSTGRES_DB: app
-      secret:
-        - POSTGRES_PASSWORD
-    directories:
-      - staging:/var/lib/postgresql/data
+  staging:${pgAccessory(image, b, { volume: 'staging', port: false })}
   spare:
     image: ${image}
     host: ${b}
@@ -173,30 +139,11 @@ describe('wharf db restore: fast + deferred on the fleet', () => {
   before(async () => {
     fleet = fleetUp('dbrestore', 2, 5689);
     const image = `${fleet.registry}/dbrestore-data:e2e`;
-    const context = mkdtempSync(join(tmpdir(), 'wharf-dbrestore-image-'));
-    for (const [name, text] of Object.entries(dataTierImageFiles(fleet.base_images.debian)))
-      writeFileSync(join(context, name), text);
-    for (const args of [
-      ['build', '-q', '-t', image, context],
-      ['push', image],
-    ]) {
-      const r = spawnSync('docker', args, { env: dockerEnv(fleet), encoding: 'utf8', timeout: 900_000 });
-      assert.equal(r.status, 0, r.stderr);
-    }
-    dir = mkdtempSync(join(tmpdir(), 'wharf-dbrestore-'));
-    mkdirSync(join(dir, 'config'));
-    mkdirSync(join(dir, '.kamal'));
-    writeFileSync(join(dir, 'config/deploy.yml'), deployYml(fleet, image));
-    writeFileSync(
-      join(dir, '.kamal/secrets'),
-      `POSTGRES_PASSWORD=${PASSWORD}\nREPLICATION_PASSWORD=repl-secret\n`,
-    );
-    for (const args of [
-      ['init', '-q', '-b', 'main'],
-      ['add', '-A'],
-      ['-c', 'user.email=t@wharf.invalid', '-c', 'user.name=t', 'commit', '-qm', 'db'],
-    ])
-      spawnSync('git', args, { cwd: dir });
+    pushDataTierImage(fleet, image);
+    dir = committedProject('wharf-dbrestore-', {
+      'config/deploy.yml': deployYml(fleet, image),
+      '.kamal/secrets': `POSTGRES_PASSWORD=${PASSWORD}\nREPLICATION_PASSWORD=repl-secret\n`,
+    });
     for (const server of fleet.servers)
       ssh(
         fleet,
