@@ -380,6 +380,24 @@ export function haproxyShowStat(service: string): Command {
   return haproxyRuntime(service, 'show stat');
 }
 
+/**
+ * pgbouncer's `SHOW POOLS` for the node's own pgbouncer, asked from inside the
+ * node's container (it has psql; pgbouncer's image need not) over the host
+ * port, as the admin user with the container's own POSTGRES_PASSWORD: no
+ * secret passes through wharf. Pipe-separated with a header row, so columns
+ * are found by name (they differ between pgbouncer versions).
+ */
+export function pgbouncerShowPools(tier: DbTier, node: DbNode): Command {
+  const psql = [
+    'PGPASSWORD="$POSTGRES_PASSWORD"',
+    'PGCONNECT_TIMEOUT=5',
+    'psql -X -q -A -F "|" -P footer=off',
+    `-h ${singleQuoted(node.host)} -p ${tier.bouncerPort ?? 6432}`,
+    `-U ${singleQuoted(tier.adminUser)} -d pgbouncer -c 'SHOW POOLS'`,
+  ].join(' ');
+  return docker('exec', node.service, 'sh', '-c', singleQuoted(psql));
+}
+
 /** Takes a node out of (or back into) the write pool at once, without a reload. */
 export function haproxySetServer(service: string, node: string, enabled: boolean): Command {
   return haproxyRuntime(service, `${enabled ? 'enable' : 'disable'} server ${HAPROXY_BACKEND}/${node}`);

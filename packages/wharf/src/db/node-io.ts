@@ -14,13 +14,22 @@ import {
   containerState,
   haproxyShowStat,
   HAPROXY_BACKEND,
+  pgbouncerShowPools,
   psqlCommand,
   readyCommand,
   REPLICATION_PASSWORD_ENV,
   STATUS_SQL,
 } from './commands.js';
 import type { DbNode, DbTier } from './config.js';
-import { parseNodeStatus, parseShowStat, unreachable, type HaproxyServer, type NodeStatus } from './state.js';
+import {
+  parseNodeStatus,
+  parseShowPools,
+  parseShowStat,
+  unreachable,
+  type BouncerPool,
+  type HaproxyServer,
+  type NodeStatus,
+} from './state.js';
 
 export const PROBE_TIMEOUT_MS = 15_000;
 
@@ -116,6 +125,38 @@ export async function haproxyViews(remote: Remote, tier: DbTier): Promise<Haprox
         return { host, error: errorText(error) };
       }
     }),
+  );
+}
+
+export interface BouncerView {
+  /** The pgbouncer accessory and its host. */
+  name: string;
+  host: string;
+  pools?: BouncerPool[];
+  error?: string;
+}
+
+/** Each node's pgbouncer pools (none without pgbouncer), read in parallel; a failure is that view's error. */
+export async function bouncerViews(remote: Remote, tier: DbTier): Promise<BouncerView[]> {
+  return Promise.all(
+    tier.nodes
+      .filter((n) => n.bouncer)
+      .map(async (node) => {
+        const view = { name: node.bouncer!.name, host: node.bouncer!.host };
+        try {
+          const out = await remote.run(
+            node.host,
+            pgbouncerShowPools(tier, node),
+            `read ${view.name}'s pools`,
+            {
+              timeoutMs: PROBE_TIMEOUT_MS,
+            },
+          );
+          return { ...view, pools: parseShowPools(out.stdout) };
+        } catch (error) {
+          return { ...view, error: errorText(error) };
+        }
+      }),
   );
 }
 

@@ -212,3 +212,39 @@ export function parseShowStat(csv: string, backend: string): HaproxyServer[] {
       sessions: Number(f[at('scur')] ?? 0),
     }));
 }
+
+/** One pool of pgbouncer's `SHOW POOLS`: clients active/waiting, server connections active/idle. */
+export interface BouncerPool {
+  database: string;
+  user: string;
+  cl_active: number;
+  cl_waiting: number;
+  sv_active: number;
+  sv_idle: number;
+  /** Seconds the oldest waiting client has waited. */
+  maxwait: number;
+  pool_mode: string;
+}
+
+/** Pure: pgbouncer's `SHOW POOLS` as psql prints it unaligned with `|` and a header row. */
+export function parseShowPools(text: string): BouncerPool[] {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const header = lines.shift();
+  if (!header) return [];
+  const cols = header.split('|');
+  return lines.map((line) => {
+    const f = line.split('|');
+    const text = (name: string) => f[cols.indexOf(name)] ?? '';
+    const num = (name: string) => Number(text(name) || 0);
+    return {
+      database: text('database'),
+      user: text('user'),
+      cl_active: num('cl_active'),
+      cl_waiting: num('cl_waiting'),
+      sv_active: num('sv_active'),
+      sv_idle: num('sv_idle'),
+      maxwait: num('maxwait') + num('maxwait_us') / 1e6,
+      pool_mode: text('pool_mode'),
+    };
+  });
+}

@@ -1,23 +1,34 @@
-/** `wharf db status`: each node's role, timeline, LSNs and lag, and HAProxy's view of the write pool. */
+/** `wharf db status`: each node's role, timeline, LSNs and lag, HAProxy's view of the write pool, pgbouncer's pools. */
 import type { Remote } from '../deploy/remote.js';
 import type { DbTier } from './config.js';
-import { haproxyViews, readNodes, type HaproxyView } from './node-io.js';
+import { bouncerViews, haproxyViews, readNodes, type BouncerView, type HaproxyView } from './node-io.js';
 import { lsnDiff, roleOf, type NodeStatus } from './state.js';
 
 export interface TierStatus {
   nodes: (NodeStatus & { role: string; lag_bytes?: number; replay_lag_seconds?: number | null })[];
   haproxy: HaproxyView[];
+  /** Each node's pgbouncer pools (empty without pgbouncer). */
+  pgbouncer: BouncerView[];
   /** Sentences about states wharf does not accept (two primaries, a standby on another timeline…). */
   problems: string[];
 }
 
 export async function dbStatus(remote: Remote, tier: DbTier): Promise<TierStatus> {
-  const [statuses, haproxy] = await Promise.all([readNodes(remote, tier), haproxyViews(remote, tier)]);
-  return describeTier(tier, statuses, haproxy);
+  const [statuses, haproxy, pgbouncer] = await Promise.all([
+    readNodes(remote, tier),
+    haproxyViews(remote, tier),
+    bouncerViews(remote, tier),
+  ]);
+  return describeTier(tier, statuses, haproxy, pgbouncer);
 }
 
 /** Pure: roles, lag against the primary, and the problems found. */
-export function describeTier(tier: DbTier, statuses: NodeStatus[], haproxy: HaproxyView[]): TierStatus {
+export function describeTier(
+  tier: DbTier,
+  statuses: NodeStatus[],
+  haproxy: HaproxyView[],
+  pgbouncer: BouncerView[] = [],
+): TierStatus {
   const writers = statuses.filter((s) => s.reachable && !s.inRecovery && !s.fenced && !s.readOnly);
   const primary = writers.length === 1 ? writers[0] : undefined;
   const problems: string[] = [];
@@ -51,8 +62,14 @@ export function describeTier(tier: DbTier, statuses: NodeStatus[], haproxy: Hapr
         );
     }
   }
+  for (const b of pgbouncer) {
+    // Only a pgbouncer that does not answer is a problem: one that refuses SHOW to the admin
+    // user (not in stats_users) still pools, and the line says how to let wharf see it.
+    if (b.error && !/not allowed|permission|only .*admin/i.test(b.error))
+      problems.push(`${b.name} on ${b.host} does not answer: ${b.error}.`);
+  }
   void tier;
-  return { nodes, haproxy, problems };
+  return { nodes, haproxy, pgbouncer, problems };
 }
 
 export function formatStatus(status: TierStatus): string {
@@ -70,6 +87,25 @@ export function formatStatus(status: TierStatus): string {
   for (const v of status.haproxy) {
     lines.push(
       `HAProxy ${v.host}: ${v.error ?? v.servers!.map((s) => `${s.name} ${s.status} (${s.checkStatus}, ${s.sessions} sessions)`).join(', ')}`,
+    );
+  }
+  for (const b of status.pgbouncer) {
+    const pools = b.pools?.filter((p) => p.database !== 'pgbouncer');
+    lines.push(
+      `pgbouncer ${b.name} (${b.host}): ${
+        b.error
+          ? /not allowed|permission|only .*admin/i.test(b.error)
+            ? `pools hidden (${b.error}); add the admin user to stats_users in its pgbouncer.ini`
+            : b.error
+          : pools!.length === 0
+            ? 'no pools yet'
+            : pools!
+                .map(
+                  (p) =>
+                    `${p.database}/${p.user} ${p.pool_mode}: clients ${p.cl_active} active ${p.cl_waiting} waiting${p.maxwait > 0 ? ` (max wait ${p.maxwait.toFixed(1)} s)` : ''}, servers ${p.sv_active} active ${p.sv_idle} idle`,
+                )
+                .join('; ')
+      }`,
     );
   }
   lines.push(

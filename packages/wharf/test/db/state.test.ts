@@ -6,11 +6,13 @@ import {
   chooseFailoverTarget,
   lsnDiff,
   parseLsn,
+  parseShowPools,
   parseShowStat,
   singlePrimary,
   type NodeStatus,
 } from '../../src/db/state.js';
-import { describeTier } from '../../src/db/status-ops.js';
+import { pgbouncerShowPools } from '../../src/db/commands.js';
+import { describeTier, formatStatus } from '../../src/db/status-ops.js';
 import { UserError } from '../../src/util/errors.js';
 import { load } from '../commands/support.js';
 import { tierConfig } from './support.js';
@@ -168,5 +170,65 @@ test("HAProxy's show stat CSV gives the write pool's servers; status lists probl
   assert.deepEqual(bad.problems, [
     'postgres-replica is on timeline 2, the primary postgres on 1; rebuild it with `wharf db rejoin postgres-replica`.',
     'HAProxy on 10.0.0.2 cannot be read: no such container.',
+  ]);
+});
+
+test("pgbouncer's SHOW POOLS gives each pool's clients and servers; a silent pgbouncer is a problem, a refused SHOW is not", async () => {
+  // pgbouncer 1.18 (Debian bookworm), psql -A -F "|" -P footer=off.
+  const text = [
+    'database|user|cl_active|cl_waiting|cl_active_cancel_req|cl_waiting_cancel_req|sv_active|sv_active_cancel|sv_being_canceled|sv_idle|sv_used|sv_tested|sv_login|maxwait|maxwait_us|pool_mode',
+    'app|postgres|3|1|0|0|2|0|0|1|0|0|0|2|500000|transaction',
+    'pgbouncer|pgbouncer|1|0|0|0|0|0|0|0|0|0|0|0|0|statement',
+    '',
+  ].join('\n');
+  const pools = parseShowPools(text);
+  assert.deepEqual(pools[0], {
+    database: 'app',
+    user: 'postgres',
+    cl_active: 3,
+    cl_waiting: 1,
+    sv_active: 2,
+    sv_idle: 1,
+    maxwait: 2.5,
+    pool_mode: 'transaction',
+  });
+  const tier = resolveDbTier(await load(tierConfig()));
+  // Asked from the node's own container, with that container's password: nothing secret in the argv.
+  const argv = pgbouncerShowPools(tier, tier.nodes[0]!).join(' ');
+  assert.match(
+    argv,
+    /^docker exec app-postgres sh -c .*PGPASSWORD="\$POSTGRES_PASSWORD".*-h .*10\.0\.0\.1.* -p 6432 .*SHOW POOLS/,
+  );
+  const status = describeTier(
+    tier,
+    [primary(), standby()],
+    [],
+    [
+      { name: 'pgbouncer', host: '10.0.0.1', pools },
+      { name: 'pgbouncer-replica', host: '10.0.0.2', error: 'ERROR:  not allowed' },
+    ],
+  );
+  assert.deepEqual(status.problems, []);
+  const out = formatStatus(status);
+  assert.match(
+    out,
+    /pgbouncer pgbouncer \(10\.0\.0\.1\): app\/postgres transaction: clients 3 active 1 waiting \(max wait 2\.5 s\), servers 2 active 1 idle\n/,
+  );
+  assert.doesNotMatch(out, /statement/, "pgbouncer's own admin pool is left out");
+  assert.match(out, /pgbouncer-replica \(10\.0\.0\.2\): pools hidden .* stats_users/);
+  const down = describeTier(
+    tier,
+    [primary(), standby()],
+    [],
+    [
+      {
+        name: 'pgbouncer',
+        host: '10.0.0.1',
+        error: 'connection to server at "10.0.0.1", port 6432 failed: Connection refused',
+      },
+    ],
+  );
+  assert.deepEqual(down.problems, [
+    'pgbouncer on 10.0.0.1 does not answer: connection to server at "10.0.0.1", port 6432 failed: Connection refused.',
   ]);
 });

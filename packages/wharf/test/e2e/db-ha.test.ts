@@ -59,7 +59,7 @@ x-wharf-db:
 
 function project(fleet: TestFleet, image: string): string {
   const bouncer = (i: number) =>
-    `[databases]\napp = host=dbtier-pg${i} port=5432 dbname=app\n[pgbouncer]\nlisten_addr = 0.0.0.0\nlisten_port = 6432\nauth_type = scram-sha-256\nauth_file = /etc/pgbouncer/userlist.txt\npool_mode = transaction\nserver_login_retry = 1\n`;
+    `[databases]\napp = host=dbtier-pg${i} port=5432 dbname=app\n[pgbouncer]\nlisten_addr = 0.0.0.0\nlisten_port = 6432\nauth_type = scram-sha-256\nauth_file = /etc/pgbouncer/userlist.txt\npool_mode = transaction\nserver_login_retry = 1\nstats_users = postgres\n`;
   return committedProject('wharf-db-', {
     'config/deploy.yml': deployYml(fleet, image),
     'config/pgbouncer1.ini': bouncer(1),
@@ -191,6 +191,7 @@ describe('wharf db on the fleet', () => {
       assert.equal(writerStartedAt(), startedAt, 'the writer (the app) was not restarted');
       const status = JSON.parse((await wharfAsync(['db', 'status', '--json'], dir)).stdout) as {
         nodes: { node: string; role: string }[];
+        pgbouncer: { name: string; pools?: { database: string; sv_active: number; sv_idle: number }[] }[];
         problems: string[];
       };
       assert.deepEqual(
@@ -198,6 +199,10 @@ describe('wharf db on the fleet', () => {
         to === 'pg2' ? ['standby', 'primary'] : ['primary', 'standby'],
       );
       assert.deepEqual(status.problems, []);
+      // The writer's connections reach the new primary through its pgbouncer: that pool has servers.
+      const bouncer = status.pgbouncer.find((b) => b.name === (to === 'pg2' ? 'bouncer2' : 'bouncer1'));
+      const pool = bouncer?.pools?.find((p) => p.database === 'app');
+      assert.ok(pool && pool.sv_active + pool.sv_idle >= 1, JSON.stringify(status.pgbouncer));
     });
   }
 
