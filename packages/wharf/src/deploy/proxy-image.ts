@@ -1,12 +1,13 @@
 /**
- * wharf-proxy's image. No public image has to exist: when the proxy image
- * wharf runs is missing from the project's registry, wharf builds it from its
- * own installed wharf-proxy package (tagged with wharf's version) with a plain
- * `docker build`, and pushes it there. The default image lives beside the
+ * wharf-proxy's image. No public image has to exist: before booting the proxy
+ * wharf builds its image from its own installed wharf-proxy package (tagged
+ * with wharf's version; rebuilt only when the package's files changed) with a
+ * plain `docker build`, and pushes it to the project's registry. The default image lives beside the
  * app's image: `<registry>/<namespace>/wharf-proxy:<wharf version>`.
  */
 import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -41,10 +42,36 @@ export function proxyPackageDir(): string {
   }
 }
 
+/** The label that records which wharf-proxy build an image was made from. */
+export const PROXY_SOURCE_LABEL = 'dev.wharf.proxy.source';
+
+/** sha256 over every file of a staged build context (paths and contents, in a stable order). */
+export function contextDigest(dir: string): string {
+  const hash = createHash('sha256');
+  const walk = (sub: string): void => {
+    for (const entry of readdirSync(join(dir, sub), { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    )) {
+      const path = sub === '' ? entry.name : `${sub}/${entry.name}`;
+      if (entry.isDirectory()) walk(path);
+      else
+        hash
+          .update(`${path}\0`)
+          .update(readFileSync(join(dir, path)))
+          .update('\0');
+    }
+  };
+  walk('');
+  return hash.digest('hex').slice(0, 24);
+}
+
 /**
- * Makes sure `image` is in its registry: a local copy is pushed as is;
- * otherwise it is built from the installed wharf-proxy package first.
- * BASE is the fleet's Node image when the engine has it, else node:20-bookworm-slim.
+ * Makes sure `image` is in its registry, built from the installed wharf-proxy
+ * package: a local image made from the same files (its label records the
+ * context's digest) is pushed as is; a missing one, or one made from other
+ * files (wharf-proxy changed under the same version, as in development), is
+ * built first. BASE is the fleet's Node image when the engine has it, else
+ * node:20-bookworm-slim.
  */
 export async function ensureProxyImage(
   client: DockerClient,
@@ -52,21 +79,39 @@ export async function ensureProxyImage(
   log: (line: string) => void,
 ): Promise<'pushed' | 'built'> {
   let built = false;
-  if (!(await client.imageExists(image))) {
-    const pkg = proxyPackageDir();
-    const script = (await import(pathToFileURL(join(pkg, 'scripts', 'image-context.mjs')).href)) as {
-      stageContext: (out: string) => string;
-    };
-    const context = mkdtempSync(join(tmpdir(), 'wharf-proxy-image-'));
-    try {
-      script.stageContext(context);
+  const pkg = proxyPackageDir();
+  const script = (await import(pathToFileURL(join(pkg, 'scripts', 'image-context.mjs')).href)) as {
+    stageContext: (out: string) => string;
+  };
+  const context = mkdtempSync(join(tmpdir(), 'wharf-proxy-image-'));
+  try {
+    script.stageContext(context);
+    const digest = contextDigest(context);
+    const existing = await client.run([
+      'image',
+      'inspect',
+      '--format',
+      `{{ index .Config.Labels "${PROXY_SOURCE_LABEL}" }}`,
+      image,
+    ]);
+    if (existing.code !== 0 || existing.stdout.trim() !== digest) {
       const base = (await client.imageExists('wharf/node:bookworm'))
         ? 'wharf/node:bookworm'
         : 'node:20-bookworm-slim';
       log(`Building ${image} from the installed wharf-proxy package (FROM ${base})…`);
-      const result = await client.run(['build', '--build-arg', `BASE=${base}`, '-t', image, context], {
-        env: { DOCKER_BUILDKIT: '0' },
-      });
+      const result = await client.run(
+        [
+          'build',
+          '--build-arg',
+          `BASE=${base}`,
+          '--label',
+          `${PROXY_SOURCE_LABEL}=${digest}`,
+          '-t',
+          image,
+          context,
+        ],
+        { env: { DOCKER_BUILDKIT: '0' } },
+      );
       if (result.code !== 0) {
         throw new UserError(
           `Building the wharf-proxy image ${image} failed: ${firstLine(
@@ -78,9 +123,9 @@ export async function ensureProxyImage(
         );
       }
       built = true;
-    } finally {
-      rmSync(context, { recursive: true, force: true });
     }
+  } finally {
+    rmSync(context, { recursive: true, force: true });
   }
   const push = await client.run(['push', image]);
   if (push.code !== 0) {
