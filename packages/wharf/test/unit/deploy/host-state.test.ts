@@ -6,8 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppCommands, commandLine } from '../../../src/commands/index.js';
 import { PruneCommands } from '../../../src/commands/prune.js';
@@ -36,6 +35,7 @@ import { staleContainers } from '../../../src/deploy/deploy.js';
 import { proxyProbe, parseProxyState } from '../../../src/deploy/proxy.js';
 import { tagThenPrune } from '../../../src/deploy/prune.js';
 import { load, type Raw } from '../../commands/support.js';
+import { fakeDocker } from './fake-docker.js';
 
 const BASE: Raw = {
   service: 'app',
@@ -44,30 +44,6 @@ const BASE: Raw = {
   servers: { web: ['1.1.1.1'], workers: { hosts: ['1.1.1.1'], proxy: false } },
   builder: { arch: 'amd64' },
 };
-
-/** A `docker` that appends its argv to calls.log, prints <first arg>.out and exits with fail-<first arg>. */
-function fakeDocker() {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-hs-'));
-  writeFileSync(
-    join(dir, 'docker'),
-    `#!/bin/sh
-echo "$*" >> "${dir}/calls.log"
-if [ -f "${dir}/$1.out" ]; then cat "${dir}/$1.out"; fi
-if [ -f "${dir}/fail-$1" ]; then echo "docker $1 failed: no luck" >&2; exit "$(cat "${dir}/fail-$1")"; fi
-exit 0
-`,
-  );
-  chmodSync(join(dir, 'docker'), 0o755);
-  return {
-    dir,
-    calls: (): string[] =>
-      existsSync(join(dir, 'calls.log'))
-        ? readFileSync(join(dir, 'calls.log'), 'utf8').trim().split('\n')
-        : [],
-    answer: (sub: string, text: string) => writeFileSync(join(dir, `${sub}.out`), text),
-    fail: (sub: string, code: number) => writeFileSync(join(dir, `fail-${sub}`), String(code)),
-  };
-}
 
 function sh(script: string, dir: string, input?: string) {
   return spawnSync('sh', ['-c', script], {

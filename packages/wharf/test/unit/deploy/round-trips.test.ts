@@ -4,8 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { planPull } from '../../../src/build/index.js';
 import {
@@ -18,29 +17,7 @@ import {
 import { proxyProbe } from '../../../src/deploy/proxy.js';
 import { pruneScript } from '../../../src/deploy/prune.js';
 import { batchScript, newBatchNonce, splitBatchOutput } from '../../../src/ssh/batch.js';
-
-/** A directory with a `docker` that appends its argv to calls.log and exits with the code in fail/<first arg>. */
-function fakeDocker(): { dir: string; calls: () => string[]; fail: (sub: string, code: number) => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-rt-'));
-  writeFileSync(
-    join(dir, 'docker'),
-    `#!/bin/sh
-echo "$*" >> "${dir}/calls.log"
-if [ -f "${dir}/$1.out" ]; then cat "${dir}/$1.out"; fi
-if [ -f "${dir}/fail-$1" ]; then echo "docker $1 failed: no luck" >&2; exit "$(cat "${dir}/fail-$1")"; fi
-exit 0
-`,
-  );
-  chmodSync(join(dir, 'docker'), 0o755);
-  return {
-    dir,
-    calls: () =>
-      existsSync(join(dir, 'calls.log'))
-        ? readFileSync(join(dir, 'calls.log'), 'utf8').trim().split('\n')
-        : [],
-    fail: (sub, code) => writeFileSync(join(dir, `fail-${sub}`), String(code)),
-  };
-}
+import { fakeDocker } from './fake-docker.js';
 
 function sh(script: string, dir: string, cwd = dir) {
   return spawnSync('sh', ['-c', script], {
