@@ -10,7 +10,7 @@ import {
   walFileName,
   type BackupMeta,
 } from '../../src/db/backup/catalog.js';
-import { UserError } from '../../src/util/errors.js';
+import { refusal } from './support.js';
 
 function meta(label: string, finished: string, startWal: string, timeline = 1): BackupMeta {
   return {
@@ -80,17 +80,6 @@ test('timestamps with a zone to microseconds: ISO 8601 and the way Postgres prin
   assert.equal(timestampMicros('yesterday'), undefined);
   assert.equal(timestampMicros('2026-13-01T00:00:00Z'), undefined);
 });
-
-function refusal(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof UserError, `expected a UserError, got ${String(error)}`);
-    assert.equal(error.message.split('. ').length, 1, `one sentence: ${error.message}`);
-    return error.message;
-  }
-  assert.fail('expected a refusal');
-}
 
 test('planRestore: the latest backup that finished before the target, WAL from its start on', () => {
   const c = parseCatalog(LISTING);

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { resolveDbTier } from '../../src/db/config.js';
-import { UserError } from '../../src/util/errors.js';
 import { load, type Raw } from '../commands/support.js';
-import { tierConfig } from './support.js';
+import { tierConfig, tierRefusal } from './support.js';
 
 function withBackup(backup: unknown, mountBackups = true): Raw {
   const raw = tierConfig();
@@ -13,18 +12,6 @@ function withBackup(backup: unknown, mountBackups = true): Raw {
   }
   (raw['x-wharf-db'] as Raw).backup = backup;
   return raw;
-}
-
-async function refusal(raw: Raw): Promise<string> {
-  const config = await load(raw);
-  try {
-    resolveDbTier(config);
-  } catch (error) {
-    assert.ok(error instanceof UserError, `expected a UserError, got ${String(error)}`);
-    assert.equal(error.message.split('. ').length, 1, `one sentence: ${error.message}`);
-    return error.message;
-  }
-  assert.fail('expected a refusal');
 }
 
 test('backup.path: the first standby archives into the directory it mounts (container or host side named)', async () => {
@@ -83,37 +70,37 @@ test('backup.s3: endpoint, bucket, prefix trimmed, region default us-east-1, sec
 test('backup refusals name the key and say what to do', async () => {
   const s3 = { endpoint: 'http://10.0.0.2:9000', bucket: 'b-1', access_key_id: 'K', secret_access_key: 'S' };
   assert.match(
-    await refusal(withBackup({ path: '/elsewhere' })),
+    await tierRefusal(withBackup({ path: '/elsewhere' })),
     /x-wharf-db\.backup\.path \/elsewhere is not a directory that accessories\.postgres-replica mounts .*add `directories: \[backups:\/elsewhere\]`/,
   );
   assert.match(
-    await refusal(withBackup({ path: '/var/lib/postgresql/data' })),
+    await tierRefusal(withBackup({ path: '/var/lib/postgresql/data' })),
     /is the data directory of postgres-replica; a rejoin would erase it/,
   );
   assert.match(
-    await refusal(withBackup({})),
+    await tierRefusal(withBackup({})),
     /x-wharf-db\.backup .* names no repository; set exactly one of path/,
   );
-  assert.match(await refusal(withBackup({ path: '/backups', s3 })), /names two repositories/);
+  assert.match(await tierRefusal(withBackup({ path: '/backups', s3 })), /names two repositories/);
   assert.match(
-    await refusal(withBackup({ from: 'pg9', path: '/backups' })),
+    await tierRefusal(withBackup({ from: 'pg9', path: '/backups' })),
     /backup\.from names pg9, which is not a database node/,
   );
   assert.match(
-    await refusal(withBackup({ s3: { ...s3, endpoint: 'ftp://x' } })),
+    await tierRefusal(withBackup({ s3: { ...s3, endpoint: 'ftp://x' } })),
     /x-wharf-db\.backup\.s3\.endpoint .* should be a URL/,
   );
   assert.match(
-    await refusal(withBackup({ s3: { ...s3, bucket: 'Bad_Bucket' } })),
+    await tierRefusal(withBackup({ s3: { ...s3, bucket: 'Bad_Bucket' } })),
     /backup\.s3\.bucket .* should be a bucket name/,
   );
   const { secret_access_key: _omit, ...noSecret } = s3;
   assert.match(
-    await refusal(withBackup({ s3: noSecret })),
+    await tierRefusal(withBackup({ s3: noSecret })),
     /x-wharf-db\.backup\.s3\.secret_access_key is missing/,
   );
   assert.match(
-    await refusal(withBackup({ path: '/backups', host: 'x' })),
+    await tierRefusal(withBackup({ path: '/backups', host: 'x' })),
     /x-wharf-db\.backup .* unknown key host/,
   );
 });

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { UserError } from '../../src/util/errors.js';
 import { parseDbConfig, resolveDbTier } from '../../src/db/config.js';
 import { load, type Raw } from '../commands/support.js';
-import { tierConfig } from './support.js';
+import { refusal, tierConfig, tierRefusal } from './support.js';
 
 test('the main loader accepts x-wharf-db (Kamal ignores x- root keys) and the tier resolves with defaults', async () => {
   const config = await load(tierConfig());
@@ -26,17 +25,6 @@ test('the main loader accepts x-wharf-db (Kamal ignores x- root keys) and the ti
   assert.equal(tier.haproxy.port, 6433);
   assert.equal(tier.maxLagBytes, 16 * 1024 * 1024);
 });
-
-function refusal(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof UserError, `expected a UserError, got ${String(error)}`);
-    assert.equal(error.message.split('. ').length, 1, `one sentence: ${error.message}`);
-    return error.message;
-  }
-  assert.fail('expected a refusal');
-}
 
 test('errors name the key: unknown keys, wrong types, missing keys', () => {
   const base = { primary: 'a', standbys: ['b'], replication: { password: 'S' }, haproxy: { accessory: 'h' } };
@@ -66,14 +54,9 @@ test('errors name the key: unknown keys, wrong types, missing keys', () => {
   );
 });
 
-async function refusalOf(raw: Raw): Promise<string> {
-  const config = await load(raw);
-  return refusal(() => resolveDbTier(config));
-}
-
 test('resolving refuses unknown accessories, shared hosts and a missing pgbouncer on a node host', async () => {
   assert.match(
-    await refusalOf(
+    await tierRefusal(
       tierConfig({
         primary: 'postgres',
         standbys: ['nope'],
@@ -93,9 +76,9 @@ test('resolving refuses unknown accessories, shared hosts and a missing pgbounce
     ...((sameHost.accessories as Raw)['postgres-replica'] as Raw),
     host: '10.0.0.1',
   };
-  assert.match(await refusalOf(sameHost), /two database nodes run on 10\.0\.0\.1/);
+  assert.match(await tierRefusal(sameHost), /two database nodes run on 10\.0\.0\.1/);
   assert.match(
-    await refusalOf(
+    await tierRefusal(
       tierConfig({
         primary: 'postgres',
         standbys: ['postgres-replica'],
@@ -107,7 +90,7 @@ test('resolving refuses unknown accessories, shared hosts and a missing pgbounce
     /no pgbouncer on 10\.0\.0\.2, where the node postgres-replica runs/,
   );
   assert.match(
-    await refusalOf(
+    await tierRefusal(
       tierConfig({
         primary: 'postgres',
         standbys: ['postgres'],

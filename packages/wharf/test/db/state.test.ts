@@ -13,9 +13,8 @@ import {
 } from '../../src/db/state.js';
 import { pgbouncerShowPools } from '../../src/db/commands.js';
 import { describeTier, formatStatus } from '../../src/db/status-ops.js';
-import { UserError } from '../../src/util/errors.js';
 import { load } from '../commands/support.js';
-import { tierConfig } from './support.js';
+import { refusal, tierConfig } from './support.js';
 
 const primary = (over: Partial<NodeStatus> = {}): NodeStatus => ({
   node: 'postgres',
@@ -62,16 +61,6 @@ const standby = (over: Partial<NodeStatus> = {}): NodeStatus => ({
   },
   ...over,
 });
-
-function refusal(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof UserError);
-    return error.message;
-  }
-  assert.fail('expected a refusal');
-}
 
 test('LSNs compare as 64-bit positions', () => {
   assert.equal(parseLsn('1/0') - parseLsn('0/FFFFFFFF'), 1n);

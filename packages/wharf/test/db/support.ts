@@ -1,5 +1,26 @@
-/** Test support for the db tests: a deploy.yml with a two-node tier. */
-import type { Raw } from '../commands/support.js';
+/** Test support for the db tests: a deploy.yml with a two-node tier, and refusals. */
+import assert from 'node:assert/strict';
+import { resolveDbTier } from '../../src/db/config.js';
+import { UserError } from '../../src/util/errors.js';
+import { load, type Raw } from '../commands/support.js';
+
+/** The message of the UserError `fn` throws, asserted to be one sentence. */
+export function refusal(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof UserError, `expected a UserError, got ${String(error)}`);
+    assert.equal(error.message.split('. ').length, 1, `one sentence: ${error.message}`);
+    return error.message;
+  }
+  assert.fail('expected a refusal');
+}
+
+/** The refusal of resolving the tier of this deploy.yml. */
+export async function tierRefusal(raw: Raw): Promise<string> {
+  const config = await load(raw);
+  return refusal(() => resolveDbTier(config));
+}
 
 /** A deploy.yml with a two-node tier, pgbouncer per node and one HAProxy. */
 export function tierConfig(block: Raw | undefined = undefined): Raw {
