@@ -24,14 +24,17 @@
 // (baseline), and usable / full. The machine's load average is printed at the
 // start and the end: on a shared machine the ratio is what carries over.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'packages/wharf/dist/src/bin.js');
-const { dataTierImageFiles } = await import(join(root, 'packages/wharf/dist/src/db/agent.js'));
+// The db e2e tests' support (compiled by `npm run build`): the image, the project, the YAML, ssh.
+const { committedProject, pgAccessory, projectHead, pushDataTierImage } = await import(
+  join(root, 'packages/wharf/dist/test/support/db-tier.js')
+);
+const { sshRun } = await import(join(root, 'packages/wharf/dist/test/support/fleet.js'));
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -67,72 +70,22 @@ function wharf(argv, cwd) {
 const fleet = JSON.parse(
   wharf(['fleet', 'up', '--name', fleetName, '--servers', '2', '--registry-port', port, '--json']).stdout,
 );
-const dockerEnv = { ...process.env, DOCKER_HOST: fleet.docker_host };
 const [a, b] = fleet.servers.map((s) => s.address);
 
 function ssh(address, command, input) {
-  const r = spawnSync(
-    'ssh',
-    [
-      '-i',
-      fleet.ssh_key,
-      '-o',
-      `UserKnownHostsFile=${fleet.known_hosts}`,
-      '-o',
-      'BatchMode=yes',
-      `root@${address}`,
-      command,
-    ],
-    { input, encoding: 'utf8', maxBuffer: 1 << 26 },
-  );
-  if (r.status !== 0) throw new Error(`ssh ${address} ${command} failed: ${r.stderr}`);
+  const r = sshRun(fleet, address, command, { input, timeoutMs: 3_600_000 });
+  if (r.code !== 0) throw new Error(`ssh ${address} ${command} failed: ${r.stderr}`);
   return r.stdout;
 }
 
 const image = `${fleet.registry}/dbrestore-data:bench`;
-const context = mkdtempSync(join(tmpdir(), 'wharf-bench-db-image-'));
-for (const [name, text] of Object.entries(dataTierImageFiles(fleet.base_images.debian)))
-  writeFileSync(join(context, name), text);
-for (const argv of [
-  ['build', '-q', '-t', image, context],
-  ['push', '-q', image],
-]) {
-  const r = spawnSync('docker', argv, { env: dockerEnv, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`docker ${argv[0]} failed: ${r.stderr}`);
-}
+pushDataTierImage(fleet, image);
 
-const dir = mkdtempSync(join(tmpdir(), 'wharf-bench-db-'));
-mkdirSync(join(dir, 'config'));
-mkdirSync(join(dir, '.kamal'));
-const pg = (host, volume, published) => `
-    image: ${image}
-    host: ${host}${published ? `\n    port: "${host}:5432:5432"` : ''}
-    env:
-      clear:
-        POSTGRES_USER: postgres
-        POSTGRES_DB: app
-      secret:
-        - POSTGRES_PASSWORD
-    directories:
-      - ${volume}:/var/lib/postgresql/data`;
-writeFileSync(
-  join(dir, 'config/deploy.yml'),
-  `service: dbbench
-image: dbbench-app
-servers:
-  - ${a}
-registry:
-  server: ${fleet.registry}
-builder:
-  arch: amd64
-ssh:
-  user: root
-  keys:
-    - ${fleet.ssh_key}
-accessories:
-  pg1:${pg(a, 'data', true)}
-  pg2:${pg(b, 'data', true)}
-  staging:${pg(b, 'staging', false)}
+const dir = committedProject('wharf-bench-db-', {
+  'config/deploy.yml': `${projectHead(fleet, 'dbbench', a)}accessories:
+  pg1:${pgAccessory(image, a)}
+  pg2:${pgAccessory(image, b)}
+  staging:${pgAccessory(image, b, { volume: 'staging', port: false })}
   haproxy:
     image: ${image}
     host: ${b}
@@ -146,14 +99,8 @@ x-wharf-db:
   haproxy:
     accessory: haproxy
 `,
-);
-writeFileSync(join(dir, '.kamal/secrets'), 'POSTGRES_PASSWORD=bench-secret\nREPLICATION_PASSWORD=repl\n');
-for (const argv of [
-  ['init', '-q', '-b', 'main'],
-  ['add', '-A'],
-  ['-c', 'user.email=b@wharf.invalid', '-c', 'user.name=b', 'commit', '-qm', 'bench'],
-])
-  spawnSync('git', argv, { cwd: dir });
+  '.kamal/secrets': 'POSTGRES_PASSWORD=bench-secret\nREPLICATION_PASSWORD=repl\n',
+});
 
 log(`load at start: ${load()}`);
 if (!reuse) {
@@ -170,15 +117,7 @@ for (const [address, container] of [
   [b, 'dbbench-staging'],
 ]) {
   for (let i = 0; ; i++) {
-    const r = spawnSync('ssh', [
-      '-i',
-      fleet.ssh_key,
-      '-o',
-      `UserKnownHostsFile=${fleet.known_hosts}`,
-      `root@${address}`,
-      `docker exec ${container} pg_isready -q`,
-    ]);
-    if (r.status === 0) break;
+    if (sshRun(fleet, address, `docker exec ${container} pg_isready -q`).code === 0) break;
     if (i > 240) throw new Error(`${container} did not start`);
     await new Promise((r) => setTimeout(r, 500));
   }

@@ -15,11 +15,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { committedProject, pgAccessory, projectHead, pushDataTierImage } from '../support/db-tier.js';
-import { fleetUp, wharfAsync, type TestFleet } from '../support/fleet.js';
+import { fleetUp, sshRun, sshRunBytes, wharfAsync, type TestFleet } from '../support/fleet.js';
 
 const PASSWORD = 'pg-restore-e2e-secret';
 
@@ -79,25 +78,8 @@ SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_co
 SELECT 'sequence ' || sequencename || ' ' || coalesce(last_value, 0) FROM pg_sequences WHERE schemaname = 'public' ORDER BY 1;
 `;
 
-function ssh(fleet: TestFleet, address: string, command: string, input?: string) {
-  const r = spawnSync(
-    'ssh',
-    [
-      '-i',
-      fleet.ssh_key,
-      '-o',
-      `UserKnownHostsFile=${fleet.known_hosts}`,
-      '-o',
-      'StrictHostKeyChecking=yes',
-      '-o',
-      'BatchMode=yes',
-      `root@${address}`,
-      command,
-    ],
-    { input, maxBuffer: 1 << 30, timeout: 300_000 },
-  );
-  return { code: r.status ?? 1, stdout: r.stdout ?? Buffer.alloc(0), stderr: r.stderr?.toString() ?? '' };
-}
+/** The restore's own commands can take minutes on a loaded machine. */
+const LONG = { timeoutMs: 300_000 };
 
 describe('wharf db restore: fast + deferred on the fleet', () => {
   let fleet: TestFleet;
@@ -105,21 +87,18 @@ describe('wharf db restore: fast + deferred on the fleet', () => {
   const first = () => fleet.servers[0]!.address;
   const second = () => fleet.servers[1]!.address;
   const psql = (address: string, container: string, text: string) => {
-    const r = ssh(
+    const r = sshRun(
       fleet,
       address,
       `docker exec -i ${container} psql -X -q -At -v ON_ERROR_STOP=1 -U postgres -d app`,
-      text,
+      { input: text, ...LONG },
     );
     assert.equal(r.code, 0, r.stderr);
-    return r.stdout.toString().trim();
+    return r.stdout.trim();
   };
   const stagingState = () =>
-    ssh(
-      fleet,
-      second(),
-      'docker exec dbrestore-staging sh -c \'cat "$PGDATA/wharf-restore/state"\'',
-    ).stdout.toString();
+    sshRun(fleet, second(), 'docker exec dbrestore-staging sh -c \'cat "$PGDATA/wharf-restore/state"\'')
+      .stdout;
   const eventTime = (state: string, event: string) => {
     const m = new RegExp(`^${event} (\\d+\\.\\d+)`, 'm').exec(state);
     assert.ok(m, `no ${event} in the state log:\n${state}`);
@@ -145,10 +124,11 @@ describe('wharf db restore: fast + deferred on the fleet', () => {
       '.kamal/secrets': `POSTGRES_PASSWORD=${PASSWORD}\nREPLICATION_PASSWORD=repl-secret\n`,
     });
     for (const server of fleet.servers)
-      ssh(
+      sshRun(
         fleet,
         server.address,
         'docker rm -f $(docker ps -aq) >/dev/null 2>&1; docker volume prune -af >/dev/null 2>&1; rm -rf dbrestore-*',
+        LONG,
       );
     for (const name of ['pg1', 'staging']) {
       const r = await wharfAsync(['accessory', 'boot', name], dir);
@@ -159,7 +139,7 @@ describe('wharf db restore: fast + deferred on the fleet', () => {
       [second(), 'dbrestore-staging'],
     ] as const) {
       for (let i = 0; ; i++) {
-        if (ssh(fleet, address, `docker exec ${container} pg_isready -q -U postgres -d app`).code === 0)
+        if (sshRun(fleet, address, `docker exec ${container} pg_isready -q -U postgres -d app`).code === 0)
           break;
         assert.ok(i < 120, `${container} did not start`);
         await new Promise((r) => setTimeout(r, 500));
@@ -242,10 +222,11 @@ describe('wharf db restore: fast + deferred on the fleet', () => {
   });
 
   test('--dump FILE with --wait: sizes from the dump, complete when it returns', async (t) => {
-    const dumped = ssh(
+    const dumped = sshRunBytes(
       fleet,
       first(),
       "docker exec dbrestore-pg1 sh -c 'pg_dump -U postgres -d app -Fc -f /tmp/app.dump && cat /tmp/app.dump'",
+      LONG,
     );
     assert.equal(dumped.code, 0, dumped.stderr);
     const file = join(dir, 'app.dump');

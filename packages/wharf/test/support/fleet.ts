@@ -100,9 +100,15 @@ export function dockerEnv(fleet: FleetDescription): NodeJS.ProcessEnv {
   return { ...process.env, DOCKER_HOST: fleet.docker_host };
 }
 
-/** `ssh -i KEY root@ADDR COMMAND` with the system OpenSSH client and the fleet's known_hosts. */
-export function sshRun(fleet: FleetDescription, address: string, command: string): CliResult {
-  const result = spawnSync(
+export interface SshRunOptions {
+  /** Written to the command's stdin. */
+  input?: string;
+  /** Default 120 s. */
+  timeoutMs?: number;
+}
+
+function sshSpawn(fleet: FleetDescription, address: string, command: string, options: SshRunOptions) {
+  return spawnSync(
     'ssh',
     [
       '-i',
@@ -118,9 +124,38 @@ export function sshRun(fleet: FleetDescription, address: string, command: string
       `root@${address}`,
       command,
     ],
-    { encoding: 'utf8', timeout: 120_000 },
+    { input: options.input, maxBuffer: 1 << 30, timeout: options.timeoutMs ?? 120_000 },
   );
-  return { code: result.status ?? 1, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
+}
+
+/** `ssh -i KEY root@ADDR COMMAND` with the system OpenSSH client and the fleet's known_hosts. */
+export function sshRun(
+  fleet: FleetDescription,
+  address: string,
+  command: string,
+  options: SshRunOptions = {},
+): CliResult {
+  const result = sshSpawn(fleet, address, command, options);
+  return {
+    code: result.status ?? 1,
+    stdout: result.stdout?.toString() ?? '',
+    stderr: result.stderr?.toString() ?? '',
+  };
+}
+
+/** `sshRun` with stdout as bytes (a binary file read from a server). */
+export function sshRunBytes(
+  fleet: FleetDescription,
+  address: string,
+  command: string,
+  options: SshRunOptions = {},
+): { code: number; stdout: Buffer; stderr: string } {
+  const result = sshSpawn(fleet, address, command, options);
+  return {
+    code: result.status ?? 1,
+    stdout: result.stdout ?? Buffer.alloc(0),
+    stderr: result.stderr?.toString() ?? '',
+  };
 }
 
 /** A child process with live output. */
