@@ -22,7 +22,7 @@ import {
   dockerCommands,
   type Command,
 } from '../../../src/commands/index.js';
-import { fleetUp, dockerEnv, type TestFleet } from '../../support/fleet.js';
+import { fleetUp, dockerEnv, sshRun, type TestFleet } from '../../support/fleet.js';
 import { load } from '../support.js';
 
 const SECRET = 'hunter2 "quoted" $dollar';
@@ -34,24 +34,9 @@ describe('commands on a fleet server', () => {
 
   /** Runs shell text on the server as root; `input` goes to its stdin. */
   function ssh(text: string, input?: string): { code: number; stdout: string; stderr: string } {
-    const r = spawnSync(
-      'ssh',
-      [
-        '-i',
-        fleet.ssh_key,
-        '-o',
-        `UserKnownHostsFile=${fleet.known_hosts}`,
-        '-o',
-        'StrictHostKeyChecking=yes',
-        '-o',
-        'BatchMode=yes',
-        `root@${host}`,
-        text,
-      ],
-      { encoding: 'utf8', input, timeout: 180_000 },
-    );
-    return { code: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+    return sshRun(fleet, host, text, { input, timeoutMs: 180_000 });
   }
+
   /** Runs a command; fails the test when it fails. */
   function run(cmd: Command, input?: string): string {
     const r = ssh(commandLine(cmd), input);
