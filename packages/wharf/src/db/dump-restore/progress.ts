@@ -44,7 +44,7 @@ export function parseProgress(text: string): RestoreProgress {
   const sections: Record<string, string[]> = { state: [] };
   let current = 'state';
   for (const line of text.split('\n')) {
-    if (line.startsWith('--') && ['--tables', '--alive', '--copy'].includes(line.trim())) {
+    if (line.startsWith('--') && ['--state', '--tables', '--alive', '--copy'].includes(line.trim())) {
       current = line.trim().slice(2);
       sections[current] = [];
     } else if (line.trim() !== '') sections[current]!.push(line);

@@ -166,16 +166,22 @@ export function startPhase2Script(): string {
   return [W, 'exec sh "$W/phase2.sh" >"$W/phase2.out" 2>&1'].join('\n');
 }
 
-/** The state log, the deferred tables, whether a process works there, and COPY progress. */
+/**
+ * Whether a process works there, the state log, the deferred tables, and COPY
+ * progress. Liveness is read before the state: phase 2 writes `done` and then
+ * removes `busy`, so a state read first could miss a `done` written just
+ * before the liveness check and report a finished restore as interrupted.
+ */
 export function progressScript(target: TargetDb): string {
   return [
     W,
     connection(target),
+    'echo "--alive"',
+    'if [ -f "$W/busy" ] && kill -0 "$(cat "$W/busy")" 2>/dev/null; then echo yes; else echo no; fi',
+    'echo "--state"',
     'cat "$W/state" 2>/dev/null',
     'echo "--tables"',
     'cat "$W/tables" 2>/dev/null',
-    'echo "--alive"',
-    'if [ -f "$W/busy" ] && kill -0 "$(cat "$W/busy")" 2>/dev/null; then echo yes; else echo no; fi',
     'echo "--copy"',
     `psql -X -At -F "$(printf '\\t')" -c "SELECT n.nspname, c.relname, p.bytes_processed FROM pg_stat_progress_copy p JOIN pg_class c ON c.oid = p.relid JOIN pg_namespace n ON n.oid = c.relnamespace" 2>/dev/null || true`,
   ].join('\n');

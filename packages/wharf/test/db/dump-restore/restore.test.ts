@@ -12,6 +12,7 @@ import {
   execScript,
   phase1Script,
   phase2Script,
+  progressScript,
   writeFilesScript,
 } from '../../../src/db/dump-restore/scripts.js';
 import { formatBytes, parseSize } from '../../../src/db/dump-restore/size.js';
@@ -188,8 +189,48 @@ test('progress: failed, interrupted (nobody works on it), phase 1, and never run
   assert.equal(gone.phase, 'interrupted');
   assert.match(describeProgress(gone, 's'), /was interrupted .* run the restore again/);
   assert.equal(parseProgress('prepared 1\nphase1-start 2\n--tables\n--alive\nyes\n').phase, 'phase1');
+  // As progressScript prints it: liveness first, then the state log.
+  assert.equal(
+    parseProgress('--alive\nno\n--state\nprepared 1\nphase1-start 2\nusable 3\ndone 9\n--tables\n').phase,
+    'done',
+  );
+  assert.equal(
+    parseProgress('--alive\nyes\n--state\nprepared 1\nphase1-start 2\n--tables\n').phase,
+    'phase1',
+  );
   assert.equal(parseProgress('prepared 1\n--tables\n--alive\nyes\n').phase, 'preparing');
   const never = parseProgress('--tables\n--alive\nno\n--copy\n');
   assert.equal(never.phase, 'none');
   assert.equal(describeProgress(never, 'staging'), 'No fast + deferred restore has run in staging.');
+});
+
+test('the progress script, run by a real sh, reports a finished restore as done once its process is gone', () => {
+  const pgdata = mkdtempSync(join(tmpdir(), 'wharf-restore-progress-'));
+  const script = progressScript({ service: 'staging', user: 'postgres', database: 'app' });
+  const run = (setup: string) =>
+    parseProgress(
+      spawnSync(
+        'sh',
+        ['-c', `mkdir -p "$PGDATA/wharf-restore" && cd "$PGDATA/wharf-restore" && ${setup}\n${script}`],
+        {
+          env: { ...process.env, PGDATA: pgdata, PATH: `/nonexistent:${process.env.PATH}` },
+          encoding: 'utf8',
+        },
+      ).stdout,
+    );
+  // Phase 2 ended: `done` written, `busy` removed.
+  const done = run(
+    'printf "prepared 1\\nphase1-start 2\\nusable 3\\nphase2-start 4\\ndone 9\\n" > state; rm -f busy',
+  );
+  assert.equal(done.phase, 'done');
+  assert.equal(done.alive, false);
+  // Still loading: busy names a live process (this sh's parent).
+  const loading = run(
+    'printf "prepared 1\\nphase1-start 2\\nusable 3\\nphase2-start 4\\n" > state; echo $$ > busy',
+  );
+  assert.equal(loading.alive, true);
+  assert.equal(loading.phase, 'loading');
+  // Nothing works there and no `done`: interrupted.
+  const gone = run('echo 999999 > busy');
+  assert.equal(gone.phase, 'interrupted');
 });
