@@ -161,7 +161,13 @@ describe('load generator counts each failure kind', () => {
     const goingAway = await runLoad({ rate: 0, requests: [], websockets: ws('close=1001&after=3') }, 1000);
     assert.equal(goingAway.totalFailures, 0, formatReport(goingAway));
     assert.ok(goingAway.websockets!.goingAway >= 1, 'each 1001 close is counted and the socket reopened');
-    assert.equal(goingAway.websockets!.connections, goingAway.websockets!.goingAway + 1);
+    // Every 1001 close was followed by a reconnect; the last reconnect may still be
+    // connecting when the run stops (then it never opened and is not counted).
+    const { connections, goingAway: closes } = goingAway.websockets!;
+    assert.ok(
+      connections === closes + 1 || connections === closes,
+      `${connections} connections after ${closes} 1001 closes`,
+    );
 
     const refused = await runLoad(
       { rate: 0, requests: [], websockets: { ...ws(''), url: `${base.replace('http', 'ws')}/not-ws` } },
