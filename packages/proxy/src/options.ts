@@ -203,11 +203,6 @@ export function validateServiceOptions(service: string, raw: ServiceOptions): vo
         `service ${service}: automatic TLS does not support wildcard hosts; pass --tls-certificate-path and --tls-private-key-path`,
       );
     }
-    if (options.tlsOnDemandUrl !== '') {
-      throw new ProxyError(
-        `service ${service}: on-demand TLS (--tls-on-demand-url) is not supported by wharf-proxy yet; deploy with --host for each name instead`,
-      );
-    }
   }
   if ((options.tlsCertificatePath === '') !== (options.tlsPrivateKeyPath === '')) {
     throw new ProxyError(

@@ -8,7 +8,8 @@ import { ProxyError, describeError } from './errors.js';
 import type { Logger } from './logging.js';
 import type { Service } from './service.js';
 import { Http01Challenges } from './acme/challenges.js';
-import { AcmeManager, type AcmeScope, type AcmeSettings } from './acme/manager.js';
+import { AcmeManager, type AcmeScope, type AcmeSettings, type CertificateEntry } from './acme/manager.js';
+import { checkOnDemand, type OnDemandVerdict } from './acme/on-demand.js';
 import { scopedCacheDir } from './acme/cache.js';
 import { ACME_TLS_ALPN_PROTOCOL, TlsAlpnChallenges } from './acme/tls-alpn.js';
 
@@ -64,6 +65,7 @@ export class CertificateStore {
   readonly challenges = new Http01Challenges();
   readonly tlsAlpnChallenges = new TlsAlpnChallenges();
   private readonly managers = new Map<string, AcmeManager>();
+  private readonly onDemandChecks = new Map<string, Promise<OnDemandVerdict>>();
   private settings: AcmeSettings = {};
   private tlsAlpn = false;
   private defaultCachePath = join(tmpdir(), 'wharf-proxy-certs');
@@ -138,7 +140,8 @@ export class CertificateStore {
         cb(null, service.secureContext);
         return;
       }
-      if (!isAcmeService(service) || !service.options.hosts.includes(name)) {
+      const onDemand = isOnDemandService(service);
+      if (!isAcmeService(service) || (!onDemand && !service.options.hosts.includes(name))) {
         cb(new Error(`no certificate for ${name}`));
         return;
       }
@@ -148,7 +151,8 @@ export class CertificateStore {
         cb(null, cached.context);
         return;
       }
-      manager.issue(name).then(
+      const issued = onDemand ? this.issueOnDemand(service, manager, name) : manager.issue(name);
+      issued.then(
         (entry) => cb(null, entry.context),
         (err: Error) => cb(err),
       );
@@ -159,6 +163,40 @@ export class CertificateStore {
       });
       cb(err instanceof Error ? err : new Error(String(err)));
     }
+  }
+
+  /**
+   * On-demand TLS: asks the service's --tls-on-demand-url whether `host` may
+   * have a certificate (one question per host at a time), then orders it.
+   * A host with a cached certificate is never asked (chooseContext serves it).
+   */
+  private issueOnDemand(service: Service, manager: AcmeManager, host: string): Promise<CertificateEntry> {
+    const key = `${manager.scope.cacheDir}\0${host}`;
+    let pending = this.onDemandChecks.get(key);
+    if (pending === undefined) {
+      const url = service.options.tlsOnDemandUrl;
+      const paused = service.pause.state;
+      const target = service.active?.pickWriter() ?? null;
+      pending = checkOnDemand({
+        url,
+        host,
+        target: target === null ? null : { host: target.host, port: target.port },
+        unavailable: paused === 'running' ? null : `the service is ${paused}`,
+      }).finally(() => this.onDemandChecks.delete(key));
+      this.onDemandChecks.set(key, pending);
+    }
+    return pending.then((verdict) => {
+      if (!verdict.allowed) {
+        this.logger.warn('On-demand TLS denied a certificate', {
+          host,
+          service: service.name,
+          url: service.options.tlsOnDemandUrl,
+          result: verdict.detail,
+        });
+        throw new Error(`no certificate for ${host}: the on-demand TLS check answered ${verdict.detail}`);
+      }
+      return manager.issue(host);
+    });
   }
 
   /** The HTTP-01 key authorization for a plain-HTTP request, or null to route it as usual. */
@@ -180,10 +218,13 @@ export class CertificateStore {
    */
   sync(): void {
     const keep = new Map<string, Set<string>>();
+    // Scopes with an on-demand service keep renewing whatever they issued.
+    const keepAll = new Set<string>();
     for (const service of this.lookup.services.values()) {
       if (!isAcmeService(service)) continue;
       const manager = this.managerFor(service);
       const key = manager.scope.cacheDir;
+      if (isOnDemandService(service)) keepAll.add(key);
       let hosts = keep.get(key);
       if (hosts === undefined) keep.set(key, (hosts = new Set()));
       for (const h of service.options.hosts) {
@@ -191,7 +232,9 @@ export class CertificateStore {
         if (manager.inMemory(h) === null) manager.cached(h);
       }
     }
-    for (const [key, manager] of this.managers) manager.retain(keep.get(key) ?? new Set());
+    for (const [key, manager] of this.managers) {
+      if (!keepAll.has(key)) manager.retain(keep.get(key) ?? new Set());
+    }
   }
 
   close(): void {
@@ -219,7 +262,7 @@ export class CertificateStore {
           return (
             s !== null &&
             isAcmeService(s) &&
-            s.options.hosts.includes(host) &&
+            (s.options.hosts.includes(host) || isOnDemandService(s)) &&
             this.scopeOf(s).cacheDir === scope.cacheDir
           );
         },
@@ -234,6 +277,11 @@ export class CertificateStore {
 /** A TLS service without a custom certificate: its certificates come from ACME. */
 export function isAcmeService(service: Service): boolean {
   return service.options.tlsEnabled && service.options.tlsCertificatePath === '';
+}
+
+/** An ACME service that asks --tls-on-demand-url before ordering a certificate for an unlisted host. */
+export function isOnDemandService(service: Service): boolean {
+  return isAcmeService(service) && service.options.tlsOnDemandUrl !== '';
 }
 
 const ALPN_VALIDATION = Symbol('acme-tls/1 validation');

@@ -558,3 +558,123 @@ async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> 
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+test('on-demand TLS with a path: the app is asked for each new host with Host set to it; only a 200 gets a certificate', async () => {
+  const w = await world();
+  const app = await startBackend('on-demand', (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/allow') {
+      const host = url.searchParams.get('host');
+      const ok = host === 'allowed.example.com' && req.headers.host === host;
+      res.writeHead(ok ? 200 : 403, { 'content-type': 'text/plain' });
+      res.end(ok ? 'yes' : `not ours: ${host}`);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(`app ${req.url}`);
+  });
+  try {
+    const proxy = await w.start();
+    await proxy.call(
+      'Deploy',
+      deployArgs('app', [app.name], {
+        service: {
+          tlsEnabled: true,
+          tlsOnDemandUrl: '/allow',
+          acmeDirectory: w.fake.directoryUrl,
+          acmeCachePath: w.cachePath,
+        },
+      }),
+    );
+    const checks = () => app.seen.filter((s) => s.url.startsWith('/allow'));
+
+    const denied = await handshake(proxy.httpsPort!, 'denied.example.com', w.fake.caPem);
+    assert.equal(denied.ok, false, 'no certificate for a host the app does not claim');
+    assert.equal(w.fake.orders.length, 0, 'a denied host costs no order at the CA');
+    assert.deepEqual(
+      checks().map((c) => [c.url, c.headers.host]),
+      [['/allow?host=denied.example.com', 'denied.example.com']],
+    );
+    const deniedLog = logsMatching(proxy, 'On-demand TLS denied a certificate');
+    assert.equal(deniedLog.length, 1);
+    assert.equal(deniedLog[0]!['host'], 'denied.example.com');
+    assert.equal(deniedLog[0]!['result'], '403: not ours: denied.example.com');
+
+    const allowed = await handshake(proxy.httpsPort!, 'allowed.example.com', w.fake.caPem);
+    assert.equal(allowed.ok, true, allowed.error);
+    assert.equal(allowed.authorized, true, allowed.error);
+    assert.equal(allowed.altNames, 'DNS:allowed.example.com');
+    assert.deepEqual(
+      w.fake.orders.map((o) => o.identifiers),
+      [['allowed.example.com']],
+    );
+    const r = await httpsGet(proxy.httpsPort!, 'allowed.example.com', '/page', w.fake.caPem);
+    assert.deepEqual(r, { status: 200, body: 'app /page' });
+    assert.equal(checks().length, 2, 'a host with a certificate is not asked again');
+
+    // The state file keeps the URL; after a restart the cached certificate is served without asking.
+    await proxy.stop();
+    const again = await w.start();
+    const back = await handshake(again.httpsPort!, 'allowed.example.com', w.fake.caPem);
+    assert.equal(back.ok, true, back.error);
+    assert.equal(back.serial, allowed.serial);
+    assert.equal(checks().length, 2);
+    assert.equal(w.fake.orders.length, 1);
+
+    // A stopped service is never asked: the check is denied.
+    await again.call('Stop', { service: 'app', drainTimeoutMs: 10, message: 'maintenance' });
+    const stopped = await handshake(again.httpsPort!, 'other.example.com', w.fake.caPem);
+    assert.equal(stopped.ok, false);
+    assert.equal(checks().length, 2);
+    assert.match(String(logsMatching(again, 'On-demand TLS denied a certificate')[0]?.['result']), /stopped/);
+  } finally {
+    await app.close();
+    await w.close();
+  }
+});
+
+test('on-demand TLS with a URL: its query is kept, host is added, and a redirect is a refusal, not followed', async () => {
+  const w = await world();
+  const asked: string[] = [];
+  const checker = await startBackend('checker', (req, res) => {
+    asked.push(req.url ?? '');
+    const host = new URL(req.url ?? '/', 'http://x').searchParams.get('host');
+    if (host === 'moved.example.com') {
+      res.writeHead(302, { location: '/check?token=abc&host=ok.example.com' });
+      res.end();
+      return;
+    }
+    res.writeHead(host === 'ok.example.com' ? 200 : 404);
+    res.end();
+  });
+  try {
+    const proxy = await w.start();
+    await proxy.call(
+      'Deploy',
+      deployArgs('app', [w.backend.name], {
+        service: {
+          tlsEnabled: true,
+          tlsOnDemandUrl: `http://${checker.name}/check?token=abc`,
+          acmeDirectory: w.fake.directoryUrl,
+          acmeCachePath: w.cachePath,
+        },
+      }),
+    );
+    const moved = await handshake(proxy.httpsPort!, 'moved.example.com', w.fake.caPem);
+    assert.equal(moved.ok, false);
+    const ok = await handshake(proxy.httpsPort!, 'ok.example.com', w.fake.caPem);
+    assert.equal(ok.ok, true, ok.error);
+    assert.deepEqual(asked, [
+      '/check?token=abc&host=moved.example.com',
+      '/check?token=abc&host=ok.example.com',
+    ]);
+    assert.deepEqual(
+      w.fake.orders.map((o) => o.identifiers),
+      [['ok.example.com']],
+    );
+    assert.equal(logsMatching(proxy, 'On-demand TLS denied a certificate')[0]?.['result'], '302');
+  } finally {
+    await checker.close();
+    await w.close();
+  }
+});

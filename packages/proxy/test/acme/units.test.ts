@@ -272,9 +272,18 @@ test("deploy flags: --tls alone means ACME from Let's Encrypt; --tls-staging or 
     /automatic TLS does not support wildcard hosts/,
   );
   const onDemand = { ...defaultServiceOptions(), tlsEnabled: true, tlsOnDemandUrl: '/allow' };
+  assert.doesNotThrow(() => validateServiceOptions('app', onDemand));
   assert.throws(
-    () => validateServiceOptions('app', onDemand),
-    /on-demand TLS .* not supported by wharf-proxy yet/,
+    () => validateServiceOptions('app', { ...onDemand, hosts: ['a.example.com'] }),
+    /--host cannot be combined with --tls-on-demand-url/,
+  );
+  assert.throws(
+    () => validateServiceOptions('app', { ...onDemand, tlsOnDemandUrl: 'allow' }),
+    /must be a path \(\/allow\) or an http\(s\) URL with a host/,
+  );
+  assert.throws(
+    () => validateServiceOptions('app', { ...onDemand, tlsEnabled: false }),
+    /--tls-on-demand-url needs --tls/,
   );
 });
 
