@@ -1,7 +1,7 @@
 // An RFC 8555 ACME client: directory, nonces, account registration, orders,
 // authorizations and challenges, finalization and certificate download.
 // Every POST is a JWS signed with the account key (jws.ts).
-import { AccountKey } from './jws.js';
+import { AccountKey, externalAccountBinding, type ExternalAccount } from './jws.js';
 import http from 'node:http';
 import https from 'node:https';
 import { httpRequest, type HttpResult } from './http.js';
@@ -84,6 +84,8 @@ export interface AcmeClientOptions {
   signal?: AbortSignal;
   /** Floor for polling intervals (servers may say Retry-After: 0). */
   minPollMs?: number;
+  /** External account binding for CAs that require it (ZeroSSL, Google Trust Services, …). */
+  externalAccount?: ExternalAccount | null;
 }
 
 interface Response<T> {
@@ -124,11 +126,6 @@ export class AcmeClient {
         `the ACME directory ${this.directoryUrl} lacks newNonce, newAccount or newOrder (is it an RFC 8555 server?)`,
       );
     }
-    if (dir.meta?.externalAccountRequired) {
-      throw new AcmeError(
-        `the ACME server ${this.directoryUrl} requires external account binding, which wharf-proxy does not support`,
-      );
-    }
     this.directory = dir as AcmeDirectory;
     return this.directory;
   }
@@ -137,12 +134,17 @@ export class AcmeClient {
   async account(): Promise<string> {
     if (this.accountUrl !== null) return this.accountUrl;
     const dir = await this.getDirectory();
-    const res = await this.post<Record<string, unknown>>(
-      'newAccount',
-      dir.newAccount,
-      { termsOfServiceAgreed: true },
-      false,
-    );
+    const eab = this.options.externalAccount ?? null;
+    if (dir.meta?.externalAccountRequired && eab === null) {
+      throw new AcmeError(
+        `the ACME server ${this.directoryUrl} requires external account binding; start wharf-proxy with EAB_KID and EAB_HMAC_KEY from the CA`,
+      );
+    }
+    const payload: Record<string, unknown> = { termsOfServiceAgreed: true };
+    if (eab !== null) {
+      payload['externalAccountBinding'] = externalAccountBinding(eab, this.accountKey.jwk, dir.newAccount);
+    }
+    const res = await this.post<Record<string, unknown>>('newAccount', dir.newAccount, payload, false);
     if (res.location === '')
       throw new AcmeError(`the ACME server gave no account URL (newAccount at ${dir.newAccount})`);
     this.accountUrl = res.location;

@@ -1,6 +1,13 @@
 // The ACME account key and the JSON Web Signatures (RFC 7515, flattened JSON
 // serialization, ES256) that carry every ACME POST (RFC 8555 §6.2).
-import { createHash, createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  createPrivateKey,
+  generateKeyPairSync,
+  sign,
+  type KeyObject,
+} from 'node:crypto';
 
 export interface EcJwk {
   kty: 'EC';
@@ -79,4 +86,50 @@ export function jwkThumbprint(jwk: EcJwk): string {
 
 export function base64url(data: string | Buffer): string {
   return (typeof data === 'string' ? Buffer.from(data, 'utf8') : data).toString('base64url');
+}
+
+/** Credentials a CA hands out for external account binding (RFC 8555 §7.3.4): a key id and an HMAC key. */
+export interface ExternalAccount {
+  kid: string;
+  /** The HMAC key, decoded (CAs hand it out base64url-encoded). */
+  hmacKey: Buffer;
+}
+
+/**
+ * The `externalAccountBinding` member of a newAccount payload: the account's
+ * public key, signed with the CA-issued HMAC key (HS256) for that key id and URL.
+ */
+export function externalAccountBinding(
+  account: ExternalAccount,
+  jwk: EcJwk,
+  newAccountUrl: string,
+): FlattenedJws {
+  const protectedPart = base64url(JSON.stringify({ alg: 'HS256', kid: account.kid, url: newAccountUrl }));
+  const payloadPart = base64url(JSON.stringify(jwk));
+  const signature = createHmac('sha256', account.hmacKey).update(`${protectedPart}.${payloadPart}`).digest();
+  return { protected: protectedPart, payload: payloadPart, signature: signature.toString('base64url') };
+}
+
+/**
+ * Reads EAB credentials as CAs print them (key id, HMAC key in base64url,
+ * padding optional); null when neither is set. Throws a sentence when only one
+ * is set or the key does not decode.
+ */
+export function parseExternalAccount(
+  kid: string | undefined,
+  hmacKey: string | undefined,
+): ExternalAccount | null {
+  const k = kid?.trim() ?? '';
+  const h = hmacKey?.trim() ?? '';
+  if (k === '' && h === '') return null;
+  if (k === '' || h === '') {
+    throw new RangeError("EAB_KID and EAB_HMAC_KEY must be set together (both from the CA's account page)");
+  }
+  if (!/^[A-Za-z0-9_-]+={0,2}$/.test(h)) {
+    throw new RangeError('EAB_HMAC_KEY is not base64url; paste the HMAC key exactly as the CA shows it');
+  }
+  const key = Buffer.from(h.replace(/=+$/, ''), 'base64url');
+  if (key.length === 0)
+    throw new RangeError('EAB_HMAC_KEY decodes to nothing; paste the HMAC key the CA shows');
+  return { kid: k, hmacKey: key };
 }

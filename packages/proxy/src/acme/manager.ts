@@ -14,7 +14,7 @@ import {
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Logger } from '../logging.js';
 import { describeError } from '../errors.js';
-import { AccountKey } from './jws.js';
+import { AccountKey, type ExternalAccount } from './jws.js';
 import { AcmeClient, AcmeError, AcmeValidationError, LETS_ENCRYPT_DIRECTORY } from './client.js';
 import { ACCOUNT_KEY_NAME, CertificateCache, certificateFile, splitCertificateFile } from './cache.js';
 import {
@@ -41,6 +41,8 @@ export interface AcmeSettings {
   minPollMs?: number;
   /** Challenge types in order of preference; default http-01, then tls-alpn-01 (when HTTPS listens). */
   challengeTypes?: ChallengeType[];
+  /** External account binding sent when registering (`run` reads EAB_KID and EAB_HMAC_KEY). */
+  externalAccount?: ExternalAccount | null;
 }
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -285,6 +287,7 @@ export class AcmeManager {
       ca: this.settings.ca,
       requestTimeoutMs: this.settings.requestTimeoutMs,
       minPollMs: this.settings.minPollMs,
+      externalAccount: this.settings.externalAccount ?? null,
       signal: this.abort.signal,
     });
     return this.client;

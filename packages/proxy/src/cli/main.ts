@@ -15,6 +15,7 @@ import { defaultConfigDir } from '../state.js';
 import type { DeployArgs, ServiceDescription } from '../router.js';
 import { type FlagSpec, type ParsedFlags, formatFlagHelp, parseFlags } from './flags.js';
 import { join } from 'node:path';
+import { parseExternalAccount, type ExternalAccount } from '../acme/jws.js';
 
 interface Output {
   out(text: string): void;
@@ -94,8 +95,15 @@ const runCommand: Command = {
     const metricsPort = get<number>(f, 'metrics-port');
     // Loaded here, not at the top: client commands (deploy, list, …) run once per
     // call from wharf and need none of the server's modules.
+    let externalAccount: ExternalAccount | null;
+    try {
+      externalAccount = parseExternalAccount(envLookup('EAB_KID'), envLookup('EAB_HMAC_KEY'));
+    } catch (err) {
+      throw new ProxyError(`wharf-proxy run: ${(err as Error).message}`);
+    }
     const { startProxyServer } = await import('../server/proxy-server.js');
     const handle = await startProxyServer({
+      acme: { externalAccount },
       httpPort: get<number>(f, 'http-port'),
       httpsPort: get<number>(f, 'https-port'),
       metricsPort: metricsPort > 0 ? metricsPort : null,

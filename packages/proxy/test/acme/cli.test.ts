@@ -3,7 +3,8 @@
 // NODE_EXTRA_CA_CERTS, the cache under the default --tls-acme-cache-path.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
+import { spawn, execFile, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,8 +18,11 @@ import { scopedCacheDir } from '../../src/acme/cache.js';
 const bin = fileURLToPath(new URL('../../src/bin.js', import.meta.url));
 const run = promisify(execFile);
 
-test('wharf-proxy run + deploy --tls --tls-acme-directory issues a certificate, trusting NODE_EXTRA_CA_CERTS', async () => {
+test('wharf-proxy run + deploy --tls --tls-acme-directory issues a certificate, trusting NODE_EXTRA_CA_CERTS, with EAB from the environment', async () => {
   const fake = await FakeAcme.start();
+  // The CA requires external account binding; run reads it from EAB_KID / EAB_HMAC_KEY.
+  const hmacKey = randomBytes(32);
+  fake.externalAccount = { kid: 'eab-kid-1', hmacKey };
   const backend = await startBackend('cli');
   const dir = mkdtempSync(join(tmpdir(), 'wharf-acme-cli-'));
   writeFileSync(join(dir, 'ca.pem'), fake.caPem);
@@ -27,6 +31,8 @@ test('wharf-proxy run + deploy --tls --tls-acme-directory issues a certificate, 
     WHARF_PROXY_CONFIG_DIR: dir,
     KAMAL_PROXY_SOCKET: join(dir, 'proxy.sock'),
     NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem'),
+    EAB_KID: 'eab-kid-1',
+    EAB_HMAC_KEY: hmacKey.toString('base64url'),
   };
   const httpPort = await freePort();
   const httpsPort = await freePort();
@@ -91,6 +97,27 @@ test('wharf-proxy run + deploy --tls --tls-acme-directory issues a certificate, 
     await new Promise((r) => server.once('exit', r));
     await fake.close();
     await backend.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('wharf-proxy run refuses half an EAB pair with one sentence and a non-zero exit', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-acme-cli-'));
+  try {
+    const r = spawnSync(process.execPath, [bin, 'run', '--http-port=0', '--https-port=0'], {
+      env: {
+        ...process.env,
+        WHARF_PROXY_CONFIG_DIR: dir,
+        KAMAL_PROXY_SOCKET: join(dir, 'p.sock'),
+        EAB_KID: 'k',
+      },
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /EAB_KID and EAB_HMAC_KEY must be set together/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });

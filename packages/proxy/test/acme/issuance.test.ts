@@ -3,7 +3,7 @@
 // serves the issued certificate by SNI; cache, host policy, failures, renewal.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -675,6 +675,39 @@ test('on-demand TLS with a URL: its query is kept, host is added, and a redirect
     assert.equal(logsMatching(proxy, 'On-demand TLS denied a certificate')[0]?.['result'], '302');
   } finally {
     await checker.close();
+    await w.close();
+  }
+});
+
+test('external account binding: a CA that requires it gets an HS256 binding of the account key; without or with a wrong key, no certificate', async () => {
+  const w = await world();
+  const hmacKey = randomBytes(32);
+  w.fake.externalAccount = { kid: 'kid-42', hmacKey };
+  try {
+    const without = await w.start();
+    await w.deploy(without, 'app', ['app.example.com']);
+    assert.equal((await handshake(without.httpsPort!, 'app.example.com', w.fake.caPem)).ok, false);
+    assert.match(
+      String(logsMatching(without, 'Certificate request failed')[0]?.['error']),
+      /requires external account binding; start wharf-proxy with EAB_KID and EAB_HMAC_KEY/,
+    );
+    await without.stop();
+
+    const wrong = await w.start({ externalAccount: { kid: 'kid-42', hmacKey: randomBytes(32) } });
+    assert.equal((await handshake(wrong.httpsPort!, 'app.example.com', w.fake.caPem)).ok, false);
+    assert.match(
+      String(logsMatching(wrong, 'Certificate request failed')[0]?.['error']),
+      /externalAccountBinding signature is invalid/,
+    );
+    assert.equal(w.fake.accountsCreated, 0);
+    await wrong.stop();
+
+    const right = await w.start({ externalAccount: { kid: 'kid-42', hmacKey } });
+    const h = await handshake(right.httpsPort!, 'app.example.com', w.fake.caPem);
+    assert.equal(h.ok, true, h.error);
+    assert.equal(h.authorized, true, h.error);
+    assert.equal(w.fake.accountsCreated, 1);
+  } finally {
     await w.close();
   }
 });

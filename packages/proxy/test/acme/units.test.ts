@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { integer, objectIdentifier, octetString, toPem } from '../../src/acme/asn1.js';
 import { createCsr } from '../../src/acme/csr.js';
-import { AccountKey } from '../../src/acme/jws.js';
+import { AccountKey, parseExternalAccount } from '../../src/acme/jws.js';
 import { describeProblem, parseRetryAfter } from '../../src/acme/client.js';
 import { Http01Challenges } from '../../src/acme/challenges.js';
 import {
@@ -323,4 +323,18 @@ test('ALPN: h2, then http/1.1, as the HTTP/2 server would; acme-tls/1 only when 
     store.sniCallback.call(socket, 'a.example.com', (err) => resolve(err?.message ?? 'context')),
   );
   return result.then((m) => assert.match(m, /no TLS-ALPN-01 challenge pending for a\.example\.com/));
+});
+
+test('EAB credentials: both or neither, the HMAC key in base64url with or without padding', () => {
+  assert.equal(parseExternalAccount(undefined, undefined), null);
+  assert.equal(parseExternalAccount(' ', ''), null);
+  const key = Buffer.from('a secret hmac key of some length!');
+  assert.deepEqual(parseExternalAccount('kid-1', key.toString('base64url')), { kid: 'kid-1', hmacKey: key });
+  assert.deepEqual(parseExternalAccount('kid-1', `${key.toString('base64url')}=`)?.hmacKey, key);
+  assert.throws(
+    () => parseExternalAccount('kid-1', undefined),
+    /EAB_KID and EAB_HMAC_KEY must be set together/,
+  );
+  assert.throws(() => parseExternalAccount(undefined, 'abc'), /must be set together/);
+  assert.throws(() => parseExternalAccount('kid-1', 'not base64!'), /EAB_HMAC_KEY is not base64url/);
 });

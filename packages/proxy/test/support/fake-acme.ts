@@ -13,6 +13,7 @@ import { execFile } from 'node:child_process';
 import {
   X509Certificate,
   createHash,
+  createHmac,
   createPublicKey,
   randomBytes,
   verify,
@@ -99,6 +100,8 @@ export class FakeAcme {
   readonly validations: Validation[] = [];
   readonly issued: Array<{ host: string; serial: string; days: number }> = [];
   accountsCreated = 0;
+  /** When set, the directory requires external account binding with this key id and HMAC key. */
+  externalAccount: { kid: string; hmacKey: Buffer } | null = null;
   /** Hosts whose authorization the client deactivated. */
   readonly deactivated: string[] = [];
 
@@ -246,7 +249,10 @@ export class FakeAcme {
           newOrder: `${this.base}/new-order`,
           revokeCert: `${this.base}/revoke-cert`,
           keyChange: `${this.base}/key-change`,
-          meta: { termsOfService: `${this.base}/terms` },
+          meta: {
+            termsOfService: `${this.base}/terms`,
+            ...(this.externalAccount === null ? {} : { externalAccountRequired: true }),
+          },
         },
       };
     }
@@ -352,9 +358,42 @@ export class FakeAcme {
     if (payload.onlyReturnExisting) return problem(400, 'accountDoesNotExist', 'no such account');
     if (payload.termsOfServiceAgreed !== true)
       return problem(403, 'userActionRequired', 'agree to the terms');
+    if (this.externalAccount !== null) {
+      const refused = this.checkBinding(
+        (jws.payload as { externalAccountBinding?: unknown }).externalAccountBinding,
+        jwk,
+      );
+      if (refused !== null) return problem(403, 'unauthorized', refused);
+    }
     this.accounts.set(url, { url, key: jws.key, thumbprint });
     this.accountsCreated++;
     return { status: 201, body: { status: 'valid' }, headers: { location: url } };
+  }
+
+  /** RFC 8555 §7.3.4: an HS256 JWS over the account JWK, for our kid and the newAccount URL; null if good. */
+  private checkBinding(binding: unknown, jwk: Record<string, unknown>): string | null {
+    const b = binding as { protected?: unknown; payload?: unknown; signature?: unknown } | undefined;
+    if (typeof b !== 'object' || b === null) return 'externalAccountBinding is required';
+    if (typeof b.protected !== 'string' || typeof b.payload !== 'string' || typeof b.signature !== 'string') {
+      return 'externalAccountBinding must be a flattened JWS';
+    }
+    const header = JSON.parse(Buffer.from(b.protected, 'base64url').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
+    if (header['alg'] !== 'HS256') return 'externalAccountBinding must use HS256';
+    if (header['kid'] !== this.externalAccount!.kid) return 'unknown external account key id';
+    if (header['url'] !== `${this.base}/new-account`) return 'externalAccountBinding url mismatch';
+    if ('nonce' in header) return 'externalAccountBinding must not carry a nonce';
+    const expected = createHmac('sha256', this.externalAccount!.hmacKey)
+      .update(`${b.protected}.${b.payload}`)
+      .digest('base64url');
+    if (expected !== b.signature) return 'externalAccountBinding signature is invalid';
+    const bound = JSON.parse(Buffer.from(b.payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+    for (const k of ['kty', 'crv', 'x', 'y']) {
+      if (bound[k] !== jwk[k]) return 'externalAccountBinding binds another key';
+    }
+    return null;
   }
 
   private newOrder(jws: Verified): Reply {
