@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { DB_CONFIG_KEY, resolveDbTier, nodeNamed } from '../db/config.js';
 import { dbFailover, dbSwitchover, dbUnfence } from '../db/promote-ops.js';
 import { dbRejoin, dbSetup } from '../db/setup-ops.js';
-import { dbBackup, dbBackups, dbRestorePitr } from '../db/backup/index.js';
+import { dbBackup, dbBackups, dbPrune, dbRestorePitr, parseKeep } from '../db/backup/index.js';
 import { restoreDump } from '../db/dump-restore/index.js';
 import { dbStatus, formatStatus } from '../db/status-ops.js';
 import { withLock } from '../deploy/lock.js';
@@ -164,6 +164,38 @@ export function dbCommand(globals: Globals): Command {
           const tier = resolveDbTier(await ctx.config());
           await dbBackups(ctx, remote, tier, { json: opts.json });
         }),
+      ),
+  );
+
+  db.addCommand(
+    addLockWaitOptions(
+      subcommand('prune', 'Keep the newest N base backups; delete older ones and the WAL only they need'),
+    )
+      .option('--keep <n>', 'How many of the newest base backups to keep (at least 1)')
+      .option('--dry-run', 'Only show what would be deleted')
+      .option('--json', 'Print one JSON document')
+      .option('-y, --confirmed', 'Proceed without confirmation question')
+      .action(
+        async (
+          opts: LockWaitFlags & { keep?: string; dryRun?: boolean; json?: boolean; confirmed?: boolean },
+        ) => {
+          const keep = parseKeep(opts.keep);
+          if (
+            !opts.dryRun &&
+            !(await confirm(
+              `This deletes every base backup but the newest ${keep}, and the archived WAL only they need. Go ahead?`,
+              '`wharf db prune`',
+              opts.confirmed,
+            ))
+          )
+            return;
+          await withContext(globals, ctxFor('prune', opts.json), async (ctx, remote) => {
+            const tier = resolveDbTier(await ctx.config());
+            await withLock(ctx, remote, lockWaitFrom(opts), () =>
+              dbPrune(ctx, remote, tier, { keep, dryRun: opts.dryRun, json: opts.json }),
+            );
+          });
+        },
       ),
   );
 

@@ -212,6 +212,36 @@ describe('wharf db backup and point-in-time restore on the fleet', () => {
     const restored = await run(['db', 'restore', '--into', 'pg-restore', '--time', at, '-y']);
     assert.match(restored.stdout, /pg-restore on .* is restored from/);
     assert.deepEqual(restoredRows(), ['before', 'A']);
+
+    // Retention: keep the newest backup; the older one and the WAL before the kept one's start go.
+    const dry = JSON.parse((await run(['db', 'prune', '--keep', '1', '--dry-run', '--json'])).stdout) as {
+      removed: string[];
+      kept: string[];
+      wal_removed: number;
+    };
+    assert.deepEqual(dry.removed, [listed.backups[0]!.label]);
+    assert.deepEqual(dry.kept, [listed.backups[1]!.label]);
+    assert.ok(dry.wal_removed >= 1, JSON.stringify(dry));
+    const unchanged = JSON.parse((await run(['db', 'backups', '--json'])).stdout) as typeof listed;
+    assert.equal(unchanged.backups.length, 2, 'a dry run deletes nothing');
+    const pruned = await run(['db', 'prune', '--keep', '1', '-y']);
+    assert.match(
+      pruned.stdout,
+      new RegExp(`Deleted 1 backup\\(s\\) \\(${dry.removed[0]}\\) and ${dry.wal_removed} WAL segment`),
+    );
+    const after = JSON.parse((await run(['db', 'backups', '--json'])).stdout) as {
+      backups: { label: string; start_wal: string }[];
+      wal: { first: string };
+    };
+    assert.deepEqual(
+      after.backups.map((x) => x.label),
+      dry.kept,
+    );
+    assert.equal(
+      after.wal.first.slice(8),
+      after.backups[0]!.start_wal.slice(8),
+      'WAL starts at the kept backup',
+    );
   });
 
   test('an S3-compatible repository: the same restore reads the bucket directly', async () => {
@@ -238,6 +268,13 @@ describe('wharf db backup and point-in-time restore on the fleet', () => {
     const restored = await run(['db', 'restore', '--into', 'pg-restore', '--time', at, '-y']);
     assert.match(restored.stdout, /restored from/);
     assert.deepEqual(restoredRows(), ['before', 'A', 'B', 'C']);
+
+    // Prune the bucket to the newest backup (S3 DELETEs); a restore to the end still works from it.
+    await run(['db', 'prune', '--keep', '1', '-y']);
+    const kept = JSON.parse((await run(['db', 'backups', '--json'])).stdout) as { backups: unknown[] };
+    assert.equal(kept.backups.length, 1);
+    await run(['db', 'restore', '--into', 'pg-restore', '-y']);
+    assert.deepEqual(restoredRows(), ['before', 'A', 'B', 'C', 'D']);
 
     // Credentials: 0600 files, never in wharf's output.
     const mode = sshRun(fleet, b(), "docker exec dbbackup-pg2 stat -c '%a %U' /etc/wharf-db/repo.env");

@@ -13,4 +13,5 @@ export {
   type PitrRestoreResult,
 } from './restore-ops.js';
 export { enableArchiving } from './archiving.js';
+export { dbPrune, parseKeep, planPrune, pruneScript, formatPrune, type PrunePlan } from './prune-ops.js';
 export { cloneArchiveScript } from './scripts.js';

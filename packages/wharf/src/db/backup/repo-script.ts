@@ -15,6 +15,7 @@ export const REPO_SCRIPT = String.raw`#!/bin/sh
 #   wharf-db-repo put KEY FILE       store FILE at KEY: the same content again succeeds, different content fails
 #   wharf-db-repo get KEY FILE       fetch KEY into FILE (exit 3 when the repository has no KEY)
 #   wharf-db-repo list PREFIX        print the keys under PREFIX, one a line, sorted
+#   wharf-db-repo delete             remove the keys read from standard input, one a line (missing keys are fine)
 #   wharf-db-repo archive PATH NAME  Postgres' archive_command: put wal/NAME PATH
 # The repository is a directory (WHARF_REPO_PATH) or an S3-compatible bucket (WHARF_REPO_S3_ENDPOINT,
 # WHARF_REPO_S3_BUCKET, WHARF_REPO_S3_PREFIX, WHARF_REPO_S3_REGION, WHARF_REPO_S3_KEY_ID,
@@ -51,6 +52,14 @@ dir_list() {
   [ -d "$WHARF_REPO_PATH" ] || return 0
   cd "$WHARF_REPO_PATH"
   find . -type f ! -name '*.partial.*' | sed 's|^\./||' | awk -v p="$1" 'index($0, p) == 1' | LC_ALL=C sort
+}
+dir_delete() {
+  while IFS= read -r k; do
+    [ -n "$k" ] || continue
+    case "$k" in /*|*..*) die "refusing to delete $k (not a key inside the repository)" ;; esac
+    rm -f "$WHARF_REPO_PATH/$k"
+    rmdir "$(dirname "$WHARF_REPO_PATH/$k")" 2>/dev/null || true
+  done
 }
 
 # --- an S3-compatible bucket (path-style URLs, SigV4)
@@ -104,13 +113,22 @@ s3_list() {
   LC_ALL=C sort "$tmpdir/keys"
 }
 
+s3_delete() {
+  while IFS= read -r k; do
+    [ -n "$k" ] || continue
+    status=$(s3 -o "$tmpdir/del" -X DELETE "$(s3_url "$k")") || die "cannot reach $WHARF_REPO_S3_ENDPOINT"
+    case "$status" in 200|204|404) ;; *) s3_fail "DELETE $k" "$status" "$tmpdir/del" ;; esac
+  done
+}
+
 if [ -n "${'${WHARF_REPO_PATH:-}'}" ]; then kind=dir; else kind=s3; fi
 command=${'${1:-}'}
 case "$command" in
   put) [ $# -eq 3 ] || die "usage: wharf-db-repo put KEY FILE"; "${'${kind}'}_put" "$2" "$3" ;;
   get) [ $# -eq 3 ] || die "usage: wharf-db-repo get KEY FILE"; "${'${kind}'}_get" "$2" "$3" ;;
   list) "${'${kind}'}_list" "${'${2:-}'}" ;;
+  delete) [ $# -eq 1 ] || die "usage: wharf-db-repo delete < KEYS"; "${'${kind}'}_delete" ;;
   archive) [ $# -eq 3 ] || die "usage: wharf-db-repo archive PATH NAME"; "${'${kind}'}_put" "wal/$3" "$2" ;;
-  *) die "usage: wharf-db-repo put|get|list|archive ..." ;;
+  *) die "usage: wharf-db-repo put|get|list|delete|archive ..." ;;
 esac
 `;
