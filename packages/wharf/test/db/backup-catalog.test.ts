@@ -10,23 +10,9 @@ import {
   walFileName,
   type BackupMeta,
 } from '../../src/db/backup/catalog.js';
-import { refusal } from './support.js';
+import { backupMeta, refusal } from './support.js';
 
-function meta(label: string, finished: string, startWal: string, timeline = 1): BackupMeta {
-  return {
-    label,
-    node: 'pg2',
-    host: '10.0.0.2',
-    started_at: finished,
-    finished_at: finished,
-    start_lsn: '0/3000028',
-    stop_lsn: '0/3000100',
-    timeline,
-    start_wal: startWal,
-    stop_wal: startWal,
-    bytes: 3 * 1024 * 1024,
-  };
-}
+const meta = backupMeta;
 
 const LISTING = [
   'wal wal/000000010000000000000002',

@@ -10,23 +10,12 @@ import { test } from 'node:test';
 import { parseCatalog, type BackupMeta, type Catalog } from '../../src/db/backup/catalog.js';
 import { formatPrune, parseKeep, planPrune, pruneScript } from '../../src/db/backup/prune-ops.js';
 import { REPO_SCRIPT } from '../../src/db/backup/repo-script.js';
-import { refusal } from './support.js';
+import { backupMeta, refusal } from './support.js';
 
+/** A backup whose label (20261127T050100Z) is also its finish time. */
 function meta(label: string, startWal: string, timeline = 1): BackupMeta {
-  const finished = `${label.slice(0, 4)}-${label.slice(4, 6)}-${label.slice(6, 8)}T${label.slice(9, 11)}:${label.slice(11, 13)}:${label.slice(13, 15)}Z`;
-  return {
-    label,
-    node: 'pg2',
-    host: '10.0.0.2',
-    started_at: finished,
-    finished_at: finished,
-    start_lsn: '0/3000028',
-    stop_lsn: '0/3000100',
-    timeline,
-    start_wal: startWal,
-    stop_wal: startWal,
-    bytes: 1024,
-  };
+  const finished = label.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z');
+  return backupMeta(label, finished, startWal, timeline);
 }
 
 const B1 = meta('20261127T050100Z', '000000010000000000000002');

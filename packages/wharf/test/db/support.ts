@@ -1,5 +1,6 @@
 /** Test support for the db tests: a deploy.yml with a two-node tier, and refusals. */
 import assert from 'node:assert/strict';
+import type { BackupMeta } from '../../src/db/backup/catalog.js';
 import { resolveDbTier } from '../../src/db/config.js';
 import { UserError } from '../../src/util/errors.js';
 import { load, type Raw } from '../commands/support.js';
@@ -55,5 +56,22 @@ export function tierConfig(block: Raw | undefined = undefined): Raw {
       pgbouncer: { accessories: ['pgbouncer', 'pgbouncer-replica'] },
       haproxy: { accessory: 'haproxy' },
     },
+  };
+}
+
+/** A backup.json as `db backup` writes it (node pg2), finished at `finished`, starting in WAL file `startWal`. */
+export function backupMeta(label: string, finished: string, startWal: string, timeline = 1): BackupMeta {
+  return {
+    label,
+    node: 'pg2',
+    host: '10.0.0.2',
+    started_at: finished,
+    finished_at: finished,
+    start_lsn: '0/3000028',
+    stop_lsn: '0/3000100',
+    timeline,
+    start_wal: startWal,
+    stop_wal: startWal,
+    bytes: 3 * 1024 * 1024,
   };
 }
