@@ -189,7 +189,7 @@ export function dbCommand(globals: Globals): Command {
             ))
           )
             return;
-          await withContext(globals, ctxFor('prune', opts.json), async (ctx, remote) => {
+          await withContext(globals, ctxFor('prune'), async (ctx, remote) => {
             const tier = resolveDbTier(await ctx.config());
             await withLock(ctx, remote, lockWaitFrom(opts), () =>
               dbPrune(ctx, remote, tier, { keep, dryRun: opts.dryRun, json: opts.json }),
