@@ -228,6 +228,13 @@ async function run(durationMs) {
     expire();
     await new Promise((r) => setTimeout(r, 5));
   }
+  // Whatever is still queued or in flight fails in this run and cannot spill into the next one.
+  while (waiting.length > 0) {
+    waiting.shift();
+    fail('no free connection');
+  }
+  for (const c of all) if (c.scheduledAt >= 0) c.socket.destroy();
+  await new Promise((r) => setImmediate(r));
   const cpu = process.cpuUsage(cpu0);
   return {
     sentRate: Math.round((sent / elapsed) * 1000),

@@ -380,7 +380,11 @@ async function main() {
     for (const rate of RATES) {
       for (const t of order) {
         const quietBefore = await waitQuiet();
+        const sampler = setInterval(() => {
+          if (t.pid) t.maxRss = Math.max(t.maxRss, rssMb(processTree(t.pid)));
+        }, 250);
         const fixed = await runFixedRate(t.url, rate, backend.pid);
+        clearInterval(sampler);
         t.fixed[rate][round] = fixed;
         log(
           `round ${round + 1} ${t.name} @${rate}/s: p50 ${fixed.p50} ms, p99 ${fixed.p99} ms, p99.9 ${fixed.p999} ms, ` +
