@@ -593,13 +593,8 @@ class Connection {
 
   /** Parses a response head; returns its status, or -1 after failing the request. */
   private parseHead(text: string): number {
-    // One native scan for bytes no head may hold (NUL, a CR or LF outside a CRLF line break).
-    if (BAD_HEAD_BYTES.test(text)) {
-      this.protocolError('invalid header line');
-      return -1;
-    }
-    const eol = text.indexOf('\r\n');
-    const first = eol === -1 ? text : text.slice(0, eol);
+    const lines = text.split('\r\n');
+    const first = lines[0]!;
     if (
       first.length < 12 ||
       !first.startsWith('HTTP/1.') ||
@@ -620,18 +615,15 @@ class Connection {
     let contentLength = -1;
     let transferEncoding = '';
     let close = http10;
-    const length = text.length;
-    for (let pos = eol === -1 ? length : eol + 2; pos < length;) {
-      let next = text.indexOf('\r\n', pos);
-      if (next === -1) next = length;
-      const colon = text.indexOf(':', pos);
-      if (colon <= pos || colon >= next || !isToken(text, pos, colon)) {
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i]!;
+      const colon = line.indexOf(':');
+      if (colon <= 0 || !isToken(line, colon) || !safeValue(line)) {
         this.protocolError('invalid header line');
         return -1;
       }
-      const name = text.slice(pos, colon);
-      const value = trimOws(text, colon + 1, next);
-      pos = next + 2;
+      const name = line.slice(0, colon);
+      const value = trimOws(line, colon + 1);
       switch (name.length) {
         case 14:
           if (name.toLowerCase() === 'content-length') {
@@ -719,15 +711,16 @@ function expectsPayload(method: string): boolean {
 
 /** No CR, LF or NUL (header injection on the request side, bad bytes on the response side). */
 function safeValue(s: string): boolean {
-  return !UNSAFE_CHAR.test(s);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 13 || c === 10 || c === 0) return false;
+  }
+  return true;
 }
-const UNSAFE_CHAR = /[\r\n\0]/;
-/** In a response head (without its final CRLFCRLF): NUL, or a CR or LF that is not part of a CRLF. */
-const BAD_HEAD_BYTES = /\0|\r(?!\n)|(?<!\r)\n/;
 
 /** RFC 9110 token characters up to `end` (a header name). */
-function isToken(s: string, from: number, end: number): boolean {
-  for (let i = from; i < end; i++) {
+function isToken(s: string, end: number): boolean {
+  for (let i = 0; i < end; i++) {
     const c = s.charCodeAt(i);
     if (!(
       (c >= 97 && c <= 122) ||
@@ -759,9 +752,9 @@ function isDigits(s: string, from: number, to: number): boolean {
   return true;
 }
 
-function trimOws(s: string, from: number, to: number): string {
+function trimOws(s: string, from: number): string {
   let a = from;
-  let b = to;
+  let b = s.length;
   while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++;
   while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--;
   return s.slice(a, b);
