@@ -13,8 +13,9 @@
  * a per-request access log written to a file by every proxy, since wharf-proxy
  * logs every request as kamal-proxy does; --access-log off drops the others'
  * logs for their best case); the load
- * (wrk -t1 -c50, then an open-loop fixed-rate Node client) on core 1 beside
- * the backend. Rounds interleave every target with a rotating start; values
+ * (wrk -t1 -c50, then the open-loop raw-socket client fixed-rate.mjs at each
+ * --rate) on core 1 beside the backend (--backend app: the test app;
+ * raw: backend-raw.mjs, which costs less per request). Rounds interleave every target with a rotating start; values
  * are medians over rounds, and ratios are taken within a round before the
  * median. Throughput/latency at saturation come from wrk; latency added at a
  * fixed rate from the fixed-rate client; CPU µs per request from /proc
