@@ -13,7 +13,8 @@
  * A build is a compiled `dist` folder (its src/bin.js is started); a script is
  * a stand-alone proxy started as `node SCRIPT PORT BACKEND_PORT`. --prof DIR
  * runs every build under `node --cpu-prof` and leaves the .cpuprofile files in
- * DIR. --log FILE|null picks where the proxies' stdout goes (default a temp file).
+ * DIR. --node-flags NAME='--max-semi-space-size=32 ...' starts NAME with extra
+ * node/V8 flags (the same dist folder can be given twice under two names).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
@@ -39,8 +40,22 @@ const { values: opts } = parseArgs({
     path: { type: 'string', default: '/' },
     prof: { type: 'string' },
     'no-rate': { type: 'boolean', default: false },
+    'node-flags': { type: 'string', multiple: true, default: [] },
   },
 });
+/** --node-flags NAME='--flag --flag2': extra node/V8 flags for the build or script called NAME. */
+const nodeFlags = new Map(
+  opts['node-flags'].map((spec) => {
+    const eq = spec.indexOf('=');
+    return [
+      spec.slice(0, eq),
+      spec
+        .slice(eq + 1)
+        .split(' ')
+        .filter(Boolean),
+    ];
+  }),
+);
 const DURATION = Number(opts.duration);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (line) => process.stderr.write(`${line}\n`);
@@ -117,9 +132,12 @@ async function main() {
     mkdirSync(home, { recursive: true });
     const env = { HOME: home, XDG_RUNTIME_DIR: home, KAMAL_PROXY_SOCKET: join(home, 'sock') };
     const port = await freePort();
-    const nodeArgs = opts.prof
-      ? ['--cpu-prof', `--cpu-prof-dir=${resolve(opts.prof)}`, `--cpu-prof-name=${name}.cpuprofile`]
-      : [];
+    const nodeArgs = [
+      ...(nodeFlags.get(name) ?? []),
+      ...(opts.prof
+        ? ['--cpu-prof', `--cpu-prof-dir=${resolve(opts.prof)}`, `--cpu-prof-name=${name}.cpuprofile`]
+        : []),
+    ];
     const child = launch(
       0,
       [...nodeArgs, bin, 'run', '--http-port', String(port), '--https-port', String(await freePort())],
@@ -150,7 +168,7 @@ async function main() {
     const port = await freePort();
     const child = launch(
       0,
-      [resolve(spec.slice(eq + 1)), String(port), String(backendPort)],
+      [...(nodeFlags.get(name) ?? []), resolve(spec.slice(eq + 1)), String(port), String(backendPort)],
       {},
       join(dir, `${name}.log`),
     );

@@ -37,8 +37,22 @@ const { values: opts } = parseArgs({
     connections: { type: 'string', default: '50' },
     path: { type: 'string', default: '/' },
     keep: { type: 'boolean', default: false },
+    'node-flags': { type: 'string', multiple: true, default: [] },
   },
 });
+/** --node-flags NAME='--flag --flag2': extra node/V8 flags for the build or script called NAME. */
+const nodeFlags = new Map(
+  opts['node-flags'].map((spec) => {
+    const eq = spec.indexOf('=');
+    return [
+      spec.slice(0, eq),
+      spec
+        .slice(eq + 1)
+        .split(' ')
+        .filter(Boolean),
+    ];
+  }),
+);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (line) => process.stderr.write(`${line}\n`);
 const started = [];
@@ -134,6 +148,7 @@ async function main() {
         '--instr-atstart=no',
         `--callgrind-out-file=${join(home, 'callgrind.out')}`,
         process.execPath,
+        ...(nodeFlags.get(name) ?? []),
         ...args,
       ],
       env,

@@ -3,7 +3,7 @@
  * wharf-proxy bench, run by hand (never in CI):
  *
  *   npx tsc -b packages/proxy && node bench/proxy/run.mjs [--rounds 3] [--duration 10]
- *       [--warmup 3] [--rate 5000] [--rate-duration 10] [--connections 50]
+ *       [--warmup 3] [--rate 5000,2000] [--rate-duration 10] [--connections 50] [--backend app|raw]
  *       [--path /] [--only direct,wharf-proxy,nginx,haproxy,caddy] [--access-log on|off]
  *       [--no-install] [--json FILE]
  *
@@ -13,8 +13,9 @@
  * a per-request access log written to a file by every proxy, since wharf-proxy
  * logs every request as kamal-proxy does; --access-log off drops the others'
  * logs for their best case); the load
- * (wrk -t1 -c50, then an open-loop fixed-rate Node client) on core 1 beside
- * the backend. Rounds interleave every target with a rotating start; values
+ * (wrk -t1 -c50, then the open-loop raw-socket client fixed-rate.mjs at each
+ * --rate) on core 1 beside the backend (--backend app: the test app;
+ * raw: backend-raw.mjs, which costs less per request). Rounds interleave every target with a rotating start; values
  * are medians over rounds, and ratios are taken within a round before the
  * median. Throughput/latency at saturation come from wrk; latency added at a
  * fixed rate from the fixed-rate client; CPU µs per request from /proc
@@ -38,13 +39,15 @@ const root = resolve(here, '..', '..');
 const PROXY_BIN = join(root, 'packages/proxy/dist/src/bin.js');
 const APP_MAIN = join(root, 'packages/proxy/dist/test/support/app-main.js');
 const FIXED_RATE = join(here, 'fixed-rate.mjs');
+const BACKEND_RAW = join(here, 'backend-raw.mjs');
 
 const { values: opts } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
-    rate: { type: 'string', default: '5000' },
+    rate: { type: 'string', default: '5000,2000' },
+    backend: { type: 'string', default: 'app' },
     'rate-duration': { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
     path: { type: 'string', default: '/' },
@@ -57,7 +60,9 @@ const { values: opts } = parseArgs({
 const ROUNDS = Number(opts.rounds);
 const DURATION = Number(opts.duration);
 const WARMUP = Number(opts.warmup);
-const RATE = Number(opts.rate);
+const RATES = opts.rate.split(',').map(Number);
+if (RATES.some((r) => !(r > 0))) throw new Error('--rate takes requests/s, or several separated by commas');
+if (!['app', 'raw'].includes(opts.backend)) throw new Error('--backend takes app or raw');
 const RATE_DURATION = Number(opts['rate-duration']);
 const CONNECTIONS = Number(opts.connections);
 if (!['on', 'off'].includes(opts['access-log'])) throw new Error('--access-log takes on or off');
@@ -146,11 +151,13 @@ async function waitForOk(url, timeoutMs = 15_000, child = undefined, name = url)
 
 async function startBackend(dir) {
   const port = await freePort();
-  launch('backend', 1, process.execPath, [APP_MAIN, '--identity', 'bench', '--port', String(port)], {
-    logFile: join(dir, 'backend.log'),
-  });
+  const args =
+    opts.backend === 'raw'
+      ? [BACKEND_RAW, String(port)]
+      : [APP_MAIN, '--identity', 'bench', '--port', String(port)];
+  const child = launch('backend', 1, process.execPath, args, { logFile: join(dir, 'backend.log') });
   await waitForOk(`http://127.0.0.1:${port}/up`);
-  return port;
+  return { port, pid: child.pid };
 }
 
 async function startWharfProxy(dir, backendPort) {
@@ -244,26 +251,51 @@ function runWrk(url, seconds) {
   });
 }
 
-function runFixedRate(url) {
-  const r = spawnSync(
+/**
+ * The open-loop client at RATE on core 1 (beside the backend). Besides the
+ * latencies it reports how busy each core was (core 1 near 100 % means the
+ * client and backend queue, and the figure is not the proxy's), the client's
+ * own CPU per request, its lag behind schedule, and the backend's CPU per
+ * request.
+ */
+async function runFixedRate(url, rate, backendPid) {
+  const k0 = coreTimes();
+  const b0 = cpuMicros([backendPid]);
+  const child = spawn(
     'taskset',
-    ['-c', '1', process.execPath, FIXED_RATE, url, String(RATE), String(RATE_DURATION), String(CONNECTIONS)],
-    { encoding: 'utf8', timeout: (RATE_DURATION + 60) * 1000 },
+    ['-c', '1', process.execPath, FIXED_RATE, url, String(rate), String(RATE_DURATION), String(CONNECTIONS)],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  if (r.status !== 0) {
-    // A busy machine can starve the client past its timeout: record the round as missing, go on.
-    log(`bench: fixed-rate client failed (${r.signal ?? `exit ${r.status}`}) ${r.stderr ?? ''}`.trim());
-    return { sentRate: NaN, ok: 0, failed: NaN, p50: NaN, p99: NaN, p999: NaN, senderLagP99: NaN };
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (c) => (stdout += c));
+  child.stderr.setEncoding('utf8').on('data', (c) => (stderr += c));
+  // A busy machine can starve the client past its timeout: record the round as missing, go on.
+  const timer = setTimeout(() => child.kill('SIGKILL'), (RATE_DURATION + 60) * 1000);
+  const [code, signal] = await new Promise((r) => child.once('close', (c, s) => r([c, s])));
+  clearTimeout(timer);
+  const busy = coreBusy(k0, coreTimes());
+  const backendUs = cpuMicros([backendPid]) - b0;
+  if (code !== 0) {
+    log(`bench: fixed-rate client failed (${signal ?? `exit ${code}`}) ${stderr}`.trim());
+    return { sentRate: NaN, ok: 0, failed: NaN, p50: NaN, p99: NaN, p999: NaN, senderLagP99: NaN, busy };
   }
-  const report = JSON.parse(r.stdout.trim().split('\n').pop());
+  const report = JSON.parse(stdout.trim().split('\n').pop());
+  // The warm-up's requests are in the backend's CPU too: divide by all it served.
+  const warmupShare = (RATE_DURATION + 2) / RATE_DURATION;
   return {
     sentRate: report.sentRate,
     ok: report.ok,
     failed: report.failed,
+    errors: report.errors,
     p50: report.latencyMs.p50,
     p99: report.latencyMs.p99,
     p999: report.latencyMs.p999,
     senderLagP99: report.lagMs.p99,
+    connectionWaitP99: report.connectionWaitMs.p99,
+    clientUsPerReq: report.clientCpuUsPerReq,
+    backendUsPerReq: backendUs / ((report.ok + report.failed) * warmupShare),
+    busy,
   };
 }
 
@@ -289,7 +321,8 @@ async function main() {
   if (!have('wrk')) throw new Error('wrk is required (apt-get install -y wrk)');
   const dir = mkdtempSync(join(tmpdir(), 'wharf-proxy-bench-'));
   tempDir = dir;
-  const backendPort = await startBackend(dir);
+  const backend = await startBackend(dir);
+  const backendPort = backend.port;
   const wanted = new Set((opts.only ?? 'direct,wharf-proxy,nginx,haproxy,caddy').split(','));
   const targets = [];
   if (wanted.has('direct')) targets.push({ name: 'direct', port: backendPort, pid: undefined });
@@ -312,7 +345,7 @@ async function main() {
     t.idleRss = t.pid ? rssMb(processTree(t.pid)) : NaN;
     t.maxRss = t.idleRss;
     t.rounds = [];
-    t.fixed = [];
+    t.fixed = Object.fromEntries(RATES.map((r) => [r, []]));
   }
   log(`bench: ${targets.map((t) => `${t.name} :${t.port}`).join(', ')}; backend :${backendPort}; tmp ${dir}`);
 
@@ -345,14 +378,23 @@ async function main() {
           `(before: ${quietBefore.join('/')}%)${wrk.non2xx || /[1-9]/.test(wrk.socketErrors) ? ` ERRORS ${wrk.socketErrors} non2xx ${wrk.non2xx}` : ''}`,
       );
     }
-    for (const t of order) {
-      await waitQuiet();
-      const fixed = runFixedRate(t.url);
-      t.fixed[round] = fixed;
-      log(
-        `round ${round + 1} ${t.name} @${RATE}/s: p50 ${fixed.p50} ms, p99 ${fixed.p99} ms, p99.9 ${fixed.p999} ms, ` +
-          `sent ${fixed.sentRate}/s, failed ${fixed.failed}, sender lag p99 ${fixed.senderLagP99} ms`,
-      );
+    for (const rate of RATES) {
+      for (const t of order) {
+        const quietBefore = await waitQuiet();
+        const sampler = setInterval(() => {
+          if (t.pid) t.maxRss = Math.max(t.maxRss, rssMb(processTree(t.pid)));
+        }, 250);
+        const fixed = await runFixedRate(t.url, rate, backend.pid);
+        clearInterval(sampler);
+        t.fixed[rate][round] = fixed;
+        log(
+          `round ${round + 1} ${t.name} @${rate}/s: p50 ${fixed.p50} ms, p99 ${fixed.p99} ms, p99.9 ${fixed.p999} ms, ` +
+            `sent ${fixed.sentRate}/s, failed ${fixed.failed}${fixed.failed ? ` ${JSON.stringify(fixed.errors)}` : ''}, ` +
+            `client lag p99 ${fixed.senderLagP99} ms, connection wait p99 ${fixed.connectionWaitP99} ms, ` +
+            `client ${fixed.clientUsPerReq?.toFixed(1)} µs/req, backend ${fixed.backendUsPerReq?.toFixed(1)} µs/req, ` +
+            `cores ${fixed.busy.join('/')}% (before: ${quietBefore.join('/')}%)`,
+        );
+      }
     }
   }
   for (const t of targets) t.endRss = t.pid ? rssMb(processTree(t.pid)) : NaN;
@@ -363,7 +405,7 @@ async function main() {
   const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '—');
   const lines = [];
   lines.push(
-    `wharf-proxy bench: ${ROUNDS} rounds × ${DURATION} s, wrk -t1 -c${CONNECTIONS}, path ${opts.path}, ` +
+    `wharf-proxy bench: ${ROUNDS} rounds × ${DURATION} s, wrk -t1 -c${CONNECTIONS}, path ${opts.path}, backend ${opts.backend}, ` +
       `access logs ${ACCESS_LOG ? 'on for every proxy' : 'off for nginx/HAProxy/Caddy (wharf-proxy always logs)'}`,
   );
   lines.push(JSON.stringify(versions()));
@@ -380,23 +422,28 @@ async function main() {
         `${f(m('cpuPct'), 0)} | ${f(m('cpuUsPerReq'), 1)} | ${f(ratio(t, byName.nginx, 'cpuUsPerReq'))} |`,
     );
   }
-  lines.push('');
-  lines.push(
-    `Open loop at ${RATE} req/s for ${RATE_DURATION} s over ≤${CONNECTIONS} connections (latency from the scheduled send time):`,
-  );
-  lines.push(
-    "| target | p50 ms | p99 ms | p99.9 ms | p99 added over direct, ms | p99 added ÷ nginx's | failed | sender lag p99 ms |",
-  );
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
-  const added = (t) =>
-    byName.direct ? median(t.fixed.map((r, i) => r.p99 - byName.direct.fixed[i].p99)) : NaN;
-  for (const t of targets) {
-    const m = (field) => median(t.fixed.map((r) => r[field]));
-    const addedNginx = byName.nginx ? added(t) / added(byName.nginx) : NaN;
+  for (const rate of RATES) {
+    lines.push('');
     lines.push(
-      `| ${t.name} | ${f(m('p50'))} | ${f(m('p99'))} | ${f(m('p999'))} | ${t.name === 'direct' ? '—' : f(added(t))} | ` +
-        `${t.name === 'direct' ? '—' : f(addedNginx)} | ${t.fixed.reduce((s, r) => s + (Number.isFinite(r.failed) ? r.failed : 0), 0)} | ${f(m('senderLagP99'))} |`,
+      `Open loop at ${rate} req/s for ${RATE_DURATION} s over ≤${CONNECTIONS} connections (latency from the scheduled send time; ` +
+        `client and ${opts.backend} backend share core 1):`,
     );
+    lines.push(
+      '| target | p50 ms | p99 ms | p99.9 ms | p99 added over direct, ms | failed | client lag p99 ms | client µs/req | backend µs/req | core 0 / core 1 busy % |',
+    );
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+    const direct = byName.direct?.fixed[rate];
+    const added = (t) => (direct ? median(t.fixed[rate].map((r, i) => r.p99 - direct[i].p99)) : NaN);
+    for (const t of targets) {
+      const runs = t.fixed[rate];
+      const m = (field) => median(runs.map((r) => r[field]));
+      lines.push(
+        `| ${t.name} | ${f(m('p50'))} | ${f(m('p99'))} | ${f(m('p999'))} | ${t.name === 'direct' ? '—' : f(added(t))} | ` +
+          `${runs.reduce((s, r) => s + (Number.isFinite(r.failed) ? r.failed : 0), 0)} | ${f(m('senderLagP99'))} | ` +
+          `${f(m('clientUsPerReq'), 1)} | ${f(m('backendUsPerReq'), 1)} | ` +
+          `${f(median(runs.map((r) => r.busy[0])), 0)} / ${f(median(runs.map((r) => r.busy[1])), 0)} |`,
+      );
+    }
   }
   lines.push('');
   lines.push('| target | idle RSS MB | max RSS under load MB | RSS at end MB |');

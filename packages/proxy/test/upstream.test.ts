@@ -173,6 +173,11 @@ test('ambiguous or malformed framing fails the request instead of guessing', asy
     '/folded': 'HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 0\r\n\r\n',
     '/status': 'HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n',
     '/switch': 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n',
+    '/bare-lf': 'HTTP/1.1 200 OK\r\nX-A: a\nContent-Length: 0\r\n\r\n',
+    '/bare-cr': 'HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 0\r\n\r\n',
+    '/nul': 'HTTP/1.1 200 OK\r\nX-A: a\0b\r\nContent-Length: 0\r\n\r\n',
+    '/no-colon': 'HTTP/1.1 200 OK\r\nX-A a\r\nContent-Length: 0\r\n\r\n',
+    '/empty-name': 'HTTP/1.1 200 OK\r\n: a\r\nContent-Length: 0\r\n\r\n',
   };
   const srv = await rawServer((req) => [cases[/^GET (\S+)/.exec(req)![1]!]!]);
   const p = pool(srv.port);
@@ -186,6 +191,23 @@ test('ambiguous or malformed framing fails the request instead of guessing', asy
       Object.keys(cases).length,
       'a failed connection is never reused',
     );
+  } finally {
+    await p.destroy();
+    srv.close();
+  }
+});
+
+test('header values lose surrounding spaces and tabs only; a status line without a reason phrase is fine', async () => {
+  const srv = await rawServer(() => [
+    'HTTP/1.1 200\r\nX-A: \t spaced  value \t\r\nX-B:tight\r\nX-C:\r\nContent-Length: 2\r\n\r\nok',
+  ]);
+  const p = pool(srv.port);
+  try {
+    const r = await send(p);
+    assert.equal(r.error, null);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.headers, ['X-A', 'spaced  value', 'X-B', 'tight', 'X-C', '', 'Content-Length', '2']);
+    assert.equal(r.body, 'ok');
   } finally {
     await p.destroy();
     srv.close();

@@ -175,10 +175,14 @@ export class WsSlot {
       }
       this.outstanding = [];
       const initiatedByUs = this.stopping;
-      if (!initiatedByUs) bump(this.stats.closeCodes, String(code));
       if (code === 1001) {
-        if (!initiatedByUs) this.stats.goingAway += 1;
+        if (!initiatedByUs) {
+          bump(this.stats.closeCodes, String(code));
+          this.stats.goingAway += 1;
+        }
       } else if (!(initiatedByUs && (code === 1000 || code === 1005))) {
+        // Counted even while stopping: a target's own close (1011 as stop() began) is still the target's.
+        bump(this.stats.closeCodes, String(code));
         this.failures.record(
           'ws_abnormal_close',
           SCENARIO,
