@@ -8,10 +8,11 @@ import type { Context } from '../runtime/context.js';
 import { SshError } from '../ssh/errors.js';
 import type { ExecResult, SshPool } from '../ssh/index.js';
 import { firstLine, UserError } from '../util/errors.js';
+import type { Readable } from 'node:stream';
 
 export interface RunOptions {
   env?: Record<string, string>;
-  stdin?: string | Buffer;
+  stdin?: string | Buffer | Readable;
   timeoutMs?: number;
   /** Resolve with the result instead of throwing on a non-zero exit. */
   allowFailure?: boolean;

@@ -5,7 +5,7 @@
  * hosts. Errors here are raw; the pool maps them to sentences.
  */
 import { connect as netConnect } from 'node:net';
-import type { Duplex, Readable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { HostKeyStore } from './host-keys.js';
 import type { AuthPlan } from './identities.js';
@@ -25,6 +25,13 @@ export interface RawExecOptions {
   onStderr?: (chunk: Buffer) => void;
   /** Keep stdout/stderr in the result; default true. */
   capture?: boolean;
+  /**
+   * Stream stdout into this sink with backpressure (the remote command is
+   * slowed to the sink's pace). Ended after an exit status of 0; destroyed
+   * with an error on any other outcome, so a reader never takes a cut stream
+   * for a whole one.
+   */
+  stdoutTo?: Writable;
 }
 
 export interface RawExecResult {
@@ -231,6 +238,11 @@ export class SshConnection {
         settled = true;
         if (timer) clearTimeout(timer);
         this.inFlight.delete(abort);
+        const sink = options.stdoutTo;
+        if (sink) {
+          if (!error && exit!.code === 0) sink.end();
+          else sink.destroy(error ?? new Error(`the command exited with status ${exit!.code}`));
+        }
         if (error) return reject(error);
         resolve({
           code: exit!.code,
@@ -274,6 +286,7 @@ export class SshConnection {
               if (capture) out.push(chunk);
               options.onStdout?.(chunk);
             });
+            if (options.stdoutTo) stream.pipe(options.stdoutTo, { end: false });
             stream.stderr.on('data', (chunk: Buffer) => {
               if (capture) err.push(chunk);
               options.onStderr?.(chunk);

@@ -6,7 +6,7 @@
  * every command (redacted) for -v, and turns failures into one sentence
  * naming the host and the step.
  */
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { firstLine } from '../util/errors.js';
 import { HostKeyStore, type HostKeyStoreOptions } from './host-keys.js';
 import { loadAuthPlan, type AuthPlan } from './identities.js';
@@ -38,6 +38,8 @@ export interface ExecOptions {
   onStderr?: (chunk: Buffer) => void;
   /** Keep stdout/stderr in the result; default true (turn off for long streams such as `logs -f`). */
   capture?: boolean;
+  /** Stream stdout into this sink with backpressure; ended on exit 0, destroyed otherwise. */
+  stdoutTo?: Writable;
 }
 
 export interface ExecResult {
@@ -423,6 +425,7 @@ export class SshPool {
         ...(options.onStdout ? { onStdout: options.onStdout } : {}),
         ...(options.onStderr ? { onStderr: options.onStderr } : {}),
         ...(options.capture !== undefined ? { capture: options.capture } : {}),
+        ...(options.stdoutTo ? { stdoutTo: options.stdoutTo } : {}),
       });
       this.options.log?.({ type: 'exit', host, id, code: result.code, ms: Date.now() - started });
       return result;

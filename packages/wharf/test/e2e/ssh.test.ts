@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import ssh2 from 'ssh2';
 import { SshError } from '../../src/ssh/errors.js';
 import { keyFingerprint } from '../../src/ssh/known-hosts.js';
@@ -260,6 +260,43 @@ describe('SSH layer on the local fleet', () => {
     );
     // The values arrive; the shell's own command line (what ps shows) has the command but not the secret.
     assert.equal(withEnv.stdout, `${secret}|two\nlines|\n0\n1\nand stdin too`);
+  });
+
+  test("stdoutTo: one server's output streams into another's stdin at the slower side's pace; a failed reader cuts it", async () => {
+    const p = pool();
+    const [from, to] = [hosts[0]!, hosts[1] ?? hosts[0]!];
+    const size = 32 * 1024 * 1024;
+    const pipe = new PassThrough({ highWaterMark: 1024 * 1024 });
+    let peak = 0;
+    const sample = setInterval(() => {
+      peak = Math.max(peak, pipe.readableLength + pipe.writableLength);
+    }, 5);
+    try {
+      // The writer starts reading a second late: without backpressure all 32 MiB would pile up here.
+      const [read, written] = await Promise.all([
+        p.exec(from, `head -c ${size} /dev/zero`, { capture: false, stdoutTo: pipe }),
+        p.exec(to, 'sleep 1; sha256sum | cut -d" " -f1', { stdin: pipe }),
+      ]);
+      assert.equal(read.code, 0);
+      assert.equal(written.stdout.trim(), createHash('sha256').update(Buffer.alloc(size)).digest('hex'));
+      assert.ok(peak < 8 * 1024 * 1024, `at most a few MiB buffered in wharf (peak ${peak} bytes)`);
+    } finally {
+      clearInterval(sample);
+    }
+
+    // A reader that fails part-way: the writer never sees an end of input, so it cannot take a cut stream for a whole one.
+    const cut = new PassThrough();
+    const [failedRead, cutWrite] = await Promise.allSettled([
+      p.exec(from, 'head -c 100000 /dev/zero; exit 3', { capture: false, stdoutTo: cut }),
+      p.exec(to, 'wc -c; echo finished', { stdin: cut }),
+    ]);
+    assert.equal(failedRead.status === 'fulfilled' && failedRead.value.code, 3);
+    assert.ok(
+      cutWrite.status === 'rejected' ||
+        !cutWrite.value.stdout.includes('finished') ||
+        cutWrite.value.code !== 0,
+      'the writing side did not complete normally on a cut stream',
+    );
   });
 
   test('upload writes atomically with mode and owner, in one round trip, without logging the content', async () => {

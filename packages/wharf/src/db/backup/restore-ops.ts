@@ -9,6 +9,7 @@
  */
 import { AccessoryCommands } from '../../commands/accessory.js';
 import { commandLine, docker } from '../../commands/base.js';
+import { PassThrough } from 'node:stream';
 import type { Remote } from '../../deploy/remote.js';
 import type { Context } from '../../runtime/context.js';
 import { UserError } from '../../util/errors.js';
@@ -103,8 +104,10 @@ async function stage(
       env,
     );
   }
-  // A directory on another server: one tar through wharf (held in memory; see docs/db.md).
-  const chunks: Buffer[] = [];
+  // A directory on another server: one tar streamed through wharf, from the
+  // backup node's server straight into the target's (never held whole: the
+  // reading side is slowed to the writing side's pace).
+  const stream = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
   let stderr = '';
   const pack = oneOff(
     backup.node.accessory.image,
@@ -112,25 +115,41 @@ async function stage(
     [],
     repoMountArgs(repo, true),
   );
-  const packed = await remote.pool.exec(backup.node.host, commandLine(pack), {
-    step: `read backup ${plan.backup.label} and its WAL from the repository`,
-    capture: false,
-    timeoutMs: 1_800_000,
-    onStdout: (c) => chunks.push(c),
-    onStderr: (c) => (stderr += c.toString()),
-  });
-  if (packed.code !== 0) {
-    throw new UserError(
-      `Reading backup ${plan.backup.label} from ${describeRepository(backup)} failed: ${ctx.redact(stderr.trim().split('\n').pop() ?? `exit status ${packed.code}`)}.`,
-    );
-  }
-  const r = await remote.run(
+  const packed = remote.pool
+    .exec(backup.node.host, commandLine(pack), {
+      step: `read backup ${plan.backup.label} and its WAL from the repository`,
+      capture: false,
+      timeoutMs: 1_800_000,
+      stdoutTo: stream,
+      onStderr: (c) => (stderr += c.toString()),
+    })
+    .catch((error: unknown) => {
+      stream.destroy(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    });
+  const unpacked = remote.run(
     target.host,
     oneOff(image, prepareRestoreScript(tier, plan, time, 'stdin'), [], volumes),
     `unpack backup ${plan.backup.label} and its WAL into ${target.name}`,
-    { stdin: Buffer.concat(chunks), timeoutMs: 1_800_000 },
+    { stdin: stream, timeoutMs: 1_800_000 },
   );
-  return r.stdout.trim();
+  // Once the writing side is done (or failed), whatever the reading side still
+  // sends is discarded, so it can finish instead of waiting on a full pipe.
+  const discardRest = (): void => {
+    stream.unpipe();
+    stream.resume();
+  };
+  unpacked.then(discardRest, discardRest);
+  const [read, written] = await Promise.allSettled([packed, unpacked]);
+  // The reading side's failure explains a cut stream on the writing side: it comes first.
+  if (read.status === 'rejected') throw read.reason;
+  if (read.value.code !== 0) {
+    throw new UserError(
+      `Reading backup ${plan.backup.label} from ${describeRepository(backup)} failed: ${ctx.redact(stderr.trim().split('\n').pop() ?? `exit status ${read.value.code}`)}.`,
+    );
+  }
+  if (written.status === 'rejected') throw written.reason;
+  return written.value.stdout.trim();
 }
 
 /** Polls until the restored server is out of recovery; a container that exits is reported with Postgres' last FATAL line. */
