@@ -8,6 +8,7 @@
 import * as z from 'zod';
 import type { Accessory, Config } from '../config/index.js';
 import { UserError } from '../util/errors.js';
+import { formatBytes, parseSize } from './dump-restore/size.js';
 
 export const DB_CONFIG_KEY = 'x-wharf-db';
 
@@ -106,10 +107,15 @@ export const dbConfigSchema = z.strictObject(
                   .optional(),
                 access_key_id: z.string({ error: 'should be the name of a secret' }).min(1),
                 secret_access_key: z.string({ error: 'should be the name of a secret' }).min(1),
+                part_size: z
+                  .union([z.number().int().positive(), z.string()], {
+                    error: 'should be a size such as 1GB or 512MB',
+                  })
+                  .optional(),
               },
               {
                 error:
-                  'should be a hash with endpoint, bucket, prefix, region, access_key_id and secret_access_key',
+                  'should be a hash with endpoint, bucket, prefix, region, access_key_id, secret_access_key and part_size',
               },
             )
             .optional(),
@@ -182,6 +188,8 @@ export type BackupRepository =
       /** Secret names (resolved from .kamal/secrets). */
       accessKeyIdSecret: string;
       secretAccessKeySecret: string;
+      /** Files larger than this are stored as KEY.part-NNNNN objects of this size (S3's single PUT stops at 5 GiB). */
+      partBytes: number;
     };
 
 export interface BackupConfig {
@@ -330,6 +338,10 @@ export function resolveDbTier(config: Config): DbTier {
   };
 }
 
+const DEFAULT_PART_BYTES = 1024 ** 3;
+const MIN_PART_BYTES = 1024 ** 2;
+const MAX_PART_BYTES = 5 * 1024 ** 3;
+
 function resolveBackup(
   raw: NonNullable<RawDbConfig['backup']>,
   nodes: DbNode[],
@@ -374,6 +386,17 @@ function resolveBackup(
     };
   }
   const s3 = raw.s3!;
+  const partBytes =
+    s3.part_size === undefined
+      ? DEFAULT_PART_BYTES
+      : typeof s3.part_size === 'number'
+        ? s3.part_size
+        : parseSize(s3.part_size, `${key}.s3.part_size in ${file}:`);
+  if (partBytes < MIN_PART_BYTES || partBytes > MAX_PART_BYTES) {
+    throw new UserError(
+      `${key}.s3.part_size in ${file} is ${formatBytes(partBytes)}; use a size from 1 MB to 5 GB (S3 stores at most 5 GiB in one PUT).`,
+    );
+  }
   return {
     node,
     repository: {
@@ -384,6 +407,7 @@ function resolveBackup(
       region: s3.region ?? 'us-east-1',
       accessKeyIdSecret: s3.access_key_id,
       secretAccessKeySecret: s3.secret_access_key,
+      partBytes,
     },
   };
 }

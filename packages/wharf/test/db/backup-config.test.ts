@@ -64,7 +64,31 @@ test('backup.s3: endpoint, bucket, prefix trimmed, region default us-east-1, sec
     region: 'us-east-1',
     accessKeyIdSecret: 'R2_KEY_ID',
     secretAccessKeySecret: 'R2_SECRET',
+    partBytes: 1024 ** 3,
   });
+});
+
+test('backup.s3.part_size: a size or a byte count from 1 MB to 5 GB (one S3 PUT stops at 5 GiB)', async () => {
+  const s3 = { endpoint: 'http://10.0.0.2:9000', bucket: 'b-1', access_key_id: 'K', secret_access_key: 'S' };
+  const part = async (part_size: unknown) => {
+    const tier = resolveDbTier(await load(withBackup({ s3: { ...s3, part_size } })));
+    return tier.backup?.repository.kind === 's3' ? tier.backup.repository.partBytes : -1;
+  };
+  assert.equal(await part('512MB'), 512 * 1024 ** 2);
+  assert.equal(await part('5GiB'), 5 * 1024 ** 3);
+  assert.equal(await part(2_000_000), 2_000_000);
+  assert.match(
+    await tierRefusal(withBackup({ s3: { ...s3, part_size: '6GB' } })),
+    /part_size .* is 6\.0 GB; use a size from 1 MB to 5 GB/,
+  );
+  assert.match(
+    await tierRefusal(withBackup({ s3: { ...s3, part_size: 1000 } })),
+    /use a size from 1 MB to 5 GB/,
+  );
+  assert.match(
+    await tierRefusal(withBackup({ s3: { ...s3, part_size: 'lots' } })),
+    /x-wharf-db\.backup\.s3\.part_size in .*"lots" is not a size/,
+  );
 });
 
 test('backup refusals name the key and say what to do', async () => {

@@ -46,7 +46,8 @@ function deployYml(
       prefix: dbbackup/pitr
       region: eu-test-1
       access_key_id: S3_ACCESS_KEY_ID
-      secret_access_key: S3_SECRET_ACCESS_KEY`;
+      secret_access_key: S3_SECRET_ACCESS_KEY
+      part_size: 1MB`;
   return `${projectHead(fleet, 'dbbackup', a)}accessories:
   pg1:${pg(a)}
   pg2:${pg(b, ['backups:/backups'])}
@@ -264,6 +265,13 @@ describe('wharf db backup and point-in-time restore on the fleet', () => {
       'find dbbackup-s3/objects/wharf-backups/dbbackup/pitr -type f | wc -l',
     );
     assert.ok(Number(objects.stdout.trim()) >= 8, objects.stdout);
+    // part_size 1MB: each base.tar.gz over 1 MiB is stored in parts (the restore below reassembles them).
+    const parts = sshRun(
+      fleet,
+      b(),
+      'find dbbackup-s3/objects/wharf-backups/dbbackup/pitr/base -name "base.tar.gz.part-*" | wc -l',
+    );
+    assert.ok(Number(parts.stdout.trim()) >= 4, `base.tar.gz parts: ${parts.stdout}`);
 
     const restored = await run(['db', 'restore', '--into', 'pg-restore', '--time', at, '-y']);
     assert.match(restored.stdout, /restored from/);

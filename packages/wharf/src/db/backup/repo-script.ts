@@ -19,7 +19,9 @@ export const REPO_SCRIPT = String.raw`#!/bin/sh
 #   wharf-db-repo archive PATH NAME  Postgres' archive_command: put wal/NAME PATH
 # The repository is a directory (WHARF_REPO_PATH) or an S3-compatible bucket (WHARF_REPO_S3_ENDPOINT,
 # WHARF_REPO_S3_BUCKET, WHARF_REPO_S3_PREFIX, WHARF_REPO_S3_REGION, WHARF_REPO_S3_KEY_ID,
-# WHARF_REPO_S3_SECRET), taken from the environment or else from /etc/wharf-db/repo.env.
+# WHARF_REPO_S3_SECRET, WHARF_REPO_S3_PART_BYTES), taken from the environment or else from /etc/wharf-db/repo.env.
+# On S3 a file larger than WHARF_REPO_S3_PART_BYTES (default 1 GiB; one PUT stops at 5 GiB) is stored as
+# KEY.part-00000, KEY.part-00001, … of that size, and get reassembles them (archived WAL never is).
 set -eu
 conf=/etc/wharf-db/repo.env
 die() { echo "wharf-db-repo: $*" >&2; exit 1; }
@@ -77,6 +79,19 @@ s3_fail() { # what status body
 }
 s3_url() { printf '%s/%s/%s' "$WHARF_REPO_S3_ENDPOINT" "$WHARF_REPO_S3_BUCKET" "$(key_of "$1")"; }
 s3_put() {
+  part=${'${WHARF_REPO_S3_PART_BYTES:-1073741824}'}
+  size=$(wc -c < "$2")
+  if [ "$size" -le "$part" ]; then s3_put_one "$1" "$2"; return; fi
+  i=0
+  while [ $((i * part)) -lt "$size" ]; do
+    # tail seeks in a regular file; head stops after one part: one part on disk at a time.
+    tail -c +$((i * part + 1)) "$2" | head -c "$part" > "$tmpdir/part"
+    s3_put_one "$1.part-$(printf %05d "$i")" "$tmpdir/part"
+    i=$((i + 1))
+  done
+  rm -f "$tmpdir/part"
+}
+s3_put_one() {
   url=$(s3_url "$1")
   status=$(s3 -o "$tmpdir/head" -I "$url") || die "cannot reach $WHARF_REPO_S3_ENDPOINT"
   if [ "$status" = 200 ]; then
@@ -91,9 +106,23 @@ s3_put() {
 }
 s3_get() {
   status=$(s3 -o "$tmpdir/got" "$(s3_url "$1")") || die "cannot reach $WHARF_REPO_S3_ENDPOINT"
-  [ "$status" = 404 ] && exit 3
+  if [ "$status" = 404 ]; then s3_get_parts "$1" "$2"; return; fi
   [ "$status" = 200 ] || s3_fail "GET $1" "$status" "$tmpdir/got"
   mv -f "$tmpdir/got" "$2"
+}
+s3_get_parts() { # KEY FILE: KEY.part-00000, -00001, … in order, until the next one is missing
+  i=0
+  : > "$tmpdir/whole"
+  while :; do
+    name="$1.part-$(printf %05d "$i")"
+    status=$(s3 -o "$tmpdir/got" "$(s3_url "$name")") || die "cannot reach $WHARF_REPO_S3_ENDPOINT"
+    if [ "$status" = 404 ]; then [ "$i" -gt 0 ] || exit 3; break; fi
+    [ "$status" = 200 ] || s3_fail "GET $name" "$status" "$tmpdir/got"
+    cat "$tmpdir/got" >> "$tmpdir/whole"
+    i=$((i + 1))
+  done
+  rm -f "$tmpdir/got"
+  mv -f "$tmpdir/whole" "$2"
 }
 s3_list() {
   full=$(key_of "$1")
@@ -128,7 +157,8 @@ case "$command" in
   get) [ $# -eq 3 ] || die "usage: wharf-db-repo get KEY FILE"; "${'${kind}'}_get" "$2" "$3" ;;
   list) "${'${kind}'}_list" "${'${2:-}'}" ;;
   delete) [ $# -eq 1 ] || die "usage: wharf-db-repo delete < KEYS"; "${'${kind}'}_delete" ;;
-  archive) [ $# -eq 3 ] || die "usage: wharf-db-repo archive PATH NAME"; "${'${kind}'}_put" "wal/$3" "$2" ;;
+  # WAL is never split into parts (a segment is at most 1 GiB): every reader takes wal/NAME as one object.
+  archive) [ $# -eq 3 ] || die "usage: wharf-db-repo archive PATH NAME"; if [ "$kind" = s3 ]; then s3_put_one "wal/$3" "$2"; else dir_put "wal/$3" "$2"; fi ;;
   *) die "usage: wharf-db-repo put|get|list|delete|archive ..." ;;
 esac
 `;

@@ -31,6 +31,7 @@ export function repoEnv(repo: BackupRepository, lookup: (name: string) => string
     WHARF_REPO_S3_REGION: repo.region,
     WHARF_REPO_S3_KEY_ID: lookup(repo.accessKeyIdSecret),
     WHARF_REPO_S3_SECRET: lookup(repo.secretAccessKeySecret),
+    WHARF_REPO_S3_PART_BYTES: String(repo.partBytes),
   };
 }
 
