@@ -22,7 +22,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { coreBusy, coreTimes, cpuMicros, freePort, median, processTree, rssMb } from './proc.mjs';
+import {
+  coreBusy,
+  coreTimes,
+  cpuMicros,
+  freePort,
+  median,
+  nodeFlagsBy,
+  processTree,
+  rssMb,
+} from './proc.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..');
@@ -43,19 +52,7 @@ const { values: opts } = parseArgs({
     'node-flags': { type: 'string', multiple: true, default: [] },
   },
 });
-/** --node-flags NAME='--flag --flag2': extra node/V8 flags for the build or script called NAME. */
-const nodeFlags = new Map(
-  opts['node-flags'].map((spec) => {
-    const eq = spec.indexOf('=');
-    return [
-      spec.slice(0, eq),
-      spec
-        .slice(eq + 1)
-        .split(' ')
-        .filter(Boolean),
-    ];
-  }),
-);
+const nodeFlags = nodeFlagsBy(opts['node-flags']);
 const DURATION = Number(opts.duration);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (line) => process.stderr.write(`${line}\n`);

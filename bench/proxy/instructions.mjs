@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freePort } from './proc.mjs';
+import { freePort, nodeFlagsBy } from './proc.mjs';
 import { Pool } from 'undici';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -40,19 +40,7 @@ const { values: opts } = parseArgs({
     'node-flags': { type: 'string', multiple: true, default: [] },
   },
 });
-/** --node-flags NAME='--flag --flag2': extra node/V8 flags for the build or script called NAME. */
-const nodeFlags = new Map(
-  opts['node-flags'].map((spec) => {
-    const eq = spec.indexOf('=');
-    return [
-      spec.slice(0, eq),
-      spec
-        .slice(eq + 1)
-        .split(' ')
-        .filter(Boolean),
-    ];
-  }),
-);
+const nodeFlags = nodeFlagsBy(opts['node-flags']);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (line) => process.stderr.write(`${line}\n`);
 const started = [];

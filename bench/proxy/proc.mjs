@@ -99,3 +99,19 @@ export function median(xs) {
   if (s.length === 0) return NaN;
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
+
+/** --node-flags NAME='--flag --flag2' (repeatable): extra node/V8 flags by build or script name. */
+export function nodeFlagsBy(specs) {
+  return new Map(
+    specs.map((spec) => {
+      const eq = spec.indexOf('=');
+      return [
+        spec.slice(0, eq),
+        spec
+          .slice(eq + 1)
+          .split(' ')
+          .filter(Boolean),
+      ];
+    }),
+  );
+}
