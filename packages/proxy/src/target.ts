@@ -19,6 +19,8 @@ export interface InflightRequest {
 }
 
 const POOL_CONNECTIONS = 512;
+/** First re-check of a target that is not healthy yet; doubles up to the interval. */
+const FIRST_RECHECK_MS = 25;
 const DRAIN_CANCEL_GRACE_MS = 2_000;
 
 export class Target {
@@ -32,6 +34,8 @@ export class Target {
   readonly inflight = new Set<InflightRequest>();
   onStateChange: ((target: Target) => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** Bumped by each start and stop of the checks, so a check that finishes late schedules nothing. */
+  private checkLoop = 0;
   private checking = false;
   private drainWaiter: (() => void) | null = null;
   private closed = false;
@@ -66,17 +70,40 @@ export class Target {
     return this.state === 'healthy' || this.state === 'restoring';
   }
 
+  /**
+   * Checks now, then every --health-check-interval. A new target that is not
+   * healthy yet is checked again sooner (25 ms, doubling up to the interval),
+   * so a deploy waits for its app to listen, not for the next tick.
+   */
   startHealthChecks(): void {
     if (this.timer !== null || this.closed) return;
-    const interval = Math.max(10, this.options.healthCheck.intervalMs);
-    this.timer = setInterval(() => void this.runCheck(), interval);
-    this.timer.unref();
-    void this.runCheck();
+    this.scheduleCheck(0, FIRST_RECHECK_MS, ++this.checkLoop);
   }
 
   stopHealthChecks(): void {
-    if (this.timer !== null) clearInterval(this.timer);
+    if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    this.checkLoop++;
+  }
+
+  private scheduleCheck(delayMs: number, backoffMs: number, loop: number): void {
+    this.timer = setTimeout(() => {
+      const started = Date.now();
+      const next = (): void => {
+        // Stopped (and maybe started again) while the check ran: that loop is over.
+        if (loop !== this.checkLoop || this.closed) return;
+        const interval = Math.max(10, this.options.healthCheck.intervalMs);
+        const adding = this.state === 'adding';
+        const period = adding ? Math.min(backoffMs, interval) : interval;
+        this.scheduleCheck(
+          Math.max(0, period - (Date.now() - started)),
+          adding ? backoffMs * 2 : FIRST_RECHECK_MS,
+          loop,
+        );
+      };
+      void this.runCheck().then(next, next);
+    }, delayMs);
+    this.timer.unref();
   }
 
   private async runCheck(): Promise<void> {

@@ -365,3 +365,36 @@ test('--client-ip-header feeds X-Forwarded-For and the log; --scope-cookie-paths
     await backend.close();
   }
 });
+
+test('a new target that is not healthy yet is re-checked soon (25 ms, doubling), then every interval once healthy', async () => {
+  let checks = 0;
+  let ready = false;
+  const app = http.createServer((req, res) => {
+    if (req.url === '/up') {
+      checks++;
+      res.writeHead(ready ? 200 : 503);
+      res.end();
+      return;
+    }
+    res.end('ok');
+  });
+  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+  const target = `127.0.0.1:${(app.address() as { port: number }).port}`;
+  const proxy = await startTestProxy();
+  try {
+    setTimeout(() => (ready = true), 300);
+    const started = Date.now();
+    // A 3 s interval: waiting for the next tick would take 3 s.
+    await proxy.call('Deploy', deployArgs('app', [target], { healthCheck: { intervalMs: 3_000 } }));
+    const waited = Date.now() - started;
+    assert.ok(waited < 2_000, `healthy ${waited} ms after the deploy began, not at the next 3 s tick`);
+    assert.ok(checks >= 3 && checks <= 12, `${checks} checks while the app was starting`);
+    // Healthy now: back to the interval, no more quick re-checks.
+    const after = checks;
+    await sleep(1_000);
+    assert.ok(checks - after <= 1, `${checks - after} checks in the second after the deploy`);
+  } finally {
+    await proxy.stop();
+    await new Promise<void>((r) => app.close(() => r()));
+  }
+});
