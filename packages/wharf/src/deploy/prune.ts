@@ -58,6 +58,38 @@ async function prune(
   await remote.onHosts(hosts, (host) => remote.run(host, command, step));
 }
 
+/**
+ * The deploy's prune on one host, run while that host boots (from the moment
+ * its first new container runs, during the health-checked handoff), so it is
+ * off the deploy's critical path. `stopping` old containers are still running
+ * then and stop after it, so it keeps that many fewer stopped containers: once
+ * they stopped, retain_containers are left, as after Kamal's prune (at least
+ * one is kept whatever `stopping` is). Images: the same as after the boot,
+ * since the old containers (running now, stopped then) hold theirs either way
+ * and the new version's container holds the new image.
+ */
+export async function pruneDuringBoot(
+  ctx: Context,
+  remote: Remote,
+  host: string,
+  stopping: number,
+): Promise<void> {
+  const config = await ctx.config();
+  const commands = new PruneCommands(config);
+  const auditor = new Auditor(config, await ctx.stamp());
+  const script = pruneScript(
+    auditor.record('Pruned containers and images'),
+    commands.appContainersAtOnce(pruneRetain(config.retainContainers, stopping)),
+    [commands.danglingImages(), commands.taggedImagesAtOnce()],
+  );
+  await remote.run(host, script, 'prune old containers and images');
+}
+
+/** How many stopped containers to keep now so that `retain` are left once `stopping` more stopped (at least 1). */
+export function pruneRetain(retain: number, stopping: number): number {
+  return Math.max(1, retain - Math.max(0, stopping));
+}
+
 export const pruneContainers = (ctx: Context, remote: Remote, retain?: number) =>
   prune(ctx, remote, ['containers'], { retain });
 export const pruneImages = (ctx: Context, remote: Remote) => prune(ctx, remote, ['images']);

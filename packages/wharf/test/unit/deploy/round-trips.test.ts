@@ -16,6 +16,7 @@ import {
 } from '../../../src/deploy/build-pull.js';
 import { proxyProbe } from '../../../src/deploy/proxy.js';
 import { pruneScript } from '../../../src/deploy/prune.js';
+import { lockReleaseStatus, thenReleaseLock } from '../../../src/deploy/lock.js';
 import { batchScript, newBatchNonce, splitBatchOutput } from '../../../src/ssh/batch.js';
 import { fakeDocker } from './fake-docker.js';
 
@@ -200,4 +201,32 @@ test('the old image goes beside the login: one batch step, the login status, the
   // Without a login (a local registry) the steps stay as they are.
   const local = planPull({ ...spec, registry: { server: 'localhost:5000' } });
   assert.deepEqual(overlapCleanWithLogin(local), local);
+});
+
+test('tag then lock release: the lock goes whatever the tag did, and each status is reported', () => {
+  const release = ['rm', 'lock/details', '&&', 'rm', '-r', 'lock'];
+  const setUp = (fake: ReturnType<typeof fakeDocker>) =>
+    sh('mkdir -p lock && echo held > lock/details', fake.dir);
+  // Both succeed.
+  let fake = fakeDocker();
+  setUp(fake);
+  let r = sh(thenReleaseLock('docker tag app:1 app:latest', release), fake.dir);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(lockReleaseStatus(r.stdout), 0);
+  assert.deepEqual(fake.calls(), ['tag app:1 app:latest']);
+  assert.equal(sh('test -e lock', fake.dir).status, 1, 'the lock is gone');
+  // The tag fails: the lock is still released, the exit status is the tag's.
+  fake = fakeDocker();
+  setUp(fake);
+  fake.fail('tag', 3);
+  r = sh(thenReleaseLock('docker tag app:1 app:latest', release), fake.dir);
+  assert.equal(r.status, 3);
+  assert.equal(lockReleaseStatus(r.stdout), 0);
+  assert.equal(sh('test -e lock', fake.dir).status, 1);
+  // The release fails (no lock there): the tag's status stays 0, the release's is not.
+  fake = fakeDocker();
+  r = sh(thenReleaseLock('docker tag app:1 app:latest', release), fake.dir);
+  assert.equal(r.status, 0);
+  assert.notEqual(lockReleaseStatus(r.stdout), 0);
+  assert.equal(lockReleaseStatus('no such line\n'), undefined);
 });
