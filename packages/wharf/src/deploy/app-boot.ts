@@ -33,11 +33,11 @@ import { cleanUpAfterBoot, prepareRoleAssets, readErrorPages, uploadErrorPages }
 import {
   containerNamed,
   currentVersion,
-  hostStateWithProbeScript,
+  stateAndProxyScript,
   parseHostState,
   type HostState,
 } from './host-state.js';
-import { parseProxyState, proxyProbeFor, type ProxyState } from './proxy.js';
+import { parseProxyState, proxyProbeTarget, type ProxyState } from './proxy.js';
 
 /** Opens when the first primary-role container is healthy; fails when a primary container fails. */
 export class Barrier {
@@ -454,10 +454,10 @@ export async function readHostStates(
   await remote.onHosts(hosts, async (host) => {
     const roles = selection.rolesOn(host);
     if (roles.length === 0 && !options.proxy) return;
-    const script = hostStateWithProbeScript(
+    const script = stateAndProxyScript(
       config,
       roles.map((r) => r.containerName()),
-      options.proxy ? proxyProbeFor(config, host) : undefined,
+      options.proxy ? proxyProbeTarget(config, host) : undefined,
     );
     const result = await remote.run(
       host,

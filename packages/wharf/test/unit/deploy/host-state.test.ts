@@ -15,7 +15,7 @@ import {
   createdKey,
   currentVersion,
   hostStateScript,
-  hostStateWithProbeScript,
+  stateAndProxyScript,
   listedContainers,
   parseHostState,
   withStopped,
@@ -104,34 +104,71 @@ test('the state script reads the latest image and every service container in thr
   );
 });
 
-test('the proxy probe and the state share one round trip, run side by side without mixing their lines', async () => {
+test('the proxy probe and the state share one round trip: docker ps, then one docker inspect for every object', async () => {
   const config = await load(BASE);
-  const fake = fakeDocker();
-  // The stand-in answers every `inspect` alike: the proxy probe reads "true <image>", the
-  // container inspect reads the container line.
-  fake.answer(
-    'inspect',
-    `true registry/wharf-proxy:1\ncontainer=aaa /app-web-998 ${LATEST} running 2026-11-27T04:00:00Z {"destination":"","role":"web","service":"app"}\n`,
-  );
-  fake.answer('image', `${LATEST}\n`);
+  const proxy = { containerName: 'kamal-proxy', imageFile: 'image' };
+  const lines = (proxyLine: string | undefined) =>
+    [
+      `container=aaa /app-web-998 ${LATEST} running 2026-11-27T04:00:00Z {"destination":"","role":"web","service":"app"}`,
+      ...(proxyLine ? [proxyLine] : []),
+      `latest=${LATEST}`,
+    ].join('\n');
+  // The proxy runs: no network create.
+  let fake = fakeDocker();
   fake.answer('ps', 'aaa\n');
-  const r = sh(
-    hostStateWithProbeScript(config, ['app-web-999'], proxyProbe('kamal-proxy', 'image')),
-    fake.dir,
-  );
+  fake.answer('inspect', lines('inspect=true registry/wharf-proxy:1'));
+  fake.fail('inspect', 1); // the new version's name does not exist yet: inspect fails, the script goes on
+  let r = sh(stateAndProxyScript(config, ['app-web-999'], proxy), fake.dir);
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(parseProxyState(r.stdout).image.split('\n')[0], 'registry/wharf-proxy:1');
-  assert.equal(parseProxyState(r.stdout).running, true);
-  const state = parseHostState(r.stdout);
+  assert.deepEqual(fake.calls(), [
+    'ps --all --quiet --filter label=service=app',
+    `inspect --format {{if index . "State"}}{{if eq .Name "/kamal-proxy"}}inspect={{.State.Running}} {{.Config.Image}}{{else}}container={{.Id}} {{.Name}} {{.Image}} {{.State.Status}} {{.Created}} {{json .Config.Labels}}{{end}}{{else}}latest={{.Id}}{{end}} aaa app-web-999 kamal-proxy dhh/app:latest`,
+  ]);
+  assert.deepEqual(parseProxyState(r.stdout), {
+    exists: true,
+    running: true,
+    image: 'registry/wharf-proxy:1',
+    bootImageFile: false,
+  });
+  let state = parseHostState(r.stdout);
   assert.equal(state.latestImageId, LATEST);
   assert.deepEqual(
     state.containers.map((c) => c.name),
     ['app-web-998'],
   );
-  assert.equal(fake.calls().length, 4, 'proxy inspect, image inspect, ps, container inspect');
-  assert.ok(!existsSync(join(fake.dir, '.kamal')), 'the temporary directory is not left behind');
-  // Without app roles on the host only the probe runs.
-  assert.equal(hostStateWithProbeScript(config, [], 'probe'), 'probe');
+  // No proxy container (and a boot image file): the network is created, as Kamal's proxy boot does.
+  fake = fakeDocker();
+  fake.answer('ps', 'aaa\n');
+  fake.answer('inspect', lines(undefined));
+  writeFileSync(join(fake.dir, 'image'), 'x\n');
+  r = sh(stateAndProxyScript(config, ['app-web-999'], proxy), fake.dir);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(
+    fake.calls().map((c) => c.split(' ').slice(0, 2).join(' ')),
+    ['ps --all', 'inspect --format', 'network create'],
+  );
+  assert.deepEqual(parseProxyState(r.stdout), {
+    exists: false,
+    running: false,
+    image: '',
+    bootImageFile: true,
+  });
+  state = parseHostState(r.stdout);
+  assert.equal(state.containers.length, 1);
+  // A stopped proxy: network create too.
+  fake = fakeDocker();
+  fake.answer('inspect', lines('inspect=false registry/wharf-proxy:1'));
+  r = sh(stateAndProxyScript(config, ['app-web-999'], proxy), fake.dir);
+  assert.ok(fake.calls().some((c) => c.startsWith('network create kamal')));
+  assert.equal(parseProxyState(r.stdout).exists, true);
+  // Without the proxy: the same inspect without the proxy's name; without app roles only the probe.
+  fake = fakeDocker();
+  r = sh(stateAndProxyScript(config, ['app-web-999'], undefined), fake.dir);
+  assert.equal(r.status, 0);
+  assert.ok(fake.calls()[1]!.endsWith(' app-web-999 dhh/app:latest'));
+  assert.ok(!fake.calls()[1]!.includes('kamal-proxy'));
+  assert.equal(stateAndProxyScript(config, [], proxy), proxyProbe('kamal-proxy', 'image'));
+  assert.equal(stateAndProxyScript(config, [], undefined), 'true');
 });
 
 test('parseHostState ignores other lines, strips the leading slash and counts a container once', () => {
