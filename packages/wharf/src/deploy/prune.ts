@@ -1,7 +1,8 @@
 /** `prune`: stopped app containers beyond retain_containers, then unused images of the service. */
 import { AppCommands } from '../commands/app.js';
 import { Auditor } from '../commands/auditor.js';
-import { combine, type Command } from '../commands/base.js';
+import { combine, commandLine, type Command } from '../commands/base.js';
+import type { Config } from '../config/index.js';
 import { PruneCommands } from '../commands/prune.js';
 import type { Context } from '../runtime/context.js';
 import type { Remote } from './remote.js';
@@ -75,14 +76,42 @@ export async function pruneDuringBoot(
   stopping: number,
 ): Promise<void> {
   const config = await ctx.config();
-  const commands = new PruneCommands(config);
   const auditor = new Auditor(config, await ctx.stamp());
-  const script = pruneScript(
-    auditor.record('Pruned containers and images'),
-    commands.appContainersAtOnce(pruneRetain(config.retainContainers, stopping)),
-    [commands.danglingImages(), commands.taggedImagesAtOnce()],
+  const script = pruneListedOnce(
+    config,
+    commandLine(auditor.record('Pruned containers and images')),
+    pruneRetain(config.retainContainers, stopping),
   );
   await remote.run(host, script, 'prune old containers and images');
+}
+
+/**
+ * The prune with one container listing instead of two: `docker ps -a` of the
+ * service once (id, state, image), from which the shell takes the stopped
+ * containers beyond `keep` (newest first, as `docker ps` lists them) to
+ * remove, and, once they are gone, the images the remaining containers use,
+ * which the tag removal keeps (with `latest` and `<none>`), as Kamal's
+ * `docker container ls -a` after the removal would. If `docker rm` fails, no
+ * container counts as removed (their images stay). Untagged images go in the
+ * background meanwhile. Every part runs whatever failed before, as in Kamal.
+ */
+export function pruneListedOnce(config: Config, audit: string, keep: number): string {
+  const filter = `--filter label=service=${config.service}`;
+  const stopped = `$2 == "created" || $2 == "exited" || $2 == "dead" { print $1 }`;
+  const used = `NF && index(old, " " $1 " ") == 0 { printf "%s\\\\|", $3 }`;
+  return [
+    audit,
+    `wharf_ps=$(docker ps -a ${filter} --format '{{.ID}} {{.State}} {{.Image}}')`,
+    `wharf_old=$(printf '%s\\n' "$wharf_ps" | awk '${stopped}' | tail -n +${keep + 1})`,
+    `[ -z "$wharf_old" ] || docker rm $wharf_old || wharf_old=`,
+    `${commandLine(new PruneCommands(config).danglingImages())} &`,
+    `wharf_used=$(printf '%s\\n' "$wharf_ps" | awk -v old=" $(echo $wharf_old) " '${used}')`,
+    `wharf_tags=$(docker image ls ${filter} --format '{{.ID}} {{.Repository}}:{{.Tag}}' | grep -v -w "\${wharf_used}${config.latestImage}\\|${config.repository}:<none>" | cut -d ' ' -f 2)`,
+    `[ -z "$wharf_tags" ] || docker rmi $wharf_tags`,
+    'wait',
+  ]
+    .join(' ; ')
+    .replace(/ & ;/g, ' &');
 }
 
 /** How many stopped containers to keep now so that `retain` are left once `stopping` more stopped (at least 1). */
