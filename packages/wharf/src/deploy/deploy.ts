@@ -12,7 +12,7 @@ import type { Context } from '../runtime/context.js';
 import { UserError } from '../util/errors.js';
 import { bootApp, readHostStates } from './app-boot.js';
 import { buildPush, pullImage } from './build-pull.js';
-import { runConfiguredHook } from './hook-env.js';
+import { hookConfigured, runConfiguredHook } from './hook-env.js';
 import { currentVersion, listedContainers, withStopped, type HostState } from './host-state.js';
 import {
   lockReleaseStatus,
@@ -212,14 +212,24 @@ export async function deploy(ctx: Context, options: DeployOptions = {}): Promise
         await requireReachableRegistry(ctx);
         await pullImage(ctx, remote, hosts);
       });
-    await withLockTakenDuring(ctx, remote, options.lockWait ?? {}, pull, async (held) => {
+    // One round trip per host reads the proxy's state and the app containers' state together; the
+    // stale-container and boot decisions below reuse it instead of asking again. Without a
+    // pre-deploy hook (which could change them) it runs as soon as the lock is held, beside the
+    // pull (which changes no container and no `latest` tag), instead of after it.
+    const readState = () => readHostStates(ctx, remote, selection.hosts, { proxy: true });
+    let early: ReturnType<typeof readState> | undefined;
+    const readEarly = !options.redeploy && !(await hookConfigured(ctx, 'pre-deploy'));
+    const onLocked = () => {
+      if (!readEarly) return;
+      early = readState();
+      early.catch(() => {});
+    };
+    const locked = async (held: HeldLock | undefined) => {
       await runConfiguredHook(ctx, 'pre-deploy');
-      // One round trip per host reads the proxy's state and the app containers' state together;
-      // the stale-container and boot decisions below reuse it instead of asking again.
       let states: Map<string, HostState> | undefined;
       if (!options.redeploy)
         states = await phase(ctx, 'Proxy', async () => {
-          const read = await readHostStates(ctx, remote, selection.hosts, { proxy: true });
+          const read = await (early ?? readState());
           await bootProxy(ctx, remote, undefined, new Map([...read].map(([h, r]) => [h, r.proxy!])));
           return new Map([...read].map(([h, r]) => [h, r.state]));
         });
@@ -236,7 +246,8 @@ export async function deploy(ctx: Context, options: DeployOptions = {}): Promise
         }),
       );
       await phase(ctx, 'Tag', () => tagLatestReleasingLock(ctx, remote, hosts, held));
-    });
+    };
+    await withLockTakenDuring(ctx, remote, options.lockWait ?? {}, pull, locked, onLocked);
     const seconds = (Date.now() - started) / 1000;
     await runConfiguredHook(ctx, 'post-deploy', { runtime: Math.round(seconds) });
     const stats = remote.pool.stats();

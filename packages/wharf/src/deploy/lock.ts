@@ -141,13 +141,16 @@ export async function withLockTakenDuring<T>(
   wait: LockWait,
   before: () => Promise<void>,
   fn: (held: HeldLock | undefined) => Promise<T>,
+  /** Called once the lock is held (while `before` may still run). */
+  onLocked: () => void = () => {},
 ): Promise<T> {
   if (ctx.holdingLock) {
+    onLocked();
     await before();
     return fn(undefined);
   }
   const locking = acquireLock(ctx, remote, AUTOMATIC_DEPLOY_LOCK_MESSAGE, wait);
-  locking.catch(() => {});
+  locking.then(onLocked, () => {});
   const release = () =>
     releaseLock(ctx, remote).catch((error: Error) =>
       ctx.reporter.warn(`could not release the deploy lock: ${error.message}`),
