@@ -317,8 +317,9 @@ const UNAVOIDABLE = [
     /^docker pull |^docker image rm --force |^docker inspect -f '\{\{ \.Config\.Labels\.service \}\}'|RegistryConfig\.Mirrors|docker login /,
   ],
   // Not Kamal's `docker container start kamal-proxy || docker run …` of the proxy.
-  // wharf sends the env file, the audit line and `docker run` as one command (`… && docker run …`).
-  ['container start', /(^|&& )docker run /],
+  // wharf sends the env file, the audit line and `docker run` as one command (`… && docker run …`;
+  // for a proxied role `wharf_cid=$(docker run …)` followed by the handoff: the unit ends at `ready`).
+  ['container start', /(^|&& |\$\()docker run /],
   ['health-checked swap', /kamal-proxy deploy /],
 ];
 const STOP = /xargs docker stop|docker (container )?stop /;
@@ -373,7 +374,7 @@ function breakdown(events, wall) {
       for (const u of list) {
         let end = u.end ?? u.t;
         // The swap, or a start that was ready at once: the unavoidable part ends at `ready`.
-        if (u.commands.some((c) => /kamal-proxy deploy |(^|&& )docker run /.test(c))) {
+        if (u.commands.some((c) => /kamal-proxy deploy |(^|&& |\$\()docker run /.test(c))) {
           const ready = (readyAt.get(host) ?? []).find((t) => t >= u.t && t <= end);
           if (ready !== undefined) {
             sums['old container stop'] += end - ready;

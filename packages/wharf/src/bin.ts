@@ -1,12 +1,25 @@
 #!/usr/bin/env node
-import { CommanderError } from 'commander';
-import { runCli } from './cli/program.js';
-import { isUserError } from './util/errors.js';
+// Node 22.1+ keeps the compiled code of wharf and its dependencies on disk
+// (module.enableCompileCache), which roughly halves their loading time on the
+// next start; Node 20 has no such cache and skips this. It must run before the
+// CLI's modules load, so they are imported below, not statically.
+import * as nodeModule from 'node:module';
+
+const enableCompileCache = (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache;
+try {
+  enableCompileCache?.();
+} catch {
+  // A cache directory that cannot be written only costs the speed-up.
+}
 
 const verbose = process.argv.includes('-v') || process.argv.includes('--verbose');
 let finished = false;
 
 async function main(): Promise<void> {
+  const [{ CommanderError }, { runCli }] = await Promise.all([
+    import('commander'),
+    import('./cli/program.js'),
+  ]);
   try {
     await runCli(process.argv.slice(2));
   } catch (error) {
@@ -19,7 +32,8 @@ async function main(): Promise<void> {
 }
 
 main()
-  .catch((error: unknown) => {
+  .catch(async (error: unknown) => {
+    const { isUserError } = await import('./util/errors.js');
     if (isUserError(error)) {
       process.stderr.write(`wharf: ${error.message}\n`);
       if (verbose && error.stack) process.stderr.write(`${error.stack}\n`);

@@ -7,12 +7,17 @@
  * healthy (its old container stops meanwhile); non-primary roles also wait
  * until the first primary container is healthy (Kamal's barrier).
  *
- * Round trips per role: one to write the env file (from stdin, never in
- * argv), record the audit line, rename a clashing container and `docker run`
- * (plus, for a role without the proxy, the first status check); then one for
- * the health-checked `kamal-proxy deploy` followed at once by stopping the old
- * container (or, without the proxy, one to stop it after the wait). The
- * containers' state comes from the host's state read once (host-state.ts).
+ * Round trips per role, one in the usual case: write the env file (from
+ * stdin, never in argv), record the audit line, rename a clashing container
+ * and `docker run`; then, for a proxied role, the health-checked
+ * `kamal-proxy deploy` of the new container (its id passed on in a shell
+ * variable) followed at once by stopping the old container; for a role
+ * without the proxy, the first status check and, when that already means
+ * ready, the old container's stop (else a wait and one more round trip to
+ * stop it). Marker lines tell wharf which step the script reached, so a
+ * failure still names its host and step, and nothing after a successful swap
+ * ever stops the new container. The containers' state comes from the host's
+ * state read once (host-state.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { AppCommands, containerHostname } from '../commands/app.js';
@@ -28,11 +33,11 @@ import { cleanUpAfterBoot, prepareRoleAssets, readErrorPages, uploadErrorPages }
 import {
   containerNamed,
   currentVersion,
-  hostStateWithProbeScript,
+  stateAndProxyScript,
   parseHostState,
   type HostState,
 } from './host-state.js';
-import { parseProxyState, proxyProbeFor, type ProxyState } from './proxy.js';
+import { parseProxyState, proxyProbeTarget, type ProxyState } from './proxy.js';
 
 /** Opens when the first primary-role container is healthy; fails when a primary container fails. */
 export class Barrier {
@@ -79,6 +84,12 @@ export function bootOrder(roles: readonly Role[], primaryRole: string): Role[] {
 /** Printed by the swap script once `kamal-proxy deploy` succeeded: from then on the new version serves. */
 export const SWAPPED_MARKER = 'wharf-swapped-to-new-version';
 
+/** Printed by the start script once `docker run` succeeded (before a handoff in the same round trip). */
+export const STARTED_MARKER = 'wharf-started-new-container';
+
+/** The shell variable holding the new container's short id (12 hex digits) for a handoff in the start script. */
+export const CONTAINER_ID_VARIABLE = 'wharf_id';
+
 /**
  * The start of a role's new container, one round trip: the env directory and
  * audit line, the env file written atomically from stdin (mode 0600), the
@@ -97,9 +108,27 @@ export function startScript(parts: {
    * decides): the marker line, then the old container's stop.
    */
   whenReady?: string;
+  /**
+   * Instead of statusOf: what to run once `docker run` succeeded, with the new
+   * container's short id in $wharf_id (CONTAINER_ID_VARIABLE): the swap script
+   * (swapScript) of a proxied role. The id line and STARTED_MARKER come first.
+   */
+  handOff?: string;
 }): string {
   const steps = [commandLine(parts.prepare), `( ${uploadCommand(parts.envFile, { mode: 0o600 })} )`];
   if (parts.rename) steps.push(commandLine(parts.rename));
+  if (parts.handOff !== undefined) {
+    // `docker run --detach` prints the id last (after any pull messages); the proxy wants the short id.
+    steps.push(
+      `wharf_cid=$(${commandLine(parts.run)})`,
+      `echo "$wharf_cid"`,
+      `echo ${STARTED_MARKER}`,
+      `wharf_cid=\${wharf_cid##*[!0-9a-f]}`,
+      `${CONTAINER_ID_VARIABLE}=$(printf %.12s "$wharf_cid")`,
+      parts.handOff,
+    );
+    return steps.join(' && ');
+  }
   steps.push(commandLine(parts.run));
   if (parts.statusOf !== undefined) {
     const inspect = commandLine(docker('inspect', '--format', DOCKER_HEALTH_STATUS_FORMAT, parts.statusOf));
@@ -123,13 +152,13 @@ export function parseStart(stdout: string): { containerId: string; status: strin
 }
 
 /** An onStdout handler calling `seen` once, when the marker line has come (it may span chunks). */
-export function watchMarker(seen: () => void): (chunk: Buffer) => void {
+export function watchMarker(seen: () => void, marker = SWAPPED_MARKER): (chunk: Buffer) => void {
   let text = '';
   let done = false;
   return (chunk) => {
     if (done) return;
     text = (text + chunk.toString()).slice(-4096);
-    if (text.includes(SWAPPED_MARKER)) {
+    if (text.includes(marker)) {
       done = true;
       seen();
     }
@@ -164,6 +193,8 @@ class RoleBoot {
     readonly host: string,
     readonly barrier: Barrier | undefined,
     readonly state: HostState,
+    /** Called once the new container runs (its `docker run` succeeded). */
+    readonly onStarted: () => void = () => {},
   ) {
     this.app = new AppCommands(config, { role, host });
   }
@@ -216,6 +247,11 @@ class RoleBoot {
       if (role.primary) this.barrier?.open();
       onReady();
     };
+    const stopSeconds = Number(role.stopArgs()[1] ?? 10);
+    if (role.runningProxy) {
+      await this.startAndHandOff(lookup, stopOld, stopSeconds, rename, ready, () => healthy);
+      return { host, role: role.name, oldVersion };
+    }
     let started;
     try {
       started = await remote.run(
@@ -225,7 +261,7 @@ class RoleBoot {
           envFile: role.secretsPath,
           rename,
           run: app.run({ hostname: containerHostname(host) }),
-          statusOf: role.runningProxy ? undefined : name,
+          statusOf: name,
           whenReady: readyInline ? (stopOld ?? 'true') : undefined,
         }),
         `start ${name}`,
@@ -241,6 +277,7 @@ class RoleBoot {
       if (role.primary) this.barrier?.close(error as Error);
       throw error;
     }
+    if (started.code === 0 || started.stdout.includes(SWAPPED_MARKER)) this.onStarted();
     if (readyInline && started.stdout.includes(SWAPPED_MARKER)) {
       // Ready at the first look; the old container's stop (and clean-up) ran after the marker.
       ready();
@@ -258,35 +295,88 @@ class RoleBoot {
       if (role.primary) this.barrier?.close(error);
       throw error;
     }
-    const { containerId, status } = parseStart(started.stdout);
+    const { status } = parseStart(started.stdout);
     try {
-      if (role.runningProxy) {
-        const step = `hand ${name} to wharf-proxy`;
-        const stopSeconds = Number(role.stopArgs()[1] ?? 10);
-        const swap = await remote.run(host, swapScript(app.deploy(containerId), stopOld), step, {
-          timeoutMs: (this.config.deployTimeout + 60 + (stopOld ? stopSeconds + 30 : 0)) * 1000,
-          allowFailure: true,
-          onStdout: watchMarker(() => ready()),
-        });
-        if (!swap.stdout.includes(SWAPPED_MARKER))
-          throw new StepError(host, step, swap, ctx.redact(failureDetail(swap)));
-        ready();
-        if (swap.code !== 0) {
-          const cleanUpStep = `remove old ${role.name} assets and error pages`;
-          throw new StepError(host, cleanUpStep, swap, ctx.redact(failureDetail(swap)));
-        }
-      } else {
-        await this.waitUntilReady(name, status);
-        ready();
-        if (stopOld && oldVersion) await remote.run(host, stopOld, `stop ${app.containerName(oldVersion)}`);
-      }
+      await this.waitUntilReady(name, status);
+      ready();
+      if (stopOld && oldVersion) await remote.run(host, stopOld, `stop ${app.containerName(oldVersion)}`);
     } catch (error) {
-      // Once the new version serves, a failure (stopping the old one, the clean-up) must not stop it.
+      // Once the new version serves, a failure (stopping the old one) must not stop it.
       if (healthy) throw error;
       if (role.primary) this.barrier?.close(error as Error);
       throw await this.bootFailure(name, error as Error);
     }
     return { host, role: role.name, oldVersion };
+  }
+
+  /**
+   * A proxied role in one round trip: the start script runs the container and
+   * hands it to wharf-proxy (health-checked), then stops the old container.
+   * The marker lines say how far it got: no STARTED_MARKER, the start failed
+   * (nothing to stop); no SWAPPED_MARKER, the new container never became
+   * healthy (it is stopped and the old one keeps serving); both but a failure,
+   * the old container's clean-up failed (the new one keeps serving).
+   */
+  private async startAndHandOff(
+    lookup: (name: string) => string,
+    stopOld: string | undefined,
+    stopSeconds: number,
+    rename: Command | undefined,
+    ready: () => void,
+    isHealthy: () => boolean,
+  ): Promise<void> {
+    const { ctx, remote, host, role, app } = this;
+    const name = app.containerName();
+    const stamp = await ctx.stamp();
+    const auditor = new Auditor(this.config, stamp, { role: role.name });
+    let started = false;
+    const watchReady = watchMarker(() => ready());
+    const watchStart = watchMarker(() => {
+      started = true;
+      this.onStarted();
+    }, STARTED_MARKER);
+    let result;
+    try {
+      result = await remote.run(
+        host,
+        startScript({
+          prepare: combine([app.ensureEnvDirectory(), auditor.record(`Booted app version ${this.version}`)]),
+          envFile: role.secretsPath,
+          rename,
+          run: app.run({ hostname: containerHostname(host) }),
+          handOff: swapScript(app.deploy(`\${${CONTAINER_ID_VARIABLE}}`), stopOld),
+        }),
+        `start ${name} and hand it to wharf-proxy`,
+        {
+          stdin: role.env(host).envFile(lookup),
+          timeoutMs: (this.config.deployTimeout + 120 + (stopOld ? stopSeconds + 30 : 0)) * 1000,
+          allowFailure: true,
+          onStdout: (chunk) => (watchStart(chunk), watchReady(chunk)),
+        },
+      );
+    } catch (error) {
+      // A dropped connection or a timeout. Once the new version serves, nothing may stop it.
+      if (isHealthy()) throw error;
+      if (role.primary) this.barrier?.close(error as Error);
+      // Started but not (yet) healthy: stopped as after a failed handoff (when the host is still reachable).
+      throw started ? await this.bootFailure(name, error as Error) : error;
+    }
+    if (!result.stdout.includes(STARTED_MARKER)) {
+      const error = new StepError(host, `start ${name}`, result, ctx.redact(failureDetail(result)));
+      if (role.primary) this.barrier?.close(error);
+      throw error;
+    }
+    const step = `hand ${name} to wharf-proxy`;
+    if (!result.stdout.includes(SWAPPED_MARKER)) {
+      const error = new StepError(host, step, result, ctx.redact(failureDetail(result)));
+      if (role.primary) this.barrier?.close(error);
+      throw await this.bootFailure(name, error);
+    }
+    ready();
+    if (result.code !== 0) {
+      const cleanUpStep = `remove old ${role.name} assets and error pages`;
+      throw new StepError(host, cleanUpStep, result, ctx.redact(failureDetail(result)));
+    }
   }
 
   /**
@@ -364,10 +454,10 @@ export async function readHostStates(
   await remote.onHosts(hosts, async (host) => {
     const roles = selection.rolesOn(host);
     if (roles.length === 0 && !options.proxy) return;
-    const script = hostStateWithProbeScript(
+    const script = stateAndProxyScript(
       config,
       roles.map((r) => r.containerName()),
-      options.proxy ? proxyProbeFor(config, host) : undefined,
+      options.proxy ? proxyProbeTarget(config, host) : undefined,
     );
     const result = await remote.run(
       host,
@@ -417,8 +507,20 @@ export async function bootHost(
 export interface BootOptions {
   /** The hosts' state when the caller read it already (deploy does, with the proxy check). */
   states?: ReadonlyMap<string, HostState>;
-  /** Tag the version `latest` on every host afterwards (default true; deploy tags with the prune instead). */
+  /** Tag the version `latest` on every host afterwards (default true). */
   tagLatest?: boolean;
+  /**
+   * Prune each host while it boots (deploy): from the moment the host's first
+   * new container runs (see pruneDuringBoot); a host whose boot failed before
+   * that is not pruned, as Kamal prunes only after a successful boot. The
+   * boot waits for every prune it started.
+   */
+  prune?: (host: string, stopping: number) => Promise<void>;
+}
+
+/** How many of `roles` have an old container on the host that their boot will stop. */
+export function oldContainersToStop(state: HostState, config: Config, roles: readonly Role[]): number {
+  return roles.filter((role) => currentVersion(state, config, role) !== undefined).length;
 }
 
 /** Boots the config's version on the selected hosts and roles; tags it latest on success. */
@@ -456,13 +558,27 @@ export async function bootApp(
         config.primaryRoleName,
       );
       const state = states.get(host) ?? NO_CONTAINERS;
-      results.push(
-        ...(await bootHost(roles, (role, onReady) =>
+      let pruning: Promise<void> | undefined;
+      const startPrune = () => {
+        if (!options.prune || pruning) return;
+        pruning = options.prune(host, oldContainersToStop(state, config, roles));
+        pruning.catch(() => {});
+      };
+      let booted: BootResult[];
+      try {
+        booted = await bootHost(roles, (role, onReady) =>
           ctx.reporter.step(host, `boot ${role.name} ${config.abbreviatedVersion}`, () =>
-            new RoleBoot(ctx, remote, config, role, host, barrier, state).run(lookup, onReady),
+            new RoleBoot(ctx, remote, config, role, host, barrier, state, startPrune).run(lookup, onReady),
           ),
-        )),
-      );
+        );
+      } catch (error) {
+        // Nothing of this host's prune may still run when the deploy ends.
+        await pruning?.catch(() => {});
+        throw error;
+      }
+      startPrune();
+      await pruning;
+      results.push(...booted);
     });
     await runConfiguredHook(ctx, 'post-app-boot', { hosts: group.join(',') });
     if (config.boot.wait && index < groups.length - 1) await sleep(config.boot.wait * 1000);

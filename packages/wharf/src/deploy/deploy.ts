@@ -1,23 +1,31 @@
 /**
  * `deploy`, `redeploy` and `rollback` (Kamal's main commands): build and
  * push (or pull only), take the lock, pre-deploy hook, make sure wharf-proxy
- * runs, stop stale containers, boot the new version, prune, release the lock,
- * post-deploy hook with the runtime. Each phase is timed for the summary.
+ * runs, stop stale containers, boot the new version (each host pruning while
+ * it boots), tag it latest, release the lock, post-deploy hook with the
+ * runtime. Each phase is timed for the summary.
  */
 import { AppCommands } from '../commands/app.js';
-import { docker } from '../commands/base.js';
+import { commandLine, docker } from '../commands/base.js';
 import { proxyExec } from '../commands/proxy.js';
 import type { Context } from '../runtime/context.js';
 import { UserError } from '../util/errors.js';
 import { bootApp, readHostStates } from './app-boot.js';
 import { buildPush, pullImage } from './build-pull.js';
-import { runConfiguredHook } from './hook-env.js';
+import { hookConfigured, runConfiguredHook } from './hook-env.js';
 import { currentVersion, listedContainers, withStopped, type HostState } from './host-state.js';
-import { withLock, withLockTakenDuring, type LockWait } from './lock.js';
-import { pruneAll } from './prune.js';
+import {
+  lockReleaseStatus,
+  thenReleaseLock,
+  withLock,
+  withLockTakenDuring,
+  type HeldLock,
+  type LockWait,
+} from './lock.js';
+import { pruneDuringBoot } from './prune.js';
 import { bootProxy } from './proxy.js';
 import { requireReachableRegistry } from './registry-reach.js';
-import { connectionDrop, Remote } from './remote.js';
+import { connectionDrop, failureDetail, Remote, StepError } from './remote.js';
 
 export interface DeployOptions {
   skipPush?: boolean;
@@ -140,6 +148,34 @@ export async function stopStaleContainers(
 }
 
 /**
+ * Tags the version `latest` on every host once all booted (as Kamal does);
+ * on the lock's host the same round trip then releases the deploy lock
+ * (whatever the tag did), which saves the release its own round trip. A
+ * failed release there is left to the usual release after the deploy.
+ */
+export async function tagLatestReleasingLock(
+  ctx: Context,
+  remote: Remote,
+  hosts: readonly string[],
+  held: HeldLock | undefined,
+): Promise<void> {
+  const config = await ctx.config();
+  const tag = commandLine(new AppCommands(config).tagLatestImage());
+  await remote.onHosts(hosts, async (host) => {
+    if (held?.host !== host) {
+      await remote.run(host, tag, 'tag the latest image');
+      return;
+    }
+    const result = await remote.run(host, thenReleaseLock(tag, held.release), 'tag the latest image', {
+      allowFailure: true,
+    });
+    if (lockReleaseStatus(result.stdout) === 0) held.released();
+    if (result.code !== 0)
+      throw new StepError(host, 'tag the latest image', result, ctx.redact(failureDetail(result)));
+  });
+}
+
+/**
  * A deploy that lost its SSH connection to a host says so in one sentence,
  * whatever step it was in (instead of, say, "never became healthy").
  */
@@ -165,6 +201,8 @@ export async function deploy(ctx: Context, options: DeployOptions = {}): Promise
     );
   await runConfiguredHook(ctx, 'pre-connect');
   const remote = await Remote.of(ctx);
+  // Who deploys (git config, two local processes) is read while the connections open; the lock needs it.
+  ctx.stamp().catch(() => {});
   try {
     await phase(ctx, 'Connect', () => remote.pool.connect(selection.hosts, 'connect'));
     if (!options.skipPush)
@@ -174,23 +212,42 @@ export async function deploy(ctx: Context, options: DeployOptions = {}): Promise
         await requireReachableRegistry(ctx);
         await pullImage(ctx, remote, hosts);
       });
-    await withLockTakenDuring(ctx, remote, options.lockWait ?? {}, pull, async () => {
+    // One round trip per host reads the proxy's state and the app containers' state together; the
+    // stale-container and boot decisions below reuse it instead of asking again. Without a
+    // pre-deploy hook (which could change them) it runs as soon as the lock is held, beside the
+    // pull (which changes no container and no `latest` tag), instead of after it.
+    const readState = () => readHostStates(ctx, remote, selection.hosts, { proxy: true });
+    let early: ReturnType<typeof readState> | undefined;
+    const readEarly = !options.redeploy && !(await hookConfigured(ctx, 'pre-deploy'));
+    const onLocked = () => {
+      if (!readEarly) return;
+      early = readState();
+      early.catch(() => {});
+    };
+    const locked = async (held: HeldLock | undefined) => {
       await runConfiguredHook(ctx, 'pre-deploy');
-      // One round trip per host reads the proxy's state and the app containers' state together;
-      // the stale-container and boot decisions below reuse it instead of asking again.
       let states: Map<string, HostState> | undefined;
       if (!options.redeploy)
         states = await phase(ctx, 'Proxy', async () => {
-          const read = await readHostStates(ctx, remote, selection.hosts, { proxy: true });
+          const read = await (early ?? readState());
           await bootProxy(ctx, remote, undefined, new Map([...read].map(([h, r]) => [h, r.proxy!])));
           return new Map([...read].map(([h, r]) => [h, r.state]));
         });
       states = await phase(ctx, 'Stale containers', () => stopStaleContainers(ctx, remote, states));
       const booted = states;
-      // Without prune (redeploy) the boot tags the version latest; otherwise the prune's round trip does.
-      await phase(ctx, 'Boot', () => bootApp(ctx, remote, { states: booted, tagLatest: !!options.redeploy }));
-      if (!options.redeploy) await phase(ctx, 'Prune', () => pruneAll(ctx, remote, { tagLatest: true }));
-    });
+      // Each host prunes while it boots (not redeploy), then every host tags the version latest.
+      await phase(ctx, 'Boot', () =>
+        bootApp(ctx, remote, {
+          states: booted,
+          tagLatest: false,
+          prune: options.redeploy
+            ? undefined
+            : (host, stopping) => pruneDuringBoot(ctx, remote, host, stopping),
+        }),
+      );
+      await phase(ctx, 'Tag', () => tagLatestReleasingLock(ctx, remote, hosts, held));
+    };
+    await withLockTakenDuring(ctx, remote, options.lockWait ?? {}, pull, locked, onLocked);
     const seconds = (Date.now() - started) / 1000;
     await runConfiguredHook(ctx, 'post-deploy', { runtime: Math.round(seconds) });
     const stats = remote.pool.stats();

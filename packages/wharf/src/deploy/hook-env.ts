@@ -7,6 +7,13 @@ import { hookPath, runHook } from '../runtime/hooks.js';
 /** Hooks that Kamal gives the secrets to. */
 const HOOKS_WITH_SECRETS = new Set(['pre-connect', 'pre-deploy', 'post-deploy']);
 
+/** Whether runConfiguredHook would run the hook `name` (it exists and hooks are not skipped). */
+export async function hookConfigured(ctx: Context, name: string): Promise<boolean> {
+  if (ctx.flags.skipHooks) return false;
+  const config = await ctx.config();
+  return Boolean(hookPath(resolve(config.cwd, config.hooksPath), name));
+}
+
 export async function runConfiguredHook(
   ctx: Context,
   name: string,

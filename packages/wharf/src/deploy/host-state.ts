@@ -51,35 +51,77 @@ function containersCommand(config: Config, newNames: readonly string[]): string 
   return `docker inspect --type container --format ${singleQuoted(CONTAINER_FORMAT)} ${ids} ${newNames.join(' ')} 2>/dev/null`;
 }
 
+/** What the state read learns about the proxy container (see stateAndProxyScript). */
+export interface ProxyProbeTarget {
+  /** The proxy container's name on the host (`kamal-proxy`). */
+  containerName: string;
+  /** Kamal's boot-config image file (`.kamal/proxy/image`), reported as `bootimage=yes` when present. */
+  imageFile: string;
+}
+
 /**
- * The same read with the proxy probe, its independent parts run at once (the
- * probe and the image lookup in the background, their output kept in a
- * temporary directory and printed after the containers'): on the critical
- * path two docker runs instead of four.
+ * One `docker inspect` for every object a template can tell apart: the
+ * service's containers and the new version's names print `container=…`
+ * lines, the proxy container (by name) an `inspect=<running> <image>` line,
+ * the `latest` image (an image: no State) a `latest=<id>` line. The docker CLI
+ * runs a template on the raw JSON when the typed object lacks what it uses,
+ * so `index . "State"` tells containers from images.
  */
-export function hostStateWithProbeScript(
+function combinedFormat(proxyName: string | undefined): string {
+  const containerLine = CONTAINER_FORMAT;
+  const inner = proxyName
+    ? `{{if eq .Name "/${proxyName}"}}inspect={{.State.Running}} {{.Config.Image}}{{else}}${containerLine}{{end}}`
+    : containerLine;
+  return `{{if index . "State"}}${inner}{{else}}latest={{.Id}}{{end}}`;
+}
+
+/**
+ * The state read with the proxy probe in two docker runs on the host (`docker
+ * ps` for the service's containers, then one `docker inspect` for those, the
+ * new version's names, the proxy container and the `latest` image, in that
+ * order); when the proxy is not running, `docker network create kamal` as
+ * Kamal's proxy boot would, and `bootimage=yes` when the boot-config image
+ * file exists. Without app roles on the host, only the proxy probe.
+ */
+export function stateAndProxyScript(
   config: Config,
   newNames: readonly string[],
-  probe: string | undefined,
+  proxy: ProxyProbeTarget | undefined,
 ): string {
-  if (newNames.length === 0) return probe ?? 'true';
-  const background = [...(probe ? [probe] : []), latestImageCommand(config)];
+  if (newNames.length === 0 && proxy) return proxyProbe(proxy.containerName, proxy.imageFile);
+  if (newNames.length === 0) return 'true';
+  const ids = `$(docker ps --all --quiet --filter label=service=${config.service})`;
+  const names = [ids, ...newNames, ...(proxy ? [proxy.containerName] : []), config.latestImage];
+  const inspect = `docker inspect --format ${singleQuoted(combinedFormat(proxy?.containerName))} ${names.join(' ')} 2>/dev/null`;
+  if (!proxy) return `${inspect}; true`;
   return [
-    'wharf_state=$(mktemp -d 2>/dev/null) || { wharf_state=.kamal/wharf-state-$$; mkdir -p "$wharf_state"; }',
-    [
-      ...background.map((part, i) => `( ${part} ) > "$wharf_state/${i}" 2>/dev/null`),
-      containersCommand(config, newNames),
-    ].join(' & '),
-    'wait',
-    ...background.map((_, i) => `cat "$wharf_state/${i}"`),
-    'rm -rf "$wharf_state"',
+    `wharf_state=$(${inspect})`,
+    'printf \'%s\\n\' "$wharf_state"',
+    `case "$wharf_state" in *"inspect=true "*) ;; *) docker network create kamal >/dev/null 2>&1 ;; esac`,
+    `if [ -e ${proxy.imageFile} ]; then echo bootimage=yes; fi`,
     'true',
+  ].join('; ');
+}
+
+/**
+ * The proxy probe alone, one round trip: the proxy container's state and
+ * image, whether the host has a boot-config image file, and the `kamal`
+ * network created when the proxy is not running (as Kamal's proxy boot does).
+ */
+export function proxyProbe(containerName: string, imageFile: string): string {
+  return [
+    `state=$(docker inspect --format '{{.State.Running}} {{.Config.Image}}' ${containerName} 2>/dev/null)`,
+    `case "$state" in "true "*) ;; *) docker network create kamal >/dev/null 2>&1 ;; esac`,
+    `echo "inspect=$state"`,
+    `if [ -e ${imageFile} ]; then echo bootimage=yes; fi`,
   ].join('; ');
 }
 
 /** Reads the script's output (other lines, such as the proxy probe's, are ignored). */
 export function parseHostState(stdout: string): HostState {
-  const latestImageId = /^latest=(.*)$/m.exec(stdout)?.[1]?.trim() ?? '';
+  // The last `latest=` line: the image is the last object inspected.
+  const latestLines = [...stdout.matchAll(/^latest=(.*)$/gm)];
+  const latestImageId = latestLines.at(-1)?.[1]?.trim() ?? '';
   const seen = new Set<string>();
   const containers: ContainerInfo[] = [];
   for (const line of stdout.split('\n')) {

@@ -3,7 +3,7 @@
  * each other's locks): acquire, release, status, and --lock-wait.
  */
 import { AUTOMATIC_DEPLOY_LOCK_MESSAGE, LOCK_HELD_MARKER, LockCommands } from '../commands/lock.js';
-import { combine } from '../commands/base.js';
+import { combine, commandLine, type Command } from '../commands/base.js';
 import type { Context } from '../runtime/context.js';
 import { UserError } from '../util/errors.js';
 import { Remote } from './remote.js';
@@ -104,6 +104,32 @@ export async function withLock<T>(
 }
 
 /**
+ * The lock this process took, for a caller that releases it in its own last
+ * round trip (the deploy, beside tagging latest): `release` is the command,
+ * `released()` says it succeeded there (else it is released as usual).
+ */
+export interface HeldLock {
+  host: string;
+  release: Command;
+  released: () => void;
+}
+
+/**
+ * `script`, then the lock's release whatever the script's status was: the
+ * script's status is the exit status and `wharf_lock_released=<status>` the
+ * release's (parse it with lockReleaseStatus).
+ */
+export function thenReleaseLock(script: string, release: Command): string {
+  return `${script} ; wharf_status=$? ; { ${commandLine(release)} ; } ; echo "wharf_lock_released=$?" ; exit $wharf_status`;
+}
+
+/** The release's exit status from thenReleaseLock's output (undefined when it never ran). */
+export function lockReleaseStatus(stdout: string): number | undefined {
+  const match = /^wharf_lock_released=(\d+)$/m.exec(stdout);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
  * Like withLock, but the lock is taken while `before` runs (the deploy's pull:
  * Kamal takes the lock right after it), which takes the lock's round trip off
  * the critical path. When `before` fails the lock is released again; when the
@@ -114,14 +140,17 @@ export async function withLockTakenDuring<T>(
   remote: Remote,
   wait: LockWait,
   before: () => Promise<void>,
-  fn: () => Promise<T>,
+  fn: (held: HeldLock | undefined) => Promise<T>,
+  /** Called once the lock is held (while `before` may still run). */
+  onLocked: () => void = () => {},
 ): Promise<T> {
   if (ctx.holdingLock) {
+    onLocked();
     await before();
-    return fn();
+    return fn(undefined);
   }
   const locking = acquireLock(ctx, remote, AUTOMATIC_DEPLOY_LOCK_MESSAGE, wait);
-  locking.catch(() => {});
+  locking.then(onLocked, () => {});
   const release = () =>
     releaseLock(ctx, remote).catch((error: Error) =>
       ctx.reporter.warn(`could not release the deploy lock: ${error.message}`),
@@ -139,9 +168,19 @@ export async function withLockTakenDuring<T>(
     throw error;
   }
   await locking;
+  const config = await ctx.config();
+  let releasedByFn = false;
+  const held: HeldLock = {
+    host: await lockHost(ctx),
+    release: new LockCommands(config).release(),
+    released: () => {
+      releasedByFn = true;
+      ctx.holdingLock = false;
+    },
+  };
   try {
-    return await fn();
+    return await fn(held);
   } finally {
-    await release();
+    if (!releasedByFn) await release();
   }
 }

@@ -14,6 +14,7 @@ import type { Context } from '../runtime/context.js';
 import { UserError } from '../util/errors.js';
 import { defaultProxyImage, ensureProxyImage, WHARF_PROXY_REPOSITORY } from './proxy-image.js';
 import { Remote } from './remote.js';
+import { proxyProbe, type ProxyProbeTarget } from './host-state.js';
 
 export interface ProxyState {
   running: boolean;
@@ -50,26 +51,21 @@ function plannedImage(
   return { image: defaultProxyImage(config).image, ours: true };
 }
 
-/**
- * One round trip per host: the proxy container's state and image, whether the
- * host has a boot-config image file, and the `kamal` network created when it
- * may be missing. A running proxy is attached to that network (Kamal and
- * wharf always start it with `--network kamal`, and Docker keeps a network
- * with attached containers), so then the `docker network create` is skipped.
- */
-export function proxyProbe(containerName: string, imageFile: string): string {
-  return [
-    `state=$(docker inspect --format '{{.State.Running}} {{.Config.Image}}' ${containerName} 2>/dev/null)`,
-    `case "$state" in "true "*) ;; *) docker network create kamal >/dev/null 2>&1 ;; esac`,
-    `echo "inspect=$state"`,
-    `if [ -e ${imageFile} ]; then echo bootimage=yes; fi`,
-  ].join('; ');
-}
-
 /** The probe for `host` (the proxy's container name can differ per host). */
 export function proxyProbeFor(config: Config, host: string): string {
-  return proxyProbe(new ProxyCommands(config, host).containerName, config.proxyBoot.imageFile);
+  const target = proxyProbeTarget(config, host);
+  return proxyProbe(target.containerName, target.imageFile);
 }
+
+/** The proxy container's name on `host` and Kamal's boot-config image file, for the probe. */
+export function proxyProbeTarget(config: Config, host: string): ProxyProbeTarget {
+  return {
+    containerName: new ProxyCommands(config, host).containerName,
+    imageFile: config.proxyBoot.imageFile,
+  };
+}
+
+export { proxyProbe };
 
 /**
  * Boots wharf-proxy where it does not run. `probed`: the hosts' proxy states

@@ -15,7 +15,7 @@ import {
   createdKey,
   currentVersion,
   hostStateScript,
-  hostStateWithProbeScript,
+  stateAndProxyScript,
   listedContainers,
   parseHostState,
   withStopped,
@@ -24,7 +24,10 @@ import {
 } from '../../../src/deploy/host-state.js';
 import {
   bootHost,
+  CONTAINER_ID_VARIABLE,
+  oldContainersToStop,
   parseStart,
+  STARTED_MARKER,
   startScript,
   stopOldScript,
   SWAPPED_MARKER,
@@ -33,7 +36,7 @@ import {
 } from '../../../src/deploy/app-boot.js';
 import { staleContainers } from '../../../src/deploy/deploy.js';
 import { proxyProbe, parseProxyState } from '../../../src/deploy/proxy.js';
-import { tagThenPrune } from '../../../src/deploy/prune.js';
+import { pruneRetain, tagThenPrune } from '../../../src/deploy/prune.js';
 import { load, type Raw } from '../../commands/support.js';
 import { fakeDocker } from './fake-docker.js';
 
@@ -101,34 +104,71 @@ test('the state script reads the latest image and every service container in thr
   );
 });
 
-test('the proxy probe and the state share one round trip, run side by side without mixing their lines', async () => {
+test('the proxy probe and the state share one round trip: docker ps, then one docker inspect for every object', async () => {
   const config = await load(BASE);
-  const fake = fakeDocker();
-  // The stand-in answers every `inspect` alike: the proxy probe reads "true <image>", the
-  // container inspect reads the container line.
-  fake.answer(
-    'inspect',
-    `true registry/wharf-proxy:1\ncontainer=aaa /app-web-998 ${LATEST} running 2026-11-27T04:00:00Z {"destination":"","role":"web","service":"app"}\n`,
-  );
-  fake.answer('image', `${LATEST}\n`);
+  const proxy = { containerName: 'kamal-proxy', imageFile: 'image' };
+  const lines = (proxyLine: string | undefined) =>
+    [
+      `container=aaa /app-web-998 ${LATEST} running 2026-11-27T04:00:00Z {"destination":"","role":"web","service":"app"}`,
+      ...(proxyLine ? [proxyLine] : []),
+      `latest=${LATEST}`,
+    ].join('\n');
+  // The proxy runs: no network create.
+  let fake = fakeDocker();
   fake.answer('ps', 'aaa\n');
-  const r = sh(
-    hostStateWithProbeScript(config, ['app-web-999'], proxyProbe('kamal-proxy', 'image')),
-    fake.dir,
-  );
+  fake.answer('inspect', lines('inspect=true registry/wharf-proxy:1'));
+  fake.fail('inspect', 1); // the new version's name does not exist yet: inspect fails, the script goes on
+  let r = sh(stateAndProxyScript(config, ['app-web-999'], proxy), fake.dir);
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(parseProxyState(r.stdout).image.split('\n')[0], 'registry/wharf-proxy:1');
-  assert.equal(parseProxyState(r.stdout).running, true);
-  const state = parseHostState(r.stdout);
+  assert.deepEqual(fake.calls(), [
+    'ps --all --quiet --filter label=service=app',
+    `inspect --format {{if index . "State"}}{{if eq .Name "/kamal-proxy"}}inspect={{.State.Running}} {{.Config.Image}}{{else}}container={{.Id}} {{.Name}} {{.Image}} {{.State.Status}} {{.Created}} {{json .Config.Labels}}{{end}}{{else}}latest={{.Id}}{{end}} aaa app-web-999 kamal-proxy dhh/app:latest`,
+  ]);
+  assert.deepEqual(parseProxyState(r.stdout), {
+    exists: true,
+    running: true,
+    image: 'registry/wharf-proxy:1',
+    bootImageFile: false,
+  });
+  let state = parseHostState(r.stdout);
   assert.equal(state.latestImageId, LATEST);
   assert.deepEqual(
     state.containers.map((c) => c.name),
     ['app-web-998'],
   );
-  assert.equal(fake.calls().length, 4, 'proxy inspect, image inspect, ps, container inspect');
-  assert.ok(!existsSync(join(fake.dir, '.kamal')), 'the temporary directory is not left behind');
-  // Without app roles on the host only the probe runs.
-  assert.equal(hostStateWithProbeScript(config, [], 'probe'), 'probe');
+  // No proxy container (and a boot image file): the network is created, as Kamal's proxy boot does.
+  fake = fakeDocker();
+  fake.answer('ps', 'aaa\n');
+  fake.answer('inspect', lines(undefined));
+  writeFileSync(join(fake.dir, 'image'), 'x\n');
+  r = sh(stateAndProxyScript(config, ['app-web-999'], proxy), fake.dir);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(
+    fake.calls().map((c) => c.split(' ').slice(0, 2).join(' ')),
+    ['ps --all', 'inspect --format', 'network create'],
+  );
+  assert.deepEqual(parseProxyState(r.stdout), {
+    exists: false,
+    running: false,
+    image: '',
+    bootImageFile: true,
+  });
+  state = parseHostState(r.stdout);
+  assert.equal(state.containers.length, 1);
+  // A stopped proxy: network create too.
+  fake = fakeDocker();
+  fake.answer('inspect', lines('inspect=false registry/wharf-proxy:1'));
+  r = sh(stateAndProxyScript(config, ['app-web-999'], proxy), fake.dir);
+  assert.ok(fake.calls().some((c) => c.startsWith('network create kamal')));
+  assert.equal(parseProxyState(r.stdout).exists, true);
+  // Without the proxy: the same inspect without the proxy's name; without app roles only the probe.
+  fake = fakeDocker();
+  r = sh(stateAndProxyScript(config, ['app-web-999'], undefined), fake.dir);
+  assert.equal(r.status, 0);
+  assert.ok(fake.calls()[1]!.endsWith(' app-web-999 dhh/app:latest'));
+  assert.ok(!fake.calls()[1]!.includes('kamal-proxy'));
+  assert.equal(stateAndProxyScript(config, [], proxy), proxyProbe('kamal-proxy', 'image'));
+  assert.equal(stateAndProxyScript(config, [], undefined), 'true');
 });
 
 test('parseHostState ignores other lines, strips the leading slash and counts a container once', () => {
@@ -285,6 +325,95 @@ test('swap then stop: the old container stops only after a successful kamal-prox
   r = sh(swapScript(deploy, undefined), fake.dir);
   assert.equal(r.status, 0);
   assert.equal(r.stdout.trim(), SWAPPED_MARKER);
+});
+
+test('a proxied role starts and is handed to the proxy in one round trip, with the short id of the new container', async () => {
+  const config = await load(BASE);
+  const role = config.role('web')!;
+  const app = new AppCommands(config, { role, host: '1.1.1.1' });
+  const deploy = app.deploy(`\${${CONTAINER_ID_VARIABLE}}`);
+  assert.deepEqual(
+    deploy.slice(0, 6).concat(deploy[6]!),
+    ['docker', 'exec', 'kamal-proxy', 'kamal-proxy', 'deploy', 'app-web', '--target="${wharf_id}:80"'],
+    'the target is the shell variable, left for the shell to expand',
+  );
+  const id = 'c0ffee'.repeat(10) + 'abcd';
+  const script = (stop?: string) =>
+    startScript({
+      prepare: ['mkdir', '-p', 'envdir', '&&', 'echo', 'booted', '>>', 'audit.log'],
+      envFile: 'envdir/roles/web.env',
+      run: ['docker', 'run', '--detach', '--name', app.containerName()],
+      handOff: swapScript(
+        [
+          'docker',
+          'exec',
+          'kamal-proxy',
+          'kamal-proxy',
+          'deploy',
+          'app-web',
+          `--target="\${${CONTAINER_ID_VARIABLE}}:80"`,
+        ],
+        stop,
+      ),
+    });
+  const stop = stopOldScript(['docker', 'stop', 'app-web-998'], undefined);
+  // Success: run, deploy with the first 12 hex digits of the id docker printed last, then the stop.
+  let fake = fakeDocker();
+  fake.answer('run', `Unable to find image 'app:999' locally\n999: Pulling from app\n${id}\n`);
+  let r = sh(script(stop), fake.dir, 'SECRET=s3cr3t\n');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(readFileSync(join(fake.dir, 'envdir/roles/web.env'), 'utf8'), 'SECRET=s3cr3t\n');
+  assert.deepEqual(fake.calls(), [
+    `run --detach --name ${app.containerName()}`,
+    `exec kamal-proxy kamal-proxy deploy app-web --target=${id.slice(0, 12)}:80`,
+    'stop app-web-998',
+  ]);
+  const lines = r.stdout.trim().split('\n');
+  assert.ok(lines.indexOf(STARTED_MARKER) < lines.indexOf(SWAPPED_MARKER));
+  assert.equal(parseStart(r.stdout).containerId, id.slice(0, 12));
+  // docker run fails: no marker, no handoff, no stop.
+  fake = fakeDocker();
+  fake.fail('run', 125);
+  r = sh(script(stop), fake.dir, 'A=1\n');
+  assert.equal(r.status, 125);
+  assert.ok(!r.stdout.includes(STARTED_MARKER));
+  assert.deepEqual(
+    fake.calls().map((c) => c.split(' ')[0]),
+    ['run'],
+  );
+  // The proxy refuses the new container: started, never swapped, the old one keeps running.
+  fake = fakeDocker();
+  fake.answer('run', `${id}\n`);
+  fake.fail('exec', 1);
+  r = sh(script(stop), fake.dir, 'A=1\n');
+  assert.notEqual(r.status, 0);
+  assert.ok(r.stdout.includes(STARTED_MARKER));
+  assert.ok(!r.stdout.includes(SWAPPED_MARKER));
+  assert.deepEqual(
+    fake.calls().map((c) => c.split(' ')[0]),
+    ['run', 'exec'],
+  );
+  // A first deploy: nothing to stop.
+  fake = fakeDocker();
+  fake.answer('run', `${id}\n`);
+  r = sh(script(undefined), fake.dir, 'A=1\n');
+  assert.equal(r.status, 0);
+  assert.deepEqual(r.stdout.trim().split('\n'), [id, STARTED_MARKER, SWAPPED_MARKER]);
+});
+
+test('pruning while the host boots keeps fewer stopped containers by the old ones that stop after it', async () => {
+  assert.equal(pruneRetain(5, 2), 3);
+  assert.equal(pruneRetain(5, 0), 5);
+  assert.equal(pruneRetain(2, 2), 1, 'at least one is kept');
+  assert.equal(pruneRetain(1, 3), 1);
+  const config = await load(BASE);
+  const roles = [config.role('web')!, config.role('workers')!];
+  const state: HostState = {
+    latestImageId: LATEST,
+    containers: [container('app-web-998'), container('app-web-997', { state: 'exited' })],
+  };
+  assert.equal(oldContainersToStop(state, config, roles), 1, 'only web runs an old version');
+  assert.equal(oldContainersToStop({ latestImageId: '', containers: [] }, config, roles), 0);
 });
 
 test('tag then prune: a failed tag stops the round trip before the prune removes anything', () => {

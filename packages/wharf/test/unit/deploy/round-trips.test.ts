@@ -15,7 +15,9 @@ import {
   pullFailure,
 } from '../../../src/deploy/build-pull.js';
 import { proxyProbe } from '../../../src/deploy/proxy.js';
-import { pruneScript } from '../../../src/deploy/prune.js';
+import { pruneListedOnce, pruneScript } from '../../../src/deploy/prune.js';
+import { load } from '../../commands/support.js';
+import { lockReleaseStatus, thenReleaseLock } from '../../../src/deploy/lock.js';
 import { batchScript, newBatchNonce, splitBatchOutput } from '../../../src/ssh/batch.js';
 import { fakeDocker } from './fake-docker.js';
 
@@ -200,4 +202,95 @@ test('the old image goes beside the login: one batch step, the login status, the
   // Without a login (a local registry) the steps stay as they are.
   const local = planPull({ ...spec, registry: { server: 'localhost:5000' } });
   assert.deepEqual(overlapCleanWithLogin(local), local);
+});
+
+test('tag then lock release: the lock goes whatever the tag did, and each status is reported', () => {
+  const release = ['rm', 'lock/details', '&&', 'rm', '-r', 'lock'];
+  const setUp = (fake: ReturnType<typeof fakeDocker>) =>
+    sh('mkdir -p lock && echo held > lock/details', fake.dir);
+  // Both succeed.
+  let fake = fakeDocker();
+  setUp(fake);
+  let r = sh(thenReleaseLock('docker tag app:1 app:latest', release), fake.dir);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(lockReleaseStatus(r.stdout), 0);
+  assert.deepEqual(fake.calls(), ['tag app:1 app:latest']);
+  assert.equal(sh('test -e lock', fake.dir).status, 1, 'the lock is gone');
+  // The tag fails: the lock is still released, the exit status is the tag's.
+  fake = fakeDocker();
+  setUp(fake);
+  fake.fail('tag', 3);
+  r = sh(thenReleaseLock('docker tag app:1 app:latest', release), fake.dir);
+  assert.equal(r.status, 3);
+  assert.equal(lockReleaseStatus(r.stdout), 0);
+  assert.equal(sh('test -e lock', fake.dir).status, 1);
+  // The release fails (no lock there): the tag's status stays 0, the release's is not.
+  fake = fakeDocker();
+  r = sh(thenReleaseLock('docker tag app:1 app:latest', release), fake.dir);
+  assert.equal(r.status, 0);
+  assert.notEqual(lockReleaseStatus(r.stdout), 0);
+  assert.equal(lockReleaseStatus('no such line\n'), undefined);
+});
+
+test('prune with one listing: removes the stopped containers beyond keep, then the tags no remaining container uses', async () => {
+  const config = await load({
+    service: 'app',
+    image: 'dhh/app',
+    registry: { username: 'u', password: 'p' },
+    servers: { web: ['1.1.1.1'] },
+    builder: { arch: 'amd64' },
+  });
+  const ps = [
+    'a1 running dhh/app:v9',
+    'b1 exited dhh/app:v8',
+    'c1 exited dhh/app:v7',
+    'd1 exited dhh/app:v6',
+    'e1 dead dhh/app:v5',
+    '',
+  ].join('\n');
+  const images = [
+    'i9 dhh/app:v9',
+    'i8 dhh/app:v8',
+    'i6 dhh/app:v6',
+    'i5 dhh/app:v5',
+    'il dhh/app:latest',
+    'in dhh/app:<none>',
+    'ix dhh/app:v50',
+    '',
+  ].join('\n');
+  let fake = fakeDocker();
+  fake.answer('ps', ps);
+  fake.answer('image', images);
+  let r = sh(pruneListedOnce(config, 'echo audited', 2), fake.dir);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^audited$/m);
+  let calls = fake.calls();
+  assert.deepEqual(calls.slice(0, 2), [
+    'ps -a --filter label=service=app --format {{.ID}} {{.State}} {{.Image}}',
+    'rm d1 e1',
+  ]);
+  assert.deepEqual(calls.slice(2, 4).sort(), [
+    'image ls --filter label=service=app --format {{.ID}} {{.Repository}}:{{.Tag}}',
+    'image prune --force --filter label=service=app',
+  ]);
+  // v6 and v5 belonged to the removed containers; v50 to none; latest and <none> always stay.
+  assert.deepEqual(calls.slice(4), ['rmi dhh/app:v6 dhh/app:v5 dhh/app:v50']);
+  // Nothing beyond keep: no docker rm; the tags of every listed container stay.
+  fake = fakeDocker();
+  fake.answer('ps', ps);
+  fake.answer('image', images);
+  r = sh(pruneListedOnce(config, 'true', 5), fake.dir);
+  assert.equal(r.status, 0, r.stderr);
+  calls = fake.calls();
+  assert.ok(!calls.some((c) => c.startsWith('rm ')));
+  assert.deepEqual(calls.at(-1), 'rmi dhh/app:v50');
+  // docker rm fails: no container counts as removed, so their images stay too.
+  fake = fakeDocker();
+  fake.answer('ps', ps);
+  fake.answer('image', images);
+  fake.fail('rm', 1);
+  r = sh(pruneListedOnce(config, 'true', 2), fake.dir);
+  calls = fake.calls();
+  assert.ok(calls.includes('rm d1 e1'));
+  assert.deepEqual(calls.at(-1), 'rmi dhh/app:v50');
 });
