@@ -248,8 +248,15 @@ class RoleBoot {
       onReady();
     };
     const stopSeconds = Number(role.stopArgs()[1] ?? 10);
+    // What every start does first: env directory + audit line, the env file, the rename, docker run.
+    const start = {
+      prepare: combine([app.ensureEnvDirectory(), auditor.record(`Booted app version ${this.version}`)]),
+      envFile: role.secretsPath,
+      rename,
+      run: app.run({ hostname: containerHostname(host) }),
+    };
     if (role.runningProxy) {
-      await this.startAndHandOff(lookup, stopOld, stopSeconds, rename, ready, () => healthy);
+      await this.startAndHandOff(lookup, stopOld, stopSeconds, start, ready, () => healthy);
       return { host, role: role.name, oldVersion };
     }
     let started;
@@ -257,10 +264,7 @@ class RoleBoot {
       started = await remote.run(
         host,
         startScript({
-          prepare: combine([app.ensureEnvDirectory(), auditor.record(`Booted app version ${this.version}`)]),
-          envFile: role.secretsPath,
-          rename,
-          run: app.run({ hostname: containerHostname(host) }),
+          ...start,
           statusOf: name,
           whenReady: readyInline ? (stopOld ?? 'true') : undefined,
         }),
@@ -321,14 +325,12 @@ class RoleBoot {
     lookup: (name: string) => string,
     stopOld: string | undefined,
     stopSeconds: number,
-    rename: Command | undefined,
+    start: Omit<Parameters<typeof startScript>[0], 'statusOf' | 'whenReady' | 'handOff'>,
     ready: () => void,
     isHealthy: () => boolean,
   ): Promise<void> {
     const { ctx, remote, host, role, app } = this;
     const name = app.containerName();
-    const stamp = await ctx.stamp();
-    const auditor = new Auditor(this.config, stamp, { role: role.name });
     let started = false;
     const watchReady = watchMarker(() => ready());
     const watchStart = watchMarker(() => {
@@ -340,10 +342,7 @@ class RoleBoot {
       result = await remote.run(
         host,
         startScript({
-          prepare: combine([app.ensureEnvDirectory(), auditor.record(`Booted app version ${this.version}`)]),
-          envFile: role.secretsPath,
-          rename,
-          run: app.run({ hostname: containerHostname(host) }),
+          ...start,
           handOff: swapScript(app.deploy(`\${${CONTAINER_ID_VARIABLE}}`), stopOld),
         }),
         `start ${name} and hand it to wharf-proxy`,
