@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const wharfBin = join(root, 'packages/wharf/dist/src/bin.js');
+const wharfBin = join(root, 'packages/wharf/bin/wharf.js');
 const example = join(root, 'examples/hello');
 const servers = Number(process.env.WHARF_SERVERS ?? 2);
 const rate = Number(process.env.WHARF_LOAD_RATE ?? 100);

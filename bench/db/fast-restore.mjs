@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const bin = join(root, 'packages/wharf/dist/src/bin.js');
+const bin = join(root, 'packages/wharf/bin/wharf.js');
 // The db e2e tests' support (compiled by `npm run build`): the image, the project, the YAML, ssh.
 const { committedProject, pgAccessory, projectHead, pushDataTierImage } = await import(
   join(root, 'packages/wharf/dist/test/support/db-tier.js')

@@ -68,7 +68,7 @@ import { parseArgs } from 'node:util';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
-const wharfBin = join(root, 'packages/wharf/dist/src/bin.js');
+const wharfBin = join(root, 'packages/wharf/bin/wharf.js');
 const shimDir = join(here, 'kamal-shim');
 
 const { values } = parseArgs({

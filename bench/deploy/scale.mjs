@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = join(root, 'packages/wharf/dist/src/bin.js');
+const bin = join(root, 'packages/wharf/bin/wharf.js');
 const { values } = parseArgs({
   options: {
     servers: { type: 'string', default: '10' },

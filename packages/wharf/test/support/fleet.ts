@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { FleetDescription } from '../../src/fleet/plan.js';
 
-export const WHARF_BIN = fileURLToPath(new URL('../../src/bin.js', import.meta.url));
+export const WHARF_BIN = fileURLToPath(new URL('../../../bin/wharf.js', import.meta.url));
 
 export interface CliResult {
   code: number;
