@@ -13,11 +13,12 @@ async function gitConfig(key: string, cwd: string): Promise<string | undefined> 
 
 /** Who runs wharf, as Kamal names them: the performer (git user.email, else whoami) and the lock holder (git user.name, else Unknown). */
 export async function identify(cwd: string): Promise<Stamp & { lockedBy: string }> {
-  const email = await gitConfig('user.email', cwd);
+  // Both are read at once: each is a process start, and a deploy waits for them before the lock.
+  const [email, name] = await Promise.all([gitConfig('user.email', cwd), gitConfig('user.name', cwd)]);
   let performer = email;
   if (!performer) {
     const who = await execFile('whoami', []).catch(() => undefined);
     performer = who?.stdout.trim() || 'unknown';
   }
-  return { performer, at: new Date(), lockedBy: (await gitConfig('user.name', cwd)) ?? 'Unknown' };
+  return { performer, at: new Date(), lockedBy: name ?? 'Unknown' };
 }
