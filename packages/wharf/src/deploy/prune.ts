@@ -99,7 +99,7 @@ export function pruneListedOnce(config: Config, audit: string, keep: number): st
   const filter = `--filter label=service=${config.service}`;
   const stopped = `$2 == "created" || $2 == "exited" || $2 == "dead" { print $1 }`;
   const used = `NF && index(old, " " $1 " ") == 0 { printf "%s\\\\|", $3 }`;
-  return [
+  return shellSequence([
     audit,
     `wharf_ps=$(docker ps -a ${filter} --format '{{.ID}} {{.State}} {{.Image}}')`,
     `wharf_old=$(printf '%s\\n' "$wharf_ps" | awk '${stopped}' | tail -n +${keep + 1})`,
@@ -109,9 +109,12 @@ export function pruneListedOnce(config: Config, audit: string, keep: number): st
     `wharf_tags=$(docker image ls ${filter} --format '{{.ID}} {{.Repository}}:{{.Tag}}' | grep -v -w "\${wharf_used}${config.latestImage}\\|${config.repository}:<none>" | cut -d ' ' -f 2)`,
     `[ -z "$wharf_tags" ] || docker rmi $wharf_tags`,
     'wait',
-  ]
-    .join(' ; ')
-    .replace(/ & ;/g, ' &');
+  ]);
+}
+
+/** Shell commands run one after another; one that ends in `&` runs in the background and needs no `;` after it. */
+function shellSequence(parts: readonly string[]): string {
+  return parts.map((part, i) => (i === 0 ? '' : parts[i - 1]!.endsWith(' &') ? ' ' : ' ; ') + part).join('');
 }
 
 /** How many stopped containers to keep now so that `retain` are left once `stopping` more stopped (at least 1). */
