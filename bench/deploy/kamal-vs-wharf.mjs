@@ -5,7 +5,7 @@
 //   bash bench/deploy/install-kamal.sh            # once: Debian gems + Kamal source
 //   npm run build                                 # wharf and wharf-proxy compiled
 //   node bench/deploy/kamal-vs-wharf.mjs [--runs 5] [--fleet kamalbench] [--port 5683]
-//       [--servers 10 [--scale-only]] [--scale-runs 3] [--readiness-delay 0] [--kamal DIR] [--keep]
+//       [--servers 10 [--scale-only | --scale-kamal]] [--scale-runs 3] [--readiness-delay 0] [--kamal DIR] [--keep]
 //
 // The project: a copy of examples/hello with two roles on the first 2 fleet
 // servers: web (proxied, health check /up every 1 s) and worker (not proxied:
@@ -45,7 +45,8 @@
 //
 // With --servers N (> 2) the fleet has N servers and wharf alone also deploys
 // the same project to all N (both roles on every server), for the N/2 ratio
-// (--scale-only: that alone, without Kamal).
+// (--scale-only: that alone, without Kamal; --scale-kamal: Kamal's 2 vs N
+// too, on the same fleet, as the machine's yardstick).
 //
 // Kamal runs from its mirrored source on Debian bookworm's gems, which are
 // older than its gemspec wants; bench/deploy/kamal-shim/kamal_shim.rb (loaded
@@ -82,6 +83,7 @@ const { values } = parseArgs({
     kamal: { type: 'string' },
     keep: { type: 'boolean', default: false },
     'scale-only': { type: 'boolean', default: false },
+    'scale-kamal': { type: 'boolean', default: false },
     'wharf-only': { type: 'boolean', default: false },
     'show-commands': { type: 'boolean', default: false },
   },
@@ -627,8 +629,32 @@ if (serverCount > 2) {
       `  run ${i + 1}: 2 servers ${f(small.at(-1).wall)} s, ${all.length} servers ${f(large.at(-1).wall)} s (load ${f(large.at(-1).load)})`,
     );
   }
+  // Kamal's own 2 vs N on the same fleet: what the machine allows a tool that runs the same docker work.
+  const kSmall = [];
+  const kLarge = [];
+  if (values['scale-kamal'] && !values['wharf-only']) {
+    log(`Scale: Kamal to 2 and all ${all.length} servers (warm-up, then ${values['scale-runs']} runs each)…`);
+    kamalRun(pN);
+    for (let i = 0; i < Number(values['scale-runs']); i++) {
+      kSmall.push(kamalRun(p2));
+      kLarge.push(kamalRun(pN));
+      log(
+        `  Kamal run ${i + 1}: 2 servers ${f(kSmall.at(-1).wall)} s, ${all.length} servers ${f(kLarge.at(-1).wall)} s (load ${f(kLarge.at(-1).load)})`,
+      );
+    }
+    // Leave wharf's containers current again for whatever runs next.
+    pN.next();
+    wharf(pN.dir);
+  }
   const s = median(small.map((r) => r.wall));
   const l = median(large.map((r) => r.wall));
+  if (kSmall.length > 0) {
+    const ks = median(kSmall.map((r) => r.wall));
+    const kl = median(kLarge.map((r) => r.wall));
+    out.push(
+      `Kamal scale: 2 servers ${f(ks)} s, ${all.length} servers ${f(kl)} s; ratio ${all.length}/2: ${f(kl / ks)}x; fleet-server CPU 2: ${f(median(kSmall.map((r) => r.serverCpu)))}, ${all.length}: ${f(median(kLarge.map((r) => r.serverCpu)))} s`,
+    );
+  }
   out.push(
     `wharf scale: 2 servers ${f(s)} s, ${all.length} servers ${f(l)} s (${median(large.map((r) => r.summary.roundTrips))} round trips); ratio ${all.length}/2: ${f(l / s)}x (target < 1.5x)`,
     `  runs 2: ${small.map((r) => f(r.wall)).join(', ')}; ${all.length}: ${large.map((r) => f(r.wall)).join(', ')}; load ${large.map((r) => f(r.load)).join(', ')}`,
