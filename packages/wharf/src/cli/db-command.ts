@@ -2,7 +2,8 @@
 import { Command } from 'commander';
 import { DB_CONFIG_KEY, resolveDbTier, nodeNamed } from '../db/config.js';
 import { dbFailover, dbSwitchover, dbUnfence } from '../db/promote-ops.js';
-import { dbRejoin, dbSetup } from '../db/setup-ops.js';
+import { dbRejoin } from '../db/rejoin-ops.js';
+import { dbSetup } from '../db/setup-ops.js';
 import { dbBackup, dbBackups, dbPrune, dbRestorePitr, parseKeep } from '../db/backup/index.js';
 import { restoreDump } from '../db/dump-restore/index.js';
 import { dbStatus, formatStatus } from '../db/status-ops.js';
@@ -103,14 +104,17 @@ export function dbCommand(globals: Globals): Command {
     addLockWaitOptions(
       subcommand(
         'rejoin',
-        'Rebuild NODE as a standby of the current primary (fresh base backup; its data is replaced)',
+        'Make NODE a standby of the current primary again: pg_rewind when it still has its data, else a fresh base backup',
       )
         .argument('<node>', 'the accessory name of the node')
+        .option('--copy', 'Skip pg_rewind and always take a fresh base backup of the primary')
         .option('-y, --confirmed', 'Proceed without confirmation question'),
-    ).action(async (node: string, opts: LockWaitFlags & { confirmed?: boolean }) => {
+    ).action(async (node: string, opts: LockWaitFlags & { confirmed?: boolean; copy?: boolean }) => {
       if (
         !(await confirm(
-          `This replaces the data of ${node} with a copy of the primary. Go ahead?`,
+          opts.copy
+            ? `This replaces the data of ${node} with a copy of the primary. Go ahead?`
+            : `This discards what ${node} wrote after it left the primary's timeline (pg_rewind, else a fresh copy of the primary). Go ahead?`,
           '`wharf db rejoin`',
           opts.confirmed,
         ))
@@ -119,7 +123,7 @@ export function dbCommand(globals: Globals): Command {
       await withContext(globals, ctxFor('rejoin'), async (ctx, remote) => {
         const tier = resolveDbTier(await ctx.config());
         await withLock(ctx, remote, lockWaitFrom(opts), () =>
-          dbRejoin(ctx, remote, tier, nodeNamed(tier, node, 'db rejoin')),
+          dbRejoin(ctx, remote, tier, nodeNamed(tier, node, 'db rejoin'), { copy: opts.copy === true }),
         );
       });
     }),

@@ -1,6 +1,6 @@
 /**
- * `wharf db setup` and `wharf db rejoin`: bring the primary up with a
- * replication role, clone each standby from it with pg_basebackup and start
+ * `wharf db setup` (and the pieces `wharf db rejoin` shares): bring the primary up with a
+ * replication role (also allowed to be a pg_rewind source), clone each standby from it with pg_basebackup and start
  * streaming, boot pgbouncer per node, and write HAProxy's configuration so
  * writes reach only the primary. With a `backup:` block, the backup node
  * archives WAL (see backup/archiving.ts); a clone never inherits archiving
@@ -15,7 +15,6 @@ import { UserError } from '../util/errors.js';
 import {
   baseBackupScript,
   haproxyConfig,
-  haproxySetServer,
   hbaScript,
   nodeFilesScript,
   oneOffOnData,
@@ -43,6 +42,7 @@ import {
 } from './node-io.js';
 import { roleOf, type NodeStatus } from './state.js';
 import { cloneArchiveScript, enableArchiving } from './backup/index.js';
+import { rewindGrantsSql } from './rewind.js';
 
 /** The node that is the primary now: the one unfenced writer, or the configured primary on a fresh tier. */
 function currentPrimary(tier: DbTier, statuses: NodeStatus[]): DbNode {
@@ -165,7 +165,12 @@ export async function waitStreaming(
 }
 
 /** Replication role, pg_hba line, passfile and peers on the primary. */
-async function preparePrimary(ctx: Context, remote: Remote, tier: DbTier, primary: DbNode): Promise<void> {
+export async function preparePrimary(
+  ctx: Context,
+  remote: Remote,
+  tier: DbTier,
+  primary: DbNode,
+): Promise<void> {
   const env = await replicationEnv(ctx, tier);
   await ctx.reporter.step(primary.host, `prepare ${primary.name} for replication`, async () => {
     await runOn(
@@ -182,6 +187,13 @@ async function preparePrimary(ctx: Context, remote: Remote, tier: DbTier, primar
       replicationRoleSql(tier.replicationUser),
       'create the replication role',
       { env },
+    );
+    await sql(
+      remote,
+      tier,
+      primary,
+      rewindGrantsSql(tier.replicationUser),
+      'let the replication role be a pg_rewind source',
     );
     await runOn(
       remote,
@@ -289,37 +301,4 @@ export async function waitRouting(
     200,
   );
   return Date.now() - t0;
-}
-
-/** Rebuilds a node as a standby of the current primary (fresh base backup) and puts it back in HAProxy's pool. */
-export async function dbRejoin(ctx: Context, remote: Remote, tier: DbTier, node: DbNode): Promise<void> {
-  const statuses = await readNodes(remote, tier);
-  const writers = statuses.filter(
-    (s) => s.reachable && !s.inRecovery && !s.fenced && !s.readOnly && s.node !== node.name,
-  );
-  if (writers.length !== 1) {
-    throw new UserError(
-      `Rejoin refused: ${writers.length === 0 ? 'no other node is an unfenced primary' : `${writers.map((w) => w.node).join(' and ')} are all primaries`} (${statuses.map((s) => `${s.node}: ${roleOf(s)}`).join(', ')}); fix the primary first (\`wharf db status\`).`,
-    );
-  }
-  const primary = tier.nodes.find((n) => n.name === writers[0]!.node)!;
-  const target = statuses.find((s) => s.node === node.name)!;
-  if (target.reachable && !target.inRecovery && !target.fenced && !target.readOnly) {
-    throw new UserError(
-      `Rejoin refused: ${node.name} is an unfenced primary itself; its data would be discarded, so fence it first with \`wharf db failover --to ${primary.name} --force\`.`,
-    );
-  }
-  await preparePrimary(ctx, remote, tier, primary);
-  await cloneStandby(ctx, remote, tier, primary, node);
-  if (tier.backup?.node.name === node.name) await enableArchiving(ctx, remote, tier);
-  await writeHaproxyConfig(ctx, remote, tier, [], { boot: false });
-  for (const host of tier.haproxy.hosts) {
-    await remote.run(
-      host,
-      haproxySetServer(tier.haproxy.service, node.name, true),
-      'enable the node in HAProxy',
-      { allowFailure: true },
-    );
-  }
-  ctx.reporter.result(`${node.name} on ${node.host} streams from ${primary.name} again.`);
 }

@@ -4,6 +4,9 @@
  * the second server, like an app that is never redeployed): setup, two
  * switchovers (there and back), then a failover with the primary's whole
  * server stopped; the old primary, when its server returns, refuses writes.
+ * Then `db rejoin` brings it back with pg_rewind; a forced failover the other
+ * way leaves a diverged old primary, which rejoin rewinds too; `rejoin --copy`
+ * takes a fresh base backup instead.
  *
  * Write pauses are measured from the writer's own log and printed as test
  * diagnostics; by the project's rules timings are not asserted unless
@@ -280,5 +283,100 @@ describe('wharf db on the fleet', () => {
         ['pg2', true],
       ],
     );
+  });
+  // ----- rejoin: pg_rewind first, a fresh copy with --copy -----
+
+  interface RejoinStatus {
+    nodes: {
+      node: string;
+      role: string;
+      timeline: number;
+      fenced: boolean;
+      receiver?: { status: string; sender_host: string | null; timeline: number | null } | null;
+    }[];
+    haproxy: { servers: { name: string; status: string }[] }[];
+    problems: string[];
+  }
+  const hostOf = (node: string) => (node === 'pg1' ? first() : second());
+  /** psql on one node (its own container), -At output. */
+  const onNode = (node: string, query: string) => {
+    const r = sshRun(
+      fleet,
+      hostOf(node),
+      `docker exec --user postgres dbtier-${node} psql -X -v ON_ERROR_STOP=1 -At -d app -c "${query}"`,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.trim();
+  };
+  const rowsQuery = 'select count(*), coalesce(sum(n), 0) from writes';
+  /** Inserts `count` rows on the current primary through the write VIP; returns how many were acknowledged. */
+  const insertThroughVip = (count: number) => {
+    const r = sshRun(
+      fleet,
+      second(),
+      `docker run --rm --network kamal -e PGPASSWORD=${PASSWORD} --entrypoint psql ${image} "host=dbtier-haproxy port=6433 user=postgres dbname=app" -XqAt -v ON_ERROR_STOP=1 -c "insert into writes(n) select coalesce(max(n), 0) + g from writes, generate_series(1, ${count}) g group by g returning n" `,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.split('\n').filter(Boolean).length;
+  };
+  /** After a rejoin: `standby` streams from `primary` on the primary's timeline, holds every row, and HAProxy has it enabled. */
+  const assertStreamsFrom = async (standby: string, primary: string) => {
+    const status = JSON.parse((await wharfAsync(['db', 'status', '--json'], dir)).stdout) as RejoinStatus;
+    const p = status.nodes.find((n) => n.node === primary)!;
+    const s = status.nodes.find((n) => n.node === standby)!;
+    assert.equal(p.role, 'primary');
+    assert.equal(s.role, 'standby');
+    assert.equal(s.fenced, false);
+    assert.equal(s.receiver?.status, 'streaming', JSON.stringify(s));
+    assert.equal(s.receiver?.sender_host, hostOf(primary));
+    assert.equal(s.receiver?.timeline, p.timeline, 'on the primary timeline');
+    assert.deepEqual(status.problems, []);
+    const server = status.haproxy[0]!.servers.find((x) => x.name === standby)!;
+    assert.doesNotMatch(server.status, /MAINT/, 'enabled in HAProxy (down only because it is a standby)');
+    // Every row of the primary, once the standby replayed up to the primary's position now.
+    const want = onNode(primary, rowsQuery);
+    let got = '';
+    for (let i = 0; i < 60 && got !== want; i++) {
+      got = onNode(standby, rowsQuery);
+      if (got !== want) await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.equal(got, want, `${standby} holds every row of ${primary}`);
+  };
+
+  test('rejoin after the failover: the old primary is rewound (not copied) and streams from pg2 on its timeline', async (t) => {
+    assert.equal(insertThroughVip(200), 200);
+    const result = await wharfAsync(['db', 'rejoin', 'pg1', '-y'], dir);
+    assert.equal(result.code, 0, result.stderr);
+    t.diagnostic(result.stdout.trim());
+    assert.match(result.stdout, /^pg1 on \S+ streams from pg2 again: rewound from pg2 \(/m);
+    assert.doesNotMatch(result.stdout + result.stderr, /repl-e2e-secret|pg-e2e-secret/);
+    await assertStreamsFrom('pg1', 'pg2');
+  });
+
+  test('forced failover back to pg1, writes, then rejoin pg2: the diverged old primary is rewound', async (t) => {
+    const failover = await wharfAsync(['db', 'failover', '--to', 'pg1', '--force', '-y'], dir);
+    assert.equal(failover.code, 0, failover.stderr);
+    assert.match(failover.stdout, /Failed over to pg1: .*pg2 fenced at rest/);
+    assert.equal(insertThroughVip(300), 300);
+    const result = await wharfAsync(['db', 'rejoin', 'pg2', '-y'], dir);
+    assert.equal(result.code, 0, result.stderr);
+    t.diagnostic(result.stdout.trim());
+    assert.match(
+      result.stdout,
+      /^pg2 on \S+ streams from pg1 again: rewound from pg1 \(pg_rewind copied \d+ MB of changed blocks and files; the primary's data directory is \d+ MB\)/m,
+    );
+    await assertStreamsFrom('pg2', 'pg1');
+  });
+
+  test('rejoin --copy takes a fresh base backup instead', async (t) => {
+    assert.equal(insertThroughVip(100), 100);
+    const result = await wharfAsync(['db', 'rejoin', 'pg2', '--copy', '-y'], dir);
+    assert.equal(result.code, 0, result.stderr);
+    t.diagnostic(result.stdout.trim());
+    assert.match(
+      result.stdout,
+      /^pg2 on \S+ streams from pg1 again: rebuilt from a fresh base backup of pg1 \(--copy\)/m,
+    );
+    await assertStreamsFrom('pg2', 'pg1');
   });
 });

@@ -1,0 +1,188 @@
+/**
+ * `wharf db rejoin NODE`: make a node a standby of the current primary again
+ * and put it back in HAProxy's pool. First with pg_rewind when the node still
+ * has its data directory (only the blocks changed since the timelines forked
+ * are copied), else, or with --copy, or when the rewind fails, with a fresh
+ * base backup (cloneStandby). The result line says which path was taken.
+ */
+import { AccessoryCommands } from '../commands/accessory.js';
+import type { Remote } from '../deploy/remote.js';
+import type { Context } from '../runtime/context.js';
+import { UserError } from '../util/errors.js';
+import { enableArchiving } from './backup/index.js';
+import {
+  haproxySetServer,
+  oneOffOnData,
+  removeContainer,
+  REPLICATION_PASSWORD_ENV,
+  stopContainer,
+} from './commands.js';
+import type { DbNode, DbTier } from './config.js';
+import { errorText, prepareAccessory, readNodes, replicationEnv, stateOf } from './node-io.js';
+import { parseRewindOutput, rewindDecision, rewindScript, type RewindOutcome } from './rewind.js';
+import { cloneStandby, preparePrimary, waitStreaming, writeHaproxyConfig } from './setup-ops.js';
+import { roleOf } from './state.js';
+
+export interface RejoinOptions {
+  /** Skip pg_rewind: always a fresh base backup. */
+  copy?: boolean;
+}
+
+export interface RejoinReport {
+  node: string;
+  primary: string;
+  path: 'rewind' | 'copy';
+  /** Why the copy path was taken (`--copy`, or what made the rewind impossible or fail). */
+  copyReason?: string;
+  /** pg_rewind's own estimate of what it copied (changed blocks plus whole non-relation files). */
+  rewoundMb?: number;
+  sourceMb?: number;
+  seconds: number;
+}
+
+/** The stopped-container states docker stop is not needed for. */
+const STOPPED = new Set(['exited', 'created', 'dead', 'missing']);
+
+/** How long a rewound node gets to stream before rejoin falls back to a copy. */
+const REWOUND_STREAMING_TIMEOUT_MS = 60_000;
+
+/**
+ * Rewinds `node` to `primary`'s timeline with pg_rewind in a one-off
+ * container (its own container stopped first), then starts it as a standby
+ * and waits until it streams. `{ ok: false }` when the rewind was impossible
+ * or failed: the node's container is then stopped, its data as pg_rewind
+ * left it (signal and fence files put back), and the caller copies instead.
+ */
+async function rewindStandby(
+  ctx: Context,
+  remote: Remote,
+  tier: DbTier,
+  primary: DbNode,
+  node: DbNode,
+): Promise<RewindOutcome> {
+  const env = await replicationEnv(ctx, tier);
+  const outcome = await ctx.reporter.step(
+    node.host,
+    `rewind ${node.name} to ${primary.name}'s timeline (pg_rewind)`,
+    async () => {
+      const state = await stateOf(remote, node.host, node.service);
+      if (!STOPPED.has(state)) {
+        await remote.run(
+          node.host,
+          stopContainer(node.service, tier.timeoutSeconds),
+          `stop ${node.service} (pg_rewind needs it shut down)`,
+          { timeoutMs: (tier.timeoutSeconds + 30) * 1000 },
+        );
+      }
+      const r = await remote.run(
+        node.host,
+        oneOffOnData(node, rewindScript(tier, primary, node), [REPLICATION_PASSWORD_ENV]),
+        `rewind ${node.name} from ${primary.name}`,
+        { env, allowFailure: true, timeoutMs: 1_800_000 },
+      );
+      return parseRewindOutput(r.code, ctx.redact(`${r.stdout}\n${r.stderr}`));
+    },
+  );
+  if (!outcome.ok) return outcome;
+  await ctx.reporter.step(node.host, `start ${node.name} as a standby of ${primary.name}`, async () => {
+    // Re-created from the configuration, as a clone is.
+    await remote.run(node.host, removeContainer(node.service), `remove the container of ${node.name}`, {
+      allowFailure: true,
+    });
+    await prepareAccessory(ctx, remote, node.name, node.host);
+    const acc = new AccessoryCommands(await ctx.config(), node.name);
+    await remote.run(node.host, acc.run(node.host), `start ${node.service}`);
+  });
+  try {
+    await waitStreaming(remote, tier, primary, node, REWOUND_STREAMING_TIMEOUT_MS);
+  } catch (error) {
+    return { ok: false, reason: `after pg_rewind it did not stream (${errorText(error)})` };
+  }
+  return outcome;
+}
+
+/** The result line of a rejoin. */
+export function rejoinSummary(report: RejoinReport, host: string): string {
+  const how =
+    report.path === 'rewind'
+      ? `rewound from ${report.primary} (${
+          report.rewoundMb === undefined
+            ? 'pg_rewind found nothing to rewind'
+            : `pg_rewind copied ${report.rewoundMb} MB of changed blocks and files; the primary's data directory is ${report.sourceMb} MB`
+        })`
+      : `rebuilt from a fresh base backup of ${report.primary} (${report.copyReason === '--copy' ? '--copy' : `no rewind: ${report.copyReason}`})`;
+  return `${report.node} on ${host} streams from ${report.primary} again: ${how}, in ${report.seconds.toFixed(1)} s.`;
+}
+
+/** Makes `node` a standby of the current primary (rewind, else a fresh copy) and puts it back in HAProxy's pool. */
+export async function dbRejoin(
+  ctx: Context,
+  remote: Remote,
+  tier: DbTier,
+  node: DbNode,
+  options: RejoinOptions = {},
+): Promise<RejoinReport> {
+  const statuses = await readNodes(remote, tier);
+  const writers = statuses.filter(
+    (s) => s.reachable && !s.inRecovery && !s.fenced && !s.readOnly && s.node !== node.name,
+  );
+  if (writers.length !== 1) {
+    throw new UserError(
+      `Rejoin refused: ${writers.length === 0 ? 'no other node is an unfenced primary' : `${writers.map((w) => w.node).join(' and ')} are all primaries`} (${statuses.map((s) => `${s.node}: ${roleOf(s)}`).join(', ')}); fix the primary first (\`wharf db status\`).`,
+    );
+  }
+  const primary = tier.nodes.find((n) => n.name === writers[0]!.node)!;
+  const target = statuses.find((s) => s.node === node.name)!;
+  if (target.reachable && !target.inRecovery && !target.fenced && !target.readOnly) {
+    throw new UserError(
+      `Rejoin refused: ${node.name} is an unfenced primary itself; its data would be discarded, so fence it first with \`wharf db failover --to ${primary.name} --force\`.`,
+    );
+  }
+  await preparePrimary(ctx, remote, tier, primary);
+  const t0 = Date.now();
+  const decision = rewindDecision(options);
+  let rewound: (RewindOutcome & { ok: true }) | undefined;
+  let copyReason: string | undefined;
+  if (decision.rewind) {
+    const outcome = await rewindStandby(ctx, remote, tier, primary, node);
+    if (outcome.ok) rewound = outcome;
+    else {
+      copyReason = outcome.reason;
+      ctx.reporter.warn(
+        `Could not rewind ${node.name} to ${primary.name} (${outcome.reason.replace(/\.$/, '')}); taking a fresh base backup instead.`,
+      );
+    }
+  } else {
+    copyReason = decision.reason;
+  }
+  if (!rewound) await cloneStandby(ctx, remote, tier, primary, node);
+  const seconds = (Date.now() - t0) / 1000;
+  if (tier.backup?.node.name === node.name) await enableArchiving(ctx, remote, tier);
+  await writeHaproxyConfig(ctx, remote, tier, [], { boot: false });
+  for (const host of tier.haproxy.hosts) {
+    await remote.run(
+      host,
+      haproxySetServer(tier.haproxy.service, node.name, true),
+      'enable the node in HAProxy',
+      { allowFailure: true },
+    );
+  }
+  const report: RejoinReport = {
+    node: node.name,
+    primary: primary.name,
+    path: rewound ? 'rewind' : 'copy',
+    ...(copyReason !== undefined ? { copyReason } : {}),
+    ...(rewound?.copiedMb !== undefined ? { rewoundMb: rewound.copiedMb, sourceMb: rewound.totalMb } : {}),
+    seconds,
+  };
+  ctx.reporter.result(rejoinSummary(report, node.host), {
+    node: report.node,
+    primary: report.primary,
+    path: report.path,
+    copy_reason: report.copyReason ?? null,
+    rewound_mb: report.rewoundMb ?? null,
+    source_mb: report.sourceMb ?? null,
+    seconds,
+  });
+  return report;
+}
