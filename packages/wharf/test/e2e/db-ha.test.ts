@@ -22,6 +22,8 @@ import { committedProject, pgAccessory, projectHead, pushDataTierImage } from '.
 import { dockerEnv, fleetUp, sshRun, wharfAsync, type CliResult, type TestFleet } from '../support/fleet.js';
 
 const STRICT = process.env.WHARF_DB_STRICT_TIMING === '1';
+/** MB of extra table data before the forced failover (0: none), to compare rejoin's rewind and copy by hand. */
+const BULK_MB = Number(process.env.WHARF_DB_REJOIN_BULK_MB ?? 0);
 const PASSWORD = 'pg-e2e-secret';
 
 function deployYml(fleet: TestFleet, image: string): string {
@@ -354,6 +356,23 @@ describe('wharf db on the fleet', () => {
   });
 
   test('forced failover back to pg1, writes, then rejoin pg2: the diverged old primary is rewound', async (t) => {
+    if (BULK_MB > 0) {
+      // By hand (WHARF_DB_REJOIN_BULK_MB=N): a bigger table written before the fork, so the
+      // rewind (which skips unchanged blocks) and the copy below can be compared on more than a tiny database.
+      onNode(
+        'pg2',
+        `create table bulk as select g, repeat('x', 120) as pad from generate_series(1, ${BULK_MB * 6000}) g`,
+      );
+      const want = onNode('pg2', 'select count(*) from bulk');
+      const replayed = () =>
+        sshRun(
+          fleet,
+          first(),
+          `docker exec --user postgres dbtier-pg1 psql -XAt -d app -c "select count(*) from bulk"`,
+        ).stdout.trim();
+      for (let i = 0; i < 600 && replayed() !== want; i++) await new Promise((r) => setTimeout(r, 1000));
+      t.diagnostic(`bulk table: ${onNode('pg2', "select pg_size_pretty(pg_total_relation_size('bulk'))")}`);
+    }
     const failover = await wharfAsync(['db', 'failover', '--to', 'pg1', '--force', '-y'], dir);
     assert.equal(failover.code, 0, failover.stderr);
     assert.match(failover.stdout, /Failed over to pg1: .*pg2 fenced at rest/);
@@ -376,6 +395,23 @@ describe('wharf db on the fleet', () => {
     assert.match(
       result.stdout,
       /^pg2 on \S+ streams from pg1 again: rebuilt from a fresh base backup of pg1 \(--copy\)/m,
+    );
+    await assertStreamsFrom('pg2', 'pg1');
+  });
+
+  test('rejoin of a node whose data directory is gone: no rewind possible, says why, copies', async (t) => {
+    const gone = sshRun(fleet, second(), 'docker stop -t 10 dbtier-pg2 >/dev/null && rm -rf dbtier-pg2/data');
+    assert.equal(gone.code, 0, gone.stderr);
+    const result = await wharfAsync(['db', 'rejoin', 'pg2', '-y'], dir);
+    assert.equal(result.code, 0, result.stderr);
+    t.diagnostic(result.stdout.trim());
+    assert.match(
+      result.stderr,
+      /Could not rewind pg2 to pg1 \(no data directory at \/var\/lib\/postgresql\/data\); taking a fresh base backup instead\./,
+    );
+    assert.match(
+      result.stdout,
+      /^pg2 on \S+ streams from pg1 again: rebuilt from a fresh base backup of pg1 \(no rewind: no data directory at \/var\/lib\/postgresql\/data\)/m,
     );
     await assertStreamsFrom('pg2', 'pg1');
   });
