@@ -18,9 +18,20 @@ import {
   stopContainer,
 } from './commands.js';
 import type { DbNode, DbTier } from './config.js';
-import { errorText, prepareAccessory, readNodes, replicationEnv, stateOf } from './node-io.js';
-import { parseRewindOutput, rewindDecision, rewindScript, type RewindOutcome } from './rewind.js';
-import { cloneStandby, preparePrimary, waitStreaming, writeHaproxyConfig } from './setup-ops.js';
+import { prepareAccessory, readNode, readNodes, replicationEnv, sql, stateOf } from './node-io.js';
+import {
+  containerLogTail,
+  containerRunCommand,
+  containerStillStarting,
+  parseRewindOutput,
+  REWIND_CHECKPOINT_SQL,
+  postgresFailure,
+  rewindDecision,
+  rewindNotes,
+  rewindScript,
+  type RewindOutcome,
+} from './rewind.js';
+import { cloneStandby, preparePrimary, writeHaproxyConfig } from './setup-ops.js';
 import { roleOf } from './state.js';
 
 export interface RejoinOptions {
@@ -43,8 +54,47 @@ export interface RejoinReport {
 /** The stopped-container states docker stop is not needed for. */
 const STOPPED = new Set(['exited', 'created', 'dead', 'missing']);
 
-/** How long a rewound node gets to stream before rejoin falls back to a copy. */
-const REWOUND_STREAMING_TIMEOUT_MS = 60_000;
+/**
+ * How long a rewound node that keeps running gets to stream before rejoin
+ * falls back to a copy: it first replays the WAL from the last common
+ * checkpoint, which after a big write burst can take minutes. A node whose
+ * Postgres stops (its container exits or restarts) is given up on at once.
+ */
+const REWOUND_STREAMING_TIMEOUT_MS = 600_000;
+
+/**
+ * Waits until the primary reports `node` streaming; undefined then, else why
+ * not (the Postgres FATAL line from the container's log when it stopped).
+ */
+async function waitRewoundStreaming(
+  remote: Remote,
+  tier: DbTier,
+  primary: DbNode,
+  node: DbNode,
+): Promise<string | undefined> {
+  const deadline = Date.now() + REWOUND_STREAMING_TIMEOUT_MS;
+  const why = async (what: string) => {
+    const log = await remote
+      .run(node.host, containerLogTail(node.service), `read the log of ${node.service}`, {
+        allowFailure: true,
+      })
+      .then((r) => r.stdout)
+      .catch(() => '');
+    const fatal = postgresFailure(log);
+    return `after pg_rewind ${what}${fatal ? `: ${fatal}` : ''}`;
+  };
+  for (;;) {
+    const p = await readNode(remote, tier, primary);
+    if (p.replicas?.some((r) => r.name === node.name && r.state === 'streaming')) return undefined;
+    const run = await remote.run(node.host, containerRunCommand(node.service), `inspect ${node.service}`, {
+      allowFailure: true,
+    });
+    if (!containerStillStarting(run.stdout)) return why(`Postgres stopped in ${node.service}`);
+    if (Date.now() >= deadline)
+      return why(`${node.name} did not stream within ${REWOUND_STREAMING_TIMEOUT_MS / 1000} s`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
 
 /**
  * Rewinds `node` to `primary`'s timeline with pg_rewind in a one-off
@@ -61,6 +111,14 @@ async function rewindStandby(
   node: DbNode,
 ): Promise<RewindOutcome> {
   const env = await replicationEnv(ctx, tier);
+  // pg_rewind takes the source's timeline from its pg_control, which a freshly promoted primary
+  // updates only at its first checkpoint (spread over minutes after a promotion): until then it
+  // would wrongly find both on the same timeline and rewind nothing.
+  await ctx.reporter.step(
+    primary.host,
+    `checkpoint ${primary.name} (pg_rewind reads its timeline from pg_control)`,
+    () => sql(remote, tier, primary, REWIND_CHECKPOINT_SQL, 'checkpoint', { timeoutMs: 600_000 }),
+  );
   const outcome = await ctx.reporter.step(
     node.host,
     `rewind ${node.name} to ${primary.name}'s timeline (pg_rewind)`,
@@ -80,7 +138,9 @@ async function rewindStandby(
         `rewind ${node.name} from ${primary.name}`,
         { env, allowFailure: true, timeoutMs: 1_800_000 },
       );
-      return parseRewindOutput(r.code, ctx.redact(`${r.stdout}\n${r.stderr}`));
+      const output = ctx.redact(`${r.stdout}\n${r.stderr}`);
+      for (const note of rewindNotes(output)) ctx.reporter.info(note);
+      return parseRewindOutput(r.code, output);
     },
   );
   if (!outcome.ok) return outcome;
@@ -93,12 +153,12 @@ async function rewindStandby(
     const acc = new AccessoryCommands(await ctx.config(), node.name);
     await remote.run(node.host, acc.run(node.host), `start ${node.service}`);
   });
-  try {
-    await waitStreaming(remote, tier, primary, node, REWOUND_STREAMING_TIMEOUT_MS);
-  } catch (error) {
-    return { ok: false, reason: `after pg_rewind it did not stream (${errorText(error)})` };
-  }
-  return outcome;
+  const failure = await ctx.reporter.step(
+    node.host,
+    `wait until ${node.name} streams from ${primary.name}`,
+    () => waitRewoundStreaming(remote, tier, primary, node),
+  );
+  return failure === undefined ? outcome : { ok: false, reason: failure };
 }
 
 /** The result line of a rejoin. */

@@ -16,7 +16,7 @@
  * the backup node). When pg_rewind fails, the signal and fence files the
  * node had are put back before the caller falls back to a fresh copy.
  */
-import { singleQuoted } from '../commands/base.js';
+import { docker, singleQuoted, type Command } from '../commands/base.js';
 import { cloneArchiveScript } from './backup/scripts.js';
 import {
   FENCE_FILE,
@@ -52,6 +52,17 @@ export function rewindGrantsSql(user: string): string {
       .join('\n') + '\n'
   );
 }
+
+/**
+ * Run on the primary before pg_rewind: pg_rewind compares the timelines in
+ * both pg_control files, and a just-promoted primary's pg_control keeps the
+ * old timeline until its first checkpoint on the new one completes (a
+ * promotion only requests one, spread over checkpoint_completion_target);
+ * without this the rewind finds "the same timeline", does nothing, and the
+ * node then refuses to follow ("requested timeline N is not a child of this
+ * server's history").
+ */
+export const REWIND_CHECKPOINT_SQL = 'CHECKPOINT;\n';
 
 /** A libpq keyword value (quoted when it holds a space, a quote or a backslash, or is empty). */
 function conninfoValue(value: string): string {
@@ -177,4 +188,36 @@ export function rewindDecision(options: {
 }): { rewind: true } | { rewind: false; reason: string } {
   if (options.copy) return { rewind: false, reason: '--copy' };
   return { rewind: true };
+}
+
+/** `docker inspect` of the restarted node's container: `RESTARTS STATUS`. */
+export function containerRunCommand(service: string): Command {
+  return docker('inspect', '--format', "'{{.RestartCount}} {{.State.Status}}'", service);
+}
+
+/** The last lines of the node container's log (Postgres writes to stderr; 2>&1 keeps both). */
+export function containerLogTail(service: string, lines = 30): Command {
+  return [...docker('logs', '--tail', String(lines), service), '2>&1'];
+}
+
+/** Whether a rewound node's container is still trying: running and not restarted since it was started. */
+export function containerStillStarting(inspect: string): boolean {
+  const [restarts, status] = inspect.trim().split(/\s+/);
+  return status === 'running' && restarts === '0';
+}
+
+/** The line of a Postgres log that says why it stopped (the last FATAL or PANIC), without its prefix. */
+export function postgresFailure(log: string): string | undefined {
+  const lines = log.split('\n').filter((l) => /\b(FATAL|PANIC):/.test(l));
+  return lines[lines.length - 1]?.replace(/^.*?\b(FATAL|PANIC):\s*/, '').trim();
+}
+
+/** pg_rewind's lines worth showing: where the timelines forked and where the rewind starts from. */
+export function rewindNotes(output: string): string[] {
+  return output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) =>
+      /^pg_rewind: (servers diverged|rewinding from|no rewind required|source and target)/.test(l),
+    );
 }

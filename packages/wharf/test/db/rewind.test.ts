@@ -9,12 +9,17 @@ import { oneOffOnData } from '../../src/db/commands.js';
 import { resolveDbTier, type DbTier } from '../../src/db/config.js';
 import { rejoinSummary } from '../../src/db/rejoin-ops.js';
 import {
+  containerLogTail,
+  containerRunCommand,
+  containerStillStarting,
   parseRewindOutput,
+  postgresFailure,
   REWIND_FAILED,
   REWIND_NOT_POSSIBLE,
   rewindArgv,
   rewindDecision,
   rewindGrantsSql,
+  rewindNotes,
   rewindScript,
   rewindSourceConninfo,
 } from '../../src/db/rewind.js';
@@ -260,5 +265,49 @@ test('rejoin tries pg_rewind unless --copy; the result line names the path taken
       'h',
     ),
     'pg1 on h streams from pg2 again: rebuilt from a fresh base backup of pg2 (no rewind: no data directory at /d), in 9.0 s.',
+  );
+});
+
+test("after the rewind: a container that exited or restarted is given up on, with Postgres' FATAL line", () => {
+  assert.equal(
+    commandLine(containerRunCommand('app-postgres')),
+    "docker inspect --format '{{.RestartCount}} {{.State.Status}}' app-postgres",
+  );
+  assert.equal(commandLine(containerLogTail('app-postgres')), 'docker logs --tail 30 app-postgres 2>&1');
+  assert.equal(containerStillStarting('0 running\n'), true);
+  assert.equal(containerStillStarting('1 running'), false);
+  assert.equal(containerStillStarting('0 exited'), false);
+  assert.equal(containerStillStarting('0 restarting'), false);
+  assert.equal(containerStillStarting(''), false);
+  const log = [
+    '2026-11-27 11:50:01.100 UTC [7] LOG:  starting PostgreSQL 15.14',
+    "2026-11-27 11:50:01.300 UTC [9] FATAL:  requested timeline 3 is not a child of this server's history",
+    '2026-11-27 11:50:01.400 UTC [9] DETAIL:  Latest checkpoint is at 0/9000028 on timeline 2.',
+    '2026-11-27 11:50:02.100 UTC [12] PANIC:  could not locate a valid checkpoint record',
+    'wharf-db-agent: listening on port 8008',
+  ].join('\n');
+  assert.equal(postgresFailure(log), 'could not locate a valid checkpoint record');
+  assert.equal(postgresFailure('LOG:  database system is ready'), undefined);
+});
+
+test('the lines of pg_rewind shown to the user: where the timelines forked and where the rewind starts', () => {
+  const output = [
+    'pg_rewind: connected to server',
+    'pg_rewind: servers diverged at WAL location 0/A000108 on timeline 4',
+    'pg_rewind: rewinding from last common checkpoint at 0/9000060 on timeline 4',
+    'pg_rewind: reading source file list',
+    'pg_rewind: need to copy 52 MB (total source directory size is 310 MB)',
+    'pg_rewind: Done!',
+    'wharf-rewind: rewound',
+  ].join('\n');
+  assert.deepEqual(rewindNotes(output), [
+    'pg_rewind: servers diverged at WAL location 0/A000108 on timeline 4',
+    'pg_rewind: rewinding from last common checkpoint at 0/9000060 on timeline 4',
+  ]);
+  assert.deepEqual(
+    rewindNotes(
+      'pg_rewind: source and target cluster are on the same timeline\npg_rewind: no rewind required\n',
+    ),
+    ['pg_rewind: source and target cluster are on the same timeline', 'pg_rewind: no rewind required'],
   );
 });

@@ -363,6 +363,8 @@ describe('wharf db on the fleet', () => {
         'pg2',
         `create table bulk as select g, repeat('x', 120) as pad from generate_series(1, ${BULK_MB * 6000}) g`,
       );
+      // A checkpoint after it, as a database whose bulk is older than checkpoint_timeout would have.
+      onNode('pg2', 'checkpoint');
       const want = onNode('pg2', 'select count(*) from bulk');
       const replayed = () =>
         sshRun(
@@ -380,6 +382,11 @@ describe('wharf db on the fleet', () => {
     const result = await wharfAsync(['db', 'rejoin', 'pg2', '-y'], dir);
     assert.equal(result.code, 0, result.stderr);
     t.diagnostic(result.stdout.trim());
+    for (const line of result.stderr.split('\n').filter((l) => /pg_rewind|warning/.test(l)))
+      t.diagnostic(line);
+    // A real rewind: pg2 wrote past the fork (its shutdown checkpoint when it was fenced).
+    assert.match(result.stderr, /pg_rewind: servers diverged at WAL location \S+ on timeline \d+/);
+    assert.match(result.stderr, /pg_rewind: rewinding from last common checkpoint/);
     assert.match(
       result.stdout,
       /^pg2 on \S+ streams from pg1 again: rewound from pg1 \(pg_rewind copied \d+ MB of changed blocks and files; the primary's data directory is \d+ MB\)/m,
