@@ -48,6 +48,8 @@ export interface RejoinReport {
   /** pg_rewind's own estimate of what it copied (changed blocks plus whole non-relation files). */
   rewoundMb?: number;
   sourceMb?: number;
+  /** pg_rewind found the node already on the primary's history (it only needed restarting as a standby). */
+  nothingToRewind?: boolean;
   seconds: number;
 }
 
@@ -166,9 +168,11 @@ export function rejoinSummary(report: RejoinReport, host: string): string {
   const how =
     report.path === 'rewind'
       ? `rewound from ${report.primary} (${
-          report.rewoundMb === undefined
+          report.nothingToRewind
             ? 'pg_rewind found nothing to rewind'
-            : `pg_rewind copied ${report.rewoundMb} MB of changed blocks and files; the primary's data directory is ${report.sourceMb} MB`
+            : report.rewoundMb === undefined
+              ? 'pg_rewind did not say how much it copied'
+              : `pg_rewind copied ${report.rewoundMb} MB of changed blocks and files; the primary's data directory is ${report.sourceMb} MB`
         })`
       : `rebuilt from a fresh base backup of ${report.primary} (${report.copyReason === '--copy' ? '--copy' : `no rewind: ${report.copyReason}`})`;
   return `${report.node} on ${host} streams from ${report.primary} again: ${how}, in ${report.seconds.toFixed(1)} s.`;
@@ -233,6 +237,7 @@ export async function dbRejoin(
     path: rewound ? 'rewind' : 'copy',
     ...(copyReason !== undefined ? { copyReason } : {}),
     ...(rewound?.copiedMb !== undefined ? { rewoundMb: rewound.copiedMb, sourceMb: rewound.totalMb } : {}),
+    ...(rewound?.nothingToDo ? { nothingToRewind: true } : {}),
     seconds,
   };
   ctx.reporter.result(rejoinSummary(report, node.host), {
@@ -241,6 +246,7 @@ export async function dbRejoin(
     path: report.path,
     copy_reason: report.copyReason ?? null,
     rewound_mb: report.rewoundMb ?? null,
+    nothing_to_rewind: report.nothingToRewind === true,
     source_mb: report.sourceMb ?? null,
     seconds,
   });

@@ -252,7 +252,10 @@ test('rejoin tries pg_rewind unless --copy; the result line names the path taken
     "pg1 on 10.0.0.1 streams from pg2 again: rewound from pg2 (pg_rewind copied 52 MB of changed blocks and files; the primary's data directory is 310 MB), in 4.3 s.",
   );
   assert.equal(
-    rejoinSummary({ node: 'pg1', primary: 'pg2', path: 'rewind', seconds: 2 }, '10.0.0.1'),
+    rejoinSummary(
+      { node: 'pg1', primary: 'pg2', path: 'rewind', nothingToRewind: true, seconds: 2 },
+      '10.0.0.1',
+    ),
     'pg1 on 10.0.0.1 streams from pg2 again: rewound from pg2 (pg_rewind found nothing to rewind), in 2.0 s.',
   );
   assert.equal(
