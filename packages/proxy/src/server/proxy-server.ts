@@ -3,7 +3,7 @@
 // graceful shutdown.
 import http from 'node:http';
 import http2 from 'node:http2';
-import type { Socket } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { Logger, type LogSink } from '../logging.js';
@@ -74,7 +74,8 @@ export interface ProxyServerOptions {
   /**
    * Plain-HTTP front end: 'fast' (default) serves plain HTTP/1.1 requests with
    * wharf's own parser and hands everything else to node:http; 'node' uses
-   * node:http for every connection.
+   * node:http for every connection. Default: $WHARF_PROXY_HTTP1 when it is
+   * 'node', else 'fast'.
    */
   http1?: 'fast' | 'node';
 }
@@ -172,14 +173,14 @@ export async function startProxyServer(options: ProxyServerOptions = {}): Promis
   );
   // The listening plain-HTTP server: the fast path in front of node:http, or node:http itself.
   const fast =
-    (options.http1 ?? 'fast') === 'fast'
+    (options.http1 ?? (process.env.WHARF_PROXY_HTTP1 === 'node' ? 'node' : 'fast')) === 'fast'
       ? new FastHttp1Server(limits, httpServer, onRequest(false) as never, trackConnection)
       : null;
   if (fast === null) {
     httpServer.maxConnections = limits.maxConnections;
     httpServer.on('connection', trackConnection);
   }
-  const httpListener: http.Server | import('node:net').Server = fast === null ? httpServer : fast.server;
+  const httpListener: http.Server | NetServer = fast === null ? httpServer : fast.server;
   httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
     safeUpgrade(ctx, req, socket, head, false),
   );
@@ -340,7 +341,7 @@ function safeUpgrade(
 }
 
 function listen(
-  server: http.Server | http2.Http2SecureServer | import('node:net').Server,
+  server: http.Server | http2.Http2SecureServer | NetServer,
   port: number,
   bind: string,
   what: string,

@@ -137,21 +137,37 @@ export class RawResponse extends EventEmitter {
 
   writeHead(status: number, headers?: Record<string, string | number | string[]> | string[]): this {
     if (this.headersSent) throw new Error('headers already sent');
+    let list: string[];
+    if (Array.isArray(headers)) list = headers;
+    else {
+      list = [];
+      if (headers !== undefined) {
+        for (const name of Object.keys(headers)) {
+          const v = headers[name]!;
+          if (Array.isArray(v)) for (const one of v) list.push(name, one);
+          else list.push(name, String(v));
+        }
+      }
+    }
     let head = 'HTTP/1.1 ' + status + ' ' + (STATUS_CODES[status] ?? 'unknown') + '\r\n';
     let length = -1;
     let date = false;
     let chunkedByCaller = false;
-    const add = (name: string, value: string): void => {
-      if (!safeHeaderText(name) || !safeHeaderText(value) || name.length === 0)
+    let reuse = this.reuse;
+    for (let i = 0; i < list.length; i += 2) {
+      const name = list[i]!;
+      const value = list[i + 1]!;
+      if (name.length === 0 || !safeHeaderText(name) || !safeHeaderText(value)) {
         throw new Error(`invalid header ${JSON.stringify(name)}`);
+      }
       switch (name.length) {
         case 4:
           if (name.toLowerCase() === 'date') date = true;
           break;
         case 10:
           if (name.toLowerCase() === 'connection') {
-            if (/(^|,)\s*close\s*(,|$)/i.test(value)) this.reuse = false;
-            return;
+            if (/(^|,)\s*close\s*(,|$)/i.test(value)) reuse = false;
+            continue; // the connection's own header is written below
           }
           break;
         case 14:
@@ -162,18 +178,9 @@ export class RawResponse extends EventEmitter {
           break;
       }
       head += name + ': ' + value + '\r\n';
-    };
-    if (Array.isArray(headers)) {
-      for (let i = 0; i < headers.length; i += 2) add(headers[i]!, headers[i + 1]!);
-    } else if (headers !== undefined) {
-      for (const name of Object.keys(headers)) {
-        const v = headers[name]!;
-        if (Array.isArray(v)) for (const one of v) add(name, one);
-        else add(name, String(v));
-      }
     }
     if (!date) head += 'Date: ' + httpDate() + '\r\n';
-    if (this.owner.closing()) this.reuse = false;
+    if (this.owner.closing()) reuse = false;
     const noBody = this.isHead || status === 204 || status === 304 || status < 200;
     if (noBody) this.mode = NONE;
     else if (length >= 0) {
@@ -183,12 +190,13 @@ export class RawResponse extends EventEmitter {
       // The caller frames the body itself; only a close marks its end safely.
       this.mode = LENGTH;
       this.declared = -1;
-      this.reuse = false;
+      reuse = false;
     } else {
       this.mode = CHUNKED;
       head += 'Transfer-Encoding: chunked\r\n';
     }
-    head += this.reuse ? this.owner.keepAliveHeader : 'Connection: close\r\n';
+    head += reuse ? this.owner.keepAliveHeader : 'Connection: close\r\n';
+    this.reuse = reuse;
     this.statusCode = status;
     this.head = head + '\r\n';
     this.headersSent = true;

@@ -194,10 +194,10 @@ class Connection implements ResponseOwner {
           return;
         }
         this.pending = head.length === buf.length ? null : buf.subarray(head.length);
-        const now = Date.now();
+        // The request timeout counts from the head's first bytes, as node:http's does.
+        this.requestStart = this.headStart > 0 ? this.headStart : Date.now();
         this.headStart = 0;
         this.idleSince = 0;
-        this.requestStart = now;
         const req = new RawRequest(head.method, head.url, head.rawHeaders, socket);
         const res = new RawResponse(this, head.method === 'HEAD', head.keepAlive);
         this.current = res;
