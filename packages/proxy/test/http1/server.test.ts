@@ -234,7 +234,7 @@ test('responses: chunked without a length, no body for HEAD, 204 and 304, Date a
       GET('/stream') + 'HEAD /h HTTP/1.1\r\nHost: x.com\r\n\r\n' + GET('/204') + GET('/304') + GET('/last', 'Connection: close\r\n'),
     ]);
     const heads = r.reply.split('HTTP/1.1 ').slice(1);
-    assert.match(heads[0]!, /^200 OK\r\n[\s\S]*Transfer-Encoding: chunked\r\n[\s\S]*\r\n\r\n4\r\none,\r\n3\r\ntwo\r\n0\r\n\r\n$/);
+    assert.match(heads[0]!, /^200 OK\r\n[\s\S]*Transfer-Encoding: chunked\r\n[\s\S]*\r\n4\r\none,\r\n3\r\ntwo\r\n0\r\n\r\n$/);
     assert.match(heads[1]!, /^200 OK\r\nContent-Length: 5\r\n[\s\S]*\r\n\r\n$/, 'HEAD: length, no body');
     assert.match(heads[2]!, /^204 No Content\r\n[\s\S]*\r\n\r\n$/);
     assert.doesNotMatch(heads[2]!, /Transfer-Encoding/);

@@ -182,6 +182,7 @@ export class RawResponse extends EventEmitter {
     if (!date) head += 'Date: ' + httpDate() + '\r\n';
     if (this.owner.closing()) reuse = false;
     const noBody = this.isHead || status === 204 || status === 304 || status < 200;
+    let framing = '';
     if (noBody) this.mode = NONE;
     else if (length >= 0) {
       this.mode = LENGTH;
@@ -193,9 +194,10 @@ export class RawResponse extends EventEmitter {
       reuse = false;
     } else {
       this.mode = CHUNKED;
-      head += 'Transfer-Encoding: chunked\r\n';
+      framing = 'Transfer-Encoding: chunked\r\n';
     }
-    head += reuse ? this.owner.keepAliveHeader : 'Connection: close\r\n';
+    // Same order as node:http: Date, Connection (+ Keep-Alive), then the framing it adds.
+    head += (reuse ? this.owner.keepAliveHeader : 'Connection: close\r\n') + framing;
     this.reuse = reuse;
     this.statusCode = status;
     this.head = head + '\r\n';

@@ -123,6 +123,15 @@ class Connection implements ResponseOwner {
   // ---- reading ---------------------------------------------------------------
 
   private readonly onData = (chunk: Buffer): void => {
+    try {
+      this.read(chunk);
+    } catch {
+      // A bug here must cost this connection, never the process.
+      this.socket.destroy();
+    }
+  };
+
+  private read(chunk: Buffer): void {
     if (this.bodyRemaining > 0) {
       const n = Math.min(chunk.length, this.bodyRemaining);
       this.deliverBody(n === chunk.length ? chunk : chunk.subarray(0, n));
@@ -135,7 +144,7 @@ class Connection implements ResponseOwner {
     this.pending = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
     if (this.current === null) this.advance();
     else if (this.pending.length > MAX_PENDING) this.pause();
-  };
+  }
 
   private deliverBody(part: Buffer): void {
     this.bodyRemaining -= part.length;
