@@ -388,3 +388,28 @@ test('the request body is a stream with backpressure: a paused reader stops the 
     await h.close();
   }
 });
+
+test('a flood of pipelined requests is answered completely and in order (reading pauses while they wait)', async () => {
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const h = await start((req, res) => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    setImmediate(() => {
+      inFlight--;
+      echo(req, res);
+    });
+  });
+  try {
+    const n = 3_000;
+    let data = '';
+    for (let i = 0; i < n; i++) data += GET(`/${i}`, i === n - 1 ? 'Connection: close\r\n' : 'X-Pad: ' + 'p'.repeat(40) + '\r\n');
+    const r = await exchange(h.port, [data], { waitMs: 20_000 });
+    const got = bodies(r.reply);
+    assert.equal(got.length, n);
+    got.forEach((b, i) => assert.equal(b, `fast GET /${i} body=`));
+    assert.equal(maxInFlight, 1, 'one request at a time per connection');
+  } finally {
+    await h.close();
+  }
+});
