@@ -174,7 +174,7 @@ export async function startProxyServer(options: ProxyServerOptions = {}): Promis
   // The listening plain-HTTP server: the fast path in front of node:http, or node:http itself.
   const fast =
     (options.http1 ?? (process.env.WHARF_PROXY_HTTP1 === 'node' ? 'node' : 'fast')) === 'fast'
-      ? new FastHttp1Server(limits, httpServer, onRequest(false) as never, trackConnection)
+      ? new FastHttp1Server(limits, httpServer, onRequest(false), trackConnection)
       : null;
   if (fast === null) {
     httpServer.maxConnections = limits.maxConnections;
@@ -257,6 +257,8 @@ export async function startProxyServer(options: ProxyServerOptions = {}): Promis
     }
   } catch (err) {
     closeListeners();
+    fast?.closeAllConnections();
+    httpServer.close();
     await router.closeAll();
     throw err;
   }
