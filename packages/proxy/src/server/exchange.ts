@@ -17,9 +17,30 @@ import type { Service } from '../service.js';
 import type { InflightRequest, Target } from '../target.js';
 import type { UpstreamHandler } from '../upstream.js';
 import { type ProxyContext, clientAddress, requestEnded, requestStarted } from './context.js';
+import { RawRequest, type RawResponse } from './http1/message.js';
 
-export type AnyRequest = IncomingMessage | Http2ServerRequest;
-export type AnyResponse = ServerResponse | Http2ServerResponse;
+export type AnyRequest = IncomingMessage | Http2ServerRequest | RawRequest;
+export type AnyResponse = ServerResponse | Http2ServerResponse | RawResponse;
+
+/**
+ * What an exchange needs from the response of any front end (node:http,
+ * HTTP/2 compat, the fast HTTP/1.1 path): one narrow view of all three.
+ */
+interface ClientResponse {
+  readonly headersSent: boolean;
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  write(chunk: Buffer): boolean;
+  end(chunk?: Buffer | string): unknown;
+  flushHeaders?(): void;
+  destroy(): void;
+  on(event: 'close', listener: () => void): unknown;
+  once(event: 'drain', listener: () => void): unknown;
+}
+
+/** The request body as a stream (node:http's and HTTP/2's requests are their own body). */
+function requestBody(req: AnyRequest): Readable {
+  return req instanceof RawRequest ? req.body! : (req as Readable);
+}
 
 export const WRITER_COOKIE = 'kamal-writer';
 
@@ -128,13 +149,16 @@ export class Exchange implements InflightRequest, UpstreamHandler {
   private resumeUpstream: (() => void) | null = null;
   private tracked = false;
   private readonly http2: boolean;
+  private readonly res: ClientResponse;
 
   constructor(
     private readonly ctx: ProxyContext,
     private readonly req: AnyRequest,
-    private readonly res: AnyResponse,
+    response: AnyResponse,
     private readonly tls: boolean,
   ) {
+    const res = response as unknown as ClientResponse;
+    this.res = res;
     this.http2 = req.httpVersionMajor === 2;
     requestStarted(ctx);
     (res as TaggedResponse)[EXCHANGE] = this;
@@ -326,7 +350,7 @@ export class Exchange implements InflightRequest, UpstreamHandler {
       }
       const buffer = new SpillBuffer(to.maxMemoryBufferSize, to.maxRequestBodySize);
       this.reqBuffer = buffer;
-      bufferStream(this.req as Readable, buffer).then(
+      bufferStream(requestBody(this.req), buffer).then(
         () => {
           if (this.finished) return;
           setHeader(this.headers, 'content-length', String(buffer.size));
@@ -378,7 +402,7 @@ export class Exchange implements InflightRequest, UpstreamHandler {
     h[h.length - 1] = this.kamalTargetPrefix === '' ? target.name : this.kamalTargetPrefix + target.name;
     let body: Buffer | Readable | null = null;
     if (this.reqBuffer !== null) body = this.reqBuffer.body();
-    else if (this.hasBody) body = this.req as Readable;
+    else if (this.hasBody) body = requestBody(this.req);
     try {
       target.pool.dispatch(
         {
@@ -481,8 +505,8 @@ export class Exchange implements InflightRequest, UpstreamHandler {
     }
     this.responseStarted = true;
     this.resumeUpstream = resume;
-    if (this.http2 === false && (this.res as ServerResponse).flushHeaders !== undefined && streaming) {
-      (this.res as ServerResponse).flushHeaders();
+    if (this.http2 === false && this.res.flushHeaders !== undefined && streaming) {
+      this.res.flushHeaders();
     }
     return true;
   }
@@ -513,7 +537,7 @@ export class Exchange implements InflightRequest, UpstreamHandler {
       this.res.end(chunk);
       return true;
     }
-    if ((this.res as ServerResponse).write(chunk)) return true;
+    if (this.res.write(chunk)) return true;
     this.res.once('drain', this.resumeUpstream!);
     return false;
   }
@@ -646,7 +670,7 @@ export class Exchange implements InflightRequest, UpstreamHandler {
     this.responseStarted = true;
     this.bytes = buffer.size;
     if (!buffer.spilled) {
-      for (const c of buffer.memoryChunks()) (this.res as ServerResponse).write(c);
+      for (const c of buffer.memoryChunks()) this.res.write(c);
       this.res.end();
       this.finish();
       return;
@@ -657,7 +681,7 @@ export class Exchange implements InflightRequest, UpstreamHandler {
       this.res.end();
       this.finish();
     });
-    stream.pipe(this.res as ServerResponse, { end: false });
+    stream.pipe(this.res as unknown as ServerResponse, { end: false });
   }
 
   private redirectLocation(service: Service, host: string, url: string): string | null {

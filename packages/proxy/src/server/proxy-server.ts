@@ -3,7 +3,7 @@
 // graceful shutdown.
 import http from 'node:http';
 import http2 from 'node:http2';
-import type { Socket } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { Logger, type LogSink } from '../logging.js';
@@ -20,6 +20,7 @@ import { handleUpgrade } from './websocket.js';
 import type { ProxyContext } from './context.js';
 import { clientAddress } from './context.js';
 import type { AcmeSettings } from '../tls.js';
+import { FastHttp1Server } from './http1/server.js';
 import { join } from 'node:path';
 
 export interface ProxyLimits {
@@ -70,6 +71,13 @@ export interface ProxyServerOptions {
   shutdownTimeoutMs?: number;
   /** ACME client settings (extra trusted CA, renewal window, retry backoff); kamal-proxy's defaults otherwise. */
   acme?: AcmeSettings;
+  /**
+   * Plain-HTTP front end: 'fast' (default) serves plain HTTP/1.1 requests with
+   * wharf's own parser and hands everything else to node:http; 'node' uses
+   * node:http for every connection. Default: $WHARF_PROXY_HTTP1 when it is
+   * 'node', else 'fast'.
+   */
+  http1?: 'fast' | 'node';
 }
 
 export interface ProxyServerHandle {
@@ -163,8 +171,16 @@ export async function startProxyServer(options: ProxyServerOptions = {}): Promis
     },
     onRequest(false) as http.RequestListener,
   );
-  httpServer.maxConnections = limits.maxConnections;
-  httpServer.on('connection', trackConnection);
+  // The listening plain-HTTP server: the fast path in front of node:http, or node:http itself.
+  const fast =
+    (options.http1 ?? (process.env.WHARF_PROXY_HTTP1 === 'node' ? 'node' : 'fast')) === 'fast'
+      ? new FastHttp1Server(limits, httpServer, onRequest(false), trackConnection)
+      : null;
+  if (fast === null) {
+    httpServer.maxConnections = limits.maxConnections;
+    httpServer.on('connection', trackConnection);
+  }
+  const httpListener: http.Server | NetServer = fast === null ? httpServer : fast.server;
   httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
     safeUpgrade(ctx, req, socket, head, false),
   );
@@ -232,14 +248,17 @@ export async function startProxyServer(options: ProxyServerOptions = {}): Promis
   const listening: Array<{ close(): void }> = [];
   const closeListeners = (): void => listening.forEach((s) => s.close());
   try {
-    ctx.httpPort = await listen(httpServer, options.httpPort ?? DEFAULTS.httpPort, bind, 'HTTP');
-    listening.push(httpServer);
+    ctx.httpPort = await listen(httpListener, options.httpPort ?? DEFAULTS.httpPort, bind, 'HTTP');
+    listening.push(httpListener);
+    if (fast !== null) listening.push(httpServer);
     if (httpsServer !== null) {
       ctx.httpsPort = await listen(httpsServer, options.httpsPort ?? DEFAULTS.httpsPort, bind, 'HTTPS');
       listening.push(httpsServer);
     }
   } catch (err) {
     closeListeners();
+    fast?.closeAllConnections();
+    httpServer.close();
     await router.closeAll();
     throw err;
   }
@@ -264,9 +283,11 @@ export async function startProxyServer(options: ProxyServerOptions = {}): Promis
     if (closing !== null) return closing;
     closing = (async () => {
       control?.close();
+      fast?.close();
       httpServer.close();
       httpsServer?.close();
       metricsServer?.close();
+      fast?.closeIdleConnections();
       httpServer.closeIdleConnections();
       for (const s of sessions) s.close();
       // WebSockets learn the server is going away (close 1001) instead of waiting out the timeout.
@@ -282,6 +303,7 @@ export async function startProxyServer(options: ProxyServerOptions = {}): Promis
         });
         if (ctx.active > 0) logger.info('Closing active connections', { count: ctx.active });
       }
+      fast?.closeAllConnections();
       httpServer.closeAllConnections();
       for (const s of sessions) s.destroy();
       for (const s of sockets) s.destroy();
@@ -321,7 +343,7 @@ function safeUpgrade(
 }
 
 function listen(
-  server: http.Server | http2.Http2SecureServer,
+  server: http.Server | http2.Http2SecureServer | NetServer,
   port: number,
   bind: string,
   what: string,
