@@ -11,7 +11,8 @@ const head = (s: string): RequestHead => {
 };
 
 test('a plain GET: method, target, raw headers in order, keep-alive, no body, head length', () => {
-  const text = 'GET /a/b?x=1&y=%20 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: t/1\r\nX-Dup: 1\r\nX-Dup: 2\r\n\r\n';
+  const text =
+    'GET /a/b?x=1&y=%20 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: t/1\r\nX-Dup: 1\r\nX-Dup: 2\r\n\r\n';
   const h = head(text + 'NEXT');
   assert.equal(h.method, 'GET');
   assert.equal(h.url, '/a/b?x=1&y=%20');
@@ -27,7 +28,9 @@ test('header values lose surrounding spaces and tabs, keep inner ones; empty val
 });
 
 test('Content-Length and Connection: close are read, in any letter case', () => {
-  const h = head('POST /p HTTP/1.1\r\nhost: x\r\ncontent-length: 0012\r\nCONNECTION: Keep-Alive, Close\r\n\r\n');
+  const h = head(
+    'POST /p HTTP/1.1\r\nhost: x\r\ncontent-length: 0012\r\nCONNECTION: Keep-Alive, Close\r\n\r\n',
+  );
   assert.equal(h.contentLength, 12);
   assert.equal(h.keepAlive, false);
   assert.equal(head('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n').keepAlive, false);
@@ -36,7 +39,8 @@ test('Content-Length and Connection: close are read, in any letter case', () => 
 });
 
 test('every prefix of a head is incomplete; the whole head parses', () => {
-  const text = 'PUT /up HTTP/1.1\r\nHost: x.com\r\nContent-Length: 3\r\nX-Long: ' + 'v'.repeat(100) + '\r\n\r\n';
+  const text =
+    'PUT /up HTTP/1.1\r\nHost: x.com\r\nContent-Length: 3\r\nX-Long: ' + 'v'.repeat(100) + '\r\n\r\n';
   for (let i = 0; i < text.length; i++) assert.equal(parse(text.slice(0, i)), INCOMPLETE, `prefix ${i}`);
   assert.equal(head(text).contentLength, 3);
 });

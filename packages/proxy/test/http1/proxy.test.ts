@@ -40,8 +40,14 @@ test('fast and node:http front ends forward the same request and write the same 
     for (const http1 of ['node', 'fast'] as const) {
       const proxy = await startTestProxy({ http1 });
       try {
-        await proxy.call('Deploy', deployArgs('app', [backend.name], { target: { logRequestHeaders: ['Cookie'] } }));
-        const reply = await send(proxy.httpPort, REQUEST + 'GET /done HTTP/1.1\r\nHost: app.example.com\r\nConnection: close\r\n\r\n');
+        await proxy.call(
+          'Deploy',
+          deployArgs('app', [backend.name], { target: { logRequestHeaders: ['Cookie'] } }),
+        );
+        const reply = await send(
+          proxy.httpPort,
+          REQUEST + 'GET /done HTTP/1.1\r\nHost: app.example.com\r\nConnection: close\r\n\r\n',
+        );
         const line = proxy.logs.find((l) => l.includes('"path":"/form"'))!;
         results.push({ reply, log: JSON.parse(line) as Record<string, unknown> });
       } finally {
@@ -69,8 +75,15 @@ test('fast and node:http front ends forward the same request and write the same 
   assert.equal(results[1]!.log['status'], 201);
   assert.equal(results[1]!.log['req_cookie'], 'a=1; b=2');
   const withoutDate = (r: string): string => r.replace(/\r\nDate: [^\r]+/g, '\r\nDate: -');
-  assert.equal(withoutDate(results[1]!.reply), withoutDate(results[0]!.reply), 'byte for byte the same answers');
-  assert.match(results[1]!.reply, /^HTTP\/1\.1 201 Created\r\n[\s\S]*\r\nx-app: yes\r\n[\s\S]*\r\n\r\n4\r\nmade\r\n0\r\n\r\n/);
+  assert.equal(
+    withoutDate(results[1]!.reply),
+    withoutDate(results[0]!.reply),
+    'byte for byte the same answers',
+  );
+  assert.match(
+    results[1]!.reply,
+    /^HTTP\/1\.1 201 Created\r\n[\s\S]*\r\nx-app: yes\r\n[\s\S]*\r\n\r\n4\r\nmade\r\n0\r\n\r\n/,
+  );
 });
 
 test('a keep-alive connection moves to node:http at a chunked request and keeps serving in order', async () => {

@@ -56,7 +56,8 @@ async function start(handler: Handler = echo, limits: Partial<FastHttp1Limits> =
     },
   );
   node.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     if (socket.writable) socket.end(`HTTP/1.1 ${status} x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     else socket.destroy();
   });
@@ -160,7 +161,8 @@ test('pipelined requests in one packet are answered one by one, in order; Connec
 test('a head and a body split across many packets are put together', async () => {
   const h = await start();
   try {
-    const text = 'POST /split?q=1 HTTP/1.1\r\nHost: x.com\r\nContent-Length: 10\r\nConnection: close\r\n\r\n0123456789';
+    const text =
+      'POST /split?q=1 HTTP/1.1\r\nHost: x.com\r\nContent-Length: 10\r\nConnection: close\r\n\r\n0123456789';
     const parts = [...text].map((c) => c);
     const r = await exchange(h.port, parts, { gapMs: 2 });
     assert.deepEqual(bodies(r.reply), ['fast POST /split?q=1 body=0123456789']);
@@ -177,7 +179,11 @@ test('at the first request it does not handle, the connection goes to node:http 
         'POST /chunked HTTP/1.1\r\nHost: x.com\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n' +
         GET('/after', 'Connection: close\r\n'),
     ]);
-    assert.deepEqual(bodies(r.reply), ['fast GET /fast body=', 'node POST /chunked body=abc', 'node GET /after body=']);
+    assert.deepEqual(bodies(r.reply), [
+      'fast GET /fast body=',
+      'node POST /chunked body=abc',
+      'node GET /after body=',
+    ]);
     for (const first of [
       'GET / HTTP/1.0\r\nHost: x.com\r\n\r\n',
       'POST /e HTTP/1.1\r\nHost: x.com\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\nok',
@@ -203,7 +209,9 @@ test('malformed and oversized heads get node:http answers (400, 431), never the 
     assert.match(smuggle.reply, /^HTTP\/1\.1 400/);
     const noHost = await exchange(h.port, ['GET / HTTP/1.1\r\n\r\n']);
     assert.match(noHost.reply, /^HTTP\/1\.1 400/);
-    const big = await exchange(h.port, [`GET / HTTP/1.1\r\nHost: x.com\r\nX-Big: ${'a'.repeat(16 * 1024)}\r\n\r\n`]);
+    const big = await exchange(h.port, [
+      `GET / HTTP/1.1\r\nHost: x.com\r\nX-Big: ${'a'.repeat(16 * 1024)}\r\n\r\n`,
+    ]);
     assert.match(big.reply, /^HTTP\/1\.1 431/);
     assert.equal(handled, 0);
   } finally {
@@ -231,16 +239,26 @@ test('responses: chunked without a length, no body for HEAD, 204 and 304, Date a
   });
   try {
     const r = await exchange(h.port, [
-      GET('/stream') + 'HEAD /h HTTP/1.1\r\nHost: x.com\r\n\r\n' + GET('/204') + GET('/304') + GET('/last', 'Connection: close\r\n'),
+      GET('/stream') +
+        'HEAD /h HTTP/1.1\r\nHost: x.com\r\n\r\n' +
+        GET('/204') +
+        GET('/304') +
+        GET('/last', 'Connection: close\r\n'),
     ]);
     const heads = r.reply.split('HTTP/1.1 ').slice(1);
-    assert.match(heads[0]!, /^200 OK\r\n[\s\S]*Transfer-Encoding: chunked\r\n[\s\S]*\r\n4\r\none,\r\n3\r\ntwo\r\n0\r\n\r\n$/);
+    assert.match(
+      heads[0]!,
+      /^200 OK\r\n[\s\S]*Transfer-Encoding: chunked\r\n[\s\S]*\r\n4\r\none,\r\n3\r\ntwo\r\n0\r\n\r\n$/,
+    );
     assert.match(heads[1]!, /^200 OK\r\nContent-Length: 5\r\n[\s\S]*\r\n\r\n$/, 'HEAD: length, no body');
     assert.match(heads[2]!, /^204 No Content\r\n[\s\S]*\r\n\r\n$/);
     assert.doesNotMatch(heads[2]!, /Transfer-Encoding/);
     assert.match(heads[3]!, /^304 Not Modified\r\netag: "x"\r\ndate: Thu, 01 Jan 2026[^\r]*\r\n(?!Date)/);
     assert.equal(heads[3]!.match(/date:/gi)!.length, 1);
-    assert.match(heads[4]!, /^200 OK\r\nContent-Length: 5\r\nDate: [^\r]+ GMT\r\nConnection: close\r\n\r\nhello$/);
+    assert.match(
+      heads[4]!,
+      /^200 OK\r\nContent-Length: 5\r\nDate: [^\r]+ GMT\r\nConnection: close\r\n\r\nhello$/,
+    );
   } finally {
     await h.close();
   }
@@ -323,7 +341,10 @@ test('slow heads get 408, slow bodies get 408, idle keep-alive connections close
     assert.match(slowBody.reply, /^HTTP\/1\.1 408 Request Timeout\r\n/);
     assert.ok(slowBody.closedAfter < 2_500, `slow body closed after ${slowBody.closedAfter} ms`);
     assert.deepEqual(bodies(idle.reply), ['fast GET /one body=']);
-    assert.ok(idle.closedAfter >= 350 && idle.closedAfter < 2_500, `idle closed after ${idle.closedAfter} ms`);
+    assert.ok(
+      idle.closedAfter >= 350 && idle.closedAfter < 2_500,
+      `idle closed after ${idle.closedAfter} ms`,
+    );
     assert.match(silent.reply, /^(HTTP\/1\.1 408|)/);
     assert.ok(silent.closedAfter < 2_500);
     assert.equal(served, 2, 'the slow body and /one reached the handler, the slow head never did');
@@ -374,7 +395,9 @@ test('the request body is a stream with backpressure: a paused reader stops the 
     body.pause();
     setTimeout(() => {
       body.on('data', (d: Buffer) => (received += d.length));
-      body.on('end', () => res.writeHead(200, { 'content-length': String(received.toString().length) }).end(String(received)));
+      body.on('end', () =>
+        res.writeHead(200, { 'content-length': String(received.toString().length) }).end(String(received)),
+      );
       body.resume();
     }, 200);
   });
@@ -403,7 +426,8 @@ test('a flood of pipelined requests is answered completely and in order (reading
   try {
     const n = 3_000;
     let data = '';
-    for (let i = 0; i < n; i++) data += GET(`/${i}`, i === n - 1 ? 'Connection: close\r\n' : 'X-Pad: ' + 'p'.repeat(40) + '\r\n');
+    for (let i = 0; i < n; i++)
+      data += GET(`/${i}`, i === n - 1 ? 'Connection: close\r\n' : 'X-Pad: ' + 'p'.repeat(40) + '\r\n');
     const r = await exchange(h.port, [data], { waitMs: 20_000 });
     const got = bodies(r.reply);
     assert.equal(got.length, n);

@@ -36,7 +36,7 @@ for (let c = 0; c < 128; c++) {
     (c >= 48 && c <= 57) ||
     (c >= 65 && c <= 90) ||
     (c >= 97 && c <= 122) ||
-    '!#$%&\'*+-.^_`|~'.includes(String.fromCharCode(c));
+    "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c));
   TCHAR[c] = ok ? 1 : 0;
 }
 

@@ -307,7 +307,11 @@ class Connection implements ResponseOwner {
     const limits = this.owner.limits;
     if (this.current === null) {
       if (this.bodyRemaining > 0) return; // dropping a body after its response
-      if (this.headStart > 0 && limits.headersTimeoutMs > 0 && now - this.headStart > limits.headersTimeoutMs) {
+      if (
+        this.headStart > 0 &&
+        limits.headersTimeoutMs > 0 &&
+        now - this.headStart > limits.headersTimeoutMs
+      ) {
         this.answerAndClose(408, 'Request Timeout');
       } else if (
         this.idleSince > 0 &&
