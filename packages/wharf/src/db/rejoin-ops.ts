@@ -5,20 +5,13 @@
  * are copied), else, or with --copy, or when the rewind fails, with a fresh
  * base backup (cloneStandby). The result line says which path was taken.
  */
-import { AccessoryCommands } from '../commands/accessory.js';
 import type { Remote } from '../deploy/remote.js';
 import type { Context } from '../runtime/context.js';
 import { UserError } from '../util/errors.js';
 import { enableArchiving } from './backup/index.js';
-import {
-  haproxySetServer,
-  oneOffOnData,
-  removeContainer,
-  REPLICATION_PASSWORD_ENV,
-  stopContainer,
-} from './commands.js';
+import { haproxySetServer, oneOffOnData, REPLICATION_PASSWORD_ENV, stopContainer } from './commands.js';
 import type { DbNode, DbTier } from './config.js';
-import { prepareAccessory, readNode, readNodes, replicationEnv, sql, stateOf } from './node-io.js';
+import { readNodes, replicationEnv, sql, stateOf } from './node-io.js';
 import {
   containerLogTail,
   containerRunCommand,
@@ -26,12 +19,11 @@ import {
   parseRewindOutput,
   REWIND_CHECKPOINT_SQL,
   postgresFailure,
-  rewindDecision,
   rewindNotes,
   rewindScript,
   type RewindOutcome,
 } from './rewind.js';
-import { cloneStandby, preparePrimary, writeHaproxyConfig } from './setup-ops.js';
+import { cloneStandby, preparePrimary, recreateNode, streamsFrom, writeHaproxyConfig } from './setup-ops.js';
 import { roleOf } from './state.js';
 
 export interface RejoinOptions {
@@ -86,8 +78,7 @@ async function waitRewoundStreaming(
     return `after pg_rewind ${what}${fatal ? `: ${fatal}` : ''}`;
   };
   for (;;) {
-    const p = await readNode(remote, tier, primary);
-    if (p.replicas?.some((r) => r.name === node.name && r.state === 'streaming')) return undefined;
+    if (await streamsFrom(remote, tier, primary, node)) return undefined;
     const run = await remote.run(node.host, containerRunCommand(node.service), `inspect ${node.service}`, {
       allowFailure: true,
     });
@@ -146,15 +137,10 @@ async function rewindStandby(
     },
   );
   if (!outcome.ok) return outcome;
-  await ctx.reporter.step(node.host, `start ${node.name} as a standby of ${primary.name}`, async () => {
-    // Re-created from the configuration, as a clone is.
-    await remote.run(node.host, removeContainer(node.service), `remove the container of ${node.name}`, {
-      allowFailure: true,
-    });
-    await prepareAccessory(ctx, remote, node.name, node.host);
-    const acc = new AccessoryCommands(await ctx.config(), node.name);
-    await remote.run(node.host, acc.run(node.host), `start ${node.service}`);
-  });
+  // Re-created from the configuration, as a clone is.
+  await ctx.reporter.step(node.host, `start ${node.name} as a standby of ${primary.name}`, () =>
+    recreateNode(ctx, remote, node),
+  );
   const failure = await ctx.reporter.step(
     node.host,
     `wait until ${node.name} streams from ${primary.name}`,
@@ -204,10 +190,10 @@ export async function dbRejoin(
   }
   await preparePrimary(ctx, remote, tier, primary);
   const t0 = Date.now();
-  const decision = rewindDecision(options);
   let rewound: (RewindOutcome & { ok: true }) | undefined;
   let copyReason: string | undefined;
-  if (decision.rewind) {
+  if (options.copy) copyReason = '--copy';
+  else {
     const outcome = await rewindStandby(ctx, remote, tier, primary, node);
     if (outcome.ok) rewound = outcome;
     else {
@@ -216,8 +202,6 @@ export async function dbRejoin(
         `Could not rewind ${node.name} to ${primary.name} (${outcome.reason.replace(/\.$/, '')}); taking a fresh base backup instead.`,
       );
     }
-  } else {
-    copyReason = decision.reason;
   }
   if (!rewound) await cloneStandby(ctx, remote, tier, primary, node);
   const seconds = (Date.now() - t0) / 1000;

@@ -182,14 +182,6 @@ export function parseRewindOutput(code: number, output: string): RewindOutcome {
   };
 }
 
-/** Whether rejoin tries pg_rewind before a fresh copy, and if not, why. */
-export function rewindDecision(options: {
-  copy?: boolean;
-}): { rewind: true } | { rewind: false; reason: string } {
-  if (options.copy) return { rewind: false, reason: '--copy' };
-  return { rewind: true };
-}
-
 /** `docker inspect` of the restarted node's container: `RESTARTS STATUS`. */
 export function containerRunCommand(service: string): Command {
   return docker('inspect', '--format', "'{{.RestartCount}} {{.State.Status}}'", service);

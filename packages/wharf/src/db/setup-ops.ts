@@ -110,20 +110,9 @@ export async function cloneStandby(
   standby: DbNode,
 ): Promise<void> {
   const env = await replicationEnv(ctx, tier);
-  await ctx.reporter.step(
-    standby.host,
-    `clone ${standby.name} from ${primary.name} (pg_basebackup)`,
-    async () => {
-      await remote.run(
-        standby.host,
-        removeContainer(standby.service),
-        `remove the container of ${standby.name}`,
-        {
-          allowFailure: true,
-        },
-      );
-      await prepareAccessory(ctx, remote, standby.name, standby.host);
-      await runOn(
+  await ctx.reporter.step(standby.host, `clone ${standby.name} from ${primary.name} (pg_basebackup)`, () =>
+    recreateNode(ctx, remote, standby, () =>
+      runOn(
         remote,
         standby.host,
         oneOffOnData(
@@ -133,12 +122,41 @@ export async function cloneStandby(
         ),
         `take a base backup of ${primary.name} into ${standby.name}`,
         env,
-      );
-      const acc = new AccessoryCommands(await ctx.config(), standby.name);
-      await remote.run(standby.host, acc.run(standby.host), `start ${standby.service}`);
-    },
+      ),
+    ),
   );
   await waitStreaming(remote, tier, primary, standby, 90_000);
+}
+
+/**
+ * Replaces `node`'s container with a new one from the configuration: the old
+ * one removed, the accessory's files written, then `beforeStart` (e.g. filling
+ * the data directory), then the container started.
+ */
+export async function recreateNode(
+  ctx: Context,
+  remote: Remote,
+  node: DbNode,
+  beforeStart?: () => Promise<unknown>,
+): Promise<void> {
+  await remote.run(node.host, removeContainer(node.service), `remove the container of ${node.name}`, {
+    allowFailure: true,
+  });
+  await prepareAccessory(ctx, remote, node.name, node.host);
+  await beforeStart?.();
+  const acc = new AccessoryCommands(await ctx.config(), node.name);
+  await remote.run(node.host, acc.run(node.host), `start ${node.service}`);
+}
+
+/** Whether the primary reports `standby` streaming from it. */
+export async function streamsFrom(
+  remote: Remote,
+  tier: DbTier,
+  primary: DbNode,
+  standby: DbNode,
+): Promise<boolean> {
+  const p = await readNode(remote, tier, primary);
+  return p.replicas?.some((r) => r.name === standby.name && r.state === 'streaming') ?? false;
 }
 
 export async function waitStreaming(
@@ -149,10 +167,7 @@ export async function waitStreaming(
   timeoutMs: number,
 ): Promise<void> {
   await waitFor(
-    async () => {
-      const p = await readNode(remote, tier, primary);
-      return p.replicas?.some((r) => r.name === standby.name && r.state === 'streaming') ? true : undefined;
-    },
+    async () => ((await streamsFrom(remote, tier, primary, standby)) ? true : undefined),
     timeoutMs,
     async () => {
       const s = await readNode(remote, tier, standby);

@@ -17,7 +17,6 @@ import {
   REWIND_FAILED,
   REWIND_NOT_POSSIBLE,
   rewindArgv,
-  rewindDecision,
   rewindGrantsSql,
   rewindNotes,
   rewindScript,
@@ -241,9 +240,7 @@ test('pg_rewind output: nothing to do, errors, and a container that did not run'
   assert.deepEqual(parseRewindOutput(137, ''), { ok: false, reason: 'the rewind exited with code 137' });
 });
 
-test('rejoin tries pg_rewind unless --copy; the result line names the path taken', () => {
-  assert.deepEqual(rewindDecision({}), { rewind: true });
-  assert.deepEqual(rewindDecision({ copy: true }), { rewind: false, reason: '--copy' });
+test('the rejoin result line names the path taken', () => {
   assert.equal(
     rejoinSummary(
       { node: 'pg1', primary: 'pg2', path: 'rewind', rewoundMb: 52, sourceMb: 310, seconds: 4.26 },
