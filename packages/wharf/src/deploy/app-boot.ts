@@ -33,6 +33,7 @@ import { cleanUpAfterBoot, prepareRoleAssets, readErrorPages, uploadErrorPages }
 import {
   containerNamed,
   currentVersion,
+  replacedContainers,
   stateAndProxyScript,
   parseHostState,
   type HostState,
@@ -210,11 +211,13 @@ class RoleBoot {
     const name = app.containerName();
     let oldVersion = currentVersion(this.state, this.config, role);
     let rename: Command | undefined;
+    let clash: { name: string; renamed: string } | undefined;
     if (containerNamed(this.state, name)) {
       // A container of this very version is there (a redeploy of the same version): rename it
       // out of the way; when it is the running one, it is the old version to stop after the swap.
       const renamed = `${this.version}_replaced_${randomBytes(8).toString('hex')}`;
       rename = app.renameContainer(this.version, renamed);
+      clash = { name, renamed: app.containerName(renamed) };
       if (oldVersion === this.version) oldVersion = renamed;
     }
     if (!role.primary && this.barrier) {
@@ -227,10 +230,17 @@ class RoleBoot {
       }
     }
     const auditor = new Auditor(this.config, stamp, { role: role.name });
+    // A proxied role stops every other container of the role once the new one serves (see
+    // replacedContainers); a role without the proxy its old version (the stale ones stopped before).
+    const toStop = role.runningProxy
+      ? replacedContainers(this.state, this.config, role, clash)
+      : oldVersion && oldVersion !== this.version
+        ? [app.containerName(oldVersion)]
+        : [];
     const stopOld =
-      oldVersion && oldVersion !== this.version
+      toStop.length > 0
         ? stopOldScript(
-            docker('stop', ...role.stopArgs(), app.containerName(oldVersion)),
+            docker('stop', ...role.stopArgs(), ...toStop),
             cleanUpAfterBoot(this.config, role, host),
           )
         : undefined;
@@ -517,9 +527,16 @@ export interface BootOptions {
   prune?: (host: string, stopping: number) => Promise<void>;
 }
 
-/** How many of `roles` have an old container on the host that their boot will stop. */
+/** How many old containers the boot of `roles` will stop on the host. */
 export function oldContainersToStop(state: HostState, config: Config, roles: readonly Role[]): number {
-  return roles.filter((role) => currentVersion(state, config, role) !== undefined).length;
+  return roles.reduce(
+    (n, role) =>
+      n +
+      (role.runningProxy
+        ? replacedContainers(state, config, role).length
+        : Number(currentVersion(state, config, role) !== undefined)),
+    0,
+  );
 }
 
 /** Boots the config's version on the selected hosts and roles; tags it latest on success. */

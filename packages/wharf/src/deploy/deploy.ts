@@ -7,7 +7,6 @@
  */
 import { AppCommands } from '../commands/app.js';
 import { commandLine, docker } from '../commands/base.js';
-import { proxyExec } from '../commands/proxy.js';
 import type { Context } from '../runtime/context.js';
 import { UserError } from '../util/errors.js';
 import { bootApp, readHostStates } from './app-boot.js';
@@ -53,51 +52,29 @@ async function phase<T>(ctx: Context, name: string, fn: () => Promise<T>): Promi
 }
 
 /**
- * `kamal-proxy list` (a table, possibly coloured) -> the container id the
- * proxy routes `service` to, or undefined when it has no such service.
+ * Which running containers (`<id> <name>` lines) are stale: every one but
+ * Kamal's current version.
  */
-export function proxyTargetId(listOutput: string, service: string): string | undefined {
-  for (const line of listOutput.replace(/\x1b\[[0-9;]*m/g, '').split('\n')) {
-    const cells = line.trim().split(/\s+/);
-    if (cells[0] !== service) continue;
-    const target = cells.find((c) => /^[0-9a-f]{6,64}:\d+$/.test(c));
-    if (target) return target.split(':')[0];
-  }
-  return undefined;
-}
-
-/**
- * Which running containers (`<id> <name>` lines) are stale: every one but the
- * version to keep. That is the container wharf-proxy routes to when it routes
- * to one of them (after an interrupted deploy the proxy may already serve a
- * version the `latest` tag does not know yet: stopping it would take the
- * service down), else Kamal's current version.
- */
-export function staleContainers(
-  running: string,
-  prefix: string,
-  current: string,
-  servingId: string | undefined,
-): string[] {
-  const rows = running
+export function staleContainers(running: string, prefix: string, current: string): string[] {
+  const keep = current.trim();
+  return running
     .split('\n')
     .map((l) => l.trim().split(/\s+/))
     .filter((r): r is [string, string] => r.length === 2 && r[1]!.startsWith(`${prefix}-`))
-    .map(([id, name]) => ({ id, version: name.slice(prefix.length + 1) }));
-  const serving = servingId
-    ? rows.find((r) => r.id.startsWith(servingId) || servingId.startsWith(r.id))
-    : undefined;
-  const keep = serving ? serving.version : current.trim();
-  return rows.map((r) => r.version).filter((v) => v !== keep);
+    .map(([, name]) => name.slice(prefix.length + 1))
+    .filter((v) => v !== keep);
 }
 
 /**
  * Stops running containers of other versions than the current one (Kamal's
- * stale_containers --stop), decided on each host's state read at the start
- * (`states`; read here when not given): no round trip when nothing is stale.
- * Only when a proxied role has something to stop is the proxy asked which
- * container it routes to, and the stale containers of every role on the host
- * stop in one round trip. Returns the states with those containers stopped.
+ * stale_containers --stop) for the roles without wharf-proxy, decided on each
+ * host's state read at the start (`states`; read here when not given), all
+ * of a host's in one round trip, none when nothing is stale. A proxied role's
+ * other containers stop after its new version serves instead (see
+ * replacedContainers): one of them may be the target of a proxy deploy an
+ * interrupted wharf left in flight, and stopping it now would take the
+ * service down the moment the proxy switches to it. Returns the states with
+ * the stopped containers marked.
  */
 export async function stopStaleContainers(
   ctx: Context,
@@ -113,31 +90,17 @@ export async function stopStaleContainers(
   await remote.onHosts(selection.appHosts, async (host) => {
     const state = read.get(host);
     if (!state) return;
-    const plans = selection.rolesOn(host).map((role) => {
-      const running = listedContainers(state, config, role);
-      const current = currentVersion(state, config, role) ?? '';
-      const prefix = role.containerPrefix();
-      return { role, running, current, prefix, stale: staleContainers(running, prefix, current, undefined) };
-    });
-    if (plans.every((p) => p.stale.length === 0)) return;
-    // Never stop what wharf-proxy routes to (after an interrupted deploy it may serve a newer version).
-    if (plans.some((p) => p.role.runningProxy && p.stale.length > 0)) {
-      const list = (
-        await remote.run(host, `${proxyExec('list').join(' ')} 2>/dev/null`, 'read the proxy targets', {
-          allowFailure: true,
-        })
-      ).stdout;
-      for (const p of plans)
-        if (p.role.runningProxy)
-          p.stale = staleContainers(p.running, p.prefix, p.current, proxyTargetId(list, p.prefix));
-    }
     const stops: string[] = [];
     const names: string[] = [];
-    for (const p of plans) {
-      if (p.stale.length === 0) continue;
-      const staleNames = p.stale.map((version) => p.role.containerName(version));
+    for (const role of selection.rolesOn(host)) {
+      if (role.runningProxy) continue;
+      const current = currentVersion(state, config, role) ?? '';
+      const prefix = role.containerPrefix();
+      const stale = staleContainers(listedContainers(state, config, role), prefix, current);
+      if (stale.length === 0) continue;
+      const staleNames = stale.map((version) => role.containerName(version));
       for (const n of staleNames) ctx.reporter.info(`  Stopping stale container ${n} on ${host}`);
-      stops.push(docker('stop', ...p.role.stopArgs(), ...staleNames).join(' '));
+      stops.push(docker('stop', ...role.stopArgs(), ...staleNames).join(' '));
       names.push(...staleNames);
     }
     if (stops.length === 0) return;

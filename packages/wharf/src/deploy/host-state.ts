@@ -201,6 +201,26 @@ export function listedContainers(state: HostState, config: Config, role: Role): 
     .join('\n');
 }
 
+/**
+ * What a proxied role's boot stops once the new version serves: every listed
+ * container of the role, the old version and any other. The stale-container
+ * phase leaves a proxied role's containers alone, since one of them may be
+ * the target of a proxy deploy that an interrupted wharf left in flight
+ * (wharf-proxy may still switch to it); after this boot's own swap, which
+ * the proxy runs after any deploy in flight, none of them serves. A
+ * container with the new version's name goes by the name it was renamed to.
+ */
+export function replacedContainers(
+  state: HostState,
+  config: Config,
+  role: Role,
+  clash?: { name: string; renamed: string },
+): string[] {
+  return newestFirst(roleContainers(state, config, role))
+    .filter((c) => LISTED_STATES.includes(c.state))
+    .map((c) => (clash && c.name === clash.name ? clash.renamed : c.name));
+}
+
 /** The container with exactly this name, whatever its labels. */
 export function containerNamed(state: HostState, name: string): ContainerInfo | undefined {
   return state.containers.find((c) => c.name === name);

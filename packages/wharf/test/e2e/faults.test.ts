@@ -18,6 +18,7 @@ import {
   getFrom,
   fleetDocker,
   lockDirectoryExists,
+  proxyDeployRunning,
   runningAppContainers,
   startTraffic,
   startWharf,
@@ -126,14 +127,19 @@ describe('deploy faults on the fleet, traffic flowing', () => {
     await underTraffic(
       fleet.servers.map((s) => s.address),
       async () => {
-        const version = app.commit('server.mjs', (t) => `${t}// killed deploy\n`, 'killed deploy');
+        // The new version listens 8 s after it starts, and wharf is killed during its handoff: the
+        // proxy deploy the killed wharf began goes on in wharf-proxy while the commands below run,
+        // so the rerun meets a deploy still in flight.
+        const version = app.commit('server.mjs', withStartDelay(8000), 'killed deploy, listen after 8 s');
         const deploy = startWharf(['deploy'], app.dir, app.env);
         await waitFor(
-          `container ${version} on ${primary.name}`,
-          async () =>
-            (await runningAppContainers(fleet, primary.name, SERVICE)).some((c) => c.endsWith(version)),
+          `the handoff of ${version} on ${primary.name}`,
+          () => proxyDeployRunning(fleet, primary.name, `${SERVICE}-web`),
           120_000,
-          200,
+          100,
+        );
+        assert.ok(
+          (await runningAppContainers(fleet, primary.name, SERVICE)).some((c) => c.endsWith(version)),
         );
         deploy.child.kill('SIGKILL');
         const killed = await deploy.done;

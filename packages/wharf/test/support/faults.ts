@@ -75,6 +75,17 @@ export async function dropSshConnections(fleet: FleetDescription, server: string
   return Number(result.stdout.trim());
 }
 
+/** Whether a `kamal-proxy deploy <service>` (the health-checked handoff) runs on a fleet server now. */
+export async function proxyDeployRunning(
+  fleet: FleetDescription,
+  server: string,
+  service: string,
+): Promise<boolean> {
+  // The docker CLI's own process (the shell running wharf's script has the line inside its own).
+  const script = `ps -eo args= | grep -q '^docker exec kamal-proxy kamal-proxy deploy ${service} '`;
+  return (await fleetDockerAsync(fleet, ['exec', server, 'sh', '-c', script])).code === 0;
+}
+
 /** Whether the deploy lock directory of `service` exists on a fleet server (read inside it). */
 export async function lockDirectoryExists(
   fleet: FleetDescription,

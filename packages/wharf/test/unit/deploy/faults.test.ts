@@ -5,32 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { explainDeployFailure, proxyTargetId, staleContainers } from '../../../src/deploy/deploy.js';
+import { explainDeployFailure, staleContainers } from '../../../src/deploy/deploy.js';
 import { connectionDrop } from '../../../src/deploy/remote.js';
 import { SshError, sshFailure } from '../../../src/ssh/errors.js';
 import { UserError } from '../../../src/util/errors.js';
-
-// As wharf-proxy prints it through `docker exec` (colours included), two services.
-const LIST = [
-  '\x1b[3;94mService\x1b[0m    \x1b[3;94mHost\x1b[0m  \x1b[3;94mPath\x1b[0m  \x1b[3;94mTarget\x1b[0m             \x1b[3;94mState\x1b[0m    \x1b[3;94mTLS\x1b[0m  ',
-  '\x1b[1;34mhello-web-staging\x1b[0m  \x1b[m*\x1b[0m     \x1b[m/\x1b[0m     \x1b[maaaaaaaaaaaa:3000\x1b[0m  \x1b[mrunning\x1b[0m  \x1b[mno\x1b[0m   ',
-  '\x1b[1;34mhello-web\x1b[0m  \x1b[m*\x1b[0m     \x1b[m/\x1b[0m     \x1b[m5ff4c076f767:3000\x1b[0m  \x1b[mrunning\x1b[0m  \x1b[mno\x1b[0m   ',
-].join('\n');
-
-test('proxyTargetId reads the container id of exactly the named service', () => {
-  assert.equal(proxyTargetId(LIST, 'hello-web'), '5ff4c076f767');
-  assert.equal(proxyTargetId(LIST, 'hello-web-staging'), 'aaaaaaaaaaaa');
-  assert.equal(proxyTargetId(LIST, 'hello-worker'), undefined);
-  assert.equal(proxyTargetId('', 'hello-web'), undefined);
-  // Plain text (kamal-proxy without colours) and a host column with a name.
-  assert.equal(
-    proxyTargetId(
-      'Service  Host  Path  Target  State  TLS\nhello-web  app.example.com  /  0123456789ab:80  running  yes',
-      'hello-web',
-    ),
-    '0123456789ab',
-  );
-});
 
 const RUNNING = [
   '5ff4c076f767 hello-web-bbbb',
@@ -38,25 +16,18 @@ const RUNNING = [
   '222222222222 other-web-cccc',
 ].join('\n');
 
-test('staleContainers keeps Kamal current version when the proxy serves nothing of ours', () => {
-  assert.deepEqual(staleContainers(RUNNING, 'hello-web', 'aaaa\n', undefined), ['bbbb']);
-  assert.deepEqual(staleContainers(RUNNING, 'hello-web', 'aaaa', 'ffffffffffff'), ['bbbb']);
-});
-
-test('staleContainers never stops the container wharf-proxy routes to, even when the latest tag says otherwise', () => {
-  // An interrupted deploy: the proxy switched to bbbb, the latest tag still names aaaa.
-  assert.deepEqual(staleContainers(RUNNING, 'hello-web', 'aaaa', '5ff4c076f767'), ['aaaa']);
+test('staleContainers: every running container of the role but Kamal current version', () => {
+  assert.deepEqual(staleContainers(RUNNING, 'hello-web', 'aaaa\n'), ['bbbb']);
   // Renamed containers keep their suffix as the version, as Kamal's name stripping does.
   assert.deepEqual(
     staleContainers(
       '5ff4c076f767 hello-web-bbbb_replaced_0123456789abcdef\n1 hello-web-aaaa',
       'hello-web',
       'aaaa',
-      '5ff4c076f767',
     ),
-    ['aaaa'],
+    ['bbbb_replaced_0123456789abcdef'],
   );
-  assert.deepEqual(staleContainers('', 'hello-web', '', undefined), []);
+  assert.deepEqual(staleContainers('', 'hello-web', ''), []);
 });
 
 test('a dropped connection anywhere in the cause chain becomes one sentence naming the host and step', () => {

@@ -18,6 +18,7 @@ import {
   stateAndProxyScript,
   listedContainers,
   parseHostState,
+  replacedContainers,
   withStopped,
   type ContainerInfo,
   type HostState,
@@ -233,9 +234,15 @@ test('stale containers come from the listed (running, restarting, paused) contai
   const running = listedContainers(state, config, web);
   assert.equal(running, 'app-web-aaaa-id app-web-aaaa\napp-web-bbbb-id app-web-bbbb');
   const current = currentVersion(state, config, web) ?? '';
-  assert.deepEqual(staleContainers(running, web.containerPrefix(), current, undefined), ['bbbb']);
-  // The proxy routes to bbbb (an interrupted deploy): it stays, aaaa goes.
-  assert.deepEqual(staleContainers(running, web.containerPrefix(), current, 'app-web-bbbb-id'), ['aaaa']);
+  assert.deepEqual(staleContainers(running, web.containerPrefix(), current), ['bbbb']);
+  // A proxied role's boot stops all of them once its new version serves, newest first; a
+  // container of the new version's name goes by the name it was renamed to.
+  assert.deepEqual(replacedContainers(state, config, web), ['app-web-aaaa', 'app-web-bbbb']);
+  assert.deepEqual(
+    replacedContainers(state, config, web, { name: 'app-web-bbbb', renamed: 'app-web-bbbb_replaced_1' }),
+    ['app-web-aaaa', 'app-web-bbbb_replaced_1'],
+  );
+  assert.deepEqual(replacedContainers(withStopped(state, ['app-web-aaaa', 'app-web-bbbb']), config, web), []);
   assert.equal(containerNamed(state, 'app-web-cccc')?.state, 'exited');
   assert.equal(containerNamed(state, 'app-web-zzzz'), undefined);
 });
@@ -414,6 +421,17 @@ test('pruning while the host boots keeps fewer stopped containers by the old one
   };
   assert.equal(oldContainersToStop(state, config, roles), 1, 'only web runs an old version');
   assert.equal(oldContainersToStop({ latestImageId: '', containers: [] }, config, roles), 0);
+  // web (proxied) stops every running container of its own after the swap; workers its current one.
+  const busy: HostState = {
+    latestImageId: LATEST,
+    containers: [
+      container('app-web-998'),
+      container('app-web-999', { image: OTHER }),
+      container('app-workers-998'),
+      container('app-workers-999', { image: OTHER, state: 'exited' }),
+    ],
+  };
+  assert.equal(oldContainersToStop(busy, config, roles), 3);
 });
 
 test('tag then prune: a failed tag stops the round trip before the prune removes anything', () => {
