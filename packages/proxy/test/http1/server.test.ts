@@ -171,6 +171,22 @@ test('a head and a body split across many packets are put together', async () =>
   }
 });
 
+test('a long head trickled in small pieces behind a pipelined request is read whole, at every split', async () => {
+  // Pieces of 7 bytes put the CR LF CR LF across piece boundaries; the second head grows while
+  // the first request is answered, then after (the stored bytes grow in place, never rescanned).
+  const h = await start();
+  try {
+    const filler = Array.from({ length: 60 }, (_, i) => `X-Filler-${i}: ${'v'.repeat(60)}\r\n`).join('');
+    const second = `GET /long HTTP/1.1\r\nHost: x.com\r\n${filler}Connection: close\r\n\r\n`;
+    const parts = [GET('/first')];
+    for (let i = 0; i < second.length; i += 7) parts.push(second.slice(i, i + 7));
+    const r = await exchange(h.port, parts, { gapMs: 0.2 });
+    assert.deepEqual(bodies(r.reply), ['fast GET /first body=', 'fast GET /long body=']);
+  } finally {
+    await h.close();
+  }
+});
+
 test('at the first request it does not handle, the connection goes to node:http with every unread byte', async () => {
   const h = await start();
   try {

@@ -43,9 +43,11 @@ for (let c = 0; c < 128; c++) {
 /**
  * Parses the head at the start of `buf`. INCOMPLETE: more bytes needed (and
  * the head is still under the size limit); HANDOFF: not a plain request.
+ * `searchFrom`: where the search for the head's end starts (the caller knows
+ * the bytes before it hold none).
  */
-export function parseRequestHead(buf: Buffer, maxHeaderSize: number): HeadResult {
-  const end = buf.indexOf(END);
+export function parseRequestHead(buf: Buffer, maxHeaderSize: number, searchFrom = 0): HeadResult {
+  const end = buf.indexOf(END, searchFrom);
   const limit = maxHeaderSize - SIZE_MARGIN;
   if (end === -1) return buf.length > limit ? HANDOFF : INCOMPLETE;
   if (end + 4 > limit) return HANDOFF;

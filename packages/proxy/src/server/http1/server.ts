@@ -83,7 +83,12 @@ export class FastHttp1Server {
 }
 
 class Connection implements ResponseOwner {
+  /** Unread bytes; while they grow by appends, a view on the start of `store`. */
   private pending: Buffer | null = null;
+  /** Room for `pending` to grow into (doubling), so a head trickled in byte by byte costs O(n). */
+  private store: Buffer | null = null;
+  /** Bytes at the start of `pending` known to hold no complete head (the next search starts 3 before). */
+  private scanned = 0;
   private current: RawResponse | null = null;
   private body: RequestBody | null = null;
   private bodyRemaining = 0;
@@ -141,9 +146,33 @@ class Connection implements ResponseOwner {
       }
       chunk = chunk.subarray(n);
     }
-    this.pending = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
+    const pending = this.append(chunk);
     if (this.current === null) this.advance();
-    else if (this.pending.length > MAX_PENDING) this.pause();
+    else if (pending.length > MAX_PENDING) this.pause();
+  }
+
+  /** `chunk` added to the unread bytes (copied once into a store that doubles as it fills). */
+  private append(chunk: Buffer): Buffer {
+    const p = this.pending;
+    if (p === null) {
+      this.scanned = 0;
+      return (this.pending = chunk);
+    }
+    const size = p.length + chunk.length;
+    let store = this.store;
+    // Reusable only while `pending` is the start of it (views of it may have gone out before).
+    if (
+      store === null ||
+      p.buffer !== store.buffer ||
+      p.byteOffset !== store.byteOffset ||
+      size > store.length
+    ) {
+      store = Buffer.allocUnsafeSlow(Math.max(size, 2 * p.length, 1024));
+      p.copy(store, 0);
+      this.store = store;
+    }
+    chunk.copy(store, p.length);
+    return (this.pending = store.subarray(0, size));
   }
 
   private deliverBody(part: Buffer): void {
@@ -191,8 +220,9 @@ class Connection implements ResponseOwner {
           this.resume();
           return;
         }
-        const head = parseRequestHead(buf, this.owner.limits.maxHeaderSize);
+        const head = parseRequestHead(buf, this.owner.limits.maxHeaderSize, Math.max(0, this.scanned - 3));
         if (head === INCOMPLETE) {
+          this.scanned = buf.length;
           if (this.headStart === 0) this.headStart = Date.now();
           this.idleSince = 0;
           this.resume();
@@ -203,6 +233,7 @@ class Connection implements ResponseOwner {
           return;
         }
         this.pending = head.length === buf.length ? null : buf.subarray(head.length);
+        this.scanned = 0;
         // The request timeout counts from the head's first bytes, as node:http's does.
         this.requestStart = this.headStart > 0 ? this.headStart : Date.now();
         this.headStart = 0;
