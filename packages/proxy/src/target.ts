@@ -1,5 +1,6 @@
 // One upstream target (host:port): its keep-alive connection pool, its health
 // state and check loop, and the requests in flight on it (for draining).
+import { InflightList, type InflightEntry } from './inflight.js';
 import { checkHealth, type HealthResult } from './health.js';
 import type { Logger } from './logging.js';
 import type { TargetOptions } from './options.js';
@@ -31,7 +32,7 @@ export class Target {
   state: TargetState;
   lastResult: HealthResult | null = null;
   draining = false;
-  readonly inflight = new Set<InflightRequest>();
+  readonly inflight = new InflightList<InflightRequest>();
   onStateChange: ((target: Target) => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
   /** Bumped by each start and stop of the checks, so a check that finishes late schedules nothing. */
@@ -156,15 +157,17 @@ export class Target {
     this.onStateChange?.(this);
   }
 
-  /** Registers work on this target; false while it drains (the caller answers 503). */
-  claim(request: InflightRequest): boolean {
-    if (this.draining) return false;
-    this.inflight.add(request);
-    return true;
+  /**
+   * Registers work on this target: the entry to give back to release(); null
+   * while it drains (the caller answers 503).
+   */
+  claim(request: InflightRequest): InflightEntry<InflightRequest> | null {
+    if (this.draining) return null;
+    return this.inflight.add(request);
   }
 
-  release(request: InflightRequest): void {
-    if (this.inflight.delete(request) && this.inflight.size === 0 && this.drainWaiter !== null) {
+  release(entry: InflightEntry<InflightRequest>): void {
+    if (this.inflight.remove(entry) && this.inflight.size === 0 && this.drainWaiter !== null) {
       this.drainWaiter();
     }
   }
@@ -184,7 +187,7 @@ export class Target {
           target: this.name,
           count: this.inflight.size,
         });
-        for (const request of [...this.inflight]) request.cancelForDrain();
+        for (const request of this.inflight.items()) request.cancelForDrain();
         await this.waitForIdle(DRAIN_CANCEL_GRACE_MS);
       }
     }

@@ -14,6 +14,7 @@ import { errorPage } from '../pages.js';
 import type { Binding } from '../router.js';
 import { ROLLOUT_COOKIE, cookieValue } from '../rollout.js';
 import type { Service } from '../service.js';
+import type { InflightEntry } from '../inflight.js';
 import type { InflightRequest, Target } from '../target.js';
 import type { UpstreamHandler } from '../upstream.js';
 import { type ProxyContext, clientAddress, requestEnded, requestStarted } from './context.js';
@@ -112,6 +113,8 @@ export class Exchange implements InflightRequest, UpstreamHandler {
   private service: Service | null = null;
   private binding: Binding | null = null;
   private target: Target | null = null;
+  /** This request's entry in its target's in-flight list (null when not claimed). */
+  private claimed: InflightEntry<InflightRequest> | null = null;
   private lb: LoadBalancer | null = null;
   status = 0;
   private bytes = 0;
@@ -385,7 +388,9 @@ export class Exchange implements InflightRequest, UpstreamHandler {
     } else {
       target = lb.pickWriter();
     }
-    if (target === null || !target.claim(this)) return this.respondError(503, '');
+    const claimed = target?.claim(this) ?? null;
+    if (target === null || claimed === null) return this.respondError(503, '');
+    this.claimed = claimed;
     this.dispatchTo(target);
   }
 
@@ -580,9 +585,11 @@ export class Exchange implements InflightRequest, UpstreamHandler {
           this.dispatchTo(target);
           return;
         }
-        if (next !== null && next !== target && next.claim(this)) {
+        const claimed = next !== null && next !== target ? next.claim(this) : null;
+        if (next !== null && claimed !== null) {
           this.retried = true;
-          target.release(this);
+          target.release(this.claimed!);
+          this.claimed = claimed;
           this.abortUpstream = null;
           this.ctx.logger.debug('Retrying request on another target', {
             from: target.name,
@@ -753,7 +760,7 @@ export class Exchange implements InflightRequest, UpstreamHandler {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.target !== null) this.target.release(this);
+    if (this.claimed !== null) this.target!.release(this.claimed);
     if (this.reqBuffer !== null) void this.reqBuffer.dispose();
     if (this.respBuffer !== null) void this.respBuffer.dispose();
     const elapsed = performance.now() - this.start;

@@ -20,6 +20,7 @@ import { errorPage } from '../pages.js';
 import { ROLLOUT_COOKIE, cookieValue } from '../rollout.js';
 import type { Service } from '../service.js';
 import type { PauseOutcome } from '../pause.js';
+import type { InflightEntry } from '../inflight.js';
 import type { InflightRequest, Target } from '../target.js';
 import { type ProxyContext, clientAddress, requestEnded, requestStarted } from './context.js';
 
@@ -134,6 +135,8 @@ class Tunnel implements InflightRequest {
   private readonly started = performance.now();
   private service: Service | null = null;
   private target: Target | null = null;
+  /** This tunnel's entry in its target's in-flight list (null when not claimed). */
+  private claimed: InflightEntry<InflightRequest> | null = null;
   private upstream: net.Socket | null = null;
   private status = 0;
   private bytesToClient = 0;
@@ -208,7 +211,9 @@ class Tunnel implements InflightRequest {
     const useReader =
       lb.hasReaders && service.options.readTargetsAcceptWebsockets && this.req.method === 'GET';
     const target = useReader ? lb.pickReader() : lb.pickWriter();
-    if (target === null || !target.claim(this)) return this.reject(503, '');
+    const claimed = target?.claim(this) ?? null;
+    if (target === null || claimed === null) return this.reject(503, '');
+    this.claimed = claimed;
     this.target = target;
 
     const upstream = net.connect({ host: target.host, port: target.port });
@@ -452,7 +457,7 @@ class Tunnel implements InflightRequest {
     if (this.finished) return;
     this.finished = true;
     this.ctx.tunnels.delete(this);
-    if (this.target !== null) this.target.release(this);
+    if (this.claimed !== null) this.target!.release(this.claimed);
     const elapsed = performance.now() - this.started;
     const service = this.service;
     if (this.ctx.metrics !== null && service !== null) {
