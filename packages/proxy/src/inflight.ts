@@ -1,13 +1,14 @@
-// The work in flight on a target: a doubly linked list whose entries the
-// callers keep, so that adding and removing are O(1) and allocate one small
-// entry. Not a Set on purpose: a Set that churns (every request added and
-// removed) rebuilds its hash table every few requests, and V8 links each
-// discarded table to its successor. Once the Set's table sits in the old
-// generation, that chain keeps every newer table, and every request listed in
-// it, alive through young-generation collections: at 5,000 requests/s about
-// 8 MB/s of finished requests were promoted, with a Mark-Compact every 2-3 s
-// and 10 ms scavenges (bench/proxy/README.md). A removed entry here drops
-// every pointer it had, so nothing dead keeps anything alive.
+// Things that come and go at a high rate (a target's requests in flight, the
+// open connections of the fast HTTP/1.1 front end): a doubly linked list whose
+// entries the callers keep, so that adding and removing are O(1) and allocate
+// one small entry. Not a Set on purpose: a Set that churns rebuilds its hash
+// table every few additions, and V8 links each discarded table to its
+// successor. Once the Set's table sits in the old generation, that chain keeps
+// every newer table, and everything listed in it, alive through
+// young-generation collections: at 5,000 requests/s a target's Set of
+// requests promoted about 8 MB/s of finished requests, with a Mark-Compact
+// every 2-3 s and 10 ms scavenges (bench/proxy/README.md). A removed entry
+// here drops every pointer it had, so nothing dead keeps anything alive.
 
 export class InflightEntry<T> {
   /** @internal */ prev: InflightEntry<T> | null = null;

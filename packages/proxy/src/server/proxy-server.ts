@@ -15,6 +15,7 @@ import { dispatchCall, startControlServer } from '../control/server.js';
 import type { Calls, Method } from '../control/protocol.js';
 import { DEFAULTS } from '../options.js';
 import { ProxyError, describeError } from '../errors.js';
+import { InflightList } from '../inflight.js';
 import { Exchange, type AnyRequest, type AnyResponse } from './exchange.js';
 import { handleUpgrade } from './websocket.js';
 import type { ProxyContext } from './context.js';
@@ -130,7 +131,8 @@ export async function startProxyServer(options: ProxyServerOptions = {}): Promis
   }
 
   // Connection accounting shared by both listeners.
-  const sockets = new Set<Socket>();
+  // Open sockets in a list, not a Set: connections come and go too fast for a Set (see inflight.ts).
+  const sockets = new InflightList<Socket>();
   const perClient = new Map<string, number>();
   const trackConnection = (socket: Socket): void => {
     const addr = clientAddress(socket.remoteAddress);
@@ -140,9 +142,9 @@ export async function startProxyServer(options: ProxyServerOptions = {}): Promis
       return;
     }
     perClient.set(addr, n);
-    sockets.add(socket);
+    const entry = sockets.add(socket);
     socket.once('close', () => {
-      sockets.delete(socket);
+      sockets.remove(entry);
       const left = (perClient.get(addr) ?? 1) - 1;
       if (left <= 0) perClient.delete(addr);
       else perClient.set(addr, left);
@@ -306,7 +308,7 @@ export async function startProxyServer(options: ProxyServerOptions = {}): Promis
       fast?.closeAllConnections();
       httpServer.closeAllConnections();
       for (const s of sessions) s.destroy();
-      for (const s of sockets) s.destroy();
+      for (const s of sockets.items()) s.destroy();
       await router.closeAll();
       logger.info('Server stopped');
       logger.flush();

@@ -6,6 +6,7 @@
 // from then on (chunked bodies, upgrades, malformed and hostile requests).
 import net, { type Socket } from 'node:net';
 import type http from 'node:http';
+import { InflightList, type InflightEntry } from '../../inflight.js';
 import { HANDOFF, INCOMPLETE, parseRequestHead } from './head.js';
 import { RawRequest, RawResponse, RequestBody, type ResponseOwner } from './message.js';
 
@@ -24,7 +25,8 @@ const MAX_PENDING = 64 * 1024;
 
 export class FastHttp1Server {
   readonly server: net.Server;
-  private readonly connections = new Set<Connection>();
+  /** Open connections (a list, not a Set: see ../../inflight.ts). */
+  private readonly connections = new InflightList<Connection>();
   private readonly sweep: NodeJS.Timeout;
   closing = false;
   readonly keepAliveHeader: string;
@@ -44,7 +46,8 @@ export class FastHttp1Server {
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
       onConnection(socket);
       if (socket.destroyed) return;
-      this.connections.add(new Connection(this, socket));
+      const c = new Connection(this, socket);
+      c.entry = this.connections.add(c);
     });
     this.server.maxConnections = limits.maxConnections;
     // node:http checks its own timeouts only once 'listening' fired; it never listens itself here.
@@ -57,7 +60,7 @@ export class FastHttp1Server {
   }
 
   forget(c: Connection): void {
-    this.connections.delete(c);
+    if (c.entry !== null) this.connections.remove(c.entry);
   }
 
   /** Stop accepting; from now on every response closes its connection. */
@@ -68,21 +71,23 @@ export class FastHttp1Server {
 
   /** Closes connections with no request in flight. */
   closeIdleConnections(): void {
-    for (const c of this.connections) if (c.idle()) c.socket.destroy();
+    for (const c of this.connections.items()) if (c.idle()) c.socket.destroy();
   }
 
   closeAllConnections(): void {
-    for (const c of this.connections) c.socket.destroy();
+    for (const c of this.connections.items()) c.socket.destroy();
     clearInterval(this.sweep);
   }
 
   private checkTimeouts(): void {
     const now = Date.now();
-    for (const c of this.connections) c.checkTimeouts(now);
+    for (const c of this.connections.items()) c.checkTimeouts(now);
   }
 }
 
 class Connection implements ResponseOwner {
+  /** Its entry in the server's list of open connections. */
+  entry: InflightEntry<Connection> | null = null;
   /** Unread bytes; while they grow by appends, a view on the start of `store`. */
   private pending: Buffer | null = null;
   /** Room for `pending` to grow into (doubling), so a head trickled in byte by byte costs O(n). */
