@@ -1,5 +1,5 @@
-// Things that come and go at a high rate (a target's requests in flight, the
-// open connections of the fast HTTP/1.1 front end): a doubly linked list whose
+// Things that come and go at a high rate (a target's requests in flight, open
+// client and upstream connections): a doubly linked list whose
 // entries the callers keep, so that adding and removing are O(1) and allocate
 // one small entry. Not a Set on purpose: a Set that churns rebuilds its hash
 // table every few additions, and V8 links each discarded table to its

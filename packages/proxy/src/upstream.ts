@@ -14,6 +14,7 @@
 // undici's UND_ERR_* names for the cases that have no errno).
 import net from 'node:net';
 import type { Readable } from 'node:stream';
+import { InflightList, type InflightEntry } from './inflight.js';
 
 export interface UpstreamRequest {
   /** Request target as sent (origin-form path and query). */
@@ -75,7 +76,8 @@ type Queued = [UpstreamRequest, UpstreamHandler];
 
 export class UpstreamPool {
   private readonly idle: Connection[] = [];
-  private readonly all = new Set<Connection>();
+  /** Every open connection (a list, not a Set: see inflight.ts). */
+  private readonly all = new InflightList<Connection>();
   private readonly queue: Queued[] = [];
   private closed = false;
   /** The last Keep-Alive header value seen and the idle limit it gives (-1: none). */
@@ -118,7 +120,7 @@ export class UpstreamPool {
     }
     if (this.all.size >= this.options.connections) return null;
     const conn = new Connection(this);
-    this.all.add(conn);
+    conn.entry = this.all.add(conn);
     if (this.sweeper === null) {
       const t = this.options.headersTimeoutMs;
       this.sweeper = setInterval(this.sweep, t > 0 ? Math.min(500, Math.max(10, t >> 2)) : 500);
@@ -140,7 +142,7 @@ export class UpstreamPool {
 
   /** A connection is gone (closed, failed, or not reusable). */
   remove(conn: Connection): void {
-    if (!this.all.delete(conn)) return;
+    if (conn.entry === null || !this.all.remove(conn.entry)) return;
     const i = this.idle.indexOf(conn);
     if (i !== -1) this.idle.splice(i, 1);
     if (this.queue.length > 0 && !this.closed) {
@@ -158,7 +160,7 @@ export class UpstreamPool {
 
   private readonly sweep = (): void => {
     const now = Date.now();
-    for (const conn of this.all) conn.check(now);
+    for (const conn of this.all.items()) conn.check(now);
   };
 
   /** Closes every connection; queued and in-flight requests fail with UND_ERR_CLOSED. */
@@ -167,13 +169,15 @@ export class UpstreamPool {
     this.closed = true;
     const err = new UpstreamError('UND_ERR_CLOSED', 'the connection pool to the target is closed');
     for (const [, handler] of this.queue.splice(0)) handler.onError(err);
-    for (const conn of [...this.all]) conn.fail(err);
+    for (const conn of this.all.items()) conn.fail(err);
     if (this.sweeper !== null) clearInterval(this.sweeper);
     this.sweeper = null;
   }
 }
 
 class Connection {
+  /** Its entry in the pool's list of open connections. */
+  entry: InflightEntry<Connection> | null = null;
   readonly socket: net.Socket;
   idleSince = 0;
   keepAliveMs: number;
