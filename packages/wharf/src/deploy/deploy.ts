@@ -52,17 +52,18 @@ async function phase<T>(ctx: Context, name: string, fn: () => Promise<T>): Promi
 }
 
 /**
- * Which running containers (`<id> <name>` lines) are stale: every one but
- * Kamal's current version.
+ * The versions of the running containers (`listed`, named `<prefix>-<version>`)
+ * that are stale: every one but Kamal's current version.
  */
-export function staleContainers(running: string, prefix: string, current: string): string[] {
-  const keep = current.trim();
-  return running
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .filter((r): r is [string, string] => r.length === 2 && r[1]!.startsWith(`${prefix}-`))
-    .map(([, name]) => name.slice(prefix.length + 1))
-    .filter((v) => v !== keep);
+export function staleContainers(
+  listed: readonly { name: string }[],
+  prefix: string,
+  current: string,
+): string[] {
+  return listed
+    .filter((c) => c.name.startsWith(`${prefix}-`))
+    .map((c) => c.name.slice(prefix.length + 1))
+    .filter((v) => v !== current);
 }
 
 /**

@@ -193,12 +193,9 @@ export function currentVersion(state: HostState, config: Config, role: Role): st
   return current ? versionOf(current.name, role.containerPrefix()) : undefined;
 }
 
-/** The role's listed (running, restarting, paused) containers as `<id> <name>` lines, for staleContainers. */
-export function listedContainers(state: HostState, config: Config, role: Role): string {
-  return roleContainers(state, config, role)
-    .filter((c) => LISTED_STATES.includes(c.state))
-    .map((c) => `${c.id} ${c.name}`)
-    .join('\n');
+/** The role's listed (running, restarting, paused) containers, newest first: the ones that can be stale. */
+export function listedContainers(state: HostState, config: Config, role: Role): ContainerInfo[] {
+  return newestFirst(roleContainers(state, config, role).filter((c) => LISTED_STATES.includes(c.state)));
 }
 
 /**
@@ -216,9 +213,9 @@ export function replacedContainers(
   role: Role,
   clash?: { name: string; renamed: string },
 ): string[] {
-  return newestFirst(roleContainers(state, config, role))
-    .filter((c) => LISTED_STATES.includes(c.state))
-    .map((c) => (clash && c.name === clash.name ? clash.renamed : c.name));
+  return listedContainers(state, config, role).map((c) =>
+    clash && c.name === clash.name ? clash.renamed : c.name,
+  );
 }
 
 /** The container with exactly this name, whatever its labels. */

@@ -10,24 +10,22 @@ import { connectionDrop } from '../../../src/deploy/remote.js';
 import { SshError, sshFailure } from '../../../src/ssh/errors.js';
 import { UserError } from '../../../src/util/errors.js';
 
-const RUNNING = [
-  '5ff4c076f767 hello-web-bbbb',
-  '111111111111 hello-web-aaaa',
-  '222222222222 other-web-cccc',
-].join('\n');
+const RUNNING = [{ name: 'hello-web-bbbb' }, { name: 'hello-web-aaaa' }, { name: 'other-web-cccc' }];
 
 test('staleContainers: every running container of the role but Kamal current version', () => {
-  assert.deepEqual(staleContainers(RUNNING, 'hello-web', 'aaaa\n'), ['bbbb']);
+  assert.deepEqual(staleContainers(RUNNING, 'hello-web', 'aaaa'), ['bbbb']);
   // Renamed containers keep their suffix as the version, as Kamal's name stripping does.
   assert.deepEqual(
     staleContainers(
-      '5ff4c076f767 hello-web-bbbb_replaced_0123456789abcdef\n1 hello-web-aaaa',
+      [{ name: 'hello-web-bbbb_replaced_0123456789abcdef' }, { name: 'hello-web-aaaa' }],
       'hello-web',
       'aaaa',
     ),
     ['bbbb_replaced_0123456789abcdef'],
   );
-  assert.deepEqual(staleContainers('', 'hello-web', ''), []);
+  // Without a current version every running container of the role is stale.
+  assert.deepEqual(staleContainers(RUNNING, 'hello-web', ''), ['bbbb', 'aaaa']);
+  assert.deepEqual(staleContainers([], 'hello-web', ''), []);
 });
 
 test('a dropped connection anywhere in the cause chain becomes one sentence naming the host and step', () => {

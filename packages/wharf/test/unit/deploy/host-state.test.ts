@@ -232,7 +232,10 @@ test('stale containers come from the listed (running, restarting, paused) contai
     ],
   };
   const running = listedContainers(state, config, web);
-  assert.equal(running, 'app-web-aaaa-id app-web-aaaa\napp-web-bbbb-id app-web-bbbb');
+  assert.deepEqual(
+    running.map((c) => c.name),
+    ['app-web-aaaa', 'app-web-bbbb'],
+  );
   const current = currentVersion(state, config, web) ?? '';
   assert.deepEqual(staleContainers(running, web.containerPrefix(), current), ['bbbb']);
   // A proxied role's boot stops all of them once its new version serves, newest first; a
